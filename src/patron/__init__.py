@@ -1,0 +1,1 @@
+"""Patron: a CRM that joins what customers do with what they say."""
