@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Static checks: lint, types, and that the models and migrations agree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/mypy src
+PATRON_DATA_DIR="$(mktemp -d)" .venv/bin/patron makemigrations --check --dry-run

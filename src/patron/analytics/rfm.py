@@ -1,0 +1,220 @@
+"""RFM: recency, frequency and monetary scores 1-5, the RFM code and named segments.
+
+Scores are quintiles of the customers, computed from *mid-ranks* so ties are handled
+deterministically and the result does not depend on row order:
+
+    p     = (#customers strictly worse + #customers tied / 2) / n      (mid-distribution value)
+    score = floor(5 * p) + 1                                           (1..5)
+
+``p`` is Parzen's mid-distribution function; for distinct values it is ``(rank - 0.5) / n``,
+so 10 distinct customers get scores 1,1,2,2,3,3,4,4,5,5 exactly like ``pd.qcut(x, 5)``. Tied
+customers always share a score. With fewer than five distinct values scores spread over the
+scale symmetrically (three distinct values -> 1, 3, 5; all equal, or a single customer -> 3,
+the uninformative middle). The arithmetic is done in integers,
+``(5 * (2 * worse + tied)) // (2 * n) + 1``, so every backend gives identical scores.
+
+"Better" means: more recent (fewer days since the last purchase), more purchases, more money.
+
+Segments use the recency score R and the combined frequency-monetary score
+``FM = ceil((F + M) / 2)`` on the 5x5 grid :data:`SEGMENT_GRID`, adapted from the widely used
+R x FM segmentation (Putler, "RFM Analysis For Successful Customer Segmentation"; the same
+segment names as the R package ``rfm``). Segment codes are stable identifiers; names are the
+English display labels (translate them in the UI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from patron.analytics import _ibis
+from patron.analytics.errors import AnalyticsInputError
+
+__all__ = [
+    "SEGMENTS",
+    "SEGMENT_GRID",
+    "Segment",
+    "quintile_score_expr",
+    "rfm_scores",
+    "segment_for",
+]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One RFM segment: stable ``code``, display ``name`` and a one-line ``description``."""
+
+    code: str
+    name: str
+    description: str
+
+
+#: Segments in display order, best first.
+SEGMENTS: tuple[Segment, ...] = (
+    Segment("champions", "Champions", "Bought recently, buy often and spend the most."),
+    Segment("loyal", "Loyal", "Buy often and spend well; responsive to recognition."),
+    Segment("potential_loyalist", "Potential loyalists", "Recent customers with average frequency."),
+    Segment("new", "New", "Bought very recently, but only once or rarely."),
+    Segment("promising", "Promising", "Recent shoppers who have not spent much yet."),
+    Segment("need_attention", "Need attention", "Middling recency, frequency and spend."),
+    Segment("about_to_sleep", "About to sleep", "Below-average recency and frequency."),
+    Segment("at_risk", "At risk", "Bought often or spent well, but long ago."),
+    Segment("cant_lose", "Can't lose", "Were among the best customers, have not come back."),
+    Segment("hibernating", "Hibernating", "Last purchase long ago, few purchases, low spend."),
+    Segment("lost", "Lost", "Lowest recency, frequency and spend."),
+)
+
+#: ``SEGMENT_GRID[r - 1][fm - 1]`` is the segment code for recency score r and FM score fm.
+#:
+#: ========  ===============  ==================  ==================  ========  =========
+#: R \\ FM    1                2                   3                   4         5
+#: ========  ===============  ==================  ==================  ========  =========
+#: 5         new              potential_loyalist  potential_loyalist  champions champions
+#: 4         promising        potential_loyalist  potential_loyalist  loyal     loyal
+#: 3         about_to_sleep   about_to_sleep      need_attention      loyal     loyal
+#: 2         hibernating      hibernating         at_risk             at_risk   cant_lose
+#: 1         lost             lost                at_risk             at_risk   cant_lose
+#: ========  ===============  ==================  ==================  ========  =========
+SEGMENT_GRID: tuple[tuple[str, ...], ...] = (
+    ("lost", "lost", "at_risk", "at_risk", "cant_lose"),
+    ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose"),
+    ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
+    ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),
+    ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
+)
+
+_NAMES = {s.code: s.name for s in SEGMENTS}
+
+
+def segment_for(r: int, f: int, m: int) -> str:
+    """Segment code for scores R, F, M (each 1..5)."""
+    for label, v in (("R", r), ("F", f), ("M", m)):
+        if not (isinstance(v, int) and 1 <= v <= 5):
+            raise AnalyticsInputError(f"{label} score must be an integer 1..5, got {v!r}")
+    return SEGMENT_GRID[r - 1][(f + m + 1) // 2 - 1]
+
+
+def quintile_score_expr(value: ir.NumericColumn, *, higher_is_better: bool = True) -> ir.IntegerValue:
+    """Ibis expression: the 1..5 mid-rank quintile score of ``value`` over the whole table."""
+    # rank() is the 0-based "min" rank: the number of rows strictly before in the ordering.
+    order = value if higher_is_better else value.desc()
+    worse = ibis.rank().over(order_by=order)
+    tied = value.count().over(group_by=value)
+    n = value.count().over()
+    return ((5 * (2 * worse + tied)) // (2 * n) + 1).cast("int8")
+
+
+def rfm_scores(
+    transactions: pd.DataFrame,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    as_of: object | None = None,
+    *,
+    order_col: str | None = None,
+    monetary: str = "sum",
+    monetary_decimals: int = 2,
+) -> pd.DataFrame:
+    """RFM scores, code and segment for every customer with a transaction on or before ``as_of``.
+
+    Parameters
+    ----------
+    transactions:
+        One row per transaction (or order line, with ``order_col`` naming the order).
+    as_of:
+        The day the scores are computed for; transactions dated after that day are ignored.
+        Default: the day of the latest transaction (so its buyer has recency 0).
+    order_col:
+        If given, frequency counts distinct orders instead of rows.
+    monetary:
+        ``"sum"`` (total spend, the default) or ``"mean"`` (spend per purchase).
+    monetary_decimals:
+        Monetary is rounded to this many decimals before ranking, so floating-point noise
+        in sums (which differs by summation order) cannot split customers who spent the same.
+
+    Returns
+    -------
+    DataFrame sorted by customer with columns ``customer_col``, ``last_purchase``,
+    ``recency_days``, ``frequency``, ``monetary``, ``r_score``, ``f_score``, ``m_score``,
+    ``rfm_code`` (e.g. ``"545"``), ``segment`` (stable code) and ``segment_name``.
+    """
+    if monetary not in ("sum", "mean"):
+        raise AnalyticsInputError(f"monetary must be 'sum' or 'mean', got {monetary!r}")
+    keys = {"customer": customer_col}
+    if order_col is not None:
+        keys["order"] = order_col
+    df = _ibis.prepare(
+        transactions, name="transactions", keys=keys,
+        dates={"date": date_col}, numbers={"amount": amount_col},
+    )
+    if as_of is None:
+        if df.empty:
+            return _empty_result(customer_col, transactions[customer_col].dtype)
+        as_of_day = df["date"].max().normalize()
+    else:
+        as_of_day = _ibis.to_naive_timestamp(as_of).normalize()
+
+    t = ibis.memtable(df)
+    day = t.date.date()
+    t = t.filter(day <= as_of_day.date())
+    freq_expr = t.order.nunique() if order_col is not None else t.count()
+    money_expr = t.amount.sum() if monetary == "sum" else t.amount.sum() / freq_expr
+    per_customer = t.group_by(t.customer).aggregate(
+        last_day=day.max(), frequency=freq_expr, monetary=money_expr.round(monetary_decimals)
+    )
+    pc = per_customer.mutate(
+        recency_days=ibis.date(as_of_day.date()).delta(per_customer.last_day, unit="day")
+    )
+    scored = pc.mutate(
+        r_score=quintile_score_expr(pc.recency_days, higher_is_better=False),
+        f_score=quintile_score_expr(pc.frequency),
+        m_score=quintile_score_expr(pc.monetary),
+    ).order_by("customer")
+    out = _ibis.execute(scored)
+    if out.empty:
+        return _empty_result(customer_col, transactions[customer_col].dtype)
+    return _finish(out, customer_col)
+
+
+def _finish(out: pd.DataFrame, customer_col: str) -> pd.DataFrame:
+    r, f, m = (out[c].astype("int64") for c in ("r_score", "f_score", "m_score"))
+    fm = (f + m + 1) // 2
+    grid = pd.Series([code for row in SEGMENT_GRID for code in row])
+    segment = grid.iloc[((r - 1) * 5 + (fm - 1)).to_numpy()].to_numpy()
+    result = pd.DataFrame(
+        {
+            customer_col: out["customer"].to_numpy(),
+            "last_purchase": pd.to_datetime(out["last_day"]).to_numpy(),
+            "recency_days": out["recency_days"].astype("int64").to_numpy(),
+            "frequency": out["frequency"].astype("int64").to_numpy(),
+            "monetary": out["monetary"].astype("float64").to_numpy(),
+            "r_score": r.to_numpy(),
+            "f_score": f.to_numpy(),
+            "m_score": m.to_numpy(),
+            "rfm_code": (r.astype(str) + f.astype(str) + m.astype(str)).to_numpy(),
+            "segment": segment,
+        }
+    )
+    result["segment_name"] = result["segment"].map(_NAMES)
+    return result
+
+
+def _empty_result(customer_col: str, dtype: object) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            customer_col: pd.Series([], dtype=dtype),  # type: ignore[call-overload]
+            "last_purchase": pd.Series([], dtype="datetime64[us]"),
+            "recency_days": pd.Series([], dtype="int64"),
+            "frequency": pd.Series([], dtype="int64"),
+            "monetary": pd.Series([], dtype="float64"),
+            "r_score": pd.Series([], dtype="int64"),
+            "f_score": pd.Series([], dtype="int64"),
+            "m_score": pd.Series([], dtype="int64"),
+            "rfm_code": pd.Series([], dtype=object),
+            "segment": pd.Series([], dtype=object),
+            "segment_name": pd.Series([], dtype=object),
+        }
+    )

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CommerceConfig(AppConfig):
+    name = "patron.commerce"
+    label = "commerce"
+    verbose_name = _("Commerce")

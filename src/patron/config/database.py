@@ -1,0 +1,51 @@
+"""Turn DATABASE_URL into Django's DATABASES entry, with clear errors for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+SUPPORTED_ENGINES = {
+    "django.db.backends.sqlite3": "sqlite",
+    "django.db.backends.postgresql": "postgresql",
+}
+
+
+def database_from_url(url: str | None, data_dir: Path) -> dict[str, Any]:
+    """The embedded SQLite file under ``data_dir`` unless ``url`` names another database."""
+    if not url:
+        url = f"sqlite:///{data_dir / 'patron.sqlite3'}"
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except (ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL Patron understands ({url!r}): {exc}. "
+            "Use sqlite:///path/to/file.sqlite3 or postgres://user@host:5432/name."
+        ) from exc
+    engine = config.get("ENGINE")
+    if engine not in SUPPORTED_ENGINES:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names an unsupported database ({engine}); "
+            "Patron runs on SQLite and PostgreSQL."
+        )
+    if engine == "django.db.backends.sqlite3":
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"DATABASE_URL {url!r} names no SQLite file.")
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            # WAL lets the web server read while the worker or an import writes; IMMEDIATE
+            # transactions take the write lock up front instead of failing half-way.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    else:
+        config.setdefault("OPTIONS", {})
+        config["OPTIONS"].setdefault("connect_timeout", 5)
+        config["CONN_HEALTH_CHECKS"] = True
+    config["TEST"] = {"NAME": config.get("TEST", {}).get("NAME")} if config.get("TEST") else {}
+    return config

@@ -1,0 +1,105 @@
+"""Users, roles and the organisation (regions and branches) that scope what people see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code, e.g. CNY."))
+
+
+class CurrencyField(models.CharField):
+    """An ISO 4217 code stored beside every money amount."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 3)
+        kwargs.setdefault("default", "CNY")
+        kwargs.setdefault("validators", [currency_validator])
+        super().__init__(*args, **kwargs)
+
+
+class MoneyField(models.DecimalField):
+    """Money is Decimal in the database; analytics may convert to float."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 16)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("default", 0)
+        super().__init__(*args, **kwargs)
+
+
+class ExternalIdField(models.CharField):
+    """The id a record has in the system it came from; unique, so imports can upsert on it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("unique", True)
+        kwargs.setdefault("verbose_name", _("external id"))
+        super().__init__(*args, **kwargs)
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Region(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Branch(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="branches", verbose_name=_("region"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MANAGER = "manager", _("Manager")
+    REP = "rep", _("Sales rep")
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    CX = "cx", _("CX agent")
+    MARKETER = "marketer", _("Marketer")
+    ANALYST = "analyst", _("Analyst")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REP)
+    # A manager sees the customers of these branches and of every branch in these regions.
+    branches = models.ManyToManyField(Branch, blank=True, related_name="managers", verbose_name=_("branches"))
+    regions = models.ManyToManyField(Region, blank=True, related_name="managers", verbose_name=_("regions"))
+    # Whom overdue follow-ups escalate to.
+    reports_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports", verbose_name=_("reports to")
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username

@@ -1,0 +1,131 @@
+"""Customers (people or companies), their contacts and tags.
+
+A customer carries running totals (revenue, cost of goods, cost to serve, profit, orders)
+that the commerce services update in the same transaction as each order or cost event, so
+pages and lists show current figures without a batch job.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from patron.core.choices import SalesChannel
+from patron.core.models import (
+    Branch,
+    CurrencyField,
+    ExternalIdField,
+    MoneyField,
+    Region,
+    TimeStampedModel,
+)
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(TimeStampedModel):
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        COMPANY = "company", _("Company")
+
+    class Stage(models.TextChoices):
+        PROSPECT = "prospect", _("Prospect")
+        ACTIVE = "active", _("Active")
+        AT_RISK = "at_risk", _("At risk")
+        LAPSED = "lapsed", _("Lapsed")
+        LOST = "lost", _("Lost")
+
+    external_id = ExternalIdField()
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(_("name"), max_length=200)
+    # Full pinyin and initials of a Chinese name ("zhang wei zw"), kept for search.
+    name_search = models.CharField(_("search key"), max_length=400, blank=True, editable=False)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+        verbose_name=_("owner"),
+    )
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="customers", verbose_name=_("branch")
+    )
+    region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="customers", verbose_name=_("region")
+    )
+    stage = models.CharField(_("lifecycle stage"), max_length=10, choices=Stage.choices, default=Stage.ACTIVE)
+    acquired_on = models.DateField(_("acquisition date"), null=True, blank=True)
+    acquisition_channel = models.CharField(
+        _("acquisition channel"), max_length=10, choices=SalesChannel.choices, blank=True
+    )
+    acquisition_cost = MoneyField(_("acquisition cost"))
+    is_key_account = models.BooleanField(_("key account"), default=False)
+    consent_email = models.BooleanField(_("consents to email"), default=False)
+    consent_survey = models.BooleanField(_("consents to surveys"), default=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
+    currency = CurrencyField(_("currency"))
+
+    # Running totals, maintained by commerce.services in the writing transaction.
+    revenue_total = MoneyField(_("revenue to date"))
+    cogs_total = MoneyField(_("cost of goods to date"))
+    cost_to_serve_total = MoneyField(_("cost to serve to date"))
+    profit_total = MoneyField(_("profit to date"))
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["owner", "name"]),
+            models.Index(fields=["branch"]),
+            models.Index(fields=["region"]),
+            models.Index(fields=["profit_total"]),
+            models.Index(fields=["last_order_at"]),
+            models.Index(fields=["name_search"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customer-detail", args=[self.pk])
+
+
+class Contact(TimeStampedModel):
+    external_id = ExternalIdField()
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer"))
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    consent_email = models.BooleanField(_("consents to email"), default=False)
+    consent_survey = models.BooleanField(_("consents to surveys"), default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return self.name

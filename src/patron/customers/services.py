@@ -1,0 +1,119 @@
+"""Writes of customers and contacts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from patron.core.errors import DuplicateExternalIdError
+from patron.core.models import Branch, Region, User
+from patron.customers.models import Contact, Customer, Tag
+from patron.customers.selectors import search_key
+
+
+def _check_external_id(model: type, external_id: str | None, label: str) -> None:
+    if external_id and model.objects.filter(external_id=external_id).exists():  # type: ignore[attr-defined]
+        raise DuplicateExternalIdError(label, external_id)
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    name: str,
+    owner: User | None = None,
+    kind: str = Customer.Kind.PERSON,
+    external_id: str | None = None,
+    branch: Branch | None = None,
+    region: Region | None = None,
+    email: str = "",
+    phone: str = "",
+    stage: str = Customer.Stage.ACTIVE,
+    acquired_on: date | None = None,
+    acquisition_channel: str = "",
+    acquisition_cost: Decimal | int = 0,
+    is_key_account: bool = False,
+    consent_email: bool = False,
+    consent_survey: bool = False,
+    currency: str = "CNY",
+    tags: list[str] | None = None,
+    **extra: Any,
+) -> Customer:
+    _check_external_id(Customer, external_id, str(Customer._meta.verbose_name))
+    if region is None and branch is not None:
+        region = branch.region
+    customer = Customer(
+        name=name,
+        name_search=search_key(name),
+        owner=owner,
+        kind=kind,
+        external_id=external_id or None,
+        branch=branch,
+        region=region,
+        email=email,
+        phone=phone,
+        stage=stage,
+        acquired_on=acquired_on,
+        acquisition_channel=acquisition_channel,
+        acquisition_cost=Decimal(acquisition_cost),
+        is_key_account=is_key_account,
+        consent_email=consent_email,
+        consent_survey=consent_survey,
+        currency=currency,
+        **extra,
+    )
+    customer.full_clean(exclude=["owner", "branch", "region"])
+    try:
+        customer.save()
+    except IntegrityError as exc:  # a concurrent insert of the same external id
+        raise DuplicateExternalIdError(str(Customer._meta.verbose_name), external_id or "") from exc
+    if tags:
+        customer.tags.set(tag_get_or_create_many(tags))
+    return customer
+
+
+def tag_get_or_create_many(names: list[str]) -> list[Tag]:
+    clean = sorted({n.strip() for n in names if n.strip()})
+    existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
+    Tag.objects.bulk_create([Tag(name=n) for n in clean if n not in existing], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=clean))
+
+
+def customer_assign_owner(*, customer: Customer, owner: User | None) -> Customer:
+    customer.owner = owner
+    customer.save(update_fields=["owner", "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    customer: Customer,
+    name: str,
+    external_id: str | None = None,
+    title: str = "",
+    email: str = "",
+    phone: str = "",
+    is_primary: bool = False,
+    consent_email: bool = False,
+    consent_survey: bool = False,
+) -> Contact:
+    _check_external_id(Contact, external_id, str(Contact._meta.verbose_name))
+    contact = Contact(
+        customer=customer,
+        name=name,
+        external_id=external_id or None,
+        title=title,
+        email=email,
+        phone=phone,
+        is_primary=is_primary,
+        consent_email=consent_email,
+        consent_survey=consent_survey,
+    )
+    contact.full_clean(exclude=["customer"])
+    if is_primary:
+        Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
+    contact.save()
+    return contact

@@ -1,0 +1,84 @@
+"""The timeline sources of the core records: orders, cost events, interactions and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from patron.commerce.models import CostEvent, Order
+from patron.engagement.models import Interaction, Task
+from patron.engagement.timeline import TimelineEntry, TimelineSource, register
+
+
+def _orders(qs: QuerySet[Order]) -> Iterable[TimelineEntry]:
+    for order in qs.annotate(n_lines=Count("lines")):
+        yield TimelineEntry(
+            kind="order",
+            pk=order.pk,
+            at=order.ordered_at,
+            channel=order.channel,
+            title=_("Order %(ref)s") % {"ref": order.external_id or f"#{order.pk}"},
+            detail=ngettext("%(n)d line", "%(n)d lines", order.n_lines) % {"n": order.n_lines},  # type: ignore[attr-defined]
+            amount=order.revenue,
+            currency=order.currency,
+            extra={"channel_label": order.get_channel_display(), "margin": order.margin},
+        )
+
+
+def _cost_events(qs: QuerySet[CostEvent]) -> Iterable[TimelineEntry]:
+    for event in qs:
+        yield TimelineEntry(
+            kind="cost",
+            pk=event.pk,
+            at=event.occurred_at,
+            channel="",
+            title=str(event.get_kind_display()),
+            detail=event.note,
+            amount=-event.amount,
+            currency=event.currency,
+        )
+
+
+def _interactions(qs: QuerySet[Interaction]) -> Iterable[TimelineEntry]:
+    for item in qs:
+        yield TimelineEntry(
+            kind="interaction",
+            pk=item.pk,
+            at=item.occurred_at,
+            channel=item.channel,
+            title=item.subject,
+            detail=item.body,
+            extra={
+                "channel_label": item.get_channel_display(),
+                "handled_by": str(item.handled_by) if item.handled_by else "",
+                "direction": item.get_direction_display(),
+            },
+        )
+
+
+def _tasks(qs: QuerySet[Task]) -> Iterable[TimelineEntry]:
+    for task in qs:
+        yield TimelineEntry(
+            kind="task",
+            pk=task.pk,
+            at=task.created_at,
+            channel="",
+            title=task.title,
+            detail=task.notes,
+            extra={
+                "status": task.status,
+                "status_label": task.get_status_display(),
+                "due_at": task.due_at,
+                "assignee": str(task.assignee) if task.assignee else "",
+            },
+        )
+
+
+def register_core_sources() -> None:
+    register(TimelineSource("order", Order, "ordered_at", "channel", _orders))
+    register(TimelineSource("interaction", Interaction, "occurred_at", "channel", _interactions, ("handled_by",)))
+    register(TimelineSource("cost", CostEvent, "occurred_at", None, _cost_events))
+    register(TimelineSource("task", Task, "created_at", None, _tasks, ("assignee",)))

@@ -1,0 +1,20 @@
+"""Template context every page needs: the navigation for the user's role and the languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    items: list[tuple[str, Any]] = []
+    if user is not None and user.is_authenticated:
+        items = [(reverse("home"), _("Home")), (reverse("customer-list"), _("Customers"))]
+        if user.is_staff or user.is_superuser:
+            items.append((reverse("admin:index"), _("Admin")))
+    return {"nav_items": items, "patron_languages": settings.LANGUAGES}

@@ -1,0 +1,134 @@
+"""Pages: each parses input, authorizes through the selectors, calls a service, renders."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from patron.core.choices import ContactChannel, SalesChannel
+from patron.customers.models import Customer
+from patron.customers.overview import customer_overview
+from patron.customers.selectors import can_edit_customer, visible_customers
+from patron.engagement.models import Task
+from patron.engagement.services import interaction_create, task_create
+from patron.web.forms import InteractionForm, TaskForm
+
+SORTS = {
+    "name": "name",
+    "-profit": "-profit_total",
+    "profit": "profit_total",
+    "-revenue": "-revenue_total",
+    "-last_order": "-last_order_at",
+    "-orders": "-order_count",
+}
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    customers = visible_customers(request.user)  # type: ignore[arg-type]
+    mine = customers.filter(owner=request.user).order_by("-profit_total")[:10]
+    tasks = (
+        Task.objects.filter(assignee=request.user, status=Task.Status.OPEN, customer__in=customers)
+        .select_related("customer")
+        .order_by("due_at")[:10]
+    )
+    below_zero = customers.filter(owner=request.user, profit_total__lt=0).order_by("profit_total")[:5]
+    return render(request, "web/home.html", {"my_customers": mine, "my_tasks": tasks, "below_zero": below_zero})
+
+
+@login_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    customers = visible_customers(request.user).select_related("owner", "branch")  # type: ignore[arg-type]
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        lowered = query.lower()
+        customers = customers.filter(
+            Q(name__icontains=query) | Q(name_search__contains=lowered) | Q(email__icontains=query) | Q(phone__contains=query)
+        )
+    sort = request.GET.get("sort", "name")
+    customers = customers.order_by(SORTS.get(sort, "name"), "id")
+    page = _page_number(request)
+    size = settings.PATRON_PAGE_SIZE
+    rows = list(customers[(page - 1) * size : page * size + 1])
+    return render(
+        request,
+        "web/customer_list.html",
+        {
+            "customers": rows[:size],
+            "page": page,
+            "has_next": len(rows) > size,
+            "q": query,
+            "sort": sort if sort in SORTS else "name",
+            "sorts": SORTS,
+        },
+    )
+
+
+@login_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = request.GET.get("channel") or None
+    valid_channels = set(SalesChannel.values) | set(ContactChannel.values)
+    if channel not in valid_channels:
+        channel = None
+    overview = customer_overview(request.user, pk, channel=channel, page=_page_number(request))  # type: ignore[arg-type]
+    context = {
+        "o": overview,
+        "customer": overview.customer,
+        "channels": [*SalesChannel.choices, *ContactChannel.choices],
+        "interaction_form": InteractionForm(),
+        "task_form": TaskForm(),
+    }
+    if request.headers.get("HX-Request") and request.GET.get("fragment") == "timeline":
+        return render(request, "web/_timeline.html", context)
+    return render(request, "web/customer_detail.html", context)
+
+
+def _editable_customer(request: HttpRequest, pk: int) -> Customer:
+    customer = get_object_or_404(visible_customers(request.user), pk=pk)  # type: ignore[arg-type]
+    if not can_edit_customer(request.user, customer):  # type: ignore[arg-type]
+        raise PermissionDenied(_("You can read this customer but not change it."))
+    return customer
+
+
+@login_required
+@require_POST
+def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _editable_customer(request, pk)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        interaction_create(customer=customer, handled_by=request.user, direction="out", **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, _("Interaction logged."))
+    else:
+        messages.error(request, _("The interaction was not saved: %(errors)s") % {"errors": _form_errors(form)})
+    return redirect(customer)
+
+
+@login_required
+@require_POST
+def customer_add_task(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _editable_customer(request, pk)
+    form = TaskForm(request.POST)
+    if form.is_valid():
+        task_create(customer=customer, assignee=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, _("Task added."))
+    else:
+        messages.error(request, _("The task was not saved: %(errors)s") % {"errors": _form_errors(form)})
+    return redirect(customer)
+
+
+def _form_errors(form) -> str:
+    return "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}" for f, e in form.errors.items())
