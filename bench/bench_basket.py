@@ -24,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from patron.analytics import basket  # noqa: E402
+from patron.analytics import basket
 
 
 def generate_baskets(
@@ -32,35 +32,45 @@ def generate_baskets(
 ) -> pd.DataFrame:
     """Long (order_id, product_id) frame with themed co-purchase structure.
 
-    Products have Zipf-like popularity. Each basket has a "shopping mission" (a theme: a small
-    group of products bought together, e.g. pasta + sauce + cheese); most of its items come from
-    the theme, the rest from overall popularity. Themes overlap a little, so pairs, triples and
-    some quadruples are frequent, like real retail data.
+    Products have Zipf-like popularity. A basket serves one or two "shopping missions" (themes:
+    groups of 4-10 products bought together, e.g. pasta + sauce + cheese), with popular missions
+    much more common than rare ones; each product of a mission lands in the basket with a
+    product-specific probability, and a few impulse items come from overall popularity. This
+    gives frequent pairs, triples and some longer itemsets, as in real retail data.
     """
     rng = np.random.default_rng(seed)
     n_themes = n_themes or max(1, n_products // 10)
     popularity = 1.0 / np.arange(1, n_products + 1) ** 0.9
     popularity = rng.permutation(popularity / popularity.sum())
-    theme_size = rng.integers(3, 9, n_themes)
-    themes = [rng.choice(n_products, size=s, replace=False, p=popularity) for s in theme_size]
-    theme_weight = rng.dirichlet(np.full(n_themes, 0.8))
+    theme_size = rng.integers(4, 11, n_themes)
+    themes = [rng.choice(n_products, size=s, replace=False) for s in theme_size]
+    take = [rng.uniform(0.15, 0.6, s) for s in theme_size]
+    theme_weight = rng.dirichlet(np.full(n_themes, 0.7))
 
-    sizes = 1 + rng.poisson(3.0, n_baskets)
-    basket_theme = rng.choice(n_themes, size=n_baskets, p=theme_weight)
-    total = int(sizes.sum())
-    order_id = np.repeat(np.arange(n_baskets), sizes)
-    from_theme = rng.random(total) < 0.6
-    theme_of_row = np.repeat(basket_theme, sizes)
-    # Theme items: pick a uniformly random member of the basket's theme.
-    t_len = theme_size[theme_of_row]
-    pick = (rng.random(total) * t_len).astype(np.int64)
-    flat = np.concatenate(themes)
-    t_start = np.r_[0, np.cumsum(theme_size)[:-1]][theme_of_row]
-    theme_item = flat[t_start + pick]
-    random_item = rng.choice(n_products, size=total, p=popularity)
-    product = np.where(from_theme, theme_item, random_item)
-    frame = pd.DataFrame({"order_id": order_id, "product_id": product})
-    return frame.drop_duplicates(ignore_index=True)
+    order_ids: list[np.ndarray] = []
+    products: list[np.ndarray] = []
+    for _ in range(2):  # first mission for every basket, a second one for ~40% of them
+        who = np.arange(n_baskets) if not order_ids else np.flatnonzero(rng.random(n_baskets) < 0.4)
+        mission = rng.choice(n_themes, size=len(who), p=theme_weight)
+        for t in range(n_themes):
+            members = who[mission == t]
+            if not len(members):
+                continue
+            hit = rng.random((len(members), theme_size[t])) < take[t]
+            rows, cols = np.nonzero(hit)
+            order_ids.append(members[rows])
+            products.append(themes[t][cols])
+    impulse = rng.poisson(1.5, n_baskets)
+    order_ids.append(np.repeat(np.arange(n_baskets), impulse))
+    products.append(rng.choice(n_products, size=int(impulse.sum()), p=popularity))
+    # Every basket has at least one item.
+    order_ids.append(np.arange(n_baskets))
+    products.append(rng.choice(n_products, size=n_baskets, p=popularity))
+    frame = pd.DataFrame(
+        {"order_id": np.concatenate(order_ids), "product_id": np.concatenate(products)}
+    )
+    frame = frame.drop_duplicates().sort_values(["order_id", "product_id"], kind="stable")
+    return frame.reset_index(drop=True)
 
 
 def cpu_model() -> str:
@@ -102,9 +112,7 @@ def main() -> None:
 
     # --- Patron: from the long frame, as the app extracts it.
     t_items, ours = best_of(
-        lambda: basket.frequent_itemsets(
-            data, min_support=args.min_support, max_len=args.max_len
-        ),
+        lambda: basket.frequent_itemsets(data, min_support=args.min_support, max_len=args.max_len),
         args.repeat,
     )
     t_rules, our_rules = best_of(
@@ -131,7 +139,9 @@ def main() -> None:
     )
     t_mrules, their_rules = best_of(
         lambda: association_rules(
-            theirs, num_itemsets=len(onehot), metric="confidence",
+            theirs,
+            num_itemsets=len(onehot),
+            metric="confidence",
             min_threshold=args.min_confidence,
         ),
         args.repeat,
@@ -166,8 +176,10 @@ def main() -> None:
     ]
     for name, t in rows:
         print(f"{name:55s} {t:8.3f} s")
-    print(f"speed-up vs fpgrowth alone: {ratio_fp:.1f}x; incl. encoding: {ratio_fp_enc:.1f}x; "
-          f"whole pipeline: {ratio_all:.1f}x")
+    print(
+        f"speed-up vs fpgrowth alone: {ratio_fp:.1f}x; incl. encoding: {ratio_fp_enc:.1f}x; "
+        f"whole pipeline: {ratio_all:.1f}x"
+    )
 
     cmd = "python bench/bench_basket.py " + " ".join(sys.argv[1:])
     lines = [

@@ -186,9 +186,7 @@ def _count_pairs(
     fb: np.ndarray, fi: np.ndarray, n_items: int, n_baskets: int, min_support: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frequent pairs (a < b) and their counts from one sparse product X.T @ X."""
-    x = sparse.csr_matrix(
-        (np.ones(len(fb), dtype=np.int32), (fb, fi)), shape=(n_baskets, n_items)
-    )
+    x = sparse.csr_matrix((np.ones(len(fb), dtype=np.int32), (fb, fi)), shape=(n_baskets, n_items))
     co = sparse.triu(x.T.tocsr() @ x, k=1).tocoo()
     ok = co.data / float(n_baskets) >= min_support
     pairs = np.column_stack([co.row[ok], co.col[ok]]).astype(np.int64)
@@ -520,8 +518,10 @@ def recommend_next(
     rule_items = [x for s in rules["antecedents"] for x in s] + [
         x for s in rules["consequents"] for x in s
     ]
-    item_index = pd.Index(pd.unique(pd.Series(list(purchases[item_col]) + rule_items, dtype=object)))
-    p_item = item_index.get_indexer(purchases[item_col])
+    item_index = pd.Index(
+        pd.unique(pd.Series(list(purchases[item_col]) + rule_items, dtype=object))
+    )
+    p_item = item_index.get_indexer(pd.Index(purchases[item_col]))
     n_items = len(item_index)
     owned = _sorted_unique(cust_codes.astype(np.int64) * n_items + p_item)
     own_c, own_i = owned // n_items, owned % n_items
@@ -581,4 +581,4 @@ def _explode(sets: Iterable[frozenset[Any]], index: pd.Index) -> tuple[np.ndarra
         for x in s:
             rule_ids.append(r)
             items.append(x)
-    return np.asarray(rule_ids, dtype=np.int64), index.get_indexer(pd.Series(items, dtype=object))
+    return np.asarray(rule_ids, dtype=np.int64), index.get_indexer(pd.Index(items, dtype=object))
