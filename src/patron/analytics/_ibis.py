@@ -140,6 +140,8 @@ def prepare(
         out[internal] = _as_datetime(frame[col], f"{name}[{col!r}]")
     for internal, col in numbers.items():
         s = frame[col]
+        if len(s) == 0:
+            s = s.astype("float64")  # an empty frame's columns are often object dtype
         if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
             raise AnalyticsInputError(f"{name}[{col!r}] must be numeric, got dtype {s.dtype}")
         if s.isna().any():

@@ -28,12 +28,14 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from patron.analytics import _ibis
 from patron.analytics.errors import AnalyticsInputError
 
 __all__ = [
+    "RFM_CODES",
     "SEGMENTS",
     "SEGMENT_GRID",
     "Segment",
@@ -56,7 +58,9 @@ class Segment:
 SEGMENTS: tuple[Segment, ...] = (
     Segment("champions", "Champions", "Bought recently, buy often and spend the most."),
     Segment("loyal", "Loyal", "Buy often and spend well; responsive to recognition."),
-    Segment("potential_loyalist", "Potential loyalists", "Recent customers with average frequency."),
+    Segment(
+        "potential_loyalist", "Potential loyalists", "Recent customers with average frequency."
+    ),
     Segment("new", "New", "Bought very recently, but only once or rarely."),
     Segment("promising", "Promising", "Recent shoppers who have not spent much yet."),
     Segment("need_attention", "Need attention", "Middling recency, frequency and spend."),
@@ -97,14 +101,19 @@ def segment_for(r: int, f: int, m: int) -> str:
     return SEGMENT_GRID[r - 1][(f + m + 1) // 2 - 1]
 
 
-def quintile_score_expr(value: ir.NumericColumn, *, higher_is_better: bool = True) -> ir.IntegerValue:
+def quintile_score_expr(
+    value: ir.NumericColumn, *, higher_is_better: bool = True
+) -> ir.IntegerValue:
     """Ibis expression: the 1..5 mid-rank quintile score of ``value`` over the whole table."""
-    # rank() is the 0-based "min" rank: the number of rows strictly before in the ordering.
     order = value if higher_is_better else value.desc()
-    worse = ibis.rank().over(order_by=order)
-    tied = value.count().over(group_by=value)
+    # One window spec for both terms (so the backend sorts once): with RANGE ... CURRENT ROW
+    # the frame includes the tied peers, so the count is #(worse or tied); rank() - 1 (ibis
+    # makes rank() 0-based) is #worse. worse + at_most = 2 * worse + tied.
+    w = ibis.range_window(order_by=order, preceding=None, following=0)
+    worse = ibis.rank().over(w)
+    at_most = value.count().over(w)
     n = value.count().over()
-    return ((5 * (2 * worse + tied)) // (2 * n) + 1).cast("int8")
+    return ((5 * (worse + at_most)) // (2 * n) + 1).cast("int8")
 
 
 def rfm_scores(
@@ -147,8 +156,11 @@ def rfm_scores(
     if order_col is not None:
         keys["order"] = order_col
     df = _ibis.prepare(
-        transactions, name="transactions", keys=keys,
-        dates={"date": date_col}, numbers={"amount": amount_col},
+        transactions,
+        name="transactions",
+        keys=keys,
+        dates={"date": date_col},
+        numbers={"amount": amount_col},
     )
     if as_of is None:
         if df.empty:
@@ -158,16 +170,15 @@ def rfm_scores(
         as_of_day = _ibis.to_naive_timestamp(as_of).normalize()
 
     t = ibis.memtable(df)
-    day = t.date.date()
-    t = t.filter(day <= as_of_day.date())
+    # Compare timestamps, not dates, in the filter: cheaper on every row.
+    t = t.filter(t.date < (as_of_day + pd.Timedelta(days=1)).to_pydatetime())
     freq_expr = t.order.nunique() if order_col is not None else t.count()
     money_expr = t.amount.sum() if monetary == "sum" else t.amount.sum() / freq_expr
     per_customer = t.group_by(t.customer).aggregate(
-        last_day=day.max(), frequency=freq_expr, monetary=money_expr.round(monetary_decimals)
+        last=t.date.max(), frequency=freq_expr, monetary=money_expr.round(monetary_decimals)
     )
-    pc = per_customer.mutate(
-        recency_days=ibis.date(as_of_day.date()).delta(per_customer.last_day, unit="day")
-    )
+    pc = per_customer.mutate(last_day=per_customer["last"].date())
+    pc = pc.mutate(recency_days=ibis.date(as_of_day.date()).delta(pc.last_day, unit="day"))
     scored = pc.mutate(
         r_score=quintile_score_expr(pc.recency_days, higher_is_better=False),
         f_score=quintile_score_expr(pc.frequency),
@@ -179,42 +190,47 @@ def rfm_scores(
     return _finish(out, customer_col)
 
 
+#: All 125 RFM codes "111".."555" in order; ``rfm_code`` is a categorical over them.
+RFM_CODES: tuple[str, ...] = tuple(
+    f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)
+)
+_SEGMENT_CODES = tuple(s.code for s in SEGMENTS)
+# Index into SEGMENTS for each (r, fm) cell, flattened row-major.
+_GRID_INDEX = np.array([_SEGMENT_CODES.index(c) for row in SEGMENT_GRID for c in row])
+
+
 def _finish(out: pd.DataFrame, customer_col: str) -> pd.DataFrame:
-    r, f, m = (out[c].astype("int64") for c in ("r_score", "f_score", "m_score"))
-    fm = (f + m + 1) // 2
-    grid = pd.Series([code for row in SEGMENT_GRID for code in row])
-    segment = grid.iloc[((r - 1) * 5 + (fm - 1)).to_numpy()].to_numpy()
-    result = pd.DataFrame(
+    r, f, m = (out[c].to_numpy(dtype="int64") for c in ("r_score", "f_score", "m_score"))
+    seg_idx = _GRID_INDEX[(r - 1) * 5 + (f + m + 1) // 2 - 1]
+    # Categoricals built from integer codes: no per-row string work, and the categories keep
+    # a stable, meaningful order (segments best first) for charts and sorting.
+    return pd.DataFrame(
         {
             customer_col: out["customer"].to_numpy(),
             "last_purchase": pd.to_datetime(out["last_day"]).to_numpy(),
-            "recency_days": out["recency_days"].astype("int64").to_numpy(),
-            "frequency": out["frequency"].astype("int64").to_numpy(),
-            "monetary": out["monetary"].astype("float64").to_numpy(),
-            "r_score": r.to_numpy(),
-            "f_score": f.to_numpy(),
-            "m_score": m.to_numpy(),
-            "rfm_code": (r.astype(str) + f.astype(str) + m.astype(str)).to_numpy(),
-            "segment": segment,
+            "recency_days": out["recency_days"].to_numpy(dtype="int64"),
+            "frequency": out["frequency"].to_numpy(dtype="int64"),
+            "monetary": out["monetary"].to_numpy(dtype="float64"),
+            "r_score": r,
+            "f_score": f,
+            "m_score": m,
+            "rfm_code": pd.Categorical.from_codes((r - 1) * 25 + (f - 1) * 5 + (m - 1), RFM_CODES),
+            "segment": pd.Categorical.from_codes(seg_idx, _SEGMENT_CODES),
+            "segment_name": pd.Categorical.from_codes(seg_idx, [s.name for s in SEGMENTS]),
         }
     )
-    result["segment_name"] = result["segment"].map(_NAMES)
-    return result
 
 
 def _empty_result(customer_col: str, dtype: object) -> pd.DataFrame:
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
-            customer_col: pd.Series([], dtype=dtype),  # type: ignore[call-overload]
-            "last_purchase": pd.Series([], dtype="datetime64[us]"),
-            "recency_days": pd.Series([], dtype="int64"),
-            "frequency": pd.Series([], dtype="int64"),
+            "customer": pd.Series([], dtype=dtype),  # type: ignore[call-overload]
+            "last_day": pd.Series([], dtype="datetime64[us]"),
+            **{
+                c: pd.Series([], dtype="int64")
+                for c in ("recency_days", "frequency", "r_score", "f_score", "m_score")
+            },
             "monetary": pd.Series([], dtype="float64"),
-            "r_score": pd.Series([], dtype="int64"),
-            "f_score": pd.Series([], dtype="int64"),
-            "m_score": pd.Series([], dtype="int64"),
-            "rfm_code": pd.Series([], dtype=object),
-            "segment": pd.Series([], dtype=object),
-            "segment_name": pd.Series([], dtype=object),
         }
     )
+    return _finish(out, customer_col)
