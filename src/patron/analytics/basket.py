@@ -492,7 +492,8 @@ def recommend_next(
     is scored by its best rule, ``score = lift x confidence``: confidence alone favours products
     everybody buys anyway (high confidence, lift ~ 1), lift alone favours rare niche pairs; the
     product rewards rules that are both reliable and specific. Ties break on confidence, then
-    support, then product id, so the output is deterministic.
+    support, then the rule's position in ``rules``, then product id, so the output is
+    deterministic.
 
     Returns a frame with columns ``customer_id`` (``customer_col``), ``rank`` (1..k),
     ``product_id`` (``item_col``), ``score``, ``confidence``, ``lift``, ``support``,
@@ -530,48 +531,72 @@ def recommend_next(
     con_rule, con_item = _explode(rules["consequents"], item_index)
     ant_len = np.bincount(ant_rule, minlength=len(rules))
 
-    # (customer, rule) pairs where the customer owns every antecedent item.
-    hits = pd.DataFrame({"c": own_c, "i": own_i}).merge(
-        pd.DataFrame({"r": ant_rule, "i": ant_item}), on="i"
-    )
-    matched = hits.groupby(["c", "r"], sort=False).size().reset_index(name="n")
-    matched = matched[matched["n"].to_numpy() == ant_len[matched["r"].to_numpy()]]
-    cand = matched[["c", "r"]].merge(pd.DataFrame({"r": con_rule, "i": con_item}), on="r")
-    cand = cand[~np.isin(cand["c"].to_numpy() * n_items + cand["i"].to_numpy(), owned)]
-    if cand.empty:
+    # (customer, rule) pairs where the customer owns every antecedent item: join owned items
+    # to antecedent items, then keep pairs matched as many times as the antecedent is long.
+    q, pos = _join(own_i, ant_item)
+    hit = own_c[q] * len(rules) + ant_rule[pos]
+    hit = np.sort(hit)
+    starts = np.flatnonzero(np.r_[True, hit[1:] != hit[:-1]])
+    runs = np.diff(np.r_[starts, len(hit)])
+    hit = hit[starts]
+    m_c, m_r = hit // len(rules), hit % len(rules)
+    full = runs == ant_len[m_r]
+    m_c, m_r = m_c[full], m_r[full]
+    # Their consequent items the customer does not own yet.
+    q, pos = _join(m_r, con_rule)
+    c, r, i = m_c[q], m_r[q], con_item[pos]
+    key = c * n_items + i
+    where = np.minimum(np.searchsorted(owned, key), max(len(owned) - 1, 0))
+    new = owned[where] != key
+    c, r, i, key = c[new], r[new], i[new], key[new]
+    if not len(c):
         return pd.DataFrame(columns=out_cols)
 
-    r = cand["r"].to_numpy()
-    conf = rules["confidence"].to_numpy(dtype=float)[r]
-    lift = rules["lift"].to_numpy(dtype=float)[r]
-    cand = cand.assign(
-        score=lift * conf,
-        confidence=conf,
-        lift=lift,
-        support=rules["support"].to_numpy(dtype=float)[r],
-    )
-    cand = cand.sort_values(
-        ["c", "score", "confidence", "support", "i", "r"],
-        ascending=[True, False, False, False, True, True],
-        kind="stable",
-    )
-    cand = cand.drop_duplicates(["c", "i"], keep="first")
-    cand["rank"] = cand.groupby("c", sort=False).cumcount() + 1
-    cand = cand[cand["rank"] <= k]
-    r = cand["r"].to_numpy()
+    # Rank rules once (score, then confidence, then support, all descending; then rule order),
+    # keep each product's best rule, and order each customer's products by that rank.
+    conf = rules["confidence"].to_numpy(dtype=float)
+    lift = rules["lift"].to_numpy(dtype=float)
+    supp = rules["support"].to_numpy(dtype=float)
+    score = lift * conf
+    order = np.lexsort((np.arange(len(rules)), -supp, -conf, -score))
+    rule_rank = np.empty(len(rules), dtype=np.int64)
+    rule_rank[order] = np.arange(len(rules))
+    rr = rule_rank[r]
+    o = np.lexsort((rr, key))
+    first = o[np.r_[True, key[o][1:] != key[o][:-1]]]
+    c, r, i, rr = c[first], r[first], i[first], rr[first]
+    o = np.lexsort((i, rr, c))
+    c, r, i = c[o], r[o], i[o]
+    c_start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    rank = np.arange(len(c)) - np.repeat(c_start, np.diff(np.r_[c_start, len(c)])) + 1
+    top = rank <= k
+    c, r, i, rank = c[top], r[top], i[top], rank[top]
     return pd.DataFrame(
         {
-            customer_col: np.asarray(cust_labels, dtype=object)[cand["c"].to_numpy()],
-            "rank": cand["rank"].to_numpy(),
-            item_col: np.asarray(item_index, dtype=object)[cand["i"].to_numpy()],
-            "score": cand["score"].to_numpy(),
-            "confidence": cand["confidence"].to_numpy(),
-            "lift": cand["lift"].to_numpy(),
-            "support": cand["support"].to_numpy(),
+            customer_col: np.asarray(cust_labels, dtype=object)[c],
+            "rank": rank,
+            item_col: np.asarray(item_index, dtype=object)[i],
+            "score": score[r],
+            "confidence": conf[r],
+            "lift": lift[r],
+            "support": supp[r],
             "antecedents": rules["antecedents"].to_numpy()[r],
             "consequents": rules["consequents"].to_numpy()[r],
         }
     )
+
+
+def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inner equi-join of two integer key arrays: positions (p, q) with left[p] == right[q]."""
+    order = np.argsort(right, kind="stable")
+    sorted_right = right[order]
+    lo = np.searchsorted(sorted_right, left, side="left")
+    hi = np.searchsorted(sorted_right, left, side="right")
+    n = hi - lo
+    total = int(n.sum())
+    p = np.repeat(np.arange(len(left)), n)
+    offset = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+    return p, order[np.repeat(lo, n) + offset]
 
 
 def _explode(sets: Iterable[frozenset[Any]], index: pd.Index) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,305 @@
+"""Shared plumbing for the CLV estimators: errors, diagnostics, input checks, row grouping and
+the maximum-likelihood driver (L-BFGS-B on log-parameters with analytic gradients)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+__all__ = [
+    "CLVError",
+    "CLVInputError",
+    "ConvergenceError",
+    "FitDiagnostics",
+    "NotFittedError",
+]
+
+# Parameters are optimised as log(param); beyond |log(param)| > this the fit is treated as
+# degenerate (a parameter running to 0 or infinity means the data do not identify the model).
+_LOG_PARAM_LIMIT = 18.0
+# L-BFGS-B sometimes stops with a line-search "abnormal termination" when it is already at the
+# optimum (the objective cannot be reduced in floating point); accept that if the gradient of
+# the mean negative log-likelihood is this small.
+_GRAD_ACCEPT = 1e-5
+
+
+class CLVError(ValueError):
+    """Base class of the errors raised by :mod:`patron.analytics.clv`."""
+
+
+class CLVInputError(CLVError):
+    """The input data cannot be used (missing columns, bad values, too little data...)."""
+
+
+class ConvergenceError(CLVError):
+    """The maximum-likelihood fit did not converge or ran to a degenerate boundary.
+
+    ``diagnostics`` holds what the optimiser reached (parameters, log-likelihood, message).
+    """
+
+    def __init__(self, message: str, diagnostics: FitDiagnostics | None = None) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics
+
+
+class NotFittedError(CLVError, AttributeError):
+    """A prediction method was called before ``fit``."""
+
+
+@dataclass(frozen=True)
+class FitDiagnostics:
+    """What a fit did: small, immutable, safe to log or store with a scoring run."""
+
+    converged: bool
+    n_customers: int
+    n_groups: int  # distinct rows the likelihood was evaluated on (identical rows are weighted)
+    iterations: int
+    function_evaluations: int
+    log_likelihood: float
+    gradient_max: float  # max |d mean-LL / d log-param| at the solution
+    message: str
+    params: Mapping[str, float]
+    standard_errors: Mapping[str, float] | None = field(default=None)
+
+
+def check_frame(df: object, columns: Mapping[str, str]) -> pd.DataFrame:
+    """Check ``df`` is a DataFrame holding the given columns (role -> column name)."""
+    if not isinstance(df, pd.DataFrame):
+        raise CLVInputError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [col for col in columns.values() if col not in df.columns]
+    if missing:
+        raise CLVInputError(
+            f"missing column(s) {missing}; pass the names with "
+            + ", ".join(f"{role}=" for role in columns)
+        )
+    return df
+
+
+def float_column(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as a finite float64 array, or a clear error."""
+    try:
+        arr = np.asarray(df[col].to_numpy(dtype="float64", na_value=np.nan), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CLVInputError(f"column {col!r} must be numeric") from exc
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise CLVInputError(
+            f"column {col!r} has {int(bad.sum())} missing or infinite value(s), "
+            f"e.g. at index {df.index[np.flatnonzero(bad)[0]]!r}"
+        )
+    return arr
+
+
+def rft_arrays(
+    df: pd.DataFrame, frequency_col: str, recency_col: str, T_col: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated (frequency, recency, T) arrays from a summary table."""
+    check_frame(df, {"frequency_col": frequency_col, "recency_col": recency_col, "T_col": T_col})
+    x = float_column(df, frequency_col)
+    tx = float_column(df, recency_col)
+    T = float_column(df, T_col)
+    if (x < 0).any() or (x != np.round(x)).any():
+        raise CLVInputError(f"column {frequency_col!r} must hold non-negative whole numbers")
+    if (tx < 0).any():
+        raise CLVInputError(f"column {recency_col!r} must be >= 0")
+    # Tolerance: recency and T are often computed from the same dates through divisions.
+    if (tx > T * (1 + 1e-12) + 1e-12).any():
+        i = int(np.flatnonzero(tx > T * (1 + 1e-12) + 1e-12)[0])
+        raise CLVInputError(
+            f"recency must not exceed T (customer {df.index[i]!r}: recency {tx[i]} > T {T[i]})"
+        )
+    if ((x == 0) & (tx != 0)).any():
+        raise CLVInputError("recency must be 0 for customers with frequency 0")
+    return x, np.minimum(tx, T), T
+
+
+def group_index(*cols: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Codes mapping each row to its distinct row, and the distinct rows' column values.
+
+    Real purchase data are recorded to the day, so many customers share the same
+    (frequency, recency, T); evaluating a formula once per distinct row is exact and is what
+    makes a million customers cheap. Hash factorisation (pandas) rather than sorting.
+    """
+    n = len(cols[0])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for col in cols:
+        codes, uniq = pd.factorize(col, sort=False)
+        if size * len(uniq) >= 2**62:  # compact the key so it stays inside int64
+            key, kuniq = pd.factorize(key, sort=False)
+            size = len(kuniq)
+        key = key * len(uniq) + codes
+        size *= len(uniq)
+    gcodes, _ = pd.factorize(key, sort=False)
+    # factorize numbers groups in order of first appearance, so the running maximum of the
+    # codes steps up exactly at each group's first row.
+    run = np.maximum.accumulate(gcodes) if n else gcodes
+    first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if n else np.zeros(0, np.intp)
+    return np.asarray(gcodes, dtype=np.intp), [np.asarray(c, dtype=np.float64)[first] for c in cols]
+
+
+def group_rows(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the given columns and how many times each occurs (as float weights)."""
+    codes, vals = group_index(*cols)
+    counts = np.bincount(codes, minlength=len(vals[0])).astype(np.float64)
+    return vals, counts
+
+
+def finite_or_raise(values: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise CLVError(
+            f"{what} is not finite for {int((~np.isfinite(values)).sum())} customer(s); "
+            "the fitted parameters are outside the range where the formula is defined"
+        )
+    return values
+
+
+ObjectiveFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+def maximize_log_likelihood(
+    objective: ObjectiveFn,
+    theta0: np.ndarray,
+    *,
+    names: tuple[str, ...],
+    total_weight: float,
+    n_customers: int,
+    n_groups: int,
+    max_iter: int,
+    tol: float,
+    standard_errors: bool,
+    model: str,
+) -> FitDiagnostics:
+    """Minimise ``objective`` (mean negative log-likelihood and its gradient in log-params).
+
+    Raises :class:`ConvergenceError` when the optimiser stops without converging or a
+    parameter runs off to 0 or infinity.
+    """
+    f0, g0 = objective(theta0)
+    if not np.isfinite(f0) or not np.all(np.isfinite(g0)):
+        raise ConvergenceError(f"{model}: the log-likelihood is not finite at the starting point")
+    bounds = [(-_LOG_PARAM_LIMIT - 2.0, _LOG_PARAM_LIMIT + 2.0)] * len(theta0)
+    res = minimize(
+        objective,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": max_iter, "ftol": 1e-14, "gtol": tol, "maxcor": 20},
+    )
+    theta = np.asarray(res.x, dtype=np.float64)
+    f, g = objective(theta)
+    params = dict(zip(names, (float(v) for v in np.exp(theta)), strict=True))
+    grad_max = float(np.max(np.abs(g)))
+    ll = float(-f * total_weight)
+    converged = bool(np.isfinite(f)) and (
+        bool(res.success) or (res.status == 2 and grad_max < _GRAD_ACCEPT)
+    )
+    message = str(res.message)
+    at_edge = [n for n, v in zip(names, theta, strict=True) if abs(v) > _LOG_PARAM_LIMIT]
+    if at_edge:
+        converged = False
+        message = f"parameter(s) {at_edge} ran to 0 or infinity; the data do not identify the model"
+    ses: dict[str, float] | None = None
+    if converged and standard_errors:
+        ses = _standard_errors(objective, theta, names, total_weight)
+    diag = FitDiagnostics(
+        converged=converged,
+        n_customers=n_customers,
+        n_groups=n_groups,
+        iterations=int(res.nit),
+        function_evaluations=int(res.nfev),
+        log_likelihood=ll,
+        gradient_max=grad_max,
+        message=message,
+        params=params,
+        standard_errors=ses,
+    )
+    if not converged:
+        raise ConvergenceError(
+            f"{model} fit did not converge after {res.nit} iterations: {message}. "
+            f"Reached {params} (log-likelihood {ll:.6g}).",
+            diag,
+        )
+    return diag
+
+
+def _standard_errors(
+    objective: ObjectiveFn, theta: np.ndarray, names: tuple[str, ...], total_weight: float
+) -> dict[str, float] | None:
+    """Standard errors from the inverse Hessian of the log-likelihood.
+
+    The Hessian in log-parameters is the central difference of the analytic gradient (2k
+    gradient calls); at the optimum the gradient is ~0, so by the delta method
+    se(p) = p * se(log p).
+    """
+    k = len(theta)
+    hess = np.empty((k, k))
+    for j in range(k):
+        h = 1e-4 * max(1.0, abs(theta[j]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += h
+        tm[j] -= h
+        hess[:, j] = (objective(tp)[1] - objective(tm)[1]) / (2 * h)
+    hess = 0.5 * (hess + hess.T) * total_weight
+    try:
+        cov = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return None
+    var = np.diag(cov)
+    if not np.all(np.isfinite(var)) or (var <= 0).any():
+        return None
+    se = np.exp(theta) * np.sqrt(var)
+    return dict(zip(names, (float(v) for v in se), strict=True))
+
+
+class BaseEstimator:
+    """scikit-learn conventions: ``__init__`` stores options, ``fit`` returns self, fitted
+    attributes end in ``_``."""
+
+    _param_names: tuple[str, ...] = ()
+    params_: dict[str, float]
+    diagnostics_: FitDiagnostics
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
+
+    def _set_fitted(self, diag: FitDiagnostics) -> None:
+        self.diagnostics_ = diag
+        self.params_ = dict(diag.params)
+        self.log_likelihood_ = diag.log_likelihood
+        self.converged_ = diag.converged
+        self.n_customers_ = diag.n_customers
+        self.n_iter_ = diag.iterations
+        self.standard_errors_ = (
+            dict(diag.standard_errors) if diag.standard_errors is not None else None
+        )
+
+    def _initial_theta(self, default: Mapping[str, float], given: Mapping[str, float] | None) -> np.ndarray:
+        start = dict(default)
+        if given:
+            unknown = set(given) - set(self._param_names)
+            if unknown:
+                raise CLVInputError(f"unknown initial parameter(s) {sorted(unknown)}")
+            start.update(given)
+        vals = np.array([float(start[n]) for n in self._param_names])
+        if not np.all(np.isfinite(vals)) or (vals <= 0).any():
+            raise CLVInputError("initial parameters must be positive and finite")
+        return np.log(vals)
+
+    def __repr__(self) -> str:
+        state = (
+            ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            if hasattr(self, "params_")
+            else "unfitted"
+        )
+        return f"{type(self).__name__}({state})"
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_")}

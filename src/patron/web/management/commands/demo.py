@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from patron.generator.models import GeneratedDataset
+from patron.web.demo import DEMO_PASSWORD, DEMO_USERS, demo_org_assign, demo_users_create
+from patron.web.management.commands.serve import port_number
+
+
+class Command(BaseCommand):
+    help = "Set up the demo (demo users and a generated data set, once) and serve it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=3000)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=port_number, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="Set up the data, then exit.")
+
+    def handle(self, *args, **opts) -> None:
+        if opts["customers"] < 1:
+            raise CommandError("--customers must be a positive number.")
+        call_command("migrate", interactive=False, verbosity=0)
+        demo_users_create()
+        if not GeneratedDataset.objects.exists():
+            from patron.generator.writer import generate_dataset
+
+            self.stdout.write(f"Generating {opts['customers']} demo customers (seed {opts['seed']})…")
+            generate_dataset(opts["customers"], opts["seed"], progress=True)
+        demo_org_assign()
+        self.stdout.write("")
+        self.stdout.write(f"Database: {settings.DATABASES['default']['NAME']}")
+        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        for spec in DEMO_USERS:
+            self.stdout.write(f"  {spec.username:<8} {spec.role}")
+        if opts["no_serve"]:
+            return
+        call_command("serve", host=opts["host"], port=opts["port"], no_migrate=True)

@@ -1,0 +1,46 @@
+"""Named fixture users and small factories shared by the test suite.
+
+alice and bob are reps in the North branch and the South branch; mia manages the North
+region; nora is an analyst; root is an administrator.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_branch, make_user
+
+
+@pytest.fixture
+def north(db):
+    return make_branch("N1", "North One", region_code="N", region_name="North")
+
+
+@pytest.fixture
+def south(db):
+    return make_branch("S1", "South One", region_code="S", region_name="South")
+
+
+@pytest.fixture
+def mia(db, north):
+    return make_user("mia", "manager", regions=[north.region])
+
+
+@pytest.fixture
+def alice(db, mia):
+    return make_user("alice", "rep", reports_to=mia)
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob", "rep")
+
+
+@pytest.fixture
+def nora(db):
+    return make_user("nora", "analyst")
+
+
+@pytest.fixture
+def root(db):
+    return make_user("root", "admin")
