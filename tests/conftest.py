@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_branch, make_user
+# Factories import Django models; imported lazily so tests/analytics can run without Django.
+
+
+def make_branch(*args, **kwargs):
+    from tests.factories import make_branch as factory
+
+    return factory(*args, **kwargs)
+
+
+def make_user(*args, **kwargs):
+    from tests.factories import make_user as factory
+
+    return factory(*args, **kwargs)
 
 
 @pytest.fixture
