@@ -91,4 +91,4 @@ def test_naive_datetime_is_refused():
     from datetime import datetime
 
     with pytest.raises(ValidationError):
-        make_order(make_customer(), at=datetime(2024, 1, 1, 12, 0))  # noqa: DTZ001
+        make_order(make_customer(), at=datetime(2024, 1, 1, 12, 0))

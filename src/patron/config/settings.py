@@ -11,9 +11,13 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from patron.config.database import database_from_url
+
+# Lets model fields be written with generic parameters (typed for mypy) at run time.
+django_stubs_ext.monkeypatch()
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Repository root when run from a clone (src/patron/config/settings.py -> ../../..).
@@ -129,6 +133,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+FORMAT_MODULE_PATH = ["patron.formats"]
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", "English"),

@@ -10,7 +10,7 @@ class PatronUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "is_active")
     list_filter = ("role", "is_active", "is_staff")
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         (_("Patron"), {"fields": ("role", "branches", "regions", "reports_to")}),
     )
     filter_horizontal = ("branches", "regions", "groups", "user_permissions")

@@ -30,7 +30,7 @@ class MoneyField(models.DecimalField):
         super().__init__(*args, **kwargs)
 
 
-class ExternalIdField(models.CharField):
+class ExternalIdField(models.CharField[str | None, str | None]):
     """The id a record has in the system it came from; unique, so imports can upsert on it."""
 
     def __init__(self, *args, **kwargs):

@@ -9,7 +9,8 @@ from django.db import transaction
 from patron.core.models import Region, Role, User
 from patron.core.services import user_create
 
-DEMO_PASSWORD = "patron-demo"
+# Printed by `patron demo` for its sample users; never used outside the demo.
+DEMO_PASSWORD = "patron-demo"  # noqa: S105
 
 
 @dataclass(frozen=True)

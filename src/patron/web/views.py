@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.choices import ContactChannel, SalesChannel
+from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.overview import customer_overview
 from patron.customers.selectors import can_edit_customer, visible_customers
@@ -30,6 +33,11 @@ SORTS = {
 }
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user; every view below is behind login_required."""
+    return cast(User, request.user)
+
+
 def _page_number(request: HttpRequest) -> int:
     try:
         return max(1, int(request.GET.get("page", "1")))
@@ -39,20 +47,21 @@ def _page_number(request: HttpRequest) -> int:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    customers = visible_customers(request.user)  # type: ignore[arg-type]
-    mine = customers.filter(owner=request.user).order_by("-profit_total")[:10]
+    user = _user(request)
+    customers = visible_customers(user)
+    mine = customers.filter(owner=user).order_by("-profit_total")[:10]
     tasks = (
-        Task.objects.filter(assignee=request.user, status=Task.Status.OPEN, customer__in=customers)
+        Task.objects.filter(assignee=user, status=Task.Status.OPEN, customer__in=customers)
         .select_related("customer")
         .order_by("due_at")[:10]
     )
-    below_zero = customers.filter(owner=request.user, profit_total__lt=0).order_by("profit_total")[:5]
+    below_zero = customers.filter(owner=user, profit_total__lt=0).order_by("profit_total")[:5]
     return render(request, "web/home.html", {"my_customers": mine, "my_tasks": tasks, "below_zero": below_zero})
 
 
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse:
-    customers = visible_customers(request.user).select_related("owner", "branch")  # type: ignore[arg-type]
+    customers = visible_customers(_user(request)).select_related("owner", "branch")
     query = request.GET.get("q", "").strip()[:100]
     if query:
         lowered = query.lower()
@@ -84,7 +93,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     valid_channels = set(SalesChannel.values) | set(ContactChannel.values)
     if channel not in valid_channels:
         channel = None
-    overview = customer_overview(request.user, pk, channel=channel, page=_page_number(request))  # type: ignore[arg-type]
+    overview = customer_overview(_user(request), pk, channel=channel, page=_page_number(request))
     context = {
         "o": overview,
         "customer": overview.customer,
@@ -98,8 +107,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _editable_customer(request: HttpRequest, pk: int) -> Customer:
-    customer = get_object_or_404(visible_customers(request.user), pk=pk)  # type: ignore[arg-type]
-    if not can_edit_customer(request.user, customer):  # type: ignore[arg-type]
+    customer = get_object_or_404(visible_customers(_user(request)), pk=pk)
+    if not can_edit_customer(_user(request), customer):
         raise PermissionDenied(_("You can read this customer but not change it."))
     return customer
 
@@ -108,9 +117,10 @@ def _editable_customer(request: HttpRequest, pk: int) -> Customer:
 @require_POST
 def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _editable_customer(request, pk)
+    user = _user(request)
     form = InteractionForm(request.POST)
     if form.is_valid():
-        interaction_create(customer=customer, handled_by=request.user, direction="out", **form.cleaned_data)  # type: ignore[arg-type]
+        interaction_create(customer=customer, handled_by=user, direction="out", **form.cleaned_data)
         messages.success(request, _("Interaction logged."))
     else:
         messages.error(request, _("The interaction was not saved: %(errors)s") % {"errors": _form_errors(form)})
@@ -121,9 +131,10 @@ def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_add_task(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _editable_customer(request, pk)
+    user = _user(request)
     form = TaskForm(request.POST)
     if form.is_valid():
-        task_create(customer=customer, assignee=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        task_create(customer=customer, assignee=user, **form.cleaned_data)
         messages.success(request, _("Task added."))
     else:
         messages.error(request, _("The task was not saved: %(errors)s") % {"errors": _form_errors(form)})

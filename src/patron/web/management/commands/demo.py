@@ -32,7 +32,7 @@ class Command(BaseCommand):
         demo_org_assign()
         self.stdout.write("")
         self.stdout.write(f"Database: {settings.DATABASES['default']['NAME']}")
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for spec in DEMO_USERS:
             self.stdout.write(f"  {spec.username:<8} {spec.role}")
         if opts["no_serve"]:
