@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "patron.commerce",
     "patron.engagement",
     "patron.generator",
+    "patron.insights",
+    "patron.feedback",
+    "patron.ingest",
     "patron.web",
 ]
 
