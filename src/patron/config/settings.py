@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "patron.insights",
     "patron.feedback",
     "patron.ingest",
+    "patron.imports",
     "patron.web",
 ]
 
