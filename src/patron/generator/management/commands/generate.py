@@ -1,0 +1,71 @@
+"""``patron generate --customers N [--seed S]``: synthetic data from a known process."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from patron.generator.writer import DEFAULT_CHUNK_SIZE, GeneratorError, generate_dataset
+
+
+def _whole_number(minimum: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if value < minimum:
+            bound = "positive" if minimum == 1 else "zero or positive"
+            raise argparse.ArgumentTypeError(f"{what} must be {bound}, not {value}")
+        return value
+
+    return parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate synthetic customers, orders, cost events, interactions and survey answers from a "
+        "known process, and record the true parameters (see docs/generator.md)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--customers", required=True, type=_whole_number(1, "--customers"), help="how many customers (N > 0)"
+        )
+        parser.add_argument("--seed", type=_whole_number(0, "--seed"), default=1, help="random seed (default 1)")
+        parser.add_argument(
+            "--chunk-size",
+            type=_whole_number(1, "--chunk-size"),
+            default=DEFAULT_CHUNK_SIZE,
+            help=f"customers written per transaction (default {DEFAULT_CHUNK_SIZE}; rounded up to whole blocks of 10,000)",
+        )
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="delete customers generated earlier with the same seed (and all their records) first",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            dataset = generate_dataset(
+                options["customers"],
+                options["seed"],
+                chunk_size=options["chunk_size"],
+                replace=options["replace"],
+                progress=not options["no_progress"] and options.get("verbosity", 1) > 0,
+            )
+        except GeneratorError as exc:
+            raise CommandError(str(exc)) from exc
+        counts = dataset.truth.get("counts", {})
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Generated data set {dataset.pk} (seed {dataset.seed}): "
+                + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
+                + f" in {dataset.truth.get('seconds')} s."
+            )
+        )
+        self.stdout.write(f"Truth: {dataset.truth['files']['truth']}")
+        self.stdout.write(f"Survey answers: {dataset.truth['files']['responses']}")

@@ -1,0 +1,518 @@
+"""Write a simulated data set into the database, chunk by chunk.
+
+``generate_dataset`` is the one entry point (``patron generate`` and ``patron demo`` call it).
+Each chunk of customers is written in one transaction with ``executemany`` on the raw tables —
+the ORM's per-object work would take hours at ten million order lines — so a kill leaves whole
+chunks only. The customers' running totals come from the simulation (exact integer cents) and
+equal what ``commerce.services`` would have accumulated order by order.
+
+The truth (per-customer latent values) and the survey answers go to Parquet files under
+``DATA_DIR/generated/``; their paths are in ``GeneratedDataset.truth["files"]``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.core.models import Branch, Region, Role, User
+from patron.customers.models import Contact, Customer
+from patron.customers.selectors import search_key
+from patron.engagement.models import Interaction
+from patron.generator import simulate, vocab
+from patron.generator.models import GeneratedDataset
+
+DEFAULT_CHUNK_SIZE = 20_000
+
+
+class GeneratorError(Exception):
+    """A request the generator refuses, with a message meant for the person who asked."""
+
+
+@dataclass(frozen=True)
+class ReferenceIds:
+    """Database ids of the shared reference rows, indexed like the simulation's lists."""
+
+    regions: list[int]
+    branches: list[int]
+    products: list[int]
+    owners: list[int]
+
+
+def external_prefix(seed: int) -> str:
+    return f"gen-{seed}-c"
+
+
+def _check_arguments(customers: Any, seed: Any, chunk_size: Any) -> None:
+    for name, value, minimum in (("customers", customers, 1), ("seed", seed, 0), ("chunk size", chunk_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise GeneratorError(f"The number of {name} must be a whole number, not {value!r}." if name == "customers" else f"The {name} must be a whole number, not {value!r}.")
+        if value < minimum:
+            word = "positive" if minimum == 1 else "zero or positive"
+            raise GeneratorError(
+                f"The number of customers must be {word}, not {value}." if name == "customers" else f"The {name} must be {word}, not {value}."
+            )
+    if seed >= 2**63:
+        raise GeneratorError("The seed must be below 2**63.")
+
+
+def existing_customers(seed: int) -> int:
+    """How many customers of a generated data set with this seed the database holds."""
+    return Customer.objects.filter(external_id__startswith=external_prefix(seed)).count()
+
+
+def delete_generated(seed: int, *, batch: int = 2_000) -> int:
+    """Remove the customers generated with ``seed`` (with everything that cascades) and the
+    data set records; returns the number of customers removed."""
+    removed = 0
+    while True:
+        ids = list(
+            Customer.objects.filter(external_id__startswith=external_prefix(seed)).values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            OrderLine.objects.filter(order__customer_id__in=ids).delete()
+            Customer.objects.filter(pk__in=ids).delete()
+        removed += len(ids)
+    for dataset in GeneratedDataset.objects.filter(seed=seed):
+        for path in (dataset.truth or {}).get("files", {}).values():
+            Path(path).unlink(missing_ok=True)
+        dataset.delete()
+    return removed
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+def ensure_reference_data() -> ReferenceIds:
+    """Regions, branches and the product catalogue, created once and shared by every seed."""
+    regions = []
+    for code, zh, en in vocab.REGIONS:
+        region, _ = Region.objects.get_or_create(code=code, defaults={"name": f"{zh} {en}"})
+        regions.append(region.pk)
+    branches = []
+    for code, region_index, city_zh, city_en, _districts in vocab.BRANCHES:
+        branch, _ = Branch.objects.get_or_create(
+            code=code, defaults={"name": f"{city_zh}分公司 {city_en} branch", "region_id": regions[region_index]}
+        )
+        branches.append(branch.pk)
+    catalogue = simulate.catalogue()
+    existing = dict(Product.objects.filter(external_id__in=list(catalogue["external_id"])).values_list("external_id", "pk"))
+    missing = [
+        Product(
+            external_id=row.external_id,
+            sku=row.sku,
+            name=row.name,
+            category=row.category,
+            list_price=Decimal(int(row.list_price_cents)) / 100,
+            unit_cost=Decimal(int(row.unit_cost_cents)) / 100,
+            currency=simulate.Population().currency,
+        )
+        for row in catalogue.itertuples()
+        if row.external_id not in existing
+    ]
+    if missing:
+        Product.objects.bulk_create(missing)
+        existing = dict(
+            Product.objects.filter(external_id__in=list(catalogue["external_id"])).values_list("external_id", "pk")
+        )
+    products = [existing[e] for e in catalogue["external_id"]]
+    owners = list(User.objects.filter(role=Role.REP, is_active=True).order_by("pk").values_list("pk", flat=True))
+    return ReferenceIds(regions, branches, products, owners)
+
+
+# --------------------------------------------------------------------------- raw inserts
+
+
+def _times(values: Any, *, aware: bool) -> list[str | None]:
+    """Datetime64 UTC → the text the backend stores (naive UTC on SQLite, as Django writes it)."""
+    arr = np.asarray(values, dtype="datetime64[s]")
+    text = pd.Series(arr).astype(str).tolist()
+    nat = np.isnat(arr)
+    suffix = "+00:00" if aware else ""
+    return [None if missing else t + suffix for t, missing in zip(text, nat, strict=True)]
+
+
+def _money(cents: Any) -> list[float]:
+    # Exact cents → the nearest double; both backends round it back to 2 places.
+    return (np.asarray(cents, dtype=np.int64) / 100).tolist()
+
+
+def _ids(values: Any, mapping: Sequence[int]) -> list[int | None]:
+    lookup = np.asarray(list(mapping) + [0], dtype=np.int64)
+    arr = np.asarray(values, dtype=np.int64)
+    return [None if v < 0 else int(x) for v, x in zip(arr.tolist(), lookup[arr].tolist(), strict=True)]
+
+
+def _default(field: models.Field) -> Any:
+    value = field.get_default()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def bulk_insert(cursor: Any, model: type[models.Model], columns: dict[str, Sequence[Any]], n: int) -> None:
+    """INSERT ``n`` rows into ``model``'s table with one executemany.
+
+    Every concrete field is written: from ``columns`` (keyed by attname), else its default,
+    else NULL; a required field with neither is an error rather than a silent NULL.
+    """
+    if n == 0:
+        return
+    provided = dict(columns)
+    names: list[str] = []
+    values: list[Iterable[Any]] = []
+    for f in model._meta.concrete_fields:
+        if f.attname in provided:
+            column = provided.pop(f.attname)
+            if len(column) != n:
+                raise ValueError(f"{model.__name__}.{f.attname}: {len(column)} values for {n} rows")
+            names.append(f.column)
+            values.append(column)
+        elif f.primary_key or (f.null and not f.has_default()):
+            continue
+        else:
+            default = _default(f)
+            if default is None and not f.null:
+                raise GeneratorError(f"The generator does not know how to fill {model.__name__}.{f.name}.")
+            names.append(f.column)
+            values.append(itertools.repeat(default, n))
+    if provided:
+        raise ValueError(f"{model.__name__} has no fields {sorted(provided)}")
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))})"
+    )
+    cursor.executemany(sql, zip(*values))  # noqa: B905 - repeat() columns are endless
+
+
+def _reserve_ids(cursor: Any, model: type[models.Model], n: int) -> np.ndarray:
+    """``n`` fresh primary keys for rows we insert with explicit ids (children refer to them)."""
+    table = model._meta.db_table
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
+        )
+        return np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+    # SQLite: the transaction holds the write lock, so the next ids are ours. AUTOINCREMENT
+    # never reuses ids of deleted rows, so start past the recorded sequence too.
+    qn = connection.ops.quote_name
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")  # noqa: S608 - table name from model meta
+    top = cursor.fetchone()[0]
+    cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+    row = cursor.fetchone()
+    start = max(top, row[0] if row else 0) + 1
+    return np.arange(start, start + n, dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _search_key(name: str) -> str:
+    return search_key(name)
+
+
+def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.ndarray:
+    """Write one chunk in the current transaction; returns the customers' database ids."""
+    aware = connection.vendor == "postgresql"
+    cust = chunk.customers
+    n = len(cust)
+    with connection.cursor() as cursor:
+        customer_ids = _reserve_ids(cursor, Customer, n)
+        index_to_id = pd.Series(customer_ids, index=cust["customer_index"].to_numpy())
+        cidx = cust["customer_index"].to_numpy()
+        owners = [ref.owners[i % len(ref.owners)] for i in cidx.tolist()] if ref.owners else [None] * n
+        owner_of = pd.Series(owners, index=cidx, dtype=object)
+        acquired = _times(cust["acquired_at"], aware=aware)
+        last = _times(cust["last_order_at"], aware=aware)
+        bulk_insert(
+            cursor,
+            Customer,
+            {
+                "id": customer_ids.tolist(),
+                "created_at": acquired,
+                "updated_at": [lo or ac for lo, ac in zip(last, acquired, strict=True)],
+                "external_id": cust["external_id"].tolist(),
+                "kind": cust["kind"].tolist(),
+                "name": cust["name"].tolist(),
+                "name_search": [_search_key(x) for x in cust["name"].tolist()],
+                "email": cust["email"].tolist(),
+                "phone": cust["phone"].tolist(),
+                "city": cust["city"].tolist(),
+                "address": cust["address"].tolist(),
+                "owner_id": owners,
+                "branch_id": _ids(cust["branch_index"], ref.branches),
+                "region_id": _ids(cust["region_index"], ref.regions),
+                "stage": cust["stage"].tolist(),
+                "acquired_on": np.datetime_as_string(cust["acquired_on"].to_numpy(dtype="datetime64[D]")).tolist(),
+                "acquisition_channel": cust["acquisition_channel"].tolist(),
+                "acquisition_cost": _money(cust["acquisition_cost_cents"]),
+                "is_key_account": cust["is_key_account"].astype(bool).tolist(),
+                "consent_email": cust["consent_email"].astype(bool).tolist(),
+                "consent_survey": cust["consent_survey"].astype(bool).tolist(),
+                "currency": [currency] * n,
+                "revenue_total": _money(cust["revenue_cents"]),
+                "cogs_total": _money(cust["cogs_cents"]),
+                "cost_to_serve_total": _money(cust["cost_to_serve_cents"]),
+                "profit_total": _money(cust["profit_cents"]),
+                "order_count": cust["order_count"].astype(np.int64).tolist(),
+                "first_order_at": _times(cust["first_order_at"], aware=aware),
+                "last_order_at": last,
+            },
+            n,
+        )
+
+        contacts = chunk.contacts
+        m = len(contacts)
+        created = _times(cust.set_index("customer_index").loc[contacts["customer_index"], "acquired_at"], aware=aware)
+        bulk_insert(
+            cursor,
+            Contact,
+            {
+                "created_at": created,
+                "updated_at": created,
+                "customer_id": index_to_id.loc[contacts["customer_index"]].tolist(),
+                "name": contacts["name"].tolist(),
+                "title": contacts["title"].tolist(),
+                "email": contacts["email"].tolist(),
+                "phone": contacts["phone"].tolist(),
+                "is_primary": contacts["is_primary"].astype(bool).tolist(),
+                "consent_email": contacts["consent_email"].astype(bool).tolist(),
+                "consent_survey": contacts["consent_survey"].astype(bool).tolist(),
+            },
+            m,
+        )
+
+        orders = chunk.orders
+        k = len(orders)
+        order_ids = _reserve_ids(cursor, Order, k)
+        ordered = _times(orders["ordered_at"], aware=aware)
+        bulk_insert(
+            cursor,
+            Order,
+            {
+                "id": order_ids.tolist(),
+                "created_at": ordered,
+                "updated_at": ordered,
+                "customer_id": index_to_id.loc[orders["customer_index"]].tolist(),
+                "channel": orders["channel"].tolist(),
+                "branch_id": _ids(orders["branch_index"], ref.branches),
+                "ordered_at": ordered,
+                "currency": [currency] * k,
+                "revenue": _money(orders["revenue_cents"]),
+                "cost_of_goods": _money(orders["cogs_cents"]),
+            },
+            k,
+        )
+
+        lines = chunk.lines
+        nl = len(lines)
+        product_ids = np.asarray(ref.products, dtype=np.int64)
+        bulk_insert(
+            cursor,
+            OrderLine,
+            {
+                "order_id": order_ids[lines["order_index"].to_numpy()].tolist(),
+                "line_no": lines["line_no"].astype(np.int64).tolist(),
+                "product_id": product_ids[lines["product_index"].to_numpy()].tolist(),
+                "quantity": lines["quantity"].astype(np.int64).tolist(),
+                "unit_price": _money(lines["unit_price_cents"]),
+                "unit_cost": _money(lines["unit_cost_cents"]),
+                "amount": _money(lines["amount_cents"]),
+            },
+            nl,
+        )
+
+        events = chunk.cost_events
+        ne = len(events)
+        occurred = _times(events["occurred_at"], aware=aware)
+        bulk_insert(
+            cursor,
+            CostEvent,
+            {
+                "created_at": occurred,
+                "updated_at": occurred,
+                "customer_id": index_to_id.loc[events["customer_index"]].tolist(),
+                "kind": events["kind"].tolist(),
+                "amount": _money(events["amount_cents"]),
+                "currency": [currency] * ne,
+                "occurred_at": occurred,
+            },
+            ne,
+        )
+
+        inter = chunk.interactions
+        ni = len(inter)
+        occurred = _times(inter["occurred_at"], aware=aware)
+        bulk_insert(
+            cursor,
+            Interaction,
+            {
+                "created_at": occurred,
+                "updated_at": occurred,
+                "customer_id": index_to_id.loc[inter["customer_index"]].tolist(),
+                "channel": inter["channel"].tolist(),
+                "direction": inter["direction"].tolist(),
+                "subject": inter["subject"].tolist(),
+                "occurred_at": occurred,
+                "handled_by_id": owner_of.loc[inter["customer_index"]].tolist(),
+            },
+            ni,
+        )
+    return customer_ids
+
+
+class _ParquetAppender:
+    """Appends one row group per chunk, so the files never need all customers in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+@contextmanager
+def _bulk_load_settings():
+    """Larger page cache while loading on SQLite (index inserts into big tables)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size={int(previous)}")
+
+
+def generate_dataset(
+    customers: int,
+    seed: int = 1,
+    *,
+    progress: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    params: simulate.Population | None = None,
+    replace: bool = False,
+) -> GeneratedDataset:
+    """Simulate ``customers`` customers with ``seed`` and write them; returns the data set row.
+
+    Refuses (GeneratorError) when the database already holds customers generated with this
+    seed, unless ``replace`` is true, which first deletes them. ``finished_at`` is set only
+    once every chunk is written.
+    """
+    _check_arguments(customers, seed, chunk_size)
+    params = params or simulate.Population()
+    found = existing_customers(seed)
+    if found and not replace:
+        raise GeneratorError(
+            f"The database already holds {found} customers generated with seed {seed}. "
+            "Use another seed, or --replace to delete them and generate again."
+        )
+    if found:
+        delete_generated(seed)
+
+    ref = ensure_reference_data()
+    truth = simulate.population_truth(params)
+    truth.update({"chunk_size": chunk_size, "owners": len(ref.owners), "status": "running"})
+    dataset = GeneratedDataset.objects.create(seed=seed, customers=customers, truth=truth)
+    folder = Path(settings.DATA_DIR) / "generated"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "truth": str(folder / f"truth_{dataset.pk}.parquet"),
+        "responses": str(folder / f"responses_{dataset.pk}.parquet"),
+    }
+    truth["files"] = files
+    dataset.truth = truth
+    dataset.save(update_fields=["truth"])
+
+    counts = {"customers": 0, "contacts": 0, "orders": 0, "order_lines": 0, "cost_events": 0, "interactions": 0, "responses": 0}
+    truth_out = _ParquetAppender(Path(files["truth"]))
+    responses_out = _ParquetAppender(Path(files["responses"]))
+    started = time.perf_counter()
+    bar = _progress_bar(customers) if progress else None
+    try:
+        with _bulk_load_settings():
+            if bar is not None:
+                bar.__enter__()
+                task = bar.add_task("Generating customers", total=customers)
+            for chunk in simulate.iter_chunks(customers, seed, chunk_size=chunk_size, params=params):
+                with transaction.atomic():
+                    ids = write_chunk(chunk, ref, params.currency)
+                id_of = pd.Series(ids, index=chunk.customers["customer_index"].to_numpy())
+                truth_out.append(chunk.truth.assign(customer_id=ids))
+                responses_out.append(
+                    chunk.responses.assign(customer_id=id_of.loc[chunk.responses["customer_index"]].to_numpy())
+                )
+                for key, frame in (
+                    ("customers", chunk.customers),
+                    ("contacts", chunk.contacts),
+                    ("orders", chunk.orders),
+                    ("order_lines", chunk.lines),
+                    ("cost_events", chunk.cost_events),
+                    ("interactions", chunk.interactions),
+                    ("responses", chunk.responses),
+                ):
+                    counts[key] += len(frame)
+                if bar is not None:
+                    bar.update(task, advance=len(chunk.customers))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        truth_out.close()
+        responses_out.close()
+    truth.update({"status": "finished", "counts": counts, "seconds": round(time.perf_counter() - started, 1)})
+    dataset.truth = truth
+    dataset.finished_at = timezone.now()
+    dataset.save(update_fields=["truth", "finished_at"])
+    return dataset
+
+
+def _progress_bar(total: int):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
