@@ -8,7 +8,7 @@ repeat purchase they drop out for good with probability p ~ Beta(a, b).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from ._base import (
     group_rows,
     maximize_log_likelihood,
     rft_arrays,
+    wdot,
 )
 
 __all__ = ["BetaGeo"]
@@ -60,7 +61,7 @@ def _nll(theta: np.ndarray, d: _BGData) -> tuple[float, np.ndarray]:
     The bracket is evaluated as softplus of its log so it never overflows.
     """
     r, alpha, a, b = np.exp(theta)
-    dot = np.vdot  # not np.dot: threaded BLAS dot is slow on a busy machine for these sizes
+    dot = wdot
     la = np.log(alpha)
     xs, nx = d.xs, d.nx
     # Terms in x only, summed over distinct frequencies with their counts.
@@ -186,26 +187,32 @@ class BetaGeo(BaseEstimator):
         """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, eq. 10)."""
         x, tx, T = self._arrays(summary)
         t = _check_t(t)
+        codes, (gx, gtx, gT) = group_index(x, tx, T)
+        out = self._conditional_curve(gx, gtx, gT)(t)[codes]
+        return pd.Series(finite_or_raise(out, "expected_purchases"), index=summary.index,
+                         name="expected_purchases")
+
+    def _conditional_curve(
+        self, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> Callable[[float], np.ndarray]:
+        """t -> E[purchases in (T, T+t] | x, t_x, T] for these (distinct) rows."""
         r, alpha, a, b = (self.params_[k] for k in self._param_names)
-        # The Gauss hypergeometric term depends on (x, T) only: evaluate it once per distinct
-        # pair (a handful of thousands for day-resolution data) instead of once per customer.
-        codes, (xu, Tu) = group_index(x, T) if len(x) > 0 else (np.zeros(0, np.intp), [x, T])
-        if len(xu) > 0.5 * len(x):
-            codes, xu, Tu = np.arange(len(x)), x, T
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            hyp = hyp2f1(r + xu, b + xu, a + b + xu - 1.0, t / (alpha + Tu + t))
-            second = 1.0 - hyp * np.exp((r + xu) * (np.log(alpha + Tu) - np.log(alpha + Tu + t)))
-            num = (a + b + xu - 1.0) / (a - 1.0) * second
-            num = num[codes]
-            log_odds = np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) + (r + x) * (
-                np.log(alpha + T) - np.log(alpha + tx)
-            )
-            den = 1.0 + np.where(x > 0, np.exp(log_odds), 0.0)
-            out = num / den
-        return pd.Series(
-            finite_or_raise(out, "expected_purchases"), index=summary.index,
-            name="expected_purchases",
+        log_odds = np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) + (r + x) * (
+            np.log(alpha + T) - np.log(alpha + tx)
         )
+        den = 1.0 + np.where(x > 0, np.exp(np.minimum(log_odds, 700.0)), 0.0)
+        # The Gauss hypergeometric term depends on (x, T) only: evaluate it once per pair.
+        codes, (xu, Tu) = group_index(x, T)
+
+        def curve(t: float) -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                hyp = hyp2f1(r + xu, b + xu, a + b + xu - 1.0, t / (alpha + Tu + t))
+                second = 1.0 - hyp * np.exp(
+                    (r + xu) * (np.log(alpha + Tu) - np.log(alpha + Tu + t)))
+                num = (a + b + xu - 1.0) / (a - 1.0) * second
+            return num[codes] / den
+
+        return curve
 
     def expected_purchases_new(self, t: float | np.ndarray) -> float | np.ndarray:
         """Unconditional E[X(t)]: expected purchases in (0, t] of a customer who has just made
