@@ -84,7 +84,7 @@ def period_ordinal(ts: ir.Value, freq: str) -> ir.IntegerValue:
 
 def periods_from_ordinals(ordinals: Iterable[int], freq: str) -> pd.PeriodIndex:
     """Turn integer ordinals (as made by :func:`period_ordinal`) back into pandas Periods."""
-    return pd.PeriodIndex.from_ordinals(list(ordinals), freq=normalize_freq(freq))
+    return pd.PeriodIndex.from_ordinals(list(ordinals), freq=normalize_freq(freq))  # type: ignore[attr-defined]
 
 
 def period_of(value: object, freq: str) -> pd.Period:

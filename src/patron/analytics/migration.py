@@ -271,11 +271,11 @@ def likely_to_move_down(
     out = pd.DataFrame(
         {
             customer_col: now[customer_col].to_numpy(),
-            class_col: pd.Categorical.from_codes(code, list(classes)),
+            class_col: pd.Categorical.from_codes(code, pd.Index(classes)),
             "p_down": p_down,
             "p_down_class": p_class,
             "n_evidence": evidence.astype("int64"),
-            "most_likely_next": pd.Categorical.from_codes(next_idx[code], list(classes)),
+            "most_likely_next": pd.Categorical.from_codes(next_idx[code], pd.Index(classes)),
         }
     )
     out = out.sort_values(

@@ -214,9 +214,13 @@ def _finish(out: pd.DataFrame, customer_col: str) -> pd.DataFrame:
             "r_score": r,
             "f_score": f,
             "m_score": m,
-            "rfm_code": pd.Categorical.from_codes((r - 1) * 25 + (f - 1) * 5 + (m - 1), RFM_CODES),
-            "segment": pd.Categorical.from_codes(seg_idx, _SEGMENT_CODES),
-            "segment_name": pd.Categorical.from_codes(seg_idx, [s.name for s in SEGMENTS]),
+            "rfm_code": pd.Categorical.from_codes(
+                (r - 1) * 25 + (f - 1) * 5 + (m - 1), pd.Index(RFM_CODES)
+            ),
+            "segment": pd.Categorical.from_codes(seg_idx, pd.Index(_SEGMENT_CODES)),
+            "segment_name": pd.Categorical.from_codes(
+                seg_idx, pd.Index([s.name for s in SEGMENTS])
+            ),
         }
     )
 

@@ -245,7 +245,7 @@ def classify_value(
     out = frame.copy()
     if predicted is not None:
         out[gap_col] = predicted - profit
-    out[class_col] = pd.Categorical.from_codes(labels, VALUE_CLASSES)
+    out[class_col] = pd.Categorical.from_codes(labels, pd.Index(VALUE_CLASSES))
     return out
 
 
