@@ -11,7 +11,10 @@ so 10 distinct customers get scores 1,1,2,2,3,3,4,4,5,5 exactly like ``pd.qcut(x
 customers always share a score. With fewer than five distinct values scores spread over the
 scale symmetrically (three distinct values -> 1, 3, 5; all equal, or a single customer -> 3,
 the uninformative middle). The arithmetic is done in integers,
-``(5 * (2 * worse + tied)) // (2 * n) + 1``, so every backend gives identical scores.
+``(5 * (2 * worse + tied)) // (2 * n) + 1``, so every implementation gives identical scores:
+:func:`rfm_scores` aggregates the transactions in the engine (Ibis on DuckDB) and ranks the
+per-customer table in numpy (:func:`quintile_scores`); :func:`quintile_score_expr` is the same
+score as an Ibis window expression, for scoring inside a bigger engine.
 
 "Better" means: more recent (fewer days since the last purchase), more purchases, more money.
 
@@ -40,6 +43,7 @@ __all__ = [
     "SEGMENT_GRID",
     "Segment",
     "quintile_score_expr",
+    "quintile_scores",
     "rfm_scores",
     "segment_for",
 ]
@@ -116,6 +120,20 @@ def quintile_score_expr(
     return ((5 * (worse + at_most)) // (2 * n) + 1).cast("int8")
 
 
+def quintile_scores(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
+    """The 1..5 mid-rank quintile score of each value (numpy; see the module docstring)."""
+    x = np.asarray(values)
+    if x.size == 0:
+        return np.zeros(0, dtype="int64")
+    if not higher_is_better:
+        x = -x
+    # One sort: for each distinct value, #strictly below (worse) and #at or below.
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    at_most = np.cumsum(counts)
+    worse = at_most - counts
+    return ((5 * (worse + at_most)) // (2 * x.size) + 1)[inverse].astype("int64")
+
+
 def rfm_scores(
     transactions: pd.DataFrame,
     customer_col: str = "customer_id",
@@ -146,7 +164,7 @@ def rfm_scores(
 
     Returns
     -------
-    DataFrame sorted by customer with columns ``customer_col``, ``last_purchase``,
+    DataFrame sorted by customer with columns ``customer_col``, ``last_purchase`` (timestamp),
     ``recency_days``, ``frequency``, ``monetary``, ``r_score``, ``f_score``, ``m_score``,
     ``rfm_code`` (e.g. ``"545"``), ``segment`` (stable code) and ``segment_name``.
     """
@@ -177,16 +195,18 @@ def rfm_scores(
     per_customer = t.group_by(t.customer).aggregate(
         last=t.date.max(), frequency=freq_expr, monetary=money_expr.round(monetary_decimals)
     )
-    pc = per_customer.mutate(last_day=per_customer["last"].date())
-    pc = pc.mutate(recency_days=ibis.date(as_of_day.date()).delta(pc.last_day, unit="day"))
-    scored = pc.mutate(
-        r_score=quintile_score_expr(pc.recency_days, higher_is_better=False),
-        f_score=quintile_score_expr(pc.frequency),
-        m_score=quintile_score_expr(pc.monetary),
-    ).order_by("customer")
-    out = _ibis.execute(scored)
+    pc = per_customer.mutate(
+        recency_days=ibis.date(as_of_day.date()).delta(per_customer["last"].date(), unit="day")
+    )
+    out = _ibis.execute(pc.order_by("customer"))
     if out.empty:
         return _empty_result(customer_col, transactions[customer_col].dtype)
+    # Scoring runs on the per-customer table, which comes back to the caller anyway: numpy
+    # ranks 1M customers in ~0.3 s, while window functions in the engine cost several times
+    # that. quintile_score_expr gives identical scores inside the engine when needed.
+    out["r_score"] = quintile_scores(out["recency_days"].to_numpy(), higher_is_better=False)
+    out["f_score"] = quintile_scores(out["frequency"].to_numpy())
+    out["m_score"] = quintile_scores(out["monetary"].to_numpy())
     return _finish(out, customer_col)
 
 
@@ -207,7 +227,7 @@ def _finish(out: pd.DataFrame, customer_col: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             customer_col: out["customer"].to_numpy(),
-            "last_purchase": pd.to_datetime(out["last_day"]).to_numpy(),
+            "last_purchase": out["last"].to_numpy(),
             "recency_days": out["recency_days"].to_numpy(dtype="int64"),
             "frequency": out["frequency"].to_numpy(dtype="int64"),
             "monetary": out["monetary"].to_numpy(dtype="float64"),
@@ -229,7 +249,7 @@ def _empty_result(customer_col: str, dtype: object) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "customer": pd.Series([], dtype=dtype),  # type: ignore[call-overload]
-            "last_day": pd.Series([], dtype="datetime64[us]"),
+            "last": pd.Series([], dtype="datetime64[us]"),
             **{
                 c: pd.Series([], dtype="int64")
                 for c in ("recency_days", "frequency", "r_score", "f_score", "m_score")
