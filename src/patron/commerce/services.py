@@ -6,7 +6,7 @@ profit and order figures are current the moment the order is visible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -160,3 +160,81 @@ def cost_event_create(
         profit_total=F("profit_total") - amount,
     )
     return event
+
+
+def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
+    """Recompute the running totals of these customers from their orders and cost events.
+
+    The bulk writers (imports, merges) call this at the end of each batch instead of adding
+    deltas, so re-imports, updates and moved records can never leave a total off. Sums are
+    read through the ORM (Decimal, exact) and written back with one executemany per chunk.
+    Returns the number of customers refreshed.
+    """
+    from django.db import connection
+    from django.db.models import Count, Max, Min, Sum
+
+    ids = sorted({int(pk) for pk in customer_ids})
+    zero = Decimal(0)
+    done = 0
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        orders = {
+            row["customer_id"]: row
+            for row in Order.objects.filter(customer_id__in=chunk)
+            .order_by()
+            .values("customer_id")
+            .annotate(
+                revenue=Sum("revenue"),
+                cogs=Sum("cost_of_goods"),
+                count=Count("id"),
+                first=Min("ordered_at"),
+                last=Max("ordered_at"),
+            )
+        }
+        serve = dict(
+            CostEvent.objects.filter(customer_id__in=chunk)
+            .order_by()
+            .values("customer_id")
+            .annotate(total=Sum("amount"))
+            .values_list("customer_id", "total")
+        )
+        rows = []
+        for pk in chunk:
+            o = orders.get(pk)
+            revenue = (o["revenue"] if o else zero) or zero
+            cogs = (o["cogs"] if o else zero) or zero
+            cost = serve.get(pk) or zero
+            values = [
+                revenue.quantize(CENT),
+                cogs.quantize(CENT),
+                cost.quantize(CENT),
+                (revenue - cogs - cost).quantize(CENT),
+                o["count"] if o else 0,
+                o["first"] if o else None,
+                o["last"] if o else None,
+            ]
+            rows.append([*values, pk])
+        fields = [Customer._meta.get_field(name) for name in _TOTAL_FIELDS]
+        with connection.cursor() as cursor:
+            prepared = [
+                [f.get_db_prep_save(v, connection) for f, v in zip(fields, row[:-1], strict=True)] + [row[-1]]
+                for row in rows
+            ]
+            assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+            cursor.executemany(
+                f"UPDATE {connection.ops.quote_name(Customer._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from the model
+                prepared,
+            )
+        done += len(chunk)
+    return done
+
+
+_TOTAL_FIELDS = (
+    "revenue_total",
+    "cogs_total",
+    "cost_to_serve_total",
+    "profit_total",
+    "order_count",
+    "first_order_at",
+    "last_order_at",
+)
