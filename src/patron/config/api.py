@@ -1,13 +1,180 @@
-"""The REST API under /api/v1/: one NinjaAPI; each app contributes a router from its api.py."""
+"""The REST API under /api/v1/: one NinjaAPI; each app contributes a router from its api.py.
+
+Authentication: a bearer token (``patron token create``) or the browser's session (with CSRF
+on writes). Every error is JSON ``{"code", "message", "details"}``; bad input is a 4xx, never a 500.
+"""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+import logging
+from typing import Any
 
-api = NinjaAPI(
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, re_path
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from patron.core.apikit import ApiError
+from patron.core.errors import DuplicateExternalIdError
+from patron.core.tokens import token_authenticate
+
+logger = logging.getLogger("patron.api")
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer pat_…``; the token acts as its user."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return token_authenticate(token)
+
+
+class BrowserSessionAuth(SessionAuth):
+    """The signed-in web session, with Django's CSRF check on writes."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = request.user
+        return user if user.is_authenticated and user.is_active else None
+
+
+def _unknown_path(request: HttpRequest) -> HttpResponse:
+    return _error(request, 404, "not_found", _("There is no API endpoint at %(path)s.") % {"path": request.path})
+
+
+class PatronAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLPattern | URLResolver]:
+        # Last, whatever routers are added later: unknown paths answer in the API's error shape.
+        return [*super()._get_urls(), re_path(r"^.*$", _unknown_path)]
+
+
+api = PatronAPI(
     title="Patron API",
     version="1",
     description="Customers, orders, interactions, feedback and scores. Authenticate with "
     "`Authorization: Bearer <token>` (create one with `patron token create --user NAME`).",
     urls_namespace="api",
+    auth=[TokenAuth(), BrowserSessionAuth()],
 )
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: Any = None) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details}, status=status)
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, 401, "unauthenticated", _("Authentication required: send Authorization: Bearer <token>.")
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    status = exc.status_code
+    if status == 400 and "parse" in exc.message:
+        return _error(request, 400, "malformed_json", _("The request body is not valid JSON."))
+    if status == 403 and "CSRF" in exc.message:
+        return _error(request, 403, "csrf_failed", _("CSRF check failed: send the csrftoken cookie's value in X-CSRFToken."))
+    return _error(request, status, _STATUS_CODES.get(status, "error"), exc.message)
+
+
+def _clean_error(err: dict[str, Any]) -> dict[str, Any]:
+    # Only location, message and type: pydantic's "input" may echo a huge body, "ctx" may hold exceptions.
+    loc = [str(p) for p in err.get("loc", ())]
+    if loc[:2] == ["body", "body"]:  # ninja nests the body under the parameter's name
+        loc = loc[1:]
+    return {"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_clean_error(e) for e in errors]
+
+
+def validation_message(errors: list[dict[str, Any]]) -> str:
+    cleaned = validation_details(errors)
+    shown = ["{}: {}".format(".".join(e["loc"]) or "body", e["msg"]) for e in cleaned[:3]]
+    more = len(errors) - len(shown)
+    text = "; ".join(shown)
+    return text + (_(" (and %(n)d more)") % {"n": more} if more > 0 else "")
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return _error(request, 422, "invalid", validation_message(exc.errors), validation_details(exc.errors))
+
+
+@api.exception_handler(DuplicateExternalIdError)
+def _duplicate(request: HttpRequest, exc: DuplicateExternalIdError) -> HttpResponse:
+    return _error(request, 409, "duplicate_external_id", " ".join(exc.messages))
+
+
+@api.exception_handler(DjangoValidationError)
+def _service_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    details = exc.message_dict if hasattr(exc, "error_dict") else None
+    code = getattr(exc, "code", None) or "invalid"
+    if code == "unique":
+        return _error(request, 409, "conflict", " ".join(exc.messages), details)
+    return _error(request, 422, code, " ".join(exc.messages), details)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc) or _("You may not do this."))
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, "too_large", _("The request body is too large."))
+    return _error(request, 400, "bad_request", _("The request was refused."))
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not bad input: logged with its traceback, answered in the API's error shape.
+    logger.exception("API error on %s %s", request.method, request.path)
+    return _error(request, 500, "server_error", _("Something went wrong on the server; it has been logged."))
+
+
+def _mount() -> None:
+    from patron.commerce.api import router as commerce_router
+    from patron.core.api import router as core_router
+    from patron.customers.api import router as customers_router
+    from patron.engagement.api import router as engagement_router
+    from patron.ingest.api import router as ingest_router
+
+    api.add_router("/", core_router)
+    api.add_router("/", customers_router)
+    api.add_router("/", commerce_router)
+    api.add_router("/", engagement_router)
+    api.add_router("/", ingest_router)
+
+
+_mount()

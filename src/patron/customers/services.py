@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, Region, User
@@ -116,4 +119,74 @@ def contact_create(
     if is_primary:
         Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
     contact.save()
+    return contact
+
+
+CUSTOMER_UPDATABLE = frozenset(
+    {
+        "name", "kind", "external_id", "email", "phone", "city", "address", "owner", "branch", "region",
+        "stage", "acquired_on", "acquisition_channel", "acquisition_cost", "is_key_account",
+        "consent_email", "consent_survey", "currency",
+    }
+)  # fmt: skip
+
+
+def _apply(instance: Any, changes: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(
+            gettext("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+            code="read_only",
+        )
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    return list(changes)
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, changes: Mapping[str, Any], tags: list[str] | None = None) -> Customer:
+    """Change some of a customer's fields (running totals are not among them); ``tags`` replaces the tags."""
+    changes = dict(changes)
+    if changes.get("external_id") == "":
+        changes["external_id"] = None
+    new_external_id = changes.get("external_id")
+    if new_external_id and new_external_id != customer.external_id:
+        _check_external_id(Customer, new_external_id, str(Customer._meta.verbose_name))
+    if "branch" in changes and "region" not in changes and changes["branch"] is not None:
+        changes["region"] = changes["branch"].region
+    if "acquisition_cost" in changes:
+        changes["acquisition_cost"] = Decimal(changes["acquisition_cost"])
+    fields = _apply(customer, changes, CUSTOMER_UPDATABLE)
+    if "name" in changes:
+        customer.name_search = search_key(customer.name)
+        fields.append("name_search")
+    customer.full_clean(exclude=["owner", "branch", "region"])
+    if fields:
+        customer.save(update_fields=[*fields, "updated_at"])
+    if tags is not None:
+        customer.tags.set(tag_get_or_create_many(tags))
+    return customer
+
+
+CONTACT_UPDATABLE = frozenset(
+    {"name", "external_id", "title", "email", "phone", "is_primary", "consent_email", "consent_survey"}
+)
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
+    changes = dict(changes)
+    if changes.get("external_id") == "":
+        changes["external_id"] = None
+    new_external_id = changes.get("external_id")
+    if new_external_id and new_external_id != contact.external_id:
+        _check_external_id(Contact, new_external_id, str(Contact._meta.verbose_name))
+    fields = _apply(contact, changes, CONTACT_UPDATABLE)
+    contact.full_clean(exclude=["customer"])
+    if changes.get("is_primary"):
+        Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(pk=contact.pk).update(
+            is_primary=False
+        )
+    if fields:
+        contact.save(update_fields=[*fields, "updated_at"])
     return contact

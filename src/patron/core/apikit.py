@@ -1,0 +1,242 @@
+"""Shared parts of the REST API: errors, field types, pagination, sorting and authorization.
+
+Every router under ``/api/v1/`` uses these, so errors have one shape
+(``{"code", "message", "details"}``), lists page the same way, and customer-scoped records are
+always reached through ``visible_customers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar, cast
+from urllib.parse import urlencode
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from ninja.errors import HttpError
+from pydantic import AwareDatetime, ConfigDict, StringConstraints
+
+from patron.core.models import Role, User
+from patron.customers.models import Customer
+from patron.customers.selectors import can_edit_customer, visible_customers
+
+# Largest id PostgreSQL's bigint holds: larger numbers are refused as input, not sent to the database.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+
+
+# Strings bounded by their column's size; the Name types must not be empty.
+Str20 = Annotated[str, StringConstraints(max_length=20)]
+Str40 = Annotated[str, StringConstraints(max_length=40)]
+Str100 = Annotated[str, StringConstraints(max_length=100)]
+Str150 = Annotated[str, StringConstraints(max_length=150)]
+Str254 = Annotated[str, StringConstraints(max_length=254)]
+Str300 = Annotated[str, StringConstraints(max_length=300)]
+LongText = Annotated[str, StringConstraints(max_length=20000)]
+Name50 = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+Name60 = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
+Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class InputSchema(Schema):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiError(HttpError):
+    """An error answered as ``{"code", "message", "details"}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(status, message)
+        self.code = code
+        self.details = details
+
+
+def not_found(what: str | None = None) -> ApiError:
+    return ApiError(404, "not_found", what or _("Not found."))
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+def user_of(request: HttpRequest) -> User:
+    """The user the request authenticated as (token or session)."""
+    return cast(User, request.auth)  # type: ignore[attr-defined]
+
+
+def is_admin(user: User) -> bool:
+    return bool(user.is_superuser or user.role == Role.ADMIN)
+
+
+def require_admin(user: User) -> None:
+    if not is_admin(user):
+        raise forbidden(_("Only administrators may do this."))
+
+
+def require_record_writer(user: User) -> None:
+    """Analysts and marketers read customer records but do not change them (as in the web app)."""
+    if user.role in {Role.ANALYST, Role.MARKETER} and not user.is_superuser:
+        raise forbidden(_("Your role reads customer records but does not change them."))
+
+
+def visible_customer(user: User, customer_id: int) -> Customer:
+    customer = visible_customers(user).filter(pk=customer_id).first()
+    if customer is None:
+        raise not_found(_("There is no customer %(id)s.") % {"id": customer_id})
+    return customer
+
+
+def editable_customer(
+    user: User, *, customer_id: int | None = None, customer_external_id: str | None = None
+) -> Customer:
+    """The customer a write refers to, by id or external id; 404 when invisible, 403 when read-only."""
+    require_record_writer(user)
+    qs = visible_customers(user)
+    if customer_id is not None:
+        customer = qs.filter(pk=customer_id).first()
+        ref = str(customer_id)
+    elif customer_external_id:
+        customer = qs.filter(external_id=customer_external_id).first()
+        ref = customer_external_id
+    else:
+        raise ApiError(422, "invalid", _("Give customer_id or customer_external_id."))
+    if customer is None:
+        raise not_found(_("There is no customer %(ref)s.") % {"ref": ref})
+    if not can_edit_customer(user, customer):
+        raise forbidden(_("You can read this customer but not change it."))
+    return customer
+
+
+# ---------------------------------------------------------------- lists
+
+
+T = TypeVar("T")
+
+
+class Page(Schema, Generic[T]):
+    count: int = Field(description="Number of records matching the filters.")
+    limit: int
+    offset: int
+    next: str | None = Field(None, description="URL of the next page, or null on the last page.")
+    previous: str | None = None
+    items: list[T]
+
+
+class ListParams(Schema):
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}.")
+    offset: int = Field(0, ge=0, le=10**9)
+    sort: str | None = Field(None, max_length=40, description="A sort key; prefix with - for descending.")
+    format: str = Field(
+        "json", pattern="^(json|csv)$", description="csv streams every matching record (not one page) as CSV."
+    )
+
+
+def sorted_by(qs: QuerySet, sort: str | None, allowed: Mapping[str, str], default: str) -> QuerySet:
+    """Order ``qs`` by a public sort key (``name``, ``-profit_total``), refusing unknown keys."""
+    key = sort or default
+    field = allowed.get(key.lstrip("-"))
+    if field is None:
+        raise ApiError(
+            422,
+            "invalid_sort",
+            _("Unknown sort %(sort)s; use one of: %(keys)s (prefix - for descending).")
+            % {"sort": key, "keys": ", ".join(sorted(allowed))},
+        )
+    prefix = "-" if key.startswith("-") else ""
+    return qs.order_by(prefix + field, prefix + "pk")
+
+
+def paginate(
+    request: HttpRequest, qs: QuerySet, params: ListParams, render: Callable[[list[Any]], Iterable[Any]]
+) -> dict[str, Any]:
+    """One page of ``qs`` with its total and the URLs of the next and previous pages."""
+    count = qs.count()
+    rows = list(qs[params.offset : params.offset + params.limit])
+
+    def link(offset: int) -> str:
+        query = request.GET.copy()
+        query["offset"] = str(offset)
+        query["limit"] = str(params.limit)
+        return request.build_absolute_uri(request.path) + "?" + urlencode(sorted(query.items()))
+
+    has_next = params.offset + len(rows) < count
+    return {
+        "count": count,
+        "limit": params.limit,
+        "offset": params.offset,
+        "next": link(params.offset + params.limit) if has_next else None,
+        "previous": link(max(0, params.offset - params.limit)) if params.offset > 0 else None,
+        "items": list(render(rows)),
+    }
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The fields a PATCH body set (``exclude_unset``), so absent fields stay unchanged."""
+
+    values: dict[str, Any]
+
+    @classmethod
+    def of(cls, body: Schema) -> Changes:
+        return cls(body.model_dump(exclude_unset=True))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        return self.values.pop(name, default)
+
+
+def iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def model_ids(objs: Iterable[Model]) -> list[int]:
+    return [o.pk for o in objs]
+
+
+__all__ = [
+    "MAX_ID",
+    "ApiError",
+    "AwareDatetime",
+    "Changes",
+    "Currency",
+    "ErrorOut",
+    "ExternalId",
+    "Id",
+    "InputSchema",
+    "ListParams",
+    "Money",
+    "Page",
+    "Quantity",
+    "editable_customer",
+    "forbidden",
+    "is_admin",
+    "not_found",
+    "paginate",
+    "require_admin",
+    "require_record_writer",
+    "sorted_by",
+    "user_of",
+    "visible_customer",
+]

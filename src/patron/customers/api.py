@@ -1,0 +1,369 @@
+"""REST endpoints for customers, their contacts and their timeline.
+
+Every read starts from ``visible_customers(user)``: a customer the user may not see is a 404,
+exactly as in the web app. Writes go through the customers services.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import AwareDatetime
+
+from patron.core.apikit import (
+    ApiError,
+    Changes,
+    ErrorOut,
+    ExternalId,
+    Id,
+    ListParams,
+    Page,
+    editable_customer,
+    forbidden,
+    not_found,
+    paginate,
+    require_record_writer,
+    sorted_by,
+    user_of,
+    visible_customer,
+)
+from patron.core.choices import ContactChannel, SalesChannel
+from patron.core.models import Branch, Region, User
+from patron.customers.models import Contact, Customer, Tag
+from patron.customers.schemas import (
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    contact_data,
+    customer_data,
+)
+from patron.customers.selectors import can_edit_customer, customer_scope, visible_customers
+from patron.customers.services import (
+    contact_create,
+    contact_update,
+    customer_create,
+    customer_update,
+)
+from patron.engagement.timeline import customer_timeline
+
+router = Router(tags=["customers"])
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+CUSTOMER_SORTS = {
+    "id": "id",
+    "name": "name",
+    "profit_total": "profit_total",
+    "revenue_total": "revenue_total",
+    "order_count": "order_count",
+    "last_order_at": "last_order_at",
+    "first_order_at": "first_order_at",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+
+class CustomerFilters(Schema):
+    q: str | None = Field(None, max_length=100, description="Name (or its pinyin), email or phone contains this.")
+    stage: Customer.Stage | None = None
+    kind: Customer.Kind | None = None
+    owner: str | None = Field(None, max_length=150, description="Owner's username.")
+    branch: str | None = Field(None, max_length=20, description="Branch code.")
+    region: str | None = Field(None, max_length=20, description="Region code.")
+    key_account: bool | None = None
+    external_id: ExternalId | None = None
+    updated_since: AwareDatetime | None = Field(None, description="Changed at or after this time (with a time zone).")
+
+
+def _customers(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    return qs.select_related("owner", "branch", "region").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+    )
+
+
+def _render_customers(rows: list[Customer]) -> list[dict[str, Any]]:
+    return [customer_data(c, [t.name for t in c.tags.all()]) for c in rows]
+
+
+def filtered_customers(user: User, f: CustomerFilters) -> QuerySet[Customer]:
+    """The visible customers matching the list filters (also used by the export of the list)."""
+    qs = visible_customers(user)
+    if f.q:
+        q = f.q.strip()
+        qs = qs.filter(
+            Q(name__icontains=q) | Q(name_search__contains=q.lower()) | Q(email__icontains=q) | Q(phone__contains=q)
+        )
+    if f.stage:
+        qs = qs.filter(stage=f.stage)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.owner:
+        qs = qs.filter(owner__username=f.owner)
+    if f.branch:
+        qs = qs.filter(branch__code=f.branch)
+    if f.region:
+        qs = qs.filter(region__code=f.region)
+    if f.key_account is not None:
+        qs = qs.filter(is_key_account=f.key_account)
+    if f.external_id:
+        qs = qs.filter(external_id=f.external_id)
+    if f.updated_since:
+        qs = qs.filter(updated_at__gte=f.updated_since)
+    return qs
+
+
+@router.get("/customers", response={200: Page[CustomerOut], **ERRORS}, summary="List customers")
+def list_customers(request: HttpRequest, filters: Query[CustomerFilters], params: Query[ListParams]):
+    """The customers you may see, filtered and sorted; `format=csv` streams them all as CSV."""
+    qs = sorted_by(filtered_customers(user_of(request), filters), params.sort, CUSTOMER_SORTS, "name")
+    if params.format == "csv":
+        from patron.ingest.export import csv_response
+
+        return csv_response("customers", qs, "customers.csv")
+    return paginate(request, _customers(qs), params, _render_customers)
+
+
+@router.get("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
+def get_customer(request: HttpRequest, customer_id: Id):
+    customer = _customers(visible_customers(user_of(request))).filter(pk=customer_id).first()
+    if customer is None:
+        raise not_found(_("There is no customer %(id)s.") % {"id": customer_id})
+    return _render_customers([customer])[0]
+
+
+def _user_named(username: str) -> User:
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ApiError(422, "unknown_user", _("There is no active user named %(name)s.") % {"name": username})
+    return user
+
+
+def _branch(code: str) -> Branch:
+    branch = Branch.objects.select_related("region").filter(code=code).first()
+    if branch is None:
+        raise ApiError(422, "unknown_branch", _("There is no branch with code %(code)s.") % {"code": code})
+    return branch
+
+
+def _region(code: str) -> Region:
+    region = Region.objects.filter(code=code).first()
+    if region is None:
+        raise ApiError(422, "unknown_region", _("There is no region with code %(code)s.") % {"code": code})
+    return region
+
+
+def _resolve_refs(values: dict[str, Any]) -> None:
+    """Turn the username and codes of a body into records, in place."""
+    if values.get("owner") is not None:
+        values["owner"] = _user_named(values["owner"])
+    if values.get("branch") is not None:
+        values["branch"] = _branch(values["branch"])
+    if values.get("region") is not None:
+        values["region"] = _region(values["region"])
+    if "acquisition_channel" in values and values["acquisition_channel"] is None:
+        values["acquisition_channel"] = ""
+
+
+def _still_visible(user: User, customer: Customer) -> None:
+    # A write must not hand a record to someone else's view: that would be a write outside one's scope.
+    if customer_scope(user) is not None and not visible_customers(user).filter(pk=customer.pk).exists():
+        raise forbidden(_("You may not create or move a customer outside the customers you can see."))
+
+
+@router.post("/customers", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
+def create_customer(request: HttpRequest, body: CustomerIn):
+    user = user_of(request)
+    require_record_writer(user)
+    values = body.model_dump()
+    if "owner" not in body.model_fields_set:
+        values["owner"] = user.username
+    _resolve_refs(values)
+    tags = values.pop("tags")
+    with transaction.atomic():
+        customer = customer_create(tags=tags, **values)
+        _still_visible(user, customer)
+    return Status(201, _render_customers(list(_customers(Customer.objects.filter(pk=customer.pk))))[0])
+
+
+@router.patch("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Change a customer")
+def update_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch):
+    user = user_of(request)
+    customer = editable_customer(user, customer_id=customer_id)
+    changes = Changes.of(body).values
+    for required in ("name", "kind", "stage", "currency", "is_key_account", "consent_email", "consent_survey"):
+        if required in changes and changes[required] is None:
+            raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": required})
+    if changes.get("acquisition_cost", 0) is None:
+        raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": "acquisition_cost"})
+    for field in ("email", "phone", "city", "address"):
+        if field in changes and changes[field] is None:
+            changes[field] = ""
+    _resolve_refs(changes)
+    tags = changes.pop("tags", None)
+    with transaction.atomic():
+        customer_update(customer=customer, changes=changes, tags=tags)
+        _still_visible(user, customer)
+    return _render_customers(list(_customers(Customer.objects.filter(pk=customer.pk))))[0]
+
+
+# ---------------------------------------------------------------- timeline
+
+TIMELINE_CHANNELS = [*SalesChannel.values, *ContactChannel.values]
+
+
+class TimelineEntryOut(Schema):
+    kind: str = Field(description="order, interaction, cost, task, or a kind another app registers.")
+    id: int
+    at: datetime
+    channel: str
+    title: str
+    detail: str
+    amount: Any = None
+    currency: str
+    extra: dict[str, Any]
+
+
+class TimelineOut(Schema):
+    customer_id: int
+    page: int
+    page_size: int
+    channel: str | None
+    has_next: bool
+    next: str | None
+    items: list[TimelineEntryOut]
+
+
+class TimelineParams(Schema):
+    page: int = Field(1, ge=1, le=100000)
+    page_size: int = Field(25, ge=1, le=100)
+    channel: str | None = Field(None, description="Keep records on this channel: " + ", ".join(TIMELINE_CHANNELS))
+
+
+@router.get(
+    "/customers/{customer_id}/timeline", response={200: TimelineOut, **ERRORS}, summary="A customer's timeline"
+)
+def timeline(request: HttpRequest, customer_id: Id, params: Query[TimelineParams]):
+    """Orders, interactions, cost events, tasks (and feedback) of one customer, newest first."""
+    customer = visible_customer(user_of(request), customer_id)
+    if params.channel is not None and params.channel not in TIMELINE_CHANNELS:
+        raise ApiError(
+            422,
+            "unknown_channel",
+            _("Unknown channel %(channel)s; use one of: %(channels)s.")
+            % {"channel": params.channel, "channels": ", ".join(TIMELINE_CHANNELS)},
+        )
+    page = customer_timeline(customer, channel=params.channel, page=params.page, page_size=params.page_size)
+    next_url = None
+    if page.has_next:
+        query = request.GET.copy()
+        query["page"] = str(page.page + 1)
+        next_url = request.build_absolute_uri(request.path) + "?" + query.urlencode()
+    return {
+        "customer_id": customer.pk,
+        "page": page.page,
+        "page_size": params.page_size,
+        "channel": page.channel,
+        "has_next": page.has_next,
+        "next": next_url,
+        "items": [
+            {
+                "kind": e.kind,
+                "id": e.pk,
+                "at": e.at,
+                "channel": e.channel,
+                "title": str(e.title),
+                "detail": str(e.detail or ""),
+                "amount": e.amount,
+                "currency": e.currency,
+                "extra": {k: (str(v) if isinstance(v, Promise) else v) for k, v in e.extra.items()},
+            }
+            for e in page.entries
+        ],
+    }
+
+
+# ---------------------------------------------------------------- contacts
+
+CONTACT_SORTS = {"id": "id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+
+
+class ContactFilters(Schema):
+    customer_id: Id | None = None
+    q: str | None = Field(None, max_length=100, description="Name, email or phone contains this.")
+    external_id: ExternalId | None = None
+
+
+def visible_contacts(user: User) -> QuerySet[Contact]:
+    qs = Contact.objects.all()
+    return qs if customer_scope(user) is None else qs.filter(customer__in=visible_customers(user))
+
+
+def filtered_contacts(user: User, f: ContactFilters) -> QuerySet[Contact]:
+    qs = visible_contacts(user)
+    if f.customer_id is not None:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.q:
+        qs = qs.filter(Q(name__icontains=f.q) | Q(email__icontains=f.q) | Q(phone__contains=f.q))
+    if f.external_id:
+        qs = qs.filter(external_id=f.external_id)
+    return qs
+
+
+@router.get("/contacts", response={200: Page[ContactOut], **ERRORS}, summary="List contacts", tags=["contacts"])
+def list_contacts(request: HttpRequest, filters: Query[ContactFilters], params: Query[ListParams]):
+    qs = sorted_by(filtered_contacts(user_of(request), filters), params.sort, CONTACT_SORTS, "name")
+    if params.format == "csv":
+        from patron.ingest.export import csv_response
+
+        return csv_response("contacts", qs, "contacts.csv")
+    return paginate(request, qs, params, lambda rows: [contact_data(c) for c in rows])
+
+
+def _contact(user: User, contact_id: int) -> Contact:
+    contact = visible_contacts(user).filter(pk=contact_id).first()
+    if contact is None:
+        raise not_found(_("There is no contact %(id)s.") % {"id": contact_id})
+    return contact
+
+
+@router.get("/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact", tags=["contacts"])
+def get_contact(request: HttpRequest, contact_id: Id):
+    return contact_data(_contact(user_of(request), contact_id))
+
+
+@router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Create a contact", tags=["contacts"])
+def create_contact(request: HttpRequest, body: ContactIn):
+    user = user_of(request)
+    values = body.model_dump()
+    customer = editable_customer(
+        user, customer_id=values.pop("customer_id"), customer_external_id=values.pop("customer_external_id")
+    )
+    return Status(201, contact_data(contact_create(customer=customer, **values)))
+
+
+@router.patch(
+    "/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Change a contact", tags=["contacts"]
+)
+def update_contact(request: HttpRequest, contact_id: Id, body: ContactPatch):
+    user = user_of(request)
+    contact = _contact(user, contact_id)
+    if not can_edit_customer(user, contact.customer):
+        raise forbidden(_("You can read this customer but not change it."))
+    changes = Changes.of(body).values
+    for field in ("title", "email", "phone"):
+        if field in changes and changes[field] is None:
+            changes[field] = ""
+    for field in ("name", "is_primary", "consent_email", "consent_survey"):
+        if field in changes and changes[field] is None:
+            raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": field})
+    return contact_data(contact_update(contact=contact, changes=changes))
