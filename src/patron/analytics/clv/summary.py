@@ -203,10 +203,13 @@ def _memtable(
     frame = pd.DataFrame({"customer": df[customer_col].to_numpy()})
     dates = df[date_col]
     if not pd.api.types.is_datetime64_any_dtype(dates):
-        try:
-            dates = pd.to_datetime(dates)
-        except (TypeError, ValueError) as exc:
-            raise CLVInputError(f"column {date_col!r} does not hold dates: {exc}") from exc
+        try:  # ISO 8601 first (also takes 19970101 and a mix of dates and date-times)
+            dates = pd.to_datetime(dates, format="ISO8601")
+        except (TypeError, ValueError):
+            try:
+                dates = pd.to_datetime(dates)
+            except (TypeError, ValueError) as exc:
+                raise CLVInputError(f"column {date_col!r} does not hold dates: {exc}") from exc
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)  # keep the local wall-clock day
     frame["day"] = dates.dt.normalize().to_numpy()
