@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from patron.analytics.errors import AnalyticsInputError
+
 __all__ = [
     "RULE_METRICS",
     "BasketInputError",
@@ -58,7 +60,7 @@ _BATCH_BYTES = 32 * 1024 * 1024
 _PACKED_KEY_LIMIT = 2**62
 
 
-class BasketInputError(ValueError):
+class BasketInputError(AnalyticsInputError):
     """Input to the basket analysis is malformed (missing columns, bad thresholds...)."""
 
 
