@@ -92,10 +92,10 @@ class Population:
     return_a: float = 1.0  # per-customer return propensity ~ Beta(return_a, return_b)
     return_b: float = 24.0
     return_handling: float = 30.0
-    return_share: float = 0.10  # of the order value
-    ticket_rate: float = 0.7
+    return_share: float = 0.08  # of the order value
+    ticket_rate: float = 0.5
     ticket_cost: float = 60.0
-    claim_rate: float = 0.04
+    claim_rate: float = 0.03
     claim_cost: float = 900.0  # median; log-normal with σ 0.8
     visit_rate_company: float = 2.0
     visit_cost: float = 300.0
@@ -177,9 +177,9 @@ def catalogue() -> pd.DataFrame:
     """The fixed product catalogue (same for every seed), with popularity weights."""
     rng = np.random.default_rng(CATALOGUE_SEED)
     rows = []
-    for cat_zh, cat_en, low, high, items in vocab.CATEGORIES:
-        for item_zh, item_en in items:
-            base = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    for cat_zh, cat_en, items in vocab.CATEGORIES:
+        for item_zh, item_en, typical in items:
+            base = typical * float(rng.uniform(0.85, 1.15))
             for var_zh, var_en, factor in vocab.VARIANTS:
                 price = max(round(base * factor) - 0.1, 0.9)  # shelf prices end in .9
                 margin = rng.uniform(0.15, 0.60)
@@ -319,6 +319,9 @@ def draw_lines(
     target = np.take_along_axis(target, order, axis=1)
     valid = slots >= 0
     safe = np.where(valid, slots, 0)
+    # Value left by dropped lines (or by a bundle alone) goes to the remaining lines.
+    target = np.where(valid, target, 0.0)
+    target *= (value / target.sum(axis=1))[:, None]
     qty = np.where(valid, np.maximum(1, np.rint(target / list_cny[safe])), 0).astype(np.int64)
     factor = value * 100 / (qty * list_cents[safe]).sum(axis=1)
     price = np.where(valid, np.maximum(1, np.rint(list_cents[safe] * factor[:, None])), 0).astype(np.int64)
@@ -777,11 +780,13 @@ def simulate(customers: int, seed: int, params: Population | None = None) -> Chu
 
 
 @functools.lru_cache(maxsize=8)
-def _basket_lifts(params: Population, n_orders: int = 400_000) -> list[dict[str, Any]]:
+def _basket_lifts(params: Population, n_orders: int = 200_000) -> list[dict[str, Any]]:
     """Pair lifts of the planted bundles, measured on a large sample of the basket process."""
     rng = np.random.default_rng(CATALOGUE_SEED)
     # Order values follow the Gamma-Gamma mixture, since affordability shapes the baskets.
+    company = rng.random(n_orders) < params.company_share
     nu = rng.gamma(params.spend_q, 1.0 / params.spend_gamma, n_orders)
+    nu /= np.where(company, params.company_spend_multiplier, 1.0)
     slots, _, _, _ = draw_lines(rng, rng.gamma(params.spend_p, 1.0 / nu), params)
     n_products = len(catalogue())
     has = np.zeros((n_orders, n_products), dtype=bool)

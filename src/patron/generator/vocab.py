@@ -124,39 +124,39 @@ STREETS: list[str] = [
     "学府路", "科技路", "滨江大道", "世纪大道", "青年路", "工业路", "光明路",
 ]
 
-# Product catalogue: category (zh, en, low price, high price) and items (zh, en).
-CATEGORIES: list[tuple[str, str, float, float, list[tuple[str, str]]]] = [
-    ("茶叶", "Tea", 40, 600, [
-        ("龙井绿茶", "Longjing green tea"), ("普洱熟茶", "Ripe Pu'er tea"), ("铁观音", "Tieguanyin oolong"),
-        ("白毫银针", "Silver Needle white tea"), ("正山小种", "Lapsang souchong"), ("茉莉花茶", "Jasmine tea"),
+# Product catalogue: category (zh, en) and items (zh, en, typical price in CNY).
+CATEGORIES: list[tuple[str, str, list[tuple[str, str, float]]]] = [
+    ("茶叶", "Tea", [
+        ("龙井绿茶", "Longjing green tea", 168), ("普洱熟茶", "Ripe Pu'er tea", 128), ("铁观音", "Tieguanyin oolong", 98),
+        ("白毫银针", "Silver Needle white tea", 238), ("正山小种", "Lapsang souchong", 88), ("茉莉花茶", "Jasmine tea", 48),
     ]),
-    ("茶具", "Teaware", 30, 800, [
-        ("紫砂壶", "Yixing clay teapot"), ("盖碗", "Gaiwan"), ("公道杯", "Fairness pitcher"),
-        ("茶盘", "Tea tray"), ("品茗杯套装", "Tasting cup set"),
+    ("茶具", "Teaware", [
+        ("紫砂壶", "Yixing clay teapot", 398), ("盖碗", "Gaiwan", 68), ("公道杯", "Fairness pitcher", 45),
+        ("茶盘", "Tea tray", 158), ("品茗杯套装", "Tasting cup set", 78),
     ]),
-    ("咖啡", "Coffee", 30, 400, [
-        ("云南咖啡豆", "Yunnan coffee beans"), ("意式拼配豆", "Espresso blend beans"), ("挂耳咖啡", "Drip-bag coffee"),
-        ("咖啡滤纸", "Coffee filter papers"), ("手冲壶", "Pour-over kettle"), ("磨豆机", "Coffee grinder"),
+    ("咖啡", "Coffee", [
+        ("云南咖啡豆", "Yunnan coffee beans", 79), ("意式拼配豆", "Espresso blend beans", 89), ("挂耳咖啡", "Drip-bag coffee", 49),
+        ("咖啡滤纸", "Coffee filter papers", 19), ("手冲壶", "Pour-over kettle", 169), ("磨豆机", "Coffee grinder", 299),
     ]),
-    ("零食", "Snacks", 10, 150, [
-        ("坚果礼盒", "Mixed nuts gift box"), ("牛肉干", "Beef jerky"), ("凤梨酥", "Pineapple cakes"),
-        ("月饼礼盒", "Mooncake gift box"), ("果干", "Dried fruit"), ("海苔", "Seaweed snacks"),
+    ("零食", "Snacks", [
+        ("坚果礼盒", "Mixed nuts gift box", 139), ("牛肉干", "Beef jerky", 59), ("凤梨酥", "Pineapple cakes", 69),
+        ("月饼礼盒", "Mooncake gift box", 188), ("果干", "Dried fruit", 35), ("海苔", "Seaweed snacks", 25),
     ]),
-    ("厨具", "Kitchenware", 40, 1200, [
-        ("不粘锅", "Non-stick pan"), ("电饭煲", "Rice cooker"), ("刀具套装", "Knife set"),
-        ("砧板", "Cutting board"), ("保温杯", "Vacuum flask"), ("蒸锅", "Steamer pot"),
+    ("厨具", "Kitchenware", [
+        ("不粘锅", "Non-stick pan", 199), ("电饭煲", "Rice cooker", 459), ("刀具套装", "Knife set", 299),
+        ("砧板", "Cutting board", 89), ("保温杯", "Vacuum flask", 129), ("蒸锅", "Steamer pot", 239),
     ]),
-    ("办公", "Office", 5, 900, [
-        ("A4复印纸", "A4 copy paper"), ("硒鼓", "Toner cartridge"), ("签字笔", "Gel pens"),
-        ("文件夹", "File folders"), ("打印机", "Laser printer"), ("订书机", "Stapler"),
+    ("办公", "Office", [
+        ("A4复印纸", "A4 copy paper", 139), ("硒鼓", "Toner cartridge", 259), ("签字笔", "Gel pens", 29),
+        ("文件夹", "File folders", 39), ("打印机", "Laser printer", 1299), ("订书机", "Stapler", 25),
     ]),
-    ("电子", "Electronics", 50, 3000, [
-        ("蓝牙耳机", "Bluetooth earbuds"), ("充电宝", "Power bank"), ("手机壳", "Phone case"),
-        ("数据线", "Charging cable"), ("智能手表", "Smart watch"), ("平板电脑", "Tablet"),
+    ("电子", "Electronics", [
+        ("蓝牙耳机", "Bluetooth earbuds", 399), ("充电宝", "Power bank", 149), ("手机壳", "Phone case", 49),
+        ("数据线", "Charging cable", 39), ("智能手表", "Smart watch", 1499), ("平板电脑", "Tablet", 2999),
     ]),
-    ("个护", "Personal care", 15, 500, [
-        ("洗发水", "Shampoo"), ("护手霜", "Hand cream"), ("电动牙刷", "Electric toothbrush"),
-        ("牙刷头", "Toothbrush heads"), ("面膜", "Face masks"), ("沐浴露", "Shower gel"),
+    ("个护", "Personal care", [
+        ("洗发水", "Shampoo", 69), ("护手霜", "Hand cream", 45), ("电动牙刷", "Electric toothbrush", 299),
+        ("牙刷头", "Toothbrush heads", 89), ("面膜", "Face masks", 119), ("沐浴露", "Shower gel", 59),
     ]),
 ]
 # Size or pack variants that multiply the base price.

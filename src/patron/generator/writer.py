@@ -60,14 +60,16 @@ def external_prefix(seed: int) -> str:
 
 
 def _check_arguments(customers: Any, seed: Any, chunk_size: Any) -> None:
-    for name, value, minimum in (("customers", customers, 1), ("seed", seed, 0), ("chunk size", chunk_size, 1)):
+    checks = (
+        ("The number of customers", customers, 1),
+        ("The seed", seed, 0),
+        ("The chunk size", chunk_size, 1),
+    )
+    for label, value, minimum in checks:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise GeneratorError(f"The number of {name} must be a whole number, not {value!r}." if name == "customers" else f"The {name} must be a whole number, not {value!r}.")
+            raise GeneratorError(f"{label} must be a whole number, not {value!r}.")
         if value < minimum:
-            word = "positive" if minimum == 1 else "zero or positive"
-            raise GeneratorError(
-                f"The number of customers must be {word}, not {value}." if name == "customers" else f"The {name} must be {word}, not {value}."
-            )
+            raise GeneratorError(f"{label} must be {'positive' if minimum else 'zero or positive'}, not {value}.")
     if seed >= 2**63:
         raise GeneratorError("The seed must be below 2**63.")
 
@@ -156,7 +158,7 @@ def _money(cents: Any) -> list[float]:
 
 
 def _ids(values: Any, mapping: Sequence[int]) -> list[int | None]:
-    lookup = np.asarray(list(mapping) + [0], dtype=np.int64)
+    lookup = np.asarray([*mapping, 0], dtype=np.int64)  # index −1 (no branch) reads the 0
     arr = np.asarray(values, dtype=np.int64)
     return [None if v < 0 else int(x) for v, x in zip(arr.tolist(), lookup[arr].tolist(), strict=True)]
 
@@ -197,10 +199,9 @@ def bulk_insert(cursor: Any, model: type[models.Model], columns: dict[str, Seque
     if provided:
         raise ValueError(f"{model.__name__} has no fields {sorted(provided)}")
     qn = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in names)}) "
-        f"VALUES ({', '.join(['%s'] * len(names))})"
-    )
+    # Table and column names come from the model's meta; the values are bound parameters.
+    table, cols, marks = qn(model._meta.db_table), ", ".join(qn(c) for c in names), ", ".join(["%s"] * len(names))
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
     cursor.executemany(sql, zip(*values))  # noqa: B905 - repeat() columns are endless
 
 
