@@ -6,21 +6,24 @@ profit and order figures are current the moment the order is visible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DateTimeField, F, Value
+from django.db.models import DateTimeField, F, Max, Min, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.signals import customers_changed
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch
 from patron.customers.models import Customer
+from patron.ingest.webhooks import emit
 
 CENT = Decimal("0.01")
 
@@ -65,19 +68,8 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-@transaction.atomic
-def order_create(
-    *,
-    customer: Customer,
-    channel: str,
-    ordered_at: datetime,
-    lines: Sequence[LineInput],
-    external_id: str | None = None,
-    branch: Branch | None = None,
-    currency: str | None = None,
-) -> Order:
-    if external_id and Order.objects.filter(external_id=external_id).exists():
-        raise DuplicateExternalIdError(str(Order._meta.verbose_name), external_id)
+def build_lines(lines: Sequence[LineInput]) -> tuple[list[OrderLine], Decimal, Decimal]:
+    """Validated, priced lines (not saved) and the order's revenue and cost of goods."""
     if not lines:
         raise ValidationError(_("An order needs at least one line."), code="no_lines")
     built: list[OrderLine] = []
@@ -101,6 +93,23 @@ def order_create(
         )
     revenue = sum((b.amount for b in built), Decimal(0))
     cogs = sum(((b.quantity * b.unit_cost).quantize(CENT) for b in built), Decimal(0))
+    return built, revenue, cogs
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer,
+    channel: str,
+    ordered_at: datetime,
+    lines: Sequence[LineInput],
+    external_id: str | None = None,
+    branch: Branch | None = None,
+    currency: str | None = None,
+) -> Order:
+    if external_id and Order.objects.filter(external_id=external_id).exists():
+        raise DuplicateExternalIdError(str(Order._meta.verbose_name), external_id)
+    built, revenue, cogs = build_lines(lines)
     order = Order(
         customer=customer,
         channel=channel,
@@ -125,6 +134,9 @@ def order_create(
         first_order_at=Least(Coalesce(F("first_order_at"), moment), moment),
         last_order_at=Greatest(Coalesce(F("last_order_at"), moment), moment),
     )
+    customers_changed.send(sender=Order, customer_ids=[customer.pk])
+    # Subscribers hear of the order once it is committed (patron.ingest.webhooks).
+    emit("order.created", order_event_payload(order, built, customer=customer))
     return order
 
 
@@ -159,6 +171,7 @@ def cost_event_create(
         cost_to_serve_total=F("cost_to_serve_total") + amount,
         profit_total=F("profit_total") - amount,
     )
+    customers_changed.send(sender=CostEvent, customer_ids=[customer.pk])
     return event
 
 
@@ -238,3 +251,130 @@ _TOTAL_FIELDS = (
     "first_order_at",
     "last_order_at",
 )
+
+
+def order_event_payload(order: Order, lines: Sequence[OrderLine], *, customer: Customer) -> dict[str, Any]:
+    """The ``order.created`` webhook's data: the order as ``GET /api/v1/orders/{id}`` shows it."""
+    from patron.commerce.schemas import order_data
+
+    skus = {line.product_id: line.product.sku for line in lines}
+    branch_code = order.branch.code if order.branch_id and order.branch else None
+    return order_data(order, lines, customer_external_id=customer.external_id, branch_code=branch_code, skus=skus)
+
+
+def _only(changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}, code="read_only"
+        )
+
+
+def _check_new_external_id(instance: Product | Order | CostEvent, changes: dict[str, Any]) -> None:
+    """A changed external id must stay unique; an empty one clears it."""
+    if changes.get("external_id") == "":
+        changes["external_id"] = None
+    new = changes.get("external_id")
+    model = type(instance)
+    if new and new != instance.external_id and model._default_manager.filter(external_id=new).exists():
+        raise DuplicateExternalIdError(str(model._meta.verbose_name), new)
+
+
+PRODUCT_UPDATABLE = frozenset(
+    {"sku", "name", "category", "list_price", "unit_cost", "currency", "is_active", "external_id"}
+)
+
+
+@transaction.atomic
+def product_update(*, product: Product, changes: Mapping[str, Any]) -> Product:
+    """Change a product. Past order lines keep the prices and costs they were sold at."""
+    changes = dict(changes)
+    _only(changes, PRODUCT_UPDATABLE)
+    _check_new_external_id(product, changes)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    product.full_clean()
+    if changes:
+        product.save(update_fields=[*changes, "updated_at"])
+    return product
+
+
+def _refresh_order_span(customer_id: int) -> None:
+    span = Order.objects.filter(customer_id=customer_id).aggregate(first=Min("ordered_at"), last=Max("ordered_at"))
+    Customer.objects.filter(pk=customer_id).update(first_order_at=span["first"], last_order_at=span["last"])
+
+
+ORDER_UPDATABLE = frozenset({"external_id", "channel", "ordered_at", "branch", "currency"})
+
+
+@transaction.atomic
+def order_update(
+    *, order: Order, changes: Mapping[str, Any], lines: Sequence[LineInput] | None = None
+) -> Order:
+    """Change an order and, if ``lines`` is given, replace its lines; the customer's totals follow."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    changes = dict(changes)
+    _only(changes, ORDER_UPDATABLE)
+    _check_new_external_id(order, changes)
+    if "ordered_at" in changes:
+        changes["ordered_at"] = _aware(changes["ordered_at"])
+    old_revenue, old_cogs, old_at = order.revenue, order.cost_of_goods, order.ordered_at
+    for name, value in changes.items():
+        setattr(order, name, value)
+    fields = list(changes)
+    built: list[OrderLine] = []
+    if lines is not None:
+        built, order.revenue, order.cost_of_goods = build_lines(lines)
+        fields += ["revenue", "cost_of_goods"]
+    order.full_clean(exclude=["customer", "branch"])
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    if lines is not None:
+        OrderLine.objects.filter(order=order).delete()
+        for b in built:
+            b.order = order
+        OrderLine.objects.bulk_create(built)
+    revenue_delta = order.revenue - old_revenue
+    cogs_delta = order.cost_of_goods - old_cogs
+    if revenue_delta or cogs_delta:
+        Customer.objects.filter(pk=order.customer_id).update(
+            revenue_total=F("revenue_total") + revenue_delta,
+            cogs_total=F("cogs_total") + cogs_delta,
+            profit_total=F("profit_total") + revenue_delta - cogs_delta,
+        )
+    if order.ordered_at != old_at:
+        _refresh_order_span(order.customer_id)
+    customers_changed.send(sender=Order, customer_ids=[order.customer_id])
+    return order
+
+
+COST_EVENT_UPDATABLE = frozenset({"external_id", "kind", "amount", "occurred_at", "note"})
+
+
+@transaction.atomic
+def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEvent:
+    """Change a cost-to-serve event; a new amount moves the customer's cost to serve and profit."""
+    event = CostEvent.objects.select_for_update().get(pk=event.pk)
+    changes = dict(changes)
+    _only(changes, COST_EVENT_UPDATABLE)
+    _check_new_external_id(event, changes)
+    if "occurred_at" in changes:
+        changes["occurred_at"] = _aware(changes["occurred_at"])
+    if "amount" in changes:
+        changes["amount"] = Decimal(changes["amount"])
+        if changes["amount"] < 0:
+            raise ValidationError(_("A cost-to-serve amount cannot be negative."), code="negative_cost")
+    old_amount = event.amount
+    for name, value in changes.items():
+        setattr(event, name, value)
+    event.full_clean(exclude=["customer"])
+    if changes:
+        event.save(update_fields=[*changes, "updated_at"])
+    delta = event.amount - old_amount
+    if delta:
+        Customer.objects.filter(pk=event.customer_id).update(
+            cost_to_serve_total=F("cost_to_serve_total") + delta,
+            profit_total=F("profit_total") - delta,
+        )
+        customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
+    return event

@@ -34,6 +34,9 @@ def database_from_url(url: str | None, data_dir: Path) -> dict[str, Any]:
     if engine == "django.db.backends.sqlite3":
         if not config.get("NAME"):
             raise ImproperlyConfigured(f"DATABASE_URL {url!r} names no SQLite file.")
+        if config["NAME"] != ":memory:":
+            # A fresh clone has no data folder yet; SQLite cannot create the file without it.
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             # WAL lets the web server read while the worker or an import writes; IMMEDIATE

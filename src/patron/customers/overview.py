@@ -12,6 +12,7 @@ from patron.customers.models import Contact, Customer
 from patron.customers.selectors import can_edit_customer, visible_customers
 from patron.engagement.models import Task
 from patron.engagement.timeline import TimelinePage, customer_timeline
+from patron.insights.selectors import Insight, customer_insight
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class CustomerOverview:
     open_tasks: list[Task]
     timeline: TimelinePage
     can_edit: bool
+    insight: Insight
 
 
 def customer_overview(
@@ -69,4 +71,5 @@ def customer_overview(
         open_tasks=open_tasks,
         timeline=customer_timeline(customer, channel=channel, page=page, page_size=page_size),
         can_edit=can_edit_customer(user, customer),
+        insight=customer_insight(customer),
     )

@@ -6,3 +6,9 @@ class InsightsConfig(AppConfig):
     name = "patron.insights"
     label = "insights"
     verbose_name = _("Insights")
+
+    def ready(self) -> None:
+        from patron.commerce.signals import customers_changed
+        from patron.insights.receivers import rescore_customers
+
+        customers_changed.connect(rescore_customers, dispatch_uid="insights-rescore")

@@ -1,0 +1,102 @@
+"""Scoring runs and the per-customer scores they produce.
+
+``CustomerScore`` keeps one snapshot per run and customer (history: trends on the 360° page,
+migration between runs). ``CurrentScore`` holds each customer's latest figures, written by the
+run and refreshed at once when the customer buys between runs; pages and lists read it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from patron.customers.models import Customer
+
+
+class ValueClass(models.TextChoices):
+    MOST_VALUABLE = "most_valuable", _("Most valuable")
+    MOST_GROWABLE = "most_growable", _("Most growable")
+    OTHER = "other", _("Core")
+    BELOW_ZERO = "below_zero", _("Below zero")
+
+
+class ScoringRun(models.Model):
+    class Status(models.TextChoices):
+        STARTED = "started", _("Started")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    # One run per day of data: re-running a day rewrites that run's scores (idempotent).
+    as_of = models.DateField(_("as of"), unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.STARTED)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    n_customers = models.PositiveIntegerField(_("customers"), default=0)
+    params = models.JSONField(_("model parameters"), default=dict)
+    diagnostics = models.JSONField(_("diagnostics"), default=dict)
+    # The fitted churn model (a scikit-learn pipeline written by this app), used to rescore a
+    # customer between runs.
+    churn_model = models.BinaryField(_("churn model"), null=True, blank=True, editable=False)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+        verbose_name = _("scoring run")
+        verbose_name_plural = _("scoring runs")
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.get_status_display()})"
+
+
+class ScoreFields(models.Model):
+    profit_12m = models.FloatField(_("profit, last 12 months"), null=True)
+    value_class = models.CharField(_("value class"), max_length=16, choices=ValueClass.choices, blank=True)
+    value_gap = models.FloatField(_("growth gap"), null=True)
+    frequency = models.FloatField(_("repeat purchases"), null=True)
+    recency = models.FloatField(_("recency (weeks)"), null=True)
+    tenure = models.FloatField(_("tenure (weeks)"), null=True)
+    monetary = models.FloatField(_("mean repeat spend"), null=True)
+    p_alive = models.FloatField(_("P(alive)"), null=True)
+    expected_purchases = models.FloatField(_("expected purchases, next 90 days"), null=True)
+    clv = models.FloatField(_("predicted lifetime value"), null=True)
+    r_score = models.PositiveSmallIntegerField(_("R"), null=True)
+    f_score = models.PositiveSmallIntegerField(_("F"), null=True)
+    m_score = models.PositiveSmallIntegerField(_("M"), null=True)
+    rfm_segment = models.CharField(_("RFM segment"), max_length=30, blank=True)
+    trend = models.CharField(_("purchase trend"), max_length=16, blank=True)
+    churn_risk = models.FloatField(_("churn risk"), null=True)
+    churn_reasons = models.JSONField(_("churn reasons"), default=list)
+    move_down_prob = models.FloatField(_("P(moving down)"), null=True)
+    recommendations = models.JSONField(_("recommended products"), default=list)
+
+    class Meta:
+        abstract = True
+
+
+class CustomerScore(ScoreFields):
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="score_history")
+
+    class Meta:
+        verbose_name = _("customer score")
+        verbose_name_plural = _("customer scores")
+        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="score_unique_run_customer")]
+        indexes = [models.Index(fields=["customer", "run"])]
+
+
+class CurrentScore(ScoreFields):
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="score")
+    run = models.ForeignKey(ScoringRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("current score")
+        verbose_name_plural = _("current scores")
+        indexes = [
+            models.Index(fields=["value_class"]),
+            models.Index(fields=["clv"]),
+            models.Index(fields=["churn_risk"]),
+            models.Index(fields=["p_alive"]),
+            models.Index(fields=["move_down_prob"]),
+        ]

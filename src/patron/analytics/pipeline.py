@@ -1,0 +1,574 @@
+"""The scoring pipeline: every per-customer figure of a scoring run, from plain DataFrames.
+
+It strings the analytics core together in one place (CLV models, profit and value classes,
+RFM, churn, value-class migration, purchase trends, next-product recommendations) and returns
+one frame of scores per customer plus JSON-ready parameters and diagnostics. It never imports
+Django: the application extracts the frames and writes the results back, and a notebook can run
+the same pipeline on a CSV export.
+
+Conventions (documented for users in docs/analytics/scoring.md):
+
+* Time unit of the purchase models: weeks; observation end = the run's ``as_of`` day (inclusive).
+* CLV: discounted expected *gross margin* over ``clv_horizon_weeks`` (default 52), with the
+  annual ``discount_rate`` (default 10%) turned into a weekly rate; spend comes from the
+  Gamma-Gamma model on revenue, times the customer's own gross-margin rate (clipped to 0..1).
+* Current value: profit over the trailing 12 months (revenue - cost of goods - cost to serve);
+  value classes compare it with the 12-month CLV (most growable = largest gap).
+* Churn: no purchase in the ``churn_horizon_days`` after a cutoff. The production model is fitted
+  at ``as_of - h`` on what happened in ``[as_of - h, as_of)`` and scores customers as of
+  ``as_of``; its out-of-time evaluation fits at ``as_of - 2h`` and tests at ``as_of - h``.
+* Migration: value classes per complete calendar quarter from that quarter's profit
+  (most valuable / other / below zero: predicted value cannot be reconstructed for the past).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patron.analytics import basket, churn, clv, migration, rfm, trends, value
+from patron.analytics.errors import AnalyticsInputError
+
+MIGRATION_CLASSES: tuple[str, ...] = ("most_valuable", "other", "below_zero")
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    as_of: pd.Timestamp
+    clv_horizon_weeks: int = 52
+    discount_rate: float = 0.10  # per year
+    expected_purchases_days: int = 90
+    holdout_weeks: int = 26
+    churn_horizon_days: int = 180
+    migration_quarters: int = 8
+    migration_forecast_quarters: int = 4
+    basket_days: int = 365
+    basket_min_support: float = 0.002
+    basket_min_lift: float = 1.2
+    basket_max_len: int = 2
+    recommendations: int = 3
+    value_thresholds: value.ValueThresholds = field(default_factory=value.ValueThresholds)
+
+    @property
+    def weekly_discount(self) -> float:
+        return (1.0 + self.discount_rate) ** (1.0 / 52.0) - 1.0
+
+
+@dataclass
+class ScoringInputs:
+    """Frames with these columns (extra columns are ignored):
+
+    orders: order_id, customer_id, date, revenue, cogs
+    lines: order_id, product_id                       (for baskets)
+    costs: customer_id, date, amount                  (cost to serve)
+    customers: customer_id                            (every customer, buyers or not)
+    nps: customer_id, date, score                     (optional)
+    interactions: customer_id, date, kind             (optional; complaints and claims count)
+    follow_ups: customer_id, opened_at, closed_at     (optional)
+    """
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    costs: pd.DataFrame
+    customers: pd.DataFrame
+    nps: pd.DataFrame | None = None
+    interactions: pd.DataFrame | None = None
+    follow_ups: pd.DataFrame | None = None
+
+
+@dataclass
+class ScoringResult:
+    scores: pd.DataFrame  # index customer_id
+    params: dict[str, Any]
+    diagnostics: dict[str, Any]
+    # Fitted estimators by name ("bgnbd", "gammagamma", "churn"), kept to rescore a customer
+    # between runs with the same models.
+    fitted: dict[str, Any]
+    timings: dict[str, float]
+
+
+SCORE_COLUMNS = [
+    "revenue", "cogs", "cost_to_serve", "profit", "profit_12m", "value_class", "value_gap",
+    "frequency", "recency", "T", "monetary", "p_alive", "expected_purchases", "clv",
+    "r_score", "f_score", "m_score", "rfm_code", "rfm_segment", "trend", "churn_risk",
+    "churn_reasons", "move_down_prob", "recommendations",
+]  # fmt: skip
+
+Progress = Callable[[str], None]
+
+
+def run_pipeline(inputs: ScoringInputs, config: ScoringConfig, progress: Progress | None = None) -> ScoringResult:
+    as_of = pd.Timestamp(config.as_of).normalize()
+    orders = inputs.orders[inputs.orders["date"] < as_of + pd.Timedelta(days=1)]
+    costs = inputs.costs[inputs.costs["date"] < as_of + pd.Timedelta(days=1)]
+    ids = pd.Index(inputs.customers["customer_id"].unique(), name="customer_id").sort_values()
+    scores = pd.DataFrame(index=ids)
+    params: dict[str, Any] = {"as_of": as_of.date().isoformat()}
+    diagnostics: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    say = progress or (lambda _step: None)
+
+    def step(name: str, fn: Callable[[], None]) -> None:
+        say(name)
+        started = time.perf_counter()
+        fn()
+        timings[name] = round(time.perf_counter() - started, 3)
+
+    fitted: dict[str, Any] = {}
+    step("profit", lambda: _profit(orders, costs, as_of, scores))
+    step("clv", lambda: _clv(orders, config, as_of, scores, params, diagnostics, fitted))
+    step("holdout", lambda: _holdout(orders, config, as_of, diagnostics))
+    step("value", lambda: _value_classes(config, scores, params, diagnostics))
+    step("rfm", lambda: _rfm(orders, as_of, scores, params))
+    step("trend", lambda: _trend(orders, as_of, scores))
+    step("churn", lambda: _churn(orders, inputs, config, as_of, scores, params, diagnostics, fitted))
+    step("migration", lambda: _migration(orders, costs, config, as_of, scores, diagnostics))
+    step("baskets", lambda: _baskets(orders, inputs.lines, config, as_of, scores, params, diagnostics))
+    for column in SCORE_COLUMNS:
+        if column not in scores.columns:
+            scores[column] = None
+    diagnostics["timings"] = timings
+    return ScoringResult(scores[SCORE_COLUMNS], params, diagnostics, fitted, timings)
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+def _profit(orders: pd.DataFrame, costs: pd.DataFrame, as_of: pd.Timestamp, scores: pd.DataFrame) -> None:
+    end = as_of + pd.Timedelta(days=1)
+    total = value.profit_by_customer(orders, costs, end=end)
+    recent = value.profit_by_customer(orders, costs, start=end - pd.Timedelta(days=365), end=end)
+    total = total.set_index("customer_id")
+    scores["revenue"] = total["revenue"].reindex(scores.index).fillna(0.0)
+    scores["cogs"] = total["cogs"].reindex(scores.index).fillna(0.0)
+    scores["cost_to_serve"] = total["cost_to_serve"].reindex(scores.index).fillna(0.0)
+    scores["profit"] = total["profit"].reindex(scores.index).fillna(0.0)
+    scores["profit_12m"] = recent.set_index("customer_id")["profit"].reindex(scores.index).fillna(0.0)
+
+
+def _summary(orders: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    return clv.rfm_summary(
+        orders, customer_col="customer_id", date_col="date", amount_col="revenue", observation_end=end, unit="W"
+    )
+
+
+def _clv(
+    orders: pd.DataFrame,
+    config: ScoringConfig,
+    as_of: pd.Timestamp,
+    scores: pd.DataFrame,
+    params: dict[str, Any],
+    diagnostics: dict[str, Any],
+    fitted: dict[str, Any],
+) -> None:
+    if orders.empty:
+        diagnostics["clv"] = {"skipped": "no orders"}
+        return
+    summary = _summary(orders, as_of)
+    scores["frequency"] = summary["frequency"].reindex(scores.index)
+    scores["recency"] = summary["recency"].reindex(scores.index)
+    scores["T"] = summary["T"].reindex(scores.index)
+    scores["monetary"] = summary["monetary_value"].reindex(scores.index)
+    try:
+        bg = clv.BetaGeo().fit(summary)
+    except clv.CLVError as exc:
+        diagnostics["clv"] = {"error": str(exc)}
+        return
+    fitted["bgnbd"] = bg
+    params["bgnbd"] = {k: float(v) for k, v in bg.params_.items()}
+    diagnostics["bgnbd"] = _fit_diagnostics(bg)
+    t = config.expected_purchases_days / 7.0
+    scores["p_alive"] = bg.p_alive(summary).reindex(scores.index)
+    scores["expected_purchases"] = bg.expected_purchases(summary, t).reindex(scores.index)
+    try:
+        gg = clv.GammaGamma().fit(summary)
+    except clv.CLVError as exc:
+        diagnostics["gammagamma"] = {"error": str(exc)}
+        return
+    fitted["gammagamma"] = gg
+    params["gammagamma"] = {k: float(v) for k, v in gg.params_.items()}
+    diagnostics["gammagamma"] = _fit_diagnostics(gg)
+    scores["clv"] = _margin_clv(bg, gg, summary, config, scores)
+    params["clv"] = {
+        "horizon_weeks": config.clv_horizon_weeks,
+        "weekly_discount": config.weekly_discount,
+        "expected_purchases_weeks": t,
+    }
+
+
+def _margin_clv(bg: Any, gg: Any, summary: pd.DataFrame, config: ScoringConfig, scores: pd.DataFrame) -> pd.Series:
+    """Discounted expected revenue times the customer's own gross-margin rate."""
+    value_rev = clv.lifetime_value(bg, gg, summary, horizon=config.clv_horizon_weeks, discount_rate=config.weekly_discount)
+    margin_rate = ((scores["revenue"] - scores["cogs"]) / scores["revenue"].where(scores["revenue"] > 0)).clip(0, 1)
+    return (value_rev.reindex(scores.index) * margin_rate.fillna(0.0)).where(scores["frequency"].notna())
+
+
+def _fit_diagnostics(model: Any) -> dict[str, Any]:
+    diag = getattr(model, "diagnostics_", None)
+    out: dict[str, Any] = {"log_likelihood": float(model.log_likelihood_)}
+    if diag is not None:
+        for name in ("converged", "n_customers", "n_groups", "iterations", "message"):
+            if hasattr(diag, name):
+                v = getattr(diag, name)
+                out[name] = v if isinstance(v, (bool, int, str)) or v is None else float(v)
+        se = getattr(diag, "standard_errors", None)
+        if se:
+            out["standard_errors"] = {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in se.items()}
+    return out
+
+
+def _holdout(orders: pd.DataFrame, config: ScoringConfig, as_of: pd.Timestamp, diagnostics: dict[str, Any]) -> None:
+    """Fit on a calibration period, predict the holdout: the Models page's validation chart.
+
+    The chart is Fader-Hardie's conditional expectation plot: customers grouped by their number
+    of repeat purchases in calibration, mean predicted vs mean actual purchases in the holdout.
+    """
+    cal_end = as_of - pd.Timedelta(weeks=config.holdout_weeks)
+    cal = orders[orders["date"] < cal_end + pd.Timedelta(days=1)]
+    if cal.empty or cal["customer_id"].nunique() < 50:
+        diagnostics["holdout"] = {"skipped": "not enough history before the holdout period"}
+        return
+    summary = _summary(cal, cal_end)
+    try:
+        bg = clv.BetaGeo().fit(summary)
+    except clv.CLVError as exc:
+        diagnostics["holdout"] = {"error": str(exc)}
+        return
+    hold = orders[(orders["date"] > cal_end + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))]
+    hold = hold[hold["customer_id"].isin(summary.index)]
+    # Same-day purchases count once, as in the calibration summary.
+    actual = hold.assign(day=hold["date"].dt.normalize()).groupby("customer_id")["day"].nunique()
+    frame = pd.DataFrame(
+        {
+            "frequency": summary["frequency"],
+            "predicted": bg.expected_purchases(summary, float(config.holdout_weeks)),
+            "actual": actual.reindex(summary.index).fillna(0.0),
+        }
+    )
+    frame["bucket"] = frame["frequency"].clip(upper=7).astype(int)
+    grouped = frame.groupby("bucket").agg(n=("actual", "size"), predicted=("predicted", "mean"), actual=("actual", "mean"))
+    diagnostics["holdout"] = {
+        "calibration_end": cal_end.date().isoformat(),
+        "holdout_weeks": config.holdout_weeks,
+        "params": {k: float(v) for k, v in bg.params_.items()},
+        "buckets": [
+            {"frequency": int(b), "n": int(r.n), "predicted": float(r.predicted), "actual": float(r.actual)}
+            for b, r in grouped.iterrows()
+        ],
+        "total_predicted": float(frame["predicted"].sum()),
+        "total_actual": float(frame["actual"].sum()),
+    }
+
+
+def _value_classes(config: ScoringConfig, scores: pd.DataFrame, params: dict[str, Any], diagnostics: dict[str, Any]) -> None:
+    frame = pd.DataFrame({"profit_12m": scores["profit_12m"], "clv": scores["clv"].astype(float).fillna(0.0)})
+    classified = value.classify_value(frame, profit_col="profit_12m", predicted_col="clv", thresholds=config.value_thresholds)
+    scores["value_class"] = classified["value_class"]
+    scores["value_gap"] = classified["value_gap"]
+    counts = scores["value_class"].value_counts()
+    diagnostics["value_classes"] = {k: int(counts.get(k, 0)) for k in value.VALUE_CLASSES}
+    mv = scores.loc[scores["value_class"] == "most_valuable", "profit_12m"]
+    mg = scores.loc[scores["value_class"] == "most_growable", "value_gap"]
+    # The cut-offs this run drew, so a customer rescored between runs lands in the same classes.
+    params["value"] = {
+        "most_valuable_min_profit_12m": float(mv.min()) if len(mv) else None,
+        "most_growable_min_gap": float(mg.min()) if len(mg) else None,
+        "below_zero_profit": float(config.value_thresholds.below_zero_profit),
+    }
+
+
+def _rfm(orders: pd.DataFrame, as_of: pd.Timestamp, scores: pd.DataFrame, params: dict[str, Any]) -> None:
+    if orders.empty:
+        return
+    table = rfm.rfm_scores(orders, "customer_id", "date", "revenue", as_of=as_of).set_index("customer_id")
+    for src, dst in (("r_score", "r_score"), ("f_score", "f_score"), ("m_score", "m_score"),
+                     ("rfm_code", "rfm_code"), ("segment", "rfm_segment")):  # fmt: skip
+        scores[dst] = table[src].reindex(scores.index)
+    # The smallest value that earns each score, so a new order can be scored at once between
+    # runs (recency: the largest number of days that still earns each score).
+    bounds: dict[str, dict[str, float]] = {}
+    for dim, col, agg in (("r", "recency_days", "max"), ("f", "frequency", "min"), ("m", "monetary", "min")):
+        per = table.groupby(f"{dim}_score")[col].agg(agg)
+        bounds[dim] = {str(int(k)): float(v) for k, v in per.items()}
+    params["rfm_bounds"] = bounds
+
+
+def _trend(orders: pd.DataFrame, as_of: pd.Timestamp, scores: pd.DataFrame) -> None:
+    if orders.empty:
+        return
+    last = pd.Period(as_of, freq="M") - 1  # the last complete month
+    table = trends.purchase_trend(orders, "customer_id", "date", freq="M", k=6, last_period=last, order_col="order_id")
+    scores["trend"] = table.set_index("customer_id")["trend"].reindex(scores.index)
+
+
+def _optional(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    return None if frame is None or frame.empty else frame
+
+
+def _churn(
+    orders: pd.DataFrame,
+    inputs: ScoringInputs,
+    config: ScoringConfig,
+    as_of: pd.Timestamp,
+    scores: pd.DataFrame,
+    params: dict[str, Any],
+    diagnostics: dict[str, Any],
+    fitted: dict[str, Any],
+) -> None:
+    h = pd.Timedelta(days=config.churn_horizon_days)
+    end = as_of + pd.Timedelta(days=1)
+    if orders.empty or orders["date"].min() > end - 2 * h - pd.Timedelta(days=90):
+        diagnostics["churn"] = {"skipped": "less than two churn horizons of order history"}
+        return
+    extra = {
+        "nps": _optional(inputs.nps),
+        "interactions": _optional(inputs.interactions),
+        "follow_ups": _optional(inputs.follow_ups),
+    }
+    orders = orders.assign(amount=orders["revenue"])
+    try:
+        evaluation = churn.evaluate_out_of_time(
+            orders, train_cutoff=end - 2 * h, horizon_days=config.churn_horizon_days, data_end=end, **extra
+        )
+        train_x = churn.build_features(orders, cutoff=end - h, **extra)
+        train_y = churn.build_labels(orders, cutoff=end - h, horizon_days=config.churn_horizon_days)
+        model = churn.ChurnModel(attitude=True).fit(train_x, train_y.reindex(train_x.index))
+        now_x = churn.build_features(orders, cutoff=end, **extra)
+    except AnalyticsInputError as exc:
+        diagnostics["churn"] = {"error": str(exc)}
+        return
+    fitted["churn"] = model
+    risk = model.predict_risk(now_x)
+    reasons = model.reasons(now_x, k=3)
+    by_customer = reasons.groupby("customer_id")["reason"].agg(list)
+    scores["churn_risk"] = risk.reindex(scores.index)
+    scores["churn_reasons"] = by_customer.reindex(scores.index)
+    diagnostics["churn"] = {
+        "train_cutoff": str(evaluation.train_cutoff.date()),
+        "test_cutoff": str(evaluation.test_cutoff.date()),
+        "horizon_days": evaluation.horizon_days,
+        "n_train": evaluation.n_train,
+        "n_test": evaluation.n_test,
+        "auc": evaluation.auc,
+        "auc_behaviour": evaluation.auc_behaviour,
+        "auc_gain": evaluation.auc_gain,
+        "brier": evaluation.brier,
+        "brier_behaviour": evaluation.brier_behaviour,
+        "calibration": _records(evaluation.calibration),
+        "calibration_behaviour": _records(evaluation.calibration_behaviour),
+        "coefficients": {k: float(v) for k, v in model.coef_.items()},
+    }
+    params["churn"] = {"horizon_days": config.churn_horizon_days, "cutoff": str((end - h).date())}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
+    return out
+
+
+def _migration(
+    orders: pd.DataFrame,
+    costs: pd.DataFrame,
+    config: ScoringConfig,
+    as_of: pd.Timestamp,
+    scores: pd.DataFrame,
+    diagnostics: dict[str, Any],
+) -> None:
+    current_q = pd.Period(as_of, freq="Q")
+    end = current_q.start_time  # complete quarters only
+    start = (current_q - config.migration_quarters).start_time
+    if orders.empty or orders["date"].min() >= (current_q - 2).start_time:
+        diagnostics["migration"] = {"skipped": "fewer than two complete quarters of history"}
+        return
+    by_q = value.profit_by_period(orders, costs, freq="Q", start=start, end=end)
+    labels = value.classify_value(by_q, profit_col="profit", by="period", thresholds=config.value_thresholds)
+    labels = labels[["customer_id", "period", "value_class"]]
+    matrix = migration.transition_matrix(labels, classes=MIGRATION_CLASSES)
+    latest = labels["period"].max()
+    current_mix = labels.loc[labels["period"] == latest, "value_class"].value_counts(normalize=True)
+    forecast = migration.forecast_mix(matrix, current_mix.reindex(list(MIGRATION_CLASSES)).fillna(0.0),
+                                      config.migration_forecast_quarters)
+    down = migration.likely_to_move_down(labels, matrix, classes=MIGRATION_CLASSES, period=latest)
+    scores["move_down_prob"] = down.set_index("customer_id")["p_down"].reindex(scores.index)
+    diagnostics["migration"] = {
+        "classes": list(MIGRATION_CLASSES),
+        "latest_period": str(latest),
+        "periods": sorted({str(p) for pair in matrix.period_pairs for p in pair}),
+        "counts": matrix.counts.astype(int).values.tolist(),
+        "probabilities": [[None if pd.isna(v) else float(v) for v in row] for row in matrix.probabilities.values],
+        "current_mix": {k: float(current_mix.get(k, 0.0)) for k in MIGRATION_CLASSES},
+        "forecast": [
+            {"step": int(i), **{k: float(row[k]) for k in MIGRATION_CLASSES if k in row}}
+            for i, (_, row) in enumerate(forecast.iterrows())
+        ],
+    }
+
+
+def _baskets(
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    config: ScoringConfig,
+    as_of: pd.Timestamp,
+    scores: pd.DataFrame,
+    params: dict[str, Any],
+    diagnostics: dict[str, Any],
+) -> None:
+    if lines.empty:
+        diagnostics["baskets"] = {"skipped": "no order lines"}
+        return
+    window_start = as_of + pd.Timedelta(days=1) - pd.Timedelta(days=config.basket_days)
+    recent_orders = orders.loc[orders["date"] >= window_start, "order_id"]
+    recent = lines[lines["order_id"].isin(recent_orders)][["order_id", "product_id"]].drop_duplicates()
+    if recent["order_id"].nunique() < 100:
+        diagnostics["baskets"] = {"skipped": "fewer than 100 orders in the basket window"}
+        return
+    itemsets = basket.frequent_itemsets(
+        recent, min_support=config.basket_min_support, max_len=config.basket_max_len
+    )
+    rules = basket.association_rules(itemsets, metric="lift", min_threshold=config.basket_min_lift,
+                                     n_baskets=int(recent["order_id"].nunique()))
+    diagnostics["baskets"] = {
+        "orders": int(recent["order_id"].nunique()),
+        "itemsets": len(itemsets),
+        "rules": len(rules),
+        "top_rules": [
+            {
+                "antecedents": sorted(int(x) for x in r.antecedents),
+                "consequents": sorted(int(x) for x in r.consequents),
+                "support": float(r.support),
+                "confidence": float(r.confidence),
+                "lift": float(r.lift),
+            }
+            for r in rules.sort_values("lift", ascending=False).head(20).itertuples()
+        ],
+    }
+    if rules.empty:
+        return
+    owner = orders[["order_id", "customer_id"]]
+    purchases = lines[["order_id", "product_id"]].merge(owner, on="order_id")[["customer_id", "product_id"]]
+    purchases = purchases.drop_duplicates()
+    recs = basket.recommend_next(purchases, rules, k=config.recommendations)
+    grouped = recs.sort_values(["customer_id", "rank"]).groupby("customer_id")["product_id"].agg(
+        lambda s: [int(x) for x in s]
+    )
+    scores["recommendations"] = grouped.reindex(scores.index)
+    params["baskets"] = {"min_support": config.basket_min_support, "min_lift": config.basket_min_lift}
+
+
+# --- rescoring between runs ------------------------------------------------------------------
+
+
+def rescore(
+    inputs: ScoringInputs,
+    fitted: dict[str, Any],
+    params: dict[str, Any],
+    config: ScoringConfig,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Rescore a few customers as of ``config.as_of`` with a run's fitted models and cut-offs.
+
+    Used when a customer buys between runs: profit, CLV, P(alive), RFM, value class, trend and
+    churn risk move at once; the population-level figures (model parameters, class cut-offs,
+    RFM boundaries, migration probabilities) stay those of the last run until the next one.
+    Recommendations are carried over, minus products the customer has bought since.
+    """
+    as_of = pd.Timestamp(config.as_of).normalize()
+    end = as_of + pd.Timedelta(days=1)
+    orders = inputs.orders[inputs.orders["date"] < end]
+    costs = inputs.costs[inputs.costs["date"] < end]
+    ids = pd.Index(inputs.customers["customer_id"].unique(), name="customer_id").sort_values()
+    scores = pd.DataFrame(index=ids)
+    _profit(orders, costs, as_of, scores)
+    bg, gg = fitted.get("bgnbd"), fitted.get("gammagamma")
+    if bg is not None and not orders.empty:
+        summary = _summary(orders, as_of)
+        scores["frequency"] = summary["frequency"].reindex(ids)
+        scores["recency"] = summary["recency"].reindex(ids)
+        scores["T"] = summary["T"].reindex(ids)
+        scores["monetary"] = summary["monetary_value"].reindex(ids)
+        scores["p_alive"] = bg.p_alive(summary).reindex(ids)
+        scores["expected_purchases"] = bg.expected_purchases(summary, config.expected_purchases_days / 7.0).reindex(ids)
+        if gg is not None:
+            scores["clv"] = _margin_clv(bg, gg, summary, config, scores)
+    _rescore_value(scores, params.get("value", {}))
+    _rescore_rfm(orders, as_of, scores, params.get("rfm_bounds"))
+    if not orders.empty:
+        _trend(orders, as_of, scores)
+    model = fitted.get("churn")
+    if model is not None and not orders.empty:
+        extra = {
+            "nps": _optional(inputs.nps),
+            "interactions": _optional(inputs.interactions),
+            "follow_ups": _optional(inputs.follow_ups),
+        }
+        features = churn.build_features(orders.assign(amount=orders["revenue"]), cutoff=end, customers=list(ids), **extra)
+        if len(features):
+            scores["churn_risk"] = model.predict_risk(features).reindex(ids)
+            reasons = model.reasons(features, k=3)
+            scores["churn_reasons"] = reasons.groupby("customer_id")["reason"].agg(list).reindex(ids)
+    if previous is not None:
+        scores["move_down_prob"] = previous["move_down_prob"].reindex(ids)
+        bought = inputs.lines.merge(orders[["order_id", "customer_id"]], on="order_id")
+        owned = bought.groupby("customer_id")["product_id"].agg(set) if len(bought) else pd.Series(dtype=object)
+        carried = previous["recommendations"].reindex(ids)
+        scores["recommendations"] = [
+            [p for p in recs if p not in owned.get(cid, set())] if isinstance(recs, list) else recs
+            for cid, recs in carried.items()
+        ]
+    for column in SCORE_COLUMNS:
+        if column not in scores.columns:
+            scores[column] = None
+    return scores[SCORE_COLUMNS]
+
+
+def _rescore_value(scores: pd.DataFrame, cut: dict[str, Any]) -> None:
+    profit = scores["profit_12m"].astype(float)
+    predicted = scores["clv"].astype(float).fillna(0.0) if "clv" in scores else pd.Series(0.0, index=scores.index)
+    gap = predicted - profit
+    mv, mg = cut.get("most_valuable_min_profit_12m"), cut.get("most_growable_min_gap")
+    below = float(cut.get("below_zero_profit", 0.0))
+    classes = pd.Series("other", index=scores.index, dtype=object)
+    if mg is not None:
+        classes[(gap >= mg) & (gap > 0)] = "most_growable"
+    if mv is not None:
+        classes[(profit >= mv) & (profit > 0)] = "most_valuable"
+    classes[profit < below] = "below_zero"
+    scores["value_class"] = classes
+    scores["value_gap"] = gap
+
+
+def _rescore_rfm(orders: pd.DataFrame, as_of: pd.Timestamp, scores: pd.DataFrame, bounds: dict[str, Any] | None) -> None:
+    if not bounds or orders.empty:
+        return
+    per = orders.groupby("customer_id").agg(last=("date", "max"), frequency=("order_id", "nunique"), monetary=("revenue", "sum"))
+    per = per.reindex(scores.index)
+    days = (as_of - per["last"].dt.normalize()).dt.days
+
+    def score(values: pd.Series, table: dict[str, float], better_low: bool) -> pd.Series:
+        # table[s] is the worst value that earned score s in the run (the largest number of days
+        # for recency, the smallest count or spend otherwise). Ascending, so the best score whose
+        # boundary the value meets wins; a value worse than every boundary scores 1.
+        out = pd.Series(np.nan, index=values.index)
+        for s in sorted(table, key=int):
+            ok = values <= table[s] if better_low else values >= table[s]
+            out[ok.fillna(False)] = int(s)
+        out[values.notna() & out.isna()] = 1
+        return out
+
+    r = score(days, bounds["r"], better_low=True)
+    f = score(per["frequency"], bounds["f"], better_low=False)
+    m = score(per["monetary"].round(2), bounds["m"], better_low=False)
+    scores["r_score"], scores["f_score"], scores["m_score"] = r, f, m
+    ok = r.notna() & f.notna() & m.notna()
+    scores["rfm_code"] = None
+    scores["rfm_segment"] = None
+    scores.loc[ok, "rfm_code"] = [f"{int(a)}{int(b)}{int(c)}" for a, b, c in zip(r[ok], f[ok], m[ok], strict=True)]
+    scores.loc[ok, "rfm_segment"] = [rfm.segment_for(int(a), int(b), int(c)) for a, b, c in zip(r[ok], f[ok], m[ok], strict=True)]

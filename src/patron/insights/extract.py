@@ -1,0 +1,169 @@
+"""Pull the frames the scoring pipeline needs straight from the database, in bulk.
+
+Raw SQL with the casts done by the database (epoch seconds, floats): building millions of
+Python datetimes and Decimals would cost more than the models themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+
+from patron.analytics.pipeline import ScoringInputs
+
+CHUNK = 200_000
+
+
+def _epoch(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    # '%%' because queries always go out with a parameter list, which turns '%%' into '%'.
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _real(column: str) -> str:
+    return f"CAST({column} AS DOUBLE PRECISION)" if connection.vendor == "postgresql" else f"CAST({column} AS REAL)"
+
+
+def _fetch(sql: str, columns: Sequence[str], params: Sequence[Any] = ()) -> pd.DataFrame:
+    parts: list[pd.DataFrame] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        while rows := cursor.fetchmany(CHUNK):
+            parts.append(pd.DataFrame.from_records(rows, columns=list(columns)))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _local_time(seconds: pd.Series) -> pd.Series:
+    """Epoch seconds to naive local time, so days and quarters follow the business's calendar."""
+    stamps = pd.to_datetime(pd.to_numeric(seconds), unit="s", utc=True)  # None -> NaT
+    return stamps.dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
+
+
+def _with_time(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    frame[column] = _local_time(frame[column]) if len(frame) else pd.Series(dtype="datetime64[ns]")
+    return frame
+
+
+def orders_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    where, params = _customer_filter("customer_id", customer_ids)
+    frame = _fetch(
+        f"SELECT id, customer_id, {_epoch('ordered_at')}, {_real('revenue')}, {_real('cost_of_goods')} "
+        f"FROM commerce_order{where}",
+        ["order_id", "customer_id", "date", "revenue", "cogs"],
+        params,
+    )
+    return _with_time(frame, "date")
+
+
+def lines_frame() -> pd.DataFrame:
+    frame = _fetch("SELECT order_id, product_id FROM commerce_orderline", ["order_id", "product_id"])
+    return frame.astype({"order_id": "int64", "product_id": "int64"}) if len(frame) else frame
+
+
+def costs_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    where, params = _customer_filter("customer_id", customer_ids)
+    frame = _fetch(
+        f"SELECT customer_id, {_epoch('occurred_at')}, {_real('amount')} FROM commerce_costevent{where}",
+        ["customer_id", "date", "amount"],
+        params,
+    )
+    return _with_time(frame, "date")
+
+
+def interactions_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    where, params = _customer_filter("customer_id", customer_ids)
+    frame = _fetch(
+        f"SELECT customer_id, {_epoch('occurred_at')}, channel FROM engagement_interaction{where}",
+        ["customer_id", "date", "kind"],
+        params,
+    )
+    return _with_time(frame, "date")
+
+
+def customers_frame() -> pd.DataFrame:
+    return _fetch("SELECT id FROM customers_customer", ["customer_id"])
+
+
+def nps_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame | None:
+    """NPS answers, when the feedback app records them (score 0-10 on an NPS survey)."""
+    model = _model("feedback", "Response")
+    if model is None:
+        return None
+    table = model._meta.db_table
+    fields = {f.name for f in model._meta.get_fields()}
+    if not {"customer", "score", "created_at"} <= fields:
+        return None
+    where, params = _customer_filter("customer_id", customer_ids)
+    extra = " AND " if where else " WHERE "
+    frame = _fetch(
+        f"SELECT customer_id, {_epoch('created_at')}, score FROM {table}{where}{extra}"
+        "customer_id IS NOT NULL AND score IS NOT NULL",
+        ["customer_id", "date", "score"],
+        params,
+    )
+    return _with_time(frame, "date")
+
+
+def follow_ups_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame | None:
+    model = _model("feedback", "FollowUp")
+    if model is None:
+        return None
+    fields = {f.name for f in model._meta.get_fields()}
+    if not {"customer", "opened_at", "closed_at"} <= fields:
+        return None
+    where, params = _customer_filter("customer_id", customer_ids)
+    frame = _fetch(
+        f"SELECT customer_id, {_epoch('opened_at')}, {_epoch('closed_at')} FROM {model._meta.db_table}{where}",
+        ["customer_id", "opened_at", "closed_at"],
+        params,
+    )
+    return _with_time(_with_time(frame, "opened_at"), "closed_at")
+
+
+def inputs(customer_ids: Sequence[int] | None = None) -> ScoringInputs:
+    customers = customers_frame() if customer_ids is None else pd.DataFrame({"customer_id": list(customer_ids)})
+    return ScoringInputs(
+        orders=orders_frame(customer_ids),
+        lines=lines_frame() if customer_ids is None else lines_for_orders([]),
+        costs=costs_frame(customer_ids),
+        customers=customers,
+        nps=nps_frame(customer_ids),
+        interactions=interactions_frame(customer_ids),
+        follow_ups=follow_ups_frame(customer_ids),
+    )
+
+
+def _customer_filter(column: str, customer_ids: Sequence[int] | None) -> tuple[str, list[int]]:
+    if customer_ids is None:
+        return "", []
+    ids = [int(i) for i in customer_ids]
+    if not ids:
+        return f" WHERE {column} IS NULL AND 1 = 0", []
+    return f" WHERE {column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _model(app_label: str, name: str) -> Any:
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+
+def lines_for_orders(order_ids: Sequence[int]) -> pd.DataFrame:
+    ids = [int(i) for i in order_ids]
+    if not ids:
+        return pd.DataFrame({"order_id": pd.Series(dtype="int64"), "product_id": pd.Series(dtype="int64")})
+    return _fetch(
+        f"SELECT order_id, product_id FROM commerce_orderline WHERE order_id IN ({', '.join(['%s'] * len(ids))})",
+        ["order_id", "product_id"],
+        ids,
+    )
