@@ -227,3 +227,14 @@ def test_engine_and_numpy_scores_agree_with_ties():
     engine = _ibis.execute(t.mutate(up=quintile_score_expr(t.v), down=quintile_score_expr(t.v, higher_is_better=False)))
     assert (engine["up"].to_numpy() == quintile_scores(engine["v"].to_numpy())).all()
     assert (engine["down"].to_numpy() == quintile_scores(engine["v"].to_numpy(), higher_is_better=False)).all()
+
+
+def test_numpy_scores_integer_histogram_path_matches_sort_path():
+    from patron.analytics.rfm import quintile_scores
+
+    rng = np.random.default_rng(11)
+    ints = rng.integers(-50, 300, 2001)
+    assert (quintile_scores(ints) == quintile_scores(ints.astype(float))).all()
+    assert (quintile_scores(ints, higher_is_better=False) == quintile_scores(-ints.astype(float))).all()
+    wide = np.array([0, 10**12, 5])  # range too wide for a histogram: sorted instead
+    assert quintile_scores(wide).tolist() == [1, 5, 3]
