@@ -6,3 +6,17 @@ class FeedbackConfig(AppConfig):
     name = "patron.feedback"
     label = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        from patron.core import scheduler
+        from patron.feedback import signals, tasks
+        from patron.feedback.timeline import register_feedback_sources
+
+        register_feedback_sources()
+        signals.connect()
+        scheduler.register(
+            scheduler.PeriodicJob("follow_ups_escalate", tasks.follow_ups_escalate, scheduler.every(minutes=10))
+        )
+        scheduler.register(
+            scheduler.PeriodicJob("reviews_create_quarterly", tasks.reviews_create_quarterly, scheduler.quarterly)
+        )

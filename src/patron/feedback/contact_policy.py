@@ -1,0 +1,126 @@
+"""The contact budget: may we reach this person now, on this channel, for this purpose?
+
+One mechanism for surveys now and marketing campaigns later. Every outreach is a ContactLog row,
+written in the same transaction as the invitation (or campaign message) it records, so a budget
+is counted on what was actually decided, including what is still queued for sending.
+
+Rules, in order:
+1. consent: surveys need ``consent_survey``; email needs an address; campaigns need ``consent_email``;
+2. survey fatigue: at most one survey invitation per person in PATRON_SURVEY_FATIGUE_DAYS (90),
+   across all surveys and channels;
+3. every active ContactRule (a budget per purpose and channel, set by an administrator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from patron.customers.models import Contact, Customer
+from patron.feedback import conf
+from patron.feedback.models import ContactLog, ContactPurpose, ContactRule
+
+# Why a person was not contacted; the API returns these codes.
+NO_CONSENT = "no_consent"
+NO_EMAIL = "no_email"
+FATIGUE = "fatigue"
+BUDGET = "budget"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+ALLOWED = Decision(True)
+
+
+def _person(customer: Customer, contact: Contact | None) -> tuple[bool, bool, str]:
+    """Consent to surveys, consent to email, and address of whoever would be contacted."""
+    if contact is not None:
+        return contact.consent_survey, contact.consent_email, contact.email
+    return customer.consent_survey, customer.consent_email, customer.email
+
+
+def contact_decisions(
+    customers: Iterable[Customer],
+    *,
+    channel: str,
+    purpose: str,
+    now: datetime | None = None,
+    contacts: dict[int, Contact] | None = None,
+) -> dict[int, Decision]:
+    """The decision for each customer (keyed by id), in a bounded number of queries."""
+    now = now or timezone.now()
+    customers = list(customers)
+    contacts = contacts or {}
+    ids = [c.pk for c in customers]
+    decisions: dict[int, Decision] = {}
+    for customer in customers:
+        consent_survey, consent_email, email = _person(customer, contacts.get(customer.pk))
+        if (purpose == ContactPurpose.SURVEY and not consent_survey) or (purpose == ContactPurpose.CAMPAIGN and not consent_email and channel == "email"):
+            decisions[customer.pk] = Decision(False, NO_CONSENT)
+        elif channel == "email" and not email:
+            decisions[customer.pk] = Decision(False, NO_EMAIL)
+    pending = [i for i in ids if i not in decisions]
+    if not pending:
+        return decisions
+    if purpose == ContactPurpose.SURVEY:
+        since = now - timedelta(days=conf.fatigue_days())
+        recent = set(
+            ContactLog.objects.filter(
+                customer_id__in=pending, purpose=ContactPurpose.SURVEY, contacted_at__gt=since
+            ).values_list("customer_id", flat=True)
+        )
+        for pk in recent:
+            decisions[pk] = Decision(False, FATIGUE)
+        pending = [i for i in pending if i not in recent]
+    for rule in ContactRule.objects.filter(is_active=True):
+        if not pending:
+            break
+        if rule.purpose and rule.purpose != purpose:
+            continue
+        if rule.channel and rule.channel != channel:
+            continue
+        log = ContactLog.objects.filter(
+            customer_id__in=pending, contacted_at__gt=now - timedelta(days=rule.window_days)
+        )
+        if rule.purpose:
+            log = log.filter(purpose=rule.purpose)
+        if rule.channel:
+            log = log.filter(channel=rule.channel)
+        over = {
+            row["customer_id"]
+            for row in log.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=rule.max_contacts))
+        }
+        for pk in over:
+            decisions[pk] = Decision(False, BUDGET)
+        pending = [i for i in pending if i not in over]
+    for pk in pending:
+        decisions[pk] = ALLOWED
+    return decisions
+
+
+def contact_record(
+    *, customer: Customer, channel: str, purpose: str, ref: str = "", contact: Contact | None = None,
+    at: datetime | None = None,
+) -> ContactLog:
+    return ContactLog.objects.create(
+        customer=customer, contact=contact, channel=channel, purpose=purpose, ref=ref, contacted_at=at or timezone.now()
+    )
+
+
+def contact_opt_out(*, customer: Customer, contact: Contact | None = None, all_email: bool = False) -> None:
+    """The unsubscribe link: no more surveys (and, if asked, no more email at all)."""
+    target: Customer | Contact = contact if contact is not None else customer
+    target.consent_survey = False
+    fields = ["consent_survey"]
+    if all_email:
+        target.consent_email = False
+        fields.append("consent_email")
+    target.save(update_fields=[*fields, "updated_at"])

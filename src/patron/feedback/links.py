@@ -1,0 +1,106 @@
+"""Signed links: answer links in invitations, and unsubscribe links.
+
+An answer token is ``<invitation id>.<nonce>.<signature>`` (HMAC-SHA256 with SECRET_KEY through
+django.core.signing, salted per purpose). The nonce is stored on the invitation, so a token can be
+revoked by changing it; expiry is the invitation's ``expires_at``, checked on every use.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from patron.feedback.models import Invitation
+
+_ANSWER = signing.Signer(salt="patron.feedback.answer", sep=".", algorithm="sha256")
+_UNSUBSCRIBE = signing.Signer(salt="patron.feedback.unsubscribe", sep=".", algorithm="sha256")
+
+
+class BadToken(Exception):
+    """The token was not made by this server (edited, truncated or forged)."""
+
+
+def answer_token(invitation: Invitation) -> str:
+    return _ANSWER.sign(f"{invitation.pk}.{invitation.nonce}")
+
+
+def parse_answer_token(token: str) -> tuple[int, str]:
+    """The invitation id and nonce the token carries; BadToken if the signature is wrong."""
+    if len(token) > 200:
+        raise BadToken(token[:20])
+    try:
+        value = _ANSWER.unsign(token)
+    except signing.BadSignature as exc:
+        raise BadToken(token[:20]) from exc
+    pk, _, nonce = value.partition(".")
+    if not pk.isdigit() or not nonce:
+        raise BadToken(token[:20])
+    return int(pk), nonce
+
+
+def unsubscribe_token(customer_id: int, contact_id: int | None = None) -> str:
+    return _UNSUBSCRIBE.sign(f"{customer_id}.{contact_id or 0}")
+
+
+def parse_unsubscribe_token(token: str) -> tuple[int, int | None]:
+    if len(token) > 200:
+        raise BadToken(token[:20])
+    try:
+        value = _UNSUBSCRIBE.unsign(token)
+    except signing.BadSignature as exc:
+        raise BadToken(token[:20]) from exc
+    customer, _, contact = value.partition(".")
+    if not customer.isdigit() or not contact.isdigit():
+        raise BadToken(token[:20])
+    return int(customer), (int(contact) or None)
+
+
+def absolute(path: str) -> str:
+    """A link for outside the app (emails, QR codes): PATRON_BASE_URL + path."""
+    return settings.PATRON_BASE_URL.rstrip("/") + path
+
+
+def answer_url(invitation: Invitation, score: int | None = None) -> str:
+    path = reverse("feedback:answer", args=[answer_token(invitation)])
+    return absolute(path + ("?" + urlencode({"score": score}) if score is not None else ""))
+
+
+def unsubscribe_url(customer_id: int, contact_id: int | None = None) -> str:
+    return absolute(reverse("feedback:unsubscribe", args=[unsubscribe_token(customer_id, contact_id)]))
+
+
+def public_url(survey_public_key: str, branch_code: str | None = None, *, kiosk: bool = False) -> str:
+    name = "feedback:kiosk" if kiosk else "feedback:public"
+    path = reverse(name, args=[survey_public_key])
+    return absolute(path + ("?" + urlencode({"b": branch_code}) if branch_code else ""))
+
+
+_COMMENT = signing.TimestampSigner(salt="patron.feedback.comment", sep=".", algorithm="sha256")
+# How long the thank-you page's comment form stays usable; an invitation link issues a new one.
+COMMENT_TOKEN_SECONDS = 2 * 3600
+
+
+def comment_token(response_id: int) -> str:
+    return _COMMENT.sign(str(response_id))
+
+
+def parse_comment_token(token: str) -> int:
+    """The response id; BadToken if forged, TokenExpired if older than COMMENT_TOKEN_SECONDS."""
+    if len(token) > 200:
+        raise BadToken(token[:20])
+    try:
+        value = _COMMENT.unsign(token, max_age=COMMENT_TOKEN_SECONDS)
+    except signing.SignatureExpired as exc:
+        raise TokenExpired(token[:20]) from exc
+    except signing.BadSignature as exc:
+        raise BadToken(token[:20]) from exc
+    if not value.isdigit():
+        raise BadToken(token[:20])
+    return int(value)
+
+
+class TokenExpired(Exception):
+    """A genuine token past its lifetime."""

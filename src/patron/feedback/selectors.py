@@ -1,0 +1,200 @@
+"""Reads of feedback. Everything about customers starts from ``visible_customers(user)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from patron.analytics.nps import NPSResult, nps_from_counts
+from patron.core.models import User
+from patron.customers.models import Customer
+from patron.customers.selectors import customer_scope, visible_customers
+from patron.feedback.models import FollowUp, Response, Review, ScoreClass, Survey, SurveyKind
+
+
+def sees_anonymous(user: User) -> bool:
+    """Anonymous answers (public link, kiosk) belong to no customer: the organisation-wide roles see them."""
+    return user.is_authenticated and user.is_active and customer_scope(user) is None
+
+
+def visible_responses(user: User) -> QuerySet[Response]:
+    scope = Q(customer__in=visible_customers(user))
+    if sees_anonymous(user):
+        return Response.objects.all()
+    return Response.objects.filter(scope)
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    survey: int | None = None
+    touchpoint: str | None = None
+    branch: int | None = None
+    score_class: str | None = None
+    customer: int | None = None
+
+    def apply(self, qs: QuerySet[Response]) -> QuerySet[Response]:
+        if self.survey:
+            qs = qs.filter(survey_id=self.survey)
+        if self.touchpoint:
+            qs = qs.filter(touchpoint=self.touchpoint)
+        if self.branch:
+            qs = qs.filter(branch_id=self.branch)
+        if self.score_class:
+            qs = qs.filter(score_class=self.score_class)
+        if self.customer:
+            qs = qs.filter(customer_id=self.customer)
+        return qs
+
+
+def feed(user: User, filters: FeedFilters, *, after_id: int | None = None, limit: int = 50) -> list[Response]:
+    """The newest responses the user may see, newest first; with ``after_id`` only those that came since."""
+    qs = filters.apply(visible_responses(user)).select_related("survey", "customer", "branch")
+    if after_id is not None:
+        qs = qs.filter(pk__gt=after_id)
+    return list(qs.order_by("-pk")[:limit])
+
+
+def nps_of(responses: QuerySet[Response]) -> NPSResult:
+    """NPS with its margin of error and sample size, counted in the database (NPS questions only)."""
+    counts = responses.filter(survey__kind=SurveyKind.NPS).aggregate(
+        promoters=Count("pk", filter=Q(score_class=ScoreClass.PROMOTER)),
+        passives=Count("pk", filter=Q(score_class=ScoreClass.PASSIVE)),
+        detractors=Count("pk", filter=Q(score_class=ScoreClass.DETRACTOR)),
+    )
+    return nps_from_counts(int(counts["promoters"]), int(counts["passives"]), int(counts["detractors"]))
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    survey: Survey
+    responses: int
+    nps: NPSResult | None
+
+
+def survey_rows(user: User) -> list[SurveyRow]:
+    surveys = list(Survey.objects.all())
+    visible = visible_responses(user)
+    counts = dict(visible.values("survey_id").annotate(n=Count("pk")).values_list("survey_id", "n"))
+    rows = []
+    for survey in surveys:
+        result = nps_of(visible.filter(survey=survey)) if survey.kind == SurveyKind.NPS else None
+        rows.append(SurveyRow(survey, counts.get(survey.pk, 0), result))
+    return rows
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def visible_follow_ups(user: User) -> QuerySet[FollowUp]:
+    return FollowUp.objects.filter(Q(customer__in=visible_customers(user)) | Q(owner=user) | Q(escalated_to=user))
+
+
+def my_follow_ups(user: User, *, limit: int = 10) -> list[FollowUp]:
+    """Open follow-ups the user owns or that were escalated to them, most urgent first."""
+    return list(
+        FollowUp.objects.filter(Q(owner=user) | Q(escalated_to=user), closed_at__isnull=True)
+        .select_related("customer", "response", "response__survey")
+        .order_by("due_at", "pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """Close-the-loop figures for follow-ups opened in [start, end)."""
+
+    start: datetime
+    end: datetime
+    opened: int
+    closed: int
+    open_now: int
+    overdue_now: int
+    escalated: int
+    contacted: int
+    within_sla: int
+    median_hours_to_contact: float | None
+    median_hours_to_close: float | None
+
+    @property
+    def close_rate(self) -> float | None:
+        return 100.0 * self.closed / self.opened if self.opened else None
+
+    @property
+    def within_sla_rate(self) -> float | None:
+        """Share of follow-ups (of those opened) whose first contact came before the SLA ran out."""
+        return 100.0 * self.within_sla / self.opened if self.opened else None
+
+
+def loop_report(
+    user: User, *, start: datetime | None = None, end: datetime | None = None, now: datetime | None = None
+) -> LoopReport:
+    now = now or timezone.now()
+    end = end or now
+    start = start or end - timedelta(days=90)
+    rows = list(
+        visible_follow_ups(user)
+        .filter(opened_at__gte=start, opened_at__lt=end)
+        .values_list("opened_at", "due_at", "first_contact_at", "closed_at", "escalated_at")
+    )
+    to_contact = [(c - o).total_seconds() / 3600 for o, _d, c, _x, _e in rows if c is not None]
+    to_close = [(x - o).total_seconds() / 3600 for o, _d, _c, x, _e in rows if x is not None]
+    return LoopReport(
+        start=start,
+        end=end,
+        opened=len(rows),
+        closed=len(to_close),
+        open_now=sum(1 for r in rows if r[3] is None),
+        overdue_now=sum(1 for o, d, c, x, _e in rows if x is None and c is None and d < now),
+        escalated=sum(1 for r in rows if r[4] is not None),
+        contacted=len(to_contact),
+        within_sla=sum(1 for _o, d, c, _x, _e in rows if c is not None and c <= d),
+        median_hours_to_contact=round(median(to_contact), 1) if to_contact else None,
+        median_hours_to_close=round(median(to_close), 1) if to_close else None,
+    )
+
+
+# ---------------------------------------------------------------- reviews
+
+
+def visible_reviews(user: User) -> QuerySet[Review]:
+    return Review.objects.filter(Q(customer__in=visible_customers(user)) | Q(owner=user))
+
+
+def my_open_reviews(user: User, *, limit: int = 10) -> list[Review]:
+    return list(
+        Review.objects.filter(owner=user, done_at__isnull=True).select_related("customer").order_by("due_at", "pk")[:limit]
+    )
+
+
+# ---------------------------------------------------------------- the 360° page
+
+
+@dataclass(frozen=True)
+class CustomerFeedback:
+    history: list[Response]  # newest first
+    latest_comment: Response | None
+    open_follow_ups: list[FollowUp]
+    nps: NPSResult  # over this customer's NPS answers (a relationship gauge, not a sample estimate)
+    surveys: list[Survey]  # active surveys a "send a survey" action can use
+
+
+def customer_feedback(customer: Customer) -> CustomerFeedback:
+    """What the 360° page shows about feedback, in a fixed number of queries."""
+    answers = Response.objects.filter(customer=customer)
+    history = list(answers.select_related("survey").order_by("-created_at", "-pk")[:8])
+    latest_comment = answers.exclude(comment="").select_related("survey").order_by("-created_at", "-pk").first()
+    follow_ups = list(
+        FollowUp.objects.filter(customer=customer, closed_at__isnull=True)
+        .select_related("owner", "response")
+        .order_by("due_at")[:10]
+    )
+    return CustomerFeedback(
+        history=history,
+        latest_comment=latest_comment,
+        open_follow_ups=follow_ups,
+        nps=nps_of(answers),
+        surveys=list(Survey.objects.filter(is_active=True).order_by("name")[:50]),
+    )

@@ -1,0 +1,102 @@
+"""Background work run by ``patron worker``: tasks take ids, look things up, call a service."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from django.core.mail import get_connection
+from django.utils import timezone
+from django_tasks import task
+
+from patron.feedback import emails, services
+from patron.feedback.models import FollowUp, Invitation
+
+logger = logging.getLogger("patron.feedback")
+
+
+@task()
+def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
+    """Send queued email invitations; a failure is recorded on the invitation, the rest still go."""
+    sent = failed = 0
+    invitations = (
+        Invitation.objects.filter(pk__in=invitation_ids, sent_at__isnull=True, answered_at__isnull=True)
+        .select_related("survey", "customer", "contact")
+        .order_by("pk")
+    )
+    with get_connection() as connection:
+        for invitation in invitations:
+            if invitation.expires_at <= timezone.now():
+                continue
+            try:
+                message = emails.invitation_message(invitation)
+                message.connection = connection
+                message.send()
+            except (smtplib.SMTPException, OSError) as exc:
+                failed += 1
+                logger.warning("invitation %s not sent: %s", invitation.pk, exc)
+                services.invitation_mark_sent(invitation=invitation, error=str(exc) or exc.__class__.__name__)
+                continue
+            services.invitation_mark_sent(invitation=invitation)
+            sent += 1
+    return {"sent": sent, "failed": failed}
+
+
+def _send(message) -> bool:
+    if message is None:
+        return False
+    message.send()
+    return True
+
+
+@task()
+def follow_up_alert(follow_up_id: int) -> bool:
+    follow_up = FollowUp.objects.select_related("owner", "customer", "response__survey").filter(pk=follow_up_id).first()
+    if follow_up is None or follow_up.closed_at is not None:
+        return False
+    return _send(emails.follow_up_alert_message(follow_up))
+
+
+@task()
+def follow_up_escalation_alert(follow_up_id: int) -> bool:
+    follow_up = (
+        FollowUp.objects.select_related("owner", "escalated_to", "customer", "response__survey")
+        .filter(pk=follow_up_id)
+        .first()
+    )
+    if follow_up is None or follow_up.closed_at is not None:
+        return False
+    return _send(emails.escalation_message(follow_up))
+
+
+@task()
+def follow_up_notify_customer(follow_up_id: int) -> bool:
+    follow_up = FollowUp.objects.select_related("customer", "response").filter(pk=follow_up_id).first()
+    if follow_up is None or follow_up.customer_notified_at is not None:
+        return False
+    if not _send(emails.loop_closed_message(follow_up)):
+        return False
+    FollowUp.objects.filter(pk=follow_up.pk).update(customer_notified_at=timezone.now())
+    return True
+
+
+@task()
+def trigger_invite(trigger_id: int, customer_id: int, branch_id: int | None, source: str) -> dict[str, int]:
+    batch = services.trigger_invite_customer(
+        trigger_id=trigger_id, customer_id=customer_id, branch_id=branch_id, source=source
+    )
+    if batch is None:
+        return {"queued": 0, "skipped": 0}
+    return {"queued": len(batch.queued), "skipped": len(batch.skipped)}
+
+
+@task()
+def follow_ups_escalate(period: str) -> int:
+    """Periodic (core.scheduler): escalate overdue follow-ups to the owner's manager."""
+    return len(services.follow_ups_escalate())
+
+
+@task()
+def reviews_create_quarterly(period: str) -> int:
+    """Periodic (core.scheduler), once per quarter: a review task per key account."""
+    return services.reviews_create_for_quarter(quarter=period)

@@ -1,0 +1,652 @@
+"""Feedback pages. Public ones (answer links, public link, kiosk, unsubscribe) need no login;
+staff pages (feed, surveys, follow-ups, reviews) start from the visibility selectors."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any, cast
+from urllib.parse import urlencode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from patron.core.models import Branch, Role, User
+from patron.customers.models import Contact, Customer
+from patron.customers.selectors import can_edit_customer, visible_customers
+from patron.feedback import conf, links, ratelimit, selectors, services
+from patron.feedback.contact_policy import contact_opt_out
+from patron.feedback.forms import CloseForm, ContactForm, ReviewForm, SurveyForm
+from patron.feedback.models import (
+    Channel,
+    FollowUp,
+    Invitation,
+    Question,
+    Response,
+    ScoreClass,
+    Survey,
+    SurveyKind,
+    Touchpoint,
+)
+
+SKIP_REASONS = {
+    "no_consent": gettext_lazy("the customer has not agreed to surveys"),
+    "no_email": gettext_lazy("the customer has no email address"),
+    "fatigue": gettext_lazy("the customer was invited to a survey recently"),
+    "budget": gettext_lazy("the customer's contact budget is used up"),
+    "not_visible": gettext_lazy("you cannot see this customer"),
+}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def can_manage_surveys(user: User) -> bool:
+    return bool(user.is_superuser or user.role in {Role.ADMIN, Role.CX, Role.MARKETER, Role.MANAGER})
+
+
+# ---------------------------------------------------------------- public pages
+
+
+def _language(request: HttpRequest, default: str | None) -> str:
+    asked = request.GET.get("lang")
+    if asked:
+        return services.language_of(asked)
+    return default or services.language_of(translation.get_language())
+
+
+def _public(
+    request: HttpRequest, template: str, context: dict[str, Any], *, language: str, status: int = 200
+) -> HttpResponse:
+    with translation.override(language):
+        response = render(request, f"feedback/public/{template}", {**context, "language": language}, status=status)
+    response["Content-Language"] = language
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _problem(request: HttpRequest, status: int, message: str, *, language: str | None = None) -> HttpResponse:
+    return _public(request, "problem.html", {"message": message, "status": status}, language=_language(request, language), status=status)
+
+
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    if ratelimit.allow(ratelimit.client_address(request)):
+        return None
+    response = _problem(request, 429, _("Too many answers from your network in a short time. Please wait a minute and try again."))
+    response["Retry-After"] = str(ratelimit.retry_after())
+    return response
+
+
+def _questions(survey: Survey, language: str) -> tuple[Question | None, list[dict[str, Any]]]:
+    """The score question and the others (for the thank-you page), with texts in ``language``."""
+    items = list(survey.questions.all())
+    first = items[0] if items else None
+    others = []
+    for q in items[1:]:
+        score_range = q.score_range
+        others.append(
+            {
+                "name": f"q{q.position}",
+                "position": q.position,
+                "text": q.text_for(language),
+                "scores": list(range(score_range[0], score_range[1] + 1)) if score_range else None,
+            }
+        )
+    return first, others
+
+
+def _answers_from(post: Any, survey: Survey) -> dict[str, Any]:
+    return {
+        str(q.position): post.get(f"q{q.position}", "")
+        for q in survey.questions.all()
+        if q.position > 1 and post.get(f"q{q.position}", "") != ""
+    }
+
+
+def _thanks(
+    request: HttpRequest, response: Response, *, language: str, kiosk_url: str = "", message: str = "",
+    error: str = "", status: int = 200, comment_value: str | None = None,
+) -> HttpResponse:
+    survey = response.survey
+    _first, others = _questions(survey, language)
+    return _public(
+        request,
+        "thanks.html",
+        {
+            "survey": survey,
+            "title": survey.title_for(language),
+            "response": response,
+            "others": others,
+            "comment_url": reverse("feedback:response-comment", args=[links.comment_token(response.pk)]),
+            "comment_value": response.comment if comment_value is None else comment_value,
+            "comment_max": conf.comment_max_chars(),
+            "kiosk_url": kiosk_url,
+            "kiosk_reset": conf.kiosk_reset_seconds(),
+            "message": message,
+            "error": error,
+        },
+        language=language,
+        status=status,
+    )
+
+
+def _invitation(request: HttpRequest, token: str) -> Invitation | HttpResponse:
+    try:
+        pk, nonce = links.parse_answer_token(token)
+    except links.BadToken:
+        return _problem(request, 403, _("This survey link is not valid. Please use the link exactly as it was sent to you."))
+    invitation = Invitation.objects.select_related("survey").filter(pk=pk).first()
+    if invitation is None or invitation.nonce != nonce:
+        return _problem(request, 404, _("This survey link no longer exists."))
+    return invitation
+
+
+@require_GET
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in an invitation email. With ``score=N`` a plain GET records the answer."""
+    if (limited := _throttled(request)) is not None:
+        return limited
+    found = _invitation(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    invitation = found
+    survey = invitation.survey
+    language = _language(request, invitation.language)
+    raw = request.GET.get("score")
+    if raw is None:
+        if invitation.answered_at is None and invitation.expires_at <= timezone.now():
+            return _problem(request, 410, str(services.InvitationExpiredError().message), language=language)
+        first, _others = _questions(survey, language)
+        low, high = survey.score_range
+        return _public(
+            request,
+            "question.html",
+            {
+                "title": survey.title_for(language),
+                "question": first.text_for(language) if first else "",
+                "score_links": [(n, f"?{urlencode({'score': n})}") for n in range(low, high + 1)],
+                "survey": survey,
+            },
+            language=language,
+        )
+    try:
+        response, _created = services.response_record(
+            invitation=invitation, score=raw, source_ip_hash=ratelimit.address_hash(ratelimit.client_address(request))
+        )
+    except services.InvalidScoreError as exc:
+        return _problem(request, 400, exc.messages[0], language=language)
+    except services.AlreadyAnsweredError as exc:
+        return _problem(request, 409, exc.messages[0], language=language)
+    except services.InvitationExpiredError as exc:
+        return _problem(request, 410, exc.messages[0], language=language)
+    except services.SurveyClosedError as exc:
+        return _problem(request, 410, exc.messages[0], language=language)
+    response.survey = survey
+    return _thanks(request, response, language=language)
+
+
+@require_POST
+def response_comment(request: HttpRequest, token: str) -> HttpResponse:
+    """The thank-you page's form: add or change the comment (and the other questions' answers)."""
+    if (limited := _throttled(request)) is not None:
+        return limited
+    try:
+        pk = links.parse_comment_token(token)
+    except links.TokenExpired:
+        return _problem(request, 410, _("This page has expired; open the link from your email again to change your comment."))
+    except links.BadToken:
+        return _problem(request, 403, _("This form is not valid."))
+    response = Response.objects.select_related("survey").filter(pk=pk).first()
+    if response is None:
+        raise Http404
+    language = _language(request, response.language)
+    kiosk_url = request.POST.get("kiosk", "")
+    kiosk_url = kiosk_url if kiosk_url.startswith("/s/") else ""
+    try:
+        services.response_update_comment(
+            response=response, comment=request.POST.get("comment", ""), answers=_answers_from(request.POST, response.survey)
+        )
+    except ValidationError as exc:
+        # Nothing is stored; the text comes back so the respondent can shorten it.
+        return _thanks(
+            request, response, language=language, kiosk_url=kiosk_url, error=" ".join(exc.messages), status=400,
+            comment_value=request.POST.get("comment", "")[: conf.comment_max_chars() * 2],
+        )
+    if kiosk_url:
+        return _public(
+            request, "kiosk_done.html", {"kiosk_url": kiosk_url, "kiosk_reset": conf.kiosk_reset_seconds()}, language=language
+        )
+    return _thanks(request, response, language=language, message=_("Thank you, your comment is saved."))
+
+
+def _survey_by_key(key: str) -> Survey:
+    survey = Survey.objects.filter(public_key=key).first()
+    if survey is None:
+        raise Http404
+    return survey
+
+
+def _branch(request: HttpRequest) -> Branch | HttpResponse | None:
+    code = request.GET.get("b") or request.POST.get("b") or ""
+    if not code:
+        return None
+    branch = Branch.objects.filter(code=code[:20]).first()
+    if branch is None:
+        return _problem(request, 404, _("Unknown branch %(code)s in this link.") % {"code": code[:20]})
+    return branch
+
+
+@require_http_methods(["GET", "POST"])
+def public(request: HttpRequest, key: str, kiosk: bool = False) -> HttpResponse:
+    """The public survey link (invoices, receipts, QR codes) and the kiosk at a branch desk:
+    anonymous answers, tagged with the branch given in the link."""
+    survey = _survey_by_key(key)
+    branch = _branch(request)
+    if isinstance(branch, HttpResponse):
+        return branch
+    language = _language(request, None)
+    if not survey.is_active:
+        return _problem(request, 410, str(services.SurveyClosedError().message), language=language)
+    first, _others = _questions(survey, language)
+    low, high = survey.score_range
+    context = {
+        "survey": survey,
+        "title": survey.title_for(language),
+        "question": first.text_for(language) if first else "",
+        "scores": list(range(low, high + 1)),
+        "branch": branch,
+        "kiosk": kiosk,
+        "action": request.get_full_path(),
+    }
+    if request.method == "GET":
+        return _public(request, "kiosk.html" if kiosk else "public.html", context, language=language)
+    if (limited := _throttled(request)) is not None:
+        return limited
+    try:
+        response = services.response_create(
+            survey=survey,
+            score=request.POST.get("score", ""),
+            channel=Channel.KIOSK if kiosk else Channel.LINK,
+            comment=request.POST.get("comment", ""),
+            language=language,
+            branch=branch,
+            source_ip_hash=ratelimit.address_hash(ratelimit.client_address(request)),
+        )
+    except ValidationError as exc:
+        context["error"] = " ".join(exc.messages)
+        return _public(request, "kiosk.html" if kiosk else "public.html", context, language=language, status=400)
+    return _thanks(request, response, language=language, kiosk_url=request.get_full_path() if kiosk else "")
+
+
+def kiosk(request: HttpRequest, key: str) -> HttpResponse:
+    return public(request, key, kiosk=True)
+
+
+@csrf_exempt  # RFC 8058 one-click unsubscribe posts from the mail client, without our cookie
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        customer_id, contact_id = links.parse_unsubscribe_token(token)
+    except links.BadToken:
+        return _problem(request, 403, _("This unsubscribe link is not valid."))
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        return _problem(request, 404, _("This unsubscribe link no longer exists."))
+    contact = Contact.objects.filter(pk=contact_id, customer=customer).first() if contact_id else None
+    language = _language(request, None)
+    if request.method == "POST":
+        contact_opt_out(customer=customer, contact=contact, all_email=request.POST.get("all") == "1")
+        return _public(request, "unsubscribed.html", {"all": request.POST.get("all") == "1"}, language=language)
+    return _public(request, "unsubscribe.html", {"action": request.path}, language=language)
+
+
+# ---------------------------------------------------------------- the live feed
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _feed_filters(request: HttpRequest) -> selectors.FeedFilters:
+    touchpoint = request.GET.get("touchpoint") or None
+    score = request.GET.get("class") or None
+    return selectors.FeedFilters(
+        survey=_int(request.GET.get("survey")),
+        touchpoint=touchpoint if touchpoint in Touchpoint.values else None,
+        branch=_int(request.GET.get("branch")),
+        score_class=score if score in ScoreClass.values else None,
+    )
+
+
+def _filter_query(filters: selectors.FeedFilters) -> str:
+    params = {
+        "survey": filters.survey,
+        "touchpoint": filters.touchpoint,
+        "branch": filters.branch,
+        "class": filters.score_class,
+    }
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+@login_required
+def feed(request: HttpRequest) -> HttpResponse:
+    """Responses as they arrive: htmx asks for newer rows every few seconds (see docs/feedback.md)."""
+    user = _user(request)
+    filters = _feed_filters(request)
+    rows = selectors.feed(user, filters)
+    last_id = rows[0].pk if rows else (selectors.visible_responses(user).order_by("-pk").values_list("pk", flat=True).first() or 0)
+    return render(
+        request,
+        "feedback/feed.html",
+        {
+            "rows": rows,
+            "filters": filters,
+            "filter_query": _filter_query(filters),
+            "last_id": last_id,
+            "surveys": Survey.objects.order_by("name"),
+            "touchpoints": Touchpoint.choices,
+            "branches": Branch.objects.order_by("name"),
+            "classes": ScoreClass.choices,
+            "nps": selectors.nps_of(filters.apply(selectors.visible_responses(user))),
+        },
+    )
+
+
+@login_required
+def feed_rows(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    filters = _feed_filters(request)
+    after = _int(request.GET.get("after")) or 0
+    rows = selectors.feed(user, filters, after_id=after)
+    return render(
+        request,
+        "feedback/_feed_poll.html",
+        {"rows": rows, "last_id": rows[0].pk if rows else after, "filter_query": _filter_query(filters)},
+    )
+
+
+# ---------------------------------------------------------------- surveys
+
+
+@login_required
+def survey_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = SurveyForm(request.POST or None)
+    if request.method == "POST":
+        if not can_manage_surveys(user):
+            raise PermissionDenied(_("Your role does not manage surveys."))
+        if form.is_valid():
+            try:
+                survey = services.survey_create(created_by=user, **form.cleaned_data)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("Survey created."))
+                return redirect("feedback:survey", pk=survey.pk)
+    return render(
+        request,
+        "feedback/surveys.html",
+        {"rows": selectors.survey_rows(user), "form": form, "can_manage": can_manage_surveys(user)},
+    )
+
+
+@login_required
+def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    survey = get_object_or_404(Survey, pk=pk)
+    branches = list(Branch.objects.order_by("name"))
+    responses = selectors.visible_responses(user).filter(survey=survey)
+    return render(
+        request,
+        "feedback/survey.html",
+        {
+            "survey": survey,
+            "questions": survey.questions.all(),
+            "triggers": survey.triggers.all(),
+            "public_url": links.public_url(survey.public_key),
+            "kiosk_url": links.public_url(survey.public_key, kiosk=True),
+            "branch_links": [
+                (b, links.public_url(survey.public_key, b.code), links.public_url(survey.public_key, b.code, kiosk=True))
+                for b in branches
+            ],
+            "nps": selectors.nps_of(responses) if survey.kind == SurveyKind.NPS else None,
+            "count": responses.count(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """A QR code of the public link (for one branch with ``?branch=CODE``), PNG or SVG."""
+    survey = get_object_or_404(Survey, pk=pk)
+    code = request.GET.get("branch") or None
+    if code and not Branch.objects.filter(code=code[:20]).exists():
+        raise Http404
+    kiosk_link = request.GET.get("kiosk") == "1"
+    url = links.public_url(survey.public_key, code, kiosk=kiosk_link)
+    qr = segno.make(url, error="m")
+    buffer = io.BytesIO()
+    if fmt == "svg":
+        qr.save(buffer, kind="svg", scale=8, border=2)
+        content_type = "image/svg+xml"
+    else:
+        qr.save(buffer, kind="png", scale=8, border=2)
+        content_type = "image/png"
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    filename = f"survey-{survey.pk}{'-' + code if code else ''}.{fmt}"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_POST
+def customer_send_survey(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 360° page's quick action: email a survey invitation to this customer."""
+    user = _user(request)
+    customer = get_object_or_404(visible_customers(user), pk=pk)
+    if not can_edit_customer(user, customer):
+        raise PermissionDenied(_("You can read this customer but not change it."))
+    survey = Survey.objects.filter(pk=_int(request.POST.get("survey")), is_active=True).first()
+    if survey is None:
+        messages.error(request, _("Choose an active survey."))
+        return redirect(customer)
+    try:
+        batch = services.invitations_create(survey=survey, customers=[customer], channel=Channel.EMAIL, created_by=user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(customer)
+    if batch.queued:
+        messages.success(request, _("Survey invitation queued; the worker sends it by email."))
+    else:
+        reason = batch.skipped[0][1] if batch.skipped else ""
+        messages.warning(request, _("Not sent: %(reason)s.") % {"reason": SKIP_REASONS.get(reason, reason)})
+    return redirect(customer)
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def _follow_up_for(user: User, pk: int) -> FollowUp:
+    return get_object_or_404(
+        selectors.visible_follow_ups(user).select_related("customer", "owner", "response__survey", "escalated_to"), pk=pk
+    )
+
+
+def _can_act(user: User, follow_up: FollowUp) -> bool:
+    return (
+        follow_up.owner_id == user.pk
+        or follow_up.escalated_to_id == user.pk
+        or can_edit_customer(user, follow_up.customer)
+    )
+
+
+@login_required
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    status = request.GET.get("status", "open")
+    scope = request.GET.get("scope", "mine" if user.role in {Role.REP, Role.ACCOUNT_MANAGER} else "all")
+    qs = selectors.visible_follow_ups(user).select_related("customer", "owner", "response__survey")
+    if scope == "mine":
+        qs = qs.filter(Q(owner=user) | Q(escalated_to=user))
+    now = timezone.now()
+    if status == "open":
+        qs = qs.filter(closed_at__isnull=True)
+    elif status == "overdue":
+        qs = qs.filter(closed_at__isnull=True, first_contact_at__isnull=True, due_at__lt=now)
+    elif status == "closed":
+        qs = qs.filter(closed_at__isnull=False)
+    else:
+        status = "all"
+    try:
+        days = min(max(int(request.GET.get("days", "90")), 1), 3650)
+    except ValueError:
+        days = 90
+    report = selectors.loop_report(user, start=now - timedelta(days=days), end=now, now=now)
+    return render(
+        request,
+        "feedback/follow_ups.html",
+        {
+            "rows": list(qs.order_by("closed_at", "due_at", "pk")[:200]),
+            "status": status,
+            "scope": scope,
+            "report": report,
+            "days": days,
+            "now": now,
+        },
+    )
+
+
+@login_required
+def follow_up_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    follow_up = _follow_up_for(user, pk)
+    return render(
+        request,
+        "feedback/follow_up.html",
+        {
+            "f": follow_up,
+            "r": follow_up.response,
+            "can_act": _can_act(user, follow_up),
+            "contact_form": ContactForm(),
+            "close_form": CloseForm(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def follow_up_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    follow_up = _follow_up_for(user, pk)
+    if not _can_act(user, follow_up):
+        raise PermissionDenied(_("Only the owner, their manager or someone who edits this customer may do this."))
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow_up_record_contact(follow_up=follow_up, user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Contact recorded."))
+    else:
+        messages.error(request, _("Nothing recorded: check the form."))
+    return redirect("feedback:follow-up", pk=follow_up.pk)
+
+
+@login_required
+@require_POST
+def follow_up_close(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    follow_up = _follow_up_for(user, pk)
+    if not _can_act(user, follow_up):
+        raise PermissionDenied(_("Only the owner, their manager or someone who edits this customer may do this."))
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow_up_close(follow_up=follow_up, user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Follow-up closed."))
+            return redirect("feedback:follow-up", pk=follow_up.pk)
+    else:
+        messages.error(request, _("Not closed: %(errors)s") % {"errors": "; ".join(
+            f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()
+        )})
+    return render(
+        request,
+        "feedback/follow_up.html",
+        {"f": follow_up, "r": follow_up.response, "can_act": True, "contact_form": ContactForm(), "close_form": form, "now": timezone.now()},
+        status=400,
+    )
+
+
+# ---------------------------------------------------------------- key-account reviews
+
+
+@login_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    quarter = services.quarter_of(timezone.now())
+    qs = selectors.visible_reviews(user).select_related("customer", "owner")
+    return render(
+        request,
+        "feedback/reviews.html",
+        {
+            "mine": selectors.my_open_reviews(user, limit=100),
+            "rows": list(qs.order_by("-quarter", "done_at", "customer__name")[:200]),
+            "quarter": quarter,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    review = get_object_or_404(selectors.visible_reviews(user).select_related("customer", "owner"), pk=pk)
+    can_act = review.owner_id == user.pk or can_edit_customer(user, review.customer)
+    form = ReviewForm(request.POST or None, initial={"nps": review.nps, "notes": review.notes})
+    status = 200
+    if request.method == "POST":
+        if not can_act:
+            raise PermissionDenied(_("Only the owner or someone who edits this customer may record the review."))
+        if form.is_valid():
+            try:
+                services.review_complete(review=review, user=user, **form.cleaned_data)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                status = 400
+            else:
+                messages.success(request, _("Review recorded; it is on the customer's timeline."))
+                return redirect("feedback:review", pk=review.pk)
+        else:
+            status = 400
+    nps_history = list(
+        Response.objects.filter(customer=review.customer).order_by("-created_at").values_list("created_at", "score")[:8]
+    )
+    return render(
+        request,
+        "feedback/review.html",
+        {"review": review, "form": form, "can_act": can_act, "nps_history": nps_history},
+        status=status,
+    )
