@@ -168,6 +168,7 @@ def _mount() -> None:
     from patron.core.api import router as core_router
     from patron.customers.api import router as customers_router
     from patron.engagement.api import router as engagement_router
+    from patron.feedback.api import router as feedback_router
     from patron.ingest.api import router as ingest_router
 
     api.add_router("/", core_router)
@@ -175,6 +176,7 @@ def _mount() -> None:
     api.add_router("/", commerce_router)
     api.add_router("/", engagement_router)
     api.add_router("/", ingest_router)
+    api.add_router("/", feedback_router)
 
 
 _mount()

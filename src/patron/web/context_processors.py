@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items: list[tuple[str, Any]] = []
     if user is not None and user.is_authenticated:
         items = [(reverse("home"), _("Home")), (reverse("customer-list"), _("Customers"))]
+        items.append((reverse("feedback:feed"), _("Feedback")))
         if user.is_staff or user.is_superuser:
             items.append((reverse("admin:index"), _("Admin")))
     return {"nav_items": items, "patron_languages": settings.LANGUAGES}
