@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
 
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Customer
@@ -56,3 +59,70 @@ def search_key(name: str) -> str:
     syllables = [s for s in lazy_pinyin(name, errors="ignore") if s.strip()]
     initials = "".join(s[0] for s in syllables)
     return f"{' '.join(syllables)} {''.join(syllables)} {initials}".lower()
+
+
+# Sort keys the customer list accepts -> ordering (scores live in the insights app's CurrentScore,
+# reached through the one-to-one ``score``; customers not scored yet sort last).
+CUSTOMER_SORTS = {
+    "name": (F("name").asc(),),
+    "-profit": (F("profit_total").desc(),),
+    "profit": (F("profit_total").asc(),),
+    "-revenue": (F("revenue_total").desc(),),
+    "-last_order": (F("last_order_at").desc(nulls_last=True),),
+    "-orders": (F("order_count").desc(),),
+    "-clv": (F("score__clv").desc(nulls_last=True),),
+    "-churn": (F("score__churn_risk").desc(nulls_last=True),),
+    "p_alive": (F("score__p_alive").asc(nulls_last=True),),
+    "-p_alive": (F("score__p_alive").desc(nulls_last=True),),
+    "-move_down": (F("score__move_down_prob").desc(nulls_last=True),),
+    "-gap": (F("score__value_gap").desc(nulls_last=True),),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    q: str = ""
+    value_class: str = ""
+    segment: str = ""
+    stage: str = ""
+    churn_min: float | None = None
+    key_account: bool = False
+    sort: str = "name"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> CustomerFilter:
+        """Read a filter from query parameters, ignoring values that do not parse."""
+        try:
+            churn_min = float(params.get("churn_min", "")) / 100.0
+        except ValueError:
+            churn_min = None
+        sort = params.get("sort", "name")
+        return cls(
+            q=params.get("q", "").strip()[:100],
+            value_class=params.get("value_class", "")[:20],
+            segment=params.get("segment", "")[:30],
+            stage=params.get("stage", "")[:10],
+            churn_min=churn_min if churn_min is not None and 0 <= churn_min <= 1 else None,
+            key_account=params.get("key_account") in {"1", "on", "true"},
+            sort=sort if sort in CUSTOMER_SORTS else "name",
+        )
+
+
+def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QuerySet[Customer]:
+    """Apply a list filter and sort to a queryset that already went through visible_customers."""
+    if f.q:
+        lowered = f.q.lower()
+        customers = customers.filter(
+            Q(name__icontains=f.q) | Q(name_search__contains=lowered) | Q(email__icontains=f.q) | Q(phone__contains=f.q)
+        )
+    if f.value_class:
+        customers = customers.filter(score__value_class=f.value_class)
+    if f.segment:
+        customers = customers.filter(score__rfm_segment=f.segment)
+    if f.stage:
+        customers = customers.filter(stage=f.stage)
+    if f.churn_min is not None:
+        customers = customers.filter(score__churn_risk__gte=f.churn_min)
+    if f.key_account:
+        customers = customers.filter(is_key_account=True)
+    return customers.order_by(*CUSTOMER_SORTS[f.sort], "id")

@@ -8,29 +8,42 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from patron.core.choices import ContactChannel, SalesChannel
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.overview import customer_overview
-from patron.customers.selectors import can_edit_customer, visible_customers
+from patron.customers.selectors import (
+    CustomerFilter,
+    can_edit_customer,
+    filter_customers,
+    visible_customers,
+)
 from patron.engagement.models import Task
 from patron.engagement.services import interaction_create, task_create
+from patron.insights.labels import RFM_SEGMENTS
+from patron.insights.models import ValueClass
 from patron.web.forms import InteractionForm, TaskForm
 
-SORTS = {
-    "name": "name",
-    "-profit": "-profit_total",
-    "profit": "profit_total",
-    "-revenue": "-revenue_total",
-    "-last_order": "-last_order_at",
-    "-orders": "-order_count",
-}
+
+SORT_CHOICES = [
+    ("name", _lazy("Name")),
+    ("-profit", _lazy("Profit, highest first")),
+    ("profit", _lazy("Profit, lowest first")),
+    ("-clv", _lazy("Predicted value, highest first")),
+    ("-gap", _lazy("Growth gap, largest first")),
+    ("-churn", _lazy("Churn risk, highest first")),
+    ("p_alive", _lazy("P(alive), lowest first")),
+    ("-move_down", _lazy("Likely to move down first")),
+    ("-revenue", _lazy("Revenue, highest first")),
+    ("-last_order", _lazy("Last order, newest first")),
+    ("-orders", _lazy("Orders, most first")),
+]
 
 
 def _user(request: HttpRequest) -> User:
@@ -61,18 +74,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse:
-    customers = visible_customers(_user(request)).select_related("owner", "branch")
-    query = request.GET.get("q", "").strip()[:100]
-    if query:
-        lowered = query.lower()
-        customers = customers.filter(
-            Q(name__icontains=query) | Q(name_search__contains=lowered) | Q(email__icontains=query) | Q(phone__contains=query)
-        )
-    sort = request.GET.get("sort", "name")
-    customers = customers.order_by(SORTS.get(sort, "name"), "id")
+    filters = CustomerFilter.from_params(request.GET)
+    customers = filter_customers(
+        visible_customers(_user(request)).select_related("owner", "branch", "score"), filters
+    )
     page = _page_number(request)
     size = settings.PATRON_PAGE_SIZE
     rows = list(customers[(page - 1) * size : page * size + 1])
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "web/customer_list.html",
@@ -80,9 +90,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "customers": rows[:size],
             "page": page,
             "has_next": len(rows) > size,
-            "q": query,
-            "sort": sort if sort in SORTS else "name",
-            "sorts": SORTS,
+            "f": filters,
+            "q": filters.q,
+            "querystring": query.urlencode(),
+            "value_classes": ValueClass.choices,
+            "segments": sorted(RFM_SEGMENTS.items(), key=lambda kv: str(kv[1])),
+            "stages": Customer.Stage.choices,
+            "sort_choices": SORT_CHOICES,
         },
     )
 
