@@ -127,6 +127,7 @@ def prepare(
     Renaming to internal names lets one caller column serve two roles and keeps the Ibis code
     independent of the caller's naming.
     """
+    keys, dates, numbers = keys or {}, dates or {}, numbers or {}
     check_columns(frame, [*keys.values(), *dates.values(), *numbers.values()], name=name)
     out: dict[str, Any] = {}
     for internal, col in keys.items():

@@ -255,6 +255,8 @@ def weighted_nps(scores: Any, weights: Any, *, confidence: float = 0.95) -> Weig
         raise AnalyticsInputError(
             f"scores ({len(s)}) and weights ({len(w)}) must have the same length"
         )
+    if len(w) == 0:
+        w = w.astype("float64")
     if not pd.api.types.is_numeric_dtype(w) or pd.api.types.is_bool_dtype(w):
         raise AnalyticsInputError(f"weights must be numeric, got dtype {w.dtype}")
     wv = w.to_numpy(dtype="float64", na_value=np.nan)
