@@ -12,3 +12,8 @@ class InsightsConfig(AppConfig):
         from patron.insights.receivers import rescore_customers
 
         customers_changed.connect(rescore_customers, dispatch_uid="insights-rescore")
+
+        from patron.core import scheduler
+        from patron.insights.tasks import nightly_scoring
+
+        scheduler.register(scheduler.PeriodicJob("nightly_scoring", nightly_scoring, scheduler.daily))

@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from patron.core.roles import can_view_models
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
@@ -16,6 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is not None and user.is_authenticated:
         items = [(reverse("home"), _("Home")), (reverse("customer-list"), _("Customers"))]
         items.append((reverse("feedback:feed"), _("Feedback")))
+        if can_view_models(user):
+            items.append((reverse("models"), _("Models")))
         if user.is_staff or user.is_superuser:
             items.append((reverse("admin:index"), _("Admin")))
     return {"nav_items": items, "patron_languages": settings.LANGUAGES}

@@ -12,4 +12,5 @@ urlpatterns = [
     path("customers/<int:pk>/interactions/", views.customer_log_interaction, name="customer-log-interaction"),
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
     path("", include("patron.feedback.urls")),
+    path("", include("patron.insights.urls")),
 ]

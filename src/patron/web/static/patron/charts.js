@@ -1,0 +1,25 @@
+// Renders every element with data-echarts="<id>": the id names a <script type="application/json">
+// holding a complete ECharts option built on the server (labels already translated).
+// An option may carry "patronLinks": {"<series index>": ["url for data index 0", ...]} so a click on
+// a bar or cell opens the customers behind it.
+(function () {
+  function render(el) {
+    var source = document.getElementById(el.dataset.echarts);
+    if (!source || !window.echarts) return;
+    var option = JSON.parse(source.textContent);
+    var links = option.patronLinks; delete option.patronLinks;
+    var chart = echarts.init(el, null, { renderer: "svg" });
+    chart.setOption(option);
+    if (links) {
+      chart.on("click", function (p) {
+        var list = links[String(p.seriesIndex)];
+        var url = list && list[p.dataIndex];
+        if (url) window.location.href = url;
+      });
+    }
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  function all(root) { (root || document).querySelectorAll("[data-echarts]").forEach(render); }
+  document.addEventListener("DOMContentLoaded", function () { all(); });
+  document.addEventListener("htmx:afterSwap", function (e) { all(e.target); });
+})();
