@@ -235,6 +235,8 @@ def maximize_log_likelihood(
         bool(res.success) or (res.status in (2, 99) and grad_max < _GRAD_ACCEPT)
     )
     message = str(res.message)
+    if converged and not res.success:
+        message = f"converged: gradient {grad_max:.1e}, no further progress possible ({message.strip()})"
     at_edge = [n for n, v in zip(names, theta, strict=True) if abs(v) > _LOG_PARAM_LIMIT]
     if at_edge:
         converged = False
