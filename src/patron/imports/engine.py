@@ -1,0 +1,362 @@
+"""The import run: read the file, map its columns, parse rows, process them in batches.
+
+Each batch is one transaction, so a run stopped half-way (a kill, a power cut) leaves whole
+batches behind, and running the same file again completes it: rows that landed are found by
+their external ids and come out "unchanged". Bad rows never stop a run; they are written, with
+their line number and reason, to ``<input>.errors.csv`` beside the input.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from patron.core.models import User
+from patron.imports.fields import FieldSpec, ParseContext
+from patron.imports.kinds import IMPORTERS, Importer, Row, RunState
+from patron.imports.parsing import ParseError, UnreadableFileError, as_text
+from patron.imports.sources import Table, is_blank, open_table
+
+DEFAULT_BATCH_SIZE = 5000
+ERROR_SAMPLE = 200
+
+
+class ImportInputError(Exception):
+    """The input cannot be used at all: unknown kind, unreadable file, bad mapping (exit 2)."""
+
+
+@dataclass
+class ImportOptions:
+    kind: str
+    # file column -> field name; None means the default mapping (ingest.columns headers).
+    columns: dict[str, str] | None = None
+    date_order: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    dry_run: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    user: User | None = None
+    write_error_file: bool = True
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    path: Path
+    format: str = ""
+    encoding: str = ""
+    dry_run: bool = False
+    total_estimate: int | None = None
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    batches: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    error_file: Path | None = None
+    duplicates_flagged: int = 0
+
+    @property
+    def landed(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def error_file_for(path: Path) -> Path:
+    return Path(f"{path}.errors.csv")
+
+
+def importer_class(kind: str) -> type[Importer]:
+    try:
+        return IMPORTERS[kind]
+    except KeyError:
+        raise ImportInputError(
+            _("Unknown kind %(kind)s; choose one of: %(kinds)s.") % {"kind": kind, "kinds": ", ".join(IMPORTERS)}
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Mapping
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s\-./]+", "_", name.strip().casefold()).strip("_")
+
+
+def default_mapping(kind: str, header: list[str]) -> dict[str, str]:
+    """file column -> field for the columns whose header names a field: exactly (the export's
+    headers), or in another case/spacing, or by the field's label in any of Patron's languages."""
+    specs = importer_class(kind).fields()
+    by_label: dict[str, str] = {}
+    for language in ("en", "zh-hans", "zh-hant"):
+        with override(language):
+            for name, spec in specs.items():
+                by_label.setdefault(_norm(str(spec.label)), name)
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for passes in ("exact", "loose"):
+        for column in header:
+            if not column or column in mapping:
+                continue
+            if passes == "exact":
+                target = column if column in specs else None
+            else:
+                target = _norm(column) if _norm(column) in specs else by_label.get(_norm(column))
+            if target is not None and target not in used:
+                mapping[column] = target
+                used.add(target)
+    return mapping
+
+
+def check_mapping(kind: str, header: list[str], columns: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The usable part of ``columns`` for this header, or ``ImportInputError`` saying what is wrong.
+    Returns (mapping, columns the mapping names that the file lacks)."""
+    cls = importer_class(kind)
+    specs = cls.fields()
+    mapping: dict[str, str] = {}
+    missing: list[str] = []
+    targets: dict[str, str] = {}
+    for column, target in columns.items():
+        if not target:
+            continue
+        if target not in specs:
+            raise ImportInputError(
+                _("The mapping sends column %(column)s to %(field)s, which %(kind)s do not have; fields: %(fields)s.")
+                % {"column": column, "field": target, "kind": kind, "fields": ", ".join(specs)}
+            )
+        if column not in header:
+            missing.append(column)
+            continue
+        if target in targets:
+            raise ImportInputError(
+                _("Columns %(a)s and %(b)s are both mapped to %(field)s.")
+                % {"a": targets[target], "b": column, "field": target}
+            )
+        targets[target] = column
+        mapping[column] = target
+    for name in cls.required():
+        if name not in targets:
+            raise ImportInputError(
+                _("No column is mapped to %(field)s, which %(kind)s need.") % {"field": name, "kind": kind}
+            )
+    for group in cls.one_of:
+        if not any(name in targets for name in group):
+            raise ImportInputError(
+                _("No column is mapped to %(fields)s; %(kind)s need one of them.")
+                % {"fields": " or ".join(group), "kind": kind}
+            )
+    return mapping, missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+
+
+class _RowParser:
+    """Cells -> field values. Each field remembers what it made of each distinct cell, so a
+    column of repeated values (channels, dates of an order's lines, SKUs) is parsed once."""
+
+    def __init__(self, header: list[str], mapping: dict[str, str], specs: dict[str, FieldSpec],
+                 required: tuple[str, ...], ctx: ParseContext) -> None:
+        self.width = len(header)
+        self.ctx = ctx
+        self.columns = [
+            (header.index(column), name, column, specs[name].parse, {})
+            for column, name in mapping.items()
+        ]
+        self.required = [(name, column) for column, name in mapping.items() if name in required]
+
+    def parse(self, line: int, cells: list[Any]) -> Row:
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+        n = len(cells)
+        if n > self.width and not is_blank(cells[self.width :]):
+            errors.append(_("The row has more cells than the header has columns."))
+        ctx = self.ctx
+        for index, name, column, parse, memo in self.columns:
+            raw = cells[index] if index < n else None
+            if raw is None or (raw.__class__ is str and (not raw or raw.isspace())):
+                values[name] = None
+                continue
+            try:
+                value = memo[raw]
+            except KeyError:
+                try:
+                    value = parse(raw, ctx)
+                except ParseError as exc:
+                    value = exc
+                if len(memo) > 50_000:
+                    memo.clear()
+                memo[raw] = value
+            except TypeError:  # an unhashable cell value
+                try:
+                    value = parse(raw, ctx)
+                except ParseError as exc:
+                    value = exc
+            if isinstance(value, ParseError):
+                errors.append(f"{column}: {value}")
+                values[name] = None
+            else:
+                values[name] = value
+        for name, column in self.required:
+            if values.get(name) is None and not any(e.startswith(f"{column}: ") for e in errors):
+                errors.append(_("%(column)s is required.") % {"column": column})
+        return Row(line, cells, values, errors)
+
+
+class _ErrorFile:
+    """``<input>.errors.csv``: the original columns, then ``line`` and ``error``; UTF-8 with a
+    BOM so Excel opens it, and importable again once fixed (the two extra columns are ignored)."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
+        self.header = header
+        self.handle: Any = None
+        self.writer: Any = None
+
+    def write(self, row: Row) -> None:
+        if self.handle is None:
+            self.handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+            self.writer = csv.writer(self.handle)
+            names = set(self.header)
+            line_col = "line" if "line" not in names else "import_line"
+            error_col = "error" if "error" not in names else "import_error"
+            self.writer.writerow([*self.header, line_col, error_col])
+        width = len(self.header)
+        cells = ["" if c is None else (c if isinstance(c, str) else as_text(c)) for c in row.cells[:width]]
+        cells += [""] * (width - len(cells))
+        self.writer.writerow([*cells, row.line, " ".join(row.errors)])
+
+    def close(self) -> bool:
+        if self.handle is None:
+            return False
+        self.handle.close()
+        return True
+
+
+def _open(path: Path, options: ImportOptions) -> Table:
+    try:
+        return open_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+    except UnreadableFileError as exc:
+        raise ImportInputError(str(exc)) from exc
+    except OSError as exc:
+        raise ImportInputError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}) from exc
+
+
+def read_header(path: Path, options: ImportOptions, preview_rows: int = 0) -> tuple[list[str], list[list[Any]], Table]:
+    """The header and the first rows, for the mapping page."""
+    table = _open(path, options)
+    rows: list[list[Any]] = []
+    with table:
+        for _line, cells in table.rows:
+            if len(rows) >= preview_rows:
+                break
+            if not is_blank(cells):
+                rows.append(cells)
+    return table.header, rows, table
+
+
+ProgressCallback = Callable[[ImportResult, list[Row]], None]
+
+
+def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCallback | None = None) -> ImportResult:
+    """Import ``path``; returns what happened. Raises ``ImportInputError`` for unusable input."""
+    path = Path(path)
+    cls = importer_class(options.kind)
+    if not cls.permitted(options.user):
+        raise ImportInputError(
+            _("%(user)s may not import %(kind)s.") % {"user": options.user, "kind": options.kind}
+        )
+    if options.date_order not in (None, "", "dmy", "mdy"):
+        raise ImportInputError(_("The date order must be dmy or mdy."))
+    table = _open(path, options)
+    with table:
+        header = table.header
+        columns = options.columns if options.columns is not None else default_mapping(options.kind, header)
+        mapping, missing = check_mapping(options.kind, header, columns)
+        result = ImportResult(
+            kind=options.kind,
+            path=path,
+            format=table.format,
+            encoding=table.encoding,
+            dry_run=options.dry_run,
+            total_estimate=table.total,
+            mapping=mapping,
+            ignored_columns=[c for c in header if c and c not in mapping],
+            missing_columns=missing,
+        )
+        run = RunState(user=options.user, ctx=ParseContext(date_order=options.date_order or None), dry_run=options.dry_run)
+        importer = cls(run)
+        parser = _RowParser(header, mapping, cls.fields(), cls.required(), run.ctx)
+        errors_path = error_file_for(path)
+        error_file = _ErrorFile(errors_path, header) if options.write_error_file else None
+        batch_size = max(1, options.batch_size)
+        try:
+            batch: list[Row] = []
+            last_key: Any = None
+            for line, cells in table.rows:
+                if is_blank(cells):
+                    continue
+                row = parser.parse(line, cells)
+                key = importer.batch_key(row.values)
+                if len(batch) >= batch_size and (key is None or key != last_key):
+                    _flush(importer, batch, result, error_file, run, on_batch)
+                    batch = []
+                batch.append(row)
+                last_key = key
+            if batch:
+                _flush(importer, batch, result, error_file, run, on_batch)
+        finally:
+            wrote_errors = error_file.close() if error_file is not None else False
+        if wrote_errors:
+            result.error_file = errors_path
+        elif options.write_error_file and errors_path.exists():
+            # An error file from an earlier run of this input no longer describes it.
+            errors_path.unlink()
+    if options.kind == "customers" and not options.dry_run and run.touched_customers:
+        from patron.imports.services import possible_duplicates_flag
+
+        result.duplicates_flagged = possible_duplicates_flag(customer_ids=run.touched_customers)
+    return result
+
+
+def _flush(importer: Importer, batch: list[Row], result: ImportResult, error_file: _ErrorFile | None,
+           run: RunState, on_batch: ProgressCallback | None) -> None:
+    run.now = timezone.now()
+    with transaction.atomic():
+        if any(not r.errors for r in batch):
+            importer.process(batch)
+        if run.dry_run:
+            transaction.set_rollback(True)
+    result.batches += 1
+    result.processed += len(batch)
+    for r in batch:
+        if r.errors:
+            result.rejected += 1
+            if len(result.errors) < ERROR_SAMPLE:
+                result.errors.append((r.line, " ".join(r.errors)))
+            if error_file is not None:
+                error_file.write(r)
+        elif r.status == "created":
+            result.created += 1
+        elif r.status == "updated":
+            result.updated += 1
+        elif r.status == "unchanged":
+            result.unchanged += 1
+        else:
+            raise RuntimeError(f"line {r.line}: the importer left the row undecided")
+    if on_batch is not None:
+        on_batch(result, batch)
