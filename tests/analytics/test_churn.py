@@ -249,15 +249,19 @@ def test_custom_columns_and_timezones() -> None:
     orders = pd.DataFrame(
         {
             "cust": ["a", "a", "b"],
-            "ordered_at": pd.to_datetime(["2023-01-01", "2023-02-01", "2023-01-05"], utc=True),
+            "ordered_at": pd.to_datetime(
+                ["2023-01-01 10:00", "2023-02-01 12:00", "2023-01-05 00:00"]
+            ).tz_localize("Asia/Shanghai"),
             "total": [1.0, 2.0, 3.0],
         }
     )
     cols = ChurnColumns(customer="cust", order_date="ordered_at", amount="total")
     f = build_features(orders, cutoff="2023-03-01", columns=cols)
     assert f.index.name == "cust" and f.loc["a", "monetary"] == 1.5
+    # Timezone-aware values keep their wall-clock time (the project-wide rule).
+    assert f.loc["a", "recency_days"] == pytest.approx(28 - 0.5)
     g = build_features(orders, cutoff=pd.Timestamp("2023-03-01", tz="Asia/Shanghai"), columns=cols)
-    assert g.loc["a", "recency_days"] == pytest.approx(28 - 8 / 24)
+    pd.testing.assert_frame_equal(f, g)
 
 
 def test_reasons_are_stable_codes_for_risk_raising_features(sim) -> None:

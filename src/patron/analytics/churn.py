@@ -246,7 +246,7 @@ def build_features(
         f = _prepare(follow_ups, "follow_ups", col.customer, col.follow_up_opened, [])
         if col.follow_up_closed not in f.columns:
             raise ChurnInputError(f"follow_ups is missing column {col.follow_up_closed!r}")
-        closed = _to_naive_utc(f[col.follow_up_closed], "follow_ups", col.follow_up_closed)
+        closed = _to_naive(f[col.follow_up_closed], "follow_ups", col.follow_up_closed)
         is_open = (f[col.follow_up_opened] < cut) & (closed.isna() | (closed >= cut))
         open_cases = f[is_open].groupby(col.customer).size().reindex(index).fillna(0) * 1.0
     out["open_follow_ups"] = open_cases.to_numpy()
@@ -573,17 +573,17 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
         raise ChurnInputError(f"{name} is not a date: {value!r}") from exc
     if pd.isna(ts):
         raise ChurnInputError(f"{name} is not a date: {value!r}")
-    # Compare everything as naive UTC so tz-aware extracts and naive cutoffs mix safely.
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    # Project rule (docs/analytics/value.md): tz-aware values keep their wall-clock time.
+    return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def _to_naive_utc(values: pd.Series, frame: str, column: str) -> pd.Series:
+def _to_naive(values: pd.Series, frame: str, column: str) -> pd.Series:
     try:
         s = pd.to_datetime(values)
     except (TypeError, ValueError) as exc:
         raise ChurnInputError(f"{frame}.{column} must hold dates") from exc
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        s = s.dt.tz_localize(None)  # keep wall-clock time
     return s
 
 
@@ -599,7 +599,7 @@ def _prepare(
             "pass columns=ChurnColumns(...) to map your names"
         )
     out = frame.copy()
-    out[date] = _to_naive_utc(out[date], name, date)
+    out[date] = _to_naive(out[date], name, date)
     if out[date].isna().any():
         raise ChurnInputError(f"{name}.{date} has missing dates")
     return out

@@ -376,7 +376,8 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
         raise ProspectInputError(f"{name} is not a date: {value!r}") from exc
     if pd.isna(ts):
         raise ProspectInputError(f"{name} is not a date: {value!r}")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    # Project rule (docs/analytics/value.md): tz-aware values keep their wall-clock time.
+    return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
 def _dates(values: pd.Series, frame: str, column: str) -> pd.Series:
@@ -385,7 +386,7 @@ def _dates(values: pd.Series, frame: str, column: str) -> pd.Series:
     except (TypeError, ValueError) as exc:
         raise ProspectInputError(f"{frame}.{column} must hold dates") from exc
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        s = s.dt.tz_localize(None)  # keep wall-clock time
     return s
 
 
