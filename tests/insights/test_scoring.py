@@ -180,3 +180,18 @@ def test_customer_list_sorts_and_filters_by_scores(generated, client):
     assert all(c.score.value_class == "below_zero" for c in response.context["customers"])
     response = client.get("/customers/", {"churn_min": "80"})
     assert all(c.score.churn_risk >= 0.8 for c in response.context["customers"])
+
+
+@pytest.mark.django_db
+def test_models_page_shows_parameters_and_charts(generated, client):
+    from tests.factories import make_user
+
+    _dataset, run = generated
+    client.force_login(make_user("nina", "analyst"))
+    page = client.get("/models/").content.decode()
+    assert 'data-testid="bgnbd-params"' in page
+    assert f"{run.params['bgnbd']['r']:.4f}" in page
+    for chart in ("chart-holdout", "chart-calibration", "chart-migration", "chart-forecast"):
+        assert f'id="{chart}"' in page and f'data-echarts="{chart}"' in page
+    client.force_login(make_user("ray", "rep"))
+    assert client.get("/models/").status_code == 403
