@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from patron.analytics.errors import AnalyticsInputError
+
 __all__ = [
     "CLVError",
     "CLVInputError",
@@ -33,8 +35,11 @@ class CLVError(ValueError):
     """Base class of the errors raised by :mod:`patron.analytics.clv`."""
 
 
-class CLVInputError(CLVError):
-    """The input data cannot be used (missing columns, bad values, too little data...)."""
+class CLVInputError(CLVError, AnalyticsInputError):
+    """The input data cannot be used (missing columns, bad values, too little data...).
+
+    Also an :class:`~patron.analytics.errors.AnalyticsInputError`, like every input error
+    of the analytics core."""
 
 
 class ConvergenceError(CLVError):

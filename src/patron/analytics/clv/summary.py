@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from patron.analytics import _ibis
+
 from ._base import CLVInputError
 
 __all__ = ["UNIT_DAYS", "rfm_summary", "rfm_summary_expr"]
@@ -221,7 +223,7 @@ def _memtable(
             except (TypeError, ValueError) as exc:
                 raise CLVInputError(f"column {amount_col!r} must be numeric") from exc
         frame["amount"] = amounts.astype("float64").to_numpy()
-    con = ibis.duckdb.connect()
+    con = _ibis.connect()  # the analytics core's in-memory DuckDB (one per thread)
     table = ibis.memtable(frame).mutate(day=_.day.cast("date"))
     return table, con
 
