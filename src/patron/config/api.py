@@ -19,7 +19,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from patron.core.apikit import ApiError
+from patron.core.apikit import ApiError, validation_details, validation_message
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.tokens import token_authenticate
 
@@ -98,26 +98,6 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if status == 403 and "CSRF" in exc.message:
         return _error(request, 403, "csrf_failed", _("CSRF check failed: send the csrftoken cookie's value in X-CSRFToken."))
     return _error(request, status, _STATUS_CODES.get(status, "error"), exc.message)
-
-
-def _clean_error(err: dict[str, Any]) -> dict[str, Any]:
-    # Only location, message and type: pydantic's "input" may echo a huge body, "ctx" may hold exceptions.
-    loc = [str(p) for p in err.get("loc", ())]
-    if loc[:2] == ["body", "body"]:  # ninja nests the body under the parameter's name
-        loc = loc[1:]
-    return {"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
-
-
-def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [_clean_error(e) for e in errors]
-
-
-def validation_message(errors: list[dict[str, Any]]) -> str:
-    cleaned = validation_details(errors)
-    shown = ["{}: {}".format(".".join(e["loc"]) or "body", e["msg"]) for e in cleaned[:3]]
-    more = len(errors) - len(shown)
-    text = "; ".join(shown)
-    return text + (_(" (and %(n)d more)") % {"n": more} if more > 0 else "")
 
 
 @api.exception_handler(NinjaValidationError)

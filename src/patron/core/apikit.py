@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, ConfigDict, StringConstraints
 
 from patron.core.models import Role, User
 from patron.customers.models import Customer
-from patron.customers.selectors import can_edit_customer, visible_customers
+from patron.customers.selectors import can_edit_customer, customer_scope, visible_customers
 
 # Largest id PostgreSQL's bigint holds: larger numbers are refused as input, not sent to the database.
 MAX_ID = 2**63 - 1
@@ -99,6 +99,15 @@ def require_record_writer(user: User) -> None:
         raise forbidden(_("Your role reads customer records but does not change them."))
 
 
+def of_visible_customers(qs: QuerySet, user: User) -> QuerySet:
+    """Records (with a ``customer`` field) of the customers ``user`` may see.
+
+    The scope is ``visible_customers``; for roles that see every customer the filter is left out,
+    so the database does not join every customer for nothing.
+    """
+    return qs if customer_scope(user) is None else qs.filter(customer__in=visible_customers(user))
+
+
 def visible_customer(user: User, customer_id: int) -> Customer:
     customer = visible_customers(user).filter(pk=customer_id).first()
     if customer is None:
@@ -125,6 +134,26 @@ def editable_customer(
     if not can_edit_customer(user, customer):
         raise forbidden(_("You can read this customer but not change it."))
     return customer
+
+
+def _clean_error(err: Mapping[str, Any]) -> dict[str, Any]:
+    # Only location, message and type: pydantic's "input" may echo a huge body, "ctx" may hold exceptions.
+    loc = [str(p) for p in err.get("loc", ())]
+    if loc[:2] == ["body", "body"]:  # ninja nests the body under the parameter's name
+        loc = loc[1:]
+    return {"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+
+
+def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [_clean_error(e) for e in errors]
+
+
+def validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
+    """The first few validation errors as one line: "lines.0.quantity: Input should be greater than 0"."""
+    cleaned = validation_details(errors)
+    shown = ["{}: {}".format(".".join(e["loc"]) or "body", e["msg"]) for e in cleaned[:3]]
+    more = len(cleaned) - len(shown)
+    return "; ".join(shown) + (_(" (and %(n)d more)") % {"n": more} if more > 0 else "")
 
 
 # ---------------------------------------------------------------- lists
@@ -233,10 +262,13 @@ __all__ = [
     "forbidden",
     "is_admin",
     "not_found",
+    "of_visible_customers",
     "paginate",
     "require_admin",
     "require_record_writer",
     "sorted_by",
     "user_of",
+    "validation_details",
+    "validation_message",
     "visible_customer",
 ]

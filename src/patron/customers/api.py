@@ -28,6 +28,7 @@ from patron.core.apikit import (
     editable_customer,
     forbidden,
     not_found,
+    of_visible_customers,
     paginate,
     require_record_writer,
     sorted_by,
@@ -304,8 +305,7 @@ class ContactFilters(Schema):
 
 
 def visible_contacts(user: User) -> QuerySet[Contact]:
-    qs = Contact.objects.all()
-    return qs if customer_scope(user) is None else qs.filter(customer__in=visible_customers(user))
+    return of_visible_customers(Contact.objects.all(), user)
 
 
 def filtered_contacts(user: User, f: ContactFilters) -> QuerySet[Contact]:

@@ -1,3 +1,257 @@
-from ninja import Router
+"""REST endpoints for interactions and tasks, scoped to the customers the user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import AwareDatetime
+
+from patron.core.apikit import (
+    ApiError,
+    Changes,
+    ErrorOut,
+    ExternalId,
+    Id,
+    ListParams,
+    Page,
+    editable_customer,
+    forbidden,
+    not_found,
+    of_visible_customers,
+    paginate,
+    sorted_by,
+    user_of,
+)
+from patron.core.choices import ContactChannel
+from patron.core.models import User
+from patron.customers.models import Contact, Customer
+from patron.customers.selectors import can_edit_customer
+from patron.engagement.models import Interaction, Task
+from patron.engagement.schemas import (
+    InteractionIn,
+    InteractionOut,
+    InteractionPatch,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+    interaction_data,
+    task_data,
+)
+from patron.engagement.services import (
+    interaction_create,
+    interaction_update,
+    task_create,
+    task_update,
+)
 
 router = Router()
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _user_named(username: str | None) -> User | None:
+    if username is None:
+        return None
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ApiError(422, "unknown_user", _("There is no active user named %(name)s.") % {"name": username})
+    return user
+
+
+def _csv(kind: str, qs, filename: str):  # type: ignore[no-untyped-def]
+    from patron.ingest.export import csv_response
+
+    return csv_response(kind, qs, filename)
+
+
+# ---------------------------------------------------------------- interactions
+
+INTERACTION_SORTS = {"id": "id", "occurred_at": "occurred_at", "created_at": "created_at"}
+
+
+class InteractionFilters(Schema):
+    customer_id: Id | None = None
+    channel: ContactChannel | None = None
+    direction: Interaction.Direction | None = None
+    handled_by: str | None = Field(None, max_length=150, description="Username.")
+    external_id: ExternalId | None = None
+    occurred_after: AwareDatetime | None = None
+    occurred_before: AwareDatetime | None = None
+
+
+@router.get(
+    "/interactions", response={200: Page[InteractionOut], **ERRORS}, summary="List interactions", tags=["interactions"]
+)
+def list_interactions(request: HttpRequest, filters: Query[InteractionFilters], params: Query[ListParams]):
+    qs = of_visible_customers(Interaction.objects.select_related("handled_by"), user_of(request))
+    if filters.customer_id is not None:
+        qs = qs.filter(customer_id=filters.customer_id)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.direction:
+        qs = qs.filter(direction=filters.direction)
+    if filters.handled_by:
+        qs = qs.filter(handled_by__username=filters.handled_by)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.occurred_after:
+        qs = qs.filter(occurred_at__gte=filters.occurred_after)
+    if filters.occurred_before:
+        qs = qs.filter(occurred_at__lt=filters.occurred_before)
+    qs = sorted_by(qs, params.sort, INTERACTION_SORTS, "-occurred_at")
+    if params.format == "csv":
+        return _csv("interactions", qs, "interactions.csv")
+    return paginate(request, qs, params, lambda rows: [interaction_data(i) for i in rows])
+
+
+def _interaction(user: User, interaction_id: int) -> Interaction:
+    qs = of_visible_customers(Interaction.objects.select_related("handled_by", "customer"), user)
+    item = qs.filter(pk=interaction_id).first()
+    if item is None:
+        raise not_found(_("There is no interaction %(id)s.") % {"id": interaction_id})
+    return item
+
+
+@router.get(
+    "/interactions/{interaction_id}",
+    response={200: InteractionOut, **ERRORS},
+    summary="Get an interaction",
+    tags=["interactions"],
+)
+def get_interaction(request: HttpRequest, interaction_id: Id):
+    return interaction_data(_interaction(user_of(request), interaction_id))
+
+
+def _contact(customer: Customer, contact_id: int | None, contact_external_id: str | None) -> Contact | None:
+    if contact_id is None and not contact_external_id:
+        return None
+    qs = Contact.objects.filter(customer=customer)
+    contact = qs.filter(pk=contact_id).first() if contact_id is not None else qs.filter(external_id=contact_external_id).first()
+    if contact is None:
+        raise ApiError(422, "unknown_contact", _("That contact does not belong to this customer."))
+    return contact
+
+
+@router.post(
+    "/interactions", response={201: InteractionOut, **ERRORS}, summary="Log an interaction", tags=["interactions"]
+)
+def create_interaction(request: HttpRequest, body: InteractionIn):
+    """Log an interaction; `handled_by` defaults to you."""
+    user = user_of(request)
+    customer = editable_customer(user, customer_id=body.customer_id, customer_external_id=body.customer_external_id)
+    item = interaction_create(
+        customer=customer,
+        channel=body.channel,
+        subject=body.subject,
+        occurred_at=body.occurred_at,
+        body=body.body,
+        direction=body.direction,
+        handled_by=_user_named(body.handled_by) if body.handled_by else user,
+        contact=_contact(customer, body.contact_id, body.contact_external_id),
+        external_id=body.external_id,
+    )
+    return Status(201, interaction_data(_interaction(user, item.pk)))
+
+
+@router.patch(
+    "/interactions/{interaction_id}",
+    response={200: InteractionOut, **ERRORS},
+    summary="Change an interaction",
+    tags=["interactions"],
+)
+def update_interaction(request: HttpRequest, interaction_id: Id, body: InteractionPatch):
+    user = user_of(request)
+    item = _interaction(user, interaction_id)
+    if not can_edit_customer(user, item.customer):
+        raise forbidden(_("You can read this customer but not change it."))
+    changes = Changes.of(body).values
+    for name in ("channel", "direction", "subject", "occurred_at"):
+        if name in changes and changes[name] is None:
+            raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": name})
+    if "body" in changes and changes["body"] is None:
+        changes["body"] = ""
+    if "handled_by" in changes:
+        changes["handled_by"] = _user_named(changes["handled_by"])
+    interaction_update(interaction=item, changes=changes)
+    return interaction_data(_interaction(user, item.pk))
+
+
+# ---------------------------------------------------------------- tasks
+
+TASK_SORTS = {"id": "id", "due_at": "due_at", "created_at": "created_at", "updated_at": "updated_at"}
+
+
+class TaskFilters(Schema):
+    customer_id: Id | None = None
+    status: Task.Status | None = None
+    assignee: str | None = Field(None, max_length=150, description="Username.")
+    external_id: ExternalId | None = None
+    due_before: AwareDatetime | None = None
+
+
+@router.get("/tasks", response={200: Page[TaskOut], **ERRORS}, summary="List tasks", tags=["tasks"])
+def list_tasks(request: HttpRequest, filters: Query[TaskFilters], params: Query[ListParams]):
+    qs = of_visible_customers(Task.objects.select_related("assignee"), user_of(request))
+    if filters.customer_id is not None:
+        qs = qs.filter(customer_id=filters.customer_id)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.assignee:
+        qs = qs.filter(assignee__username=filters.assignee)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.due_before:
+        qs = qs.filter(due_at__lt=filters.due_before)
+    qs = sorted_by(qs, params.sort, TASK_SORTS, "due_at")
+    if params.format == "csv":
+        return _csv("tasks", qs, "tasks.csv")
+    return paginate(request, qs, params, lambda rows: [task_data(t) for t in rows])
+
+
+def _task(user: User, task_id: int) -> Task:
+    task = of_visible_customers(Task.objects.select_related("assignee", "customer"), user).filter(pk=task_id).first()
+    if task is None:
+        raise not_found(_("There is no task %(id)s.") % {"id": task_id})
+    return task
+
+
+@router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS}, summary="Get a task", tags=["tasks"])
+def get_task(request: HttpRequest, task_id: Id):
+    return task_data(_task(user_of(request), task_id))
+
+
+@router.post("/tasks", response={201: TaskOut, **ERRORS}, summary="Create a task", tags=["tasks"])
+def create_task(request: HttpRequest, body: TaskIn):
+    user = user_of(request)
+    customer = editable_customer(user, customer_id=body.customer_id, customer_external_id=body.customer_external_id)
+    task = task_create(
+        customer=customer,
+        title=body.title,
+        assignee=_user_named(body.assignee),
+        due_at=body.due_at,
+        notes=body.notes,
+        external_id=body.external_id,
+    )
+    return Status(201, task_data(_task(user, task.pk)))
+
+
+@router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS}, summary="Change a task", tags=["tasks"])
+def update_task(request: HttpRequest, task_id: Id, body: TaskPatch):
+    """Change a task; `"status": "done"` completes it (and records when)."""
+    user = user_of(request)
+    task = _task(user, task_id)
+    if not can_edit_customer(user, task.customer):
+        raise forbidden(_("You can read this customer but not change it."))
+    changes = Changes.of(body).values
+    for name in ("title", "status"):
+        if name in changes and changes[name] is None:
+            raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": name})
+    if "notes" in changes and changes["notes"] is None:
+        changes["notes"] = ""
+    if "assignee" in changes:
+        changes["assignee"] = _user_named(changes["assignee"])
+    task_update(task=task, changes=changes)
+    return task_data(_task(user, task.pk))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -77,4 +79,66 @@ def task_complete(*, task: Task) -> Task:
     task.status = Task.Status.DONE
     task.completed_at = timezone.now()
     task.save(update_fields=["status", "completed_at", "updated_at"])
+    return task
+
+
+def _only(changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}, code="read_only"
+        )
+
+
+def _check_new_external_id(instance: Interaction | Task, changes: dict[str, Any]) -> None:
+    if changes.get("external_id") == "":
+        changes["external_id"] = None
+    new = changes.get("external_id")
+    model = type(instance)
+    if new and new != instance.external_id and model._default_manager.filter(external_id=new).exists():
+        raise DuplicateExternalIdError(str(model._meta.verbose_name), new)
+
+
+INTERACTION_UPDATABLE = frozenset(
+    {"external_id", "channel", "direction", "subject", "body", "occurred_at", "handled_by", "contact"}
+)
+
+
+@transaction.atomic
+def interaction_update(*, interaction: Interaction, changes: Mapping[str, Any]) -> Interaction:
+    changes = dict(changes)
+    _only(changes, INTERACTION_UPDATABLE)
+    _check_new_external_id(interaction, changes)
+    contact = changes.get("contact")
+    if contact is not None and contact.customer_id != interaction.customer_id:
+        raise ValidationError(_("That contact belongs to another customer."), code="contact_customer")
+    if changes.get("occurred_at") is not None and changes["occurred_at"].tzinfo is None:
+        raise ValidationError(_("Times must carry a time zone."), code="naive_datetime")
+    for name, value in changes.items():
+        setattr(interaction, name, value)
+    interaction.full_clean(exclude=["customer", "contact", "handled_by"])
+    if changes:
+        interaction.save(update_fields=[*changes, "updated_at"])
+    return interaction
+
+
+TASK_UPDATABLE = frozenset({"external_id", "title", "notes", "assignee", "due_at", "status"})
+
+
+@transaction.atomic
+def task_update(*, task: Task, changes: Mapping[str, Any]) -> Task:
+    """Change a task; moving it to done records when, reopening it clears that."""
+    changes = dict(changes)
+    _only(changes, TASK_UPDATABLE)
+    _check_new_external_id(task, changes)
+    if changes.get("due_at") is not None and changes["due_at"].tzinfo is None:
+        raise ValidationError(_("Times must carry a time zone."), code="naive_datetime")
+    status = changes.get("status")
+    if status is not None and status != task.status:
+        changes["completed_at"] = timezone.now() if status == Task.Status.DONE else None
+    for name, value in changes.items():
+        setattr(task, name, value)
+    task.full_clean(exclude=["customer", "assignee"])
+    if changes:
+        task.save(update_fields=[*changes, "updated_at"])
     return task

@@ -1,0 +1,492 @@
+"""Batch ingestion: thousands of orders or events per call, with a result per item.
+
+Each item is checked on its own (references, duplicates, amounts); the good ones are written
+together with bulk inserts in one transaction, and the customers' running totals move by one
+``UPDATE … FROM (VALUES …)`` per chunk of customers, so the customer list and the 360° page show
+the new figures as soon as the call returns. A bad item never stops the others; nothing is half
+written: an item's order and lines land together or not at all.
+
+Idempotent on ``external_id``: an item whose external id already exists (or appeared earlier in
+the same batch) is reported as ``duplicate`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+
+from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.schemas import CostEventIn, OrderIn, order_data
+from patron.core.models import Branch, User
+from patron.customers.models import Contact, Customer
+from patron.customers.selectors import visible_customers
+from patron.engagement.models import Interaction
+from patron.engagement.schemas import InteractionIn
+from patron.ingest.webhooks import emit_many
+
+CENT = Decimal("0.01")
+IN_CHUNK = 5000  # ids per IN (...) list: below SQLite's variable limit
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: str  # "created", "duplicate" or "error"
+    id: int | None = None
+    external_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def error(index: int, code: str, message: str, external_id: str | None = None) -> ItemResult:
+    return ItemResult(index, "error", external_id=external_id, code=code, message=message)
+
+
+def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass(frozen=True)
+class _CustomerRef:
+    pk: int
+    external_id: str | None
+    currency: str
+
+
+class _Customers:
+    """The customers a batch refers to, loaded in bulk, restricted to what ``user`` may see."""
+
+    def __init__(self, user: User, ids: set[int], external_ids: set[str]) -> None:
+        self.by_id: dict[int, _CustomerRef] = {}
+        self.by_external_id: dict[str, _CustomerRef] = {}
+        visible = visible_customers(user)
+        for chunk in _chunks(sorted(ids)):
+            for pk, ext, cur in visible.filter(pk__in=chunk).values_list("pk", "external_id", "currency"):
+                self.by_id[pk] = _CustomerRef(pk, ext, cur)
+        for chunk in _chunks(sorted(external_ids)):
+            for pk, ext, cur in visible.filter(external_id__in=chunk).values_list("pk", "external_id", "currency"):
+                self.by_external_id[ext] = _CustomerRef(pk, ext, cur)
+
+    def get(self, customer_id: int | None, external_id: str | None) -> _CustomerRef | None:
+        if customer_id is not None:
+            return self.by_id.get(customer_id)
+        return self.by_external_id.get(external_id or "")
+
+
+def _customers_for(user: User, items: Sequence[Any]) -> _Customers:
+    return _Customers(
+        user,
+        {i.customer_id for i in items if i.customer_id is not None},
+        {i.customer_external_id for i in items if i.customer_external_id},
+    )
+
+
+def _existing_external_ids(
+    model: type[Order | CostEvent | Interaction], external_ids: set[str], user: User
+) -> dict[str, int | None]:
+    """The records that already have these external ids: {external id: pk, or None if not visible}."""
+    found: dict[str, tuple[int, int]] = {}
+    for chunk in _chunks(sorted(external_ids)):
+        for ext, pk, customer_id in model._default_manager.filter(external_id__in=chunk).values_list(
+            "external_id", "pk", "customer_id"
+        ):
+            found[ext] = (pk, customer_id)
+    if not found:
+        return {}
+    owners = sorted({customer_id for _pk, customer_id in found.values()})
+    visible: set[int] = set()
+    for chunk in _chunks(owners):
+        visible.update(visible_customers(user).filter(pk__in=chunk).values_list("pk", flat=True))
+    # A duplicate of someone else's record is reported without its id, so ids do not leak.
+    return {ext: (pk if customer_id in visible else None) for ext, (pk, customer_id) in found.items()}
+
+
+@dataclass
+class _Totals:
+    revenue: Decimal = Decimal(0)
+    cogs: Decimal = Decimal(0)
+    serve: Decimal = Decimal(0)
+    orders: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def add_order(self, revenue: Decimal, cogs: Decimal, at: datetime) -> None:
+        self.revenue += revenue
+        self.cogs += cogs
+        self.orders += 1
+        self.first = at if self.first is None or at < self.first else self.first
+        self.last = at if self.last is None or at > self.last else self.last
+
+
+def customers_add_totals(totals: dict[int, _Totals]) -> None:
+    """Add per-customer deltas to the running totals in one UPDATE per chunk of customers."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        row = "(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::integer, %s::timestamptz, %s::timestamptz)"
+        least, greatest = "LEAST", "GREATEST"
+    else:
+        row = "(%s, %s, %s, %s, %s, %s, %s)"
+        least, greatest = "MIN", "MAX"  # SQLite's scalar MIN/MAX of two values
+    adapt_dt = connection.ops.adapt_datetimefield_value
+    items = sorted(totals.items())
+    for chunk in _chunks(items, 1000):
+        params: list[Any] = []
+        for pk, t in chunk:
+            params += [pk, str(t.revenue), str(t.cogs), str(t.serve), t.orders, adapt_dt(t.first), adapt_dt(t.last)]
+        values = ", ".join([row] * len(chunk))
+        # Names come from the model; values are parameters.
+        sql = (
+            f"WITH v(id, revenue, cogs, serve, n, first_at, last_at) AS (VALUES {values}) "  # noqa: S608
+            f"UPDATE {table} SET "
+            "revenue_total = revenue_total + v.revenue, "
+            "cogs_total = cogs_total + v.cogs, "
+            "cost_to_serve_total = cost_to_serve_total + v.serve, "
+            "profit_total = profit_total + v.revenue - v.cogs - v.serve, "
+            "order_count = order_count + v.n, "
+            f"first_order_at = CASE WHEN v.first_at IS NULL THEN first_order_at "
+            f"ELSE {least}(COALESCE(first_order_at, v.first_at), v.first_at) END, "
+            f"last_order_at = CASE WHEN v.last_at IS NULL THEN last_order_at "
+            f"ELSE {greatest}(COALESCE(last_order_at, v.last_at), v.last_at) END "
+            f"FROM v WHERE {table}.id = v.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _customers_changed(customer_ids: list[int]) -> None:
+    """Tell listeners (the insights app rescoring) that these customers' figures moved."""
+    try:
+        from patron.commerce.signals import customers_changed
+    except ImportError:  # an installation without the signal module
+        return
+    if customer_ids:
+        customers_changed.send(sender=Order, customer_ids=customer_ids)
+
+
+def _write_once_or_recheck(write: Callable[[], list[ItemResult]], recheck: Callable[[], None]) -> list[ItemResult]:
+    """Run ``write`` in a transaction; if a concurrent call inserted the same external id first
+    (unique violation), re-check duplicates and try once more."""
+    try:
+        with transaction.atomic():
+            return write()
+    except IntegrityError:
+        recheck()
+        with transaction.atomic():
+            return write()
+
+
+# ---------------------------------------------------------------- orders
+
+
+@dataclass
+class _PlannedOrder:
+    index: int
+    item: OrderIn
+    customer: _CustomerRef
+    order: Order
+    lines: list[OrderLine] = field(default_factory=list)
+    skus: dict[int, str] = field(default_factory=dict)
+
+
+def orders_ingest(*, user: User, items: Sequence[tuple[int, OrderIn]]) -> list[ItemResult]:
+    """Create the orders ``items`` (index, parsed item) describe; one result per item, by index."""
+    results: dict[int, ItemResult] = {}
+    parsed = [item for _i, item in items]
+    customers = _customers_for(user, parsed)
+    products = _products_for(parsed)
+    branches = dict(
+        Branch.objects.filter(code__in={i.branch for i in parsed if i.branch}).values_list("code", "pk")
+    )
+
+    def plan() -> list[_PlannedOrder]:
+        existing = _existing_external_ids(Order, {i.external_id for i in parsed if i.external_id}, user)
+        seen: set[str] = set()
+        planned: list[_PlannedOrder] = []
+        for index, item in items:
+            if index in results and results[index].status != "duplicate":
+                continue
+            ext = item.external_id
+            if ext and (ext in existing or ext in seen):
+                results[index] = ItemResult(index, "duplicate", id=existing.get(ext), external_id=ext)
+                continue
+            outcome = _plan_order(index, item, customers, products, branches)
+            if isinstance(outcome, ItemResult):
+                results[index] = outcome
+                continue
+            if ext:
+                seen.add(ext)
+            planned.append(outcome)
+        return planned
+
+    planned = plan()
+
+    def write() -> list[ItemResult]:
+        return _write_orders(planned, results)
+
+    def recheck() -> None:
+        nonlocal planned
+        planned = plan()
+
+    _write_once_or_recheck(write, recheck)
+    return [results[index] for index, _item in items]
+
+
+def _products_for(items: Sequence[OrderIn]) -> dict[tuple[str, Any], tuple[int, str, Decimal, Decimal]]:
+    ids, exts, skus = set(), set(), set()
+    for item in items:
+        for line in item.lines:
+            if line.product_id is not None:
+                ids.add(line.product_id)
+            elif line.product_external_id is not None:
+                exts.add(line.product_external_id)
+            elif line.product_sku is not None:
+                skus.add(line.product_sku)
+    found: dict[tuple[str, Any], tuple[int, str, Decimal, Decimal]] = {}
+    fields = ("pk", "external_id", "sku", "list_price", "unit_cost")
+    for key, values in (("pk", ids), ("external_id", exts), ("sku", skus)):
+        for chunk in _chunks(sorted(values)):
+            for pk, ext, sku, price, cost in Product.objects.filter(**{f"{key}__in": chunk}).values_list(*fields):
+                ref = {"pk": pk, "external_id": ext, "sku": sku}[key]
+                found[(key, ref)] = (pk, sku, price, cost)
+    return found
+
+
+def _plan_order(
+    index: int,
+    item: OrderIn,
+    customers: _Customers,
+    products: dict[tuple[str, Any], tuple[int, str, Decimal, Decimal]],
+    branches: dict[str, int],
+) -> _PlannedOrder | ItemResult:
+    ext = item.external_id
+    customer = customers.get(item.customer_id, item.customer_external_id)
+    if customer is None:
+        ref = item.customer_id if item.customer_id is not None else item.customer_external_id
+        return error(index, "unknown_customer", _("There is no customer %(ref)s.") % {"ref": ref}, ext)
+    branch_id = None
+    if item.branch:
+        branch_id = branches.get(item.branch)
+        if branch_id is None:
+            return error(index, "unknown_branch", _("There is no branch with code %(code)s.") % {"code": item.branch}, ext)
+    lines: list[OrderLine] = []
+    skus: dict[int, str] = {}
+    revenue = cogs = Decimal(0)
+    for number, line in enumerate(item.lines, start=1):
+        if line.product_id is not None:
+            key: tuple[str, Any] = ("pk", line.product_id)
+        elif line.product_external_id is not None:
+            key = ("external_id", line.product_external_id)
+        else:
+            key = ("sku", line.product_sku)
+        product = products.get(key)
+        if product is None:
+            return error(
+                index,
+                "unknown_product",
+                _("Line %(n)s: there is no product %(ref)s.") % {"n": number, "ref": key[1]},
+                ext,
+            )
+        product_id, sku, list_price, unit_cost = product
+        skus[product_id] = sku
+        price = list_price if line.unit_price is None else line.unit_price
+        cost = unit_cost if line.unit_cost is None else line.unit_cost
+        # The same arithmetic as commerce.services.build_lines, so both paths give equal totals.
+        amount = (line.quantity * price).quantize(CENT)
+        revenue += amount
+        cogs += (line.quantity * cost).quantize(CENT)
+        lines.append(
+            OrderLine(
+                line_no=number,
+                product_id=product_id,
+                quantity=line.quantity,
+                unit_price=price,
+                unit_cost=cost,
+                amount=amount,
+            )
+        )
+    if revenue >= Decimal("1e14") or cogs >= Decimal("1e14"):
+        return error(index, "too_large", _("The order's total is too large."), ext)
+    order = Order(
+        customer_id=customer.pk,
+        channel=item.channel,
+        ordered_at=item.ordered_at,
+        external_id=ext,
+        branch_id=branch_id,
+        currency=item.currency or customer.currency,
+        revenue=revenue,
+        cost_of_goods=cogs,
+    )
+    return _PlannedOrder(index, item, customer, order, lines, skus)
+
+
+def _write_orders(planned: list[_PlannedOrder], results: dict[int, ItemResult]) -> list[ItemResult]:
+    if not planned:
+        return []
+    orders = Order.objects.bulk_create([p.order for p in planned], batch_size=2000)
+    lines: list[OrderLine] = []
+    totals: dict[int, _Totals] = {}
+    for p, order in zip(planned, orders, strict=True):
+        for line in p.lines:
+            line.order_id = order.pk
+        lines.extend(p.lines)
+        totals.setdefault(p.customer.pk, _Totals()).add_order(order.revenue, order.cost_of_goods, order.ordered_at)
+    OrderLine.objects.bulk_create(lines, batch_size=5000)
+    customers_add_totals(totals)
+    _customers_changed(sorted(totals))
+    emit_many("order.created", (_order_payload(p) for p in planned))
+    created = [ItemResult(p.index, "created", id=p.order.pk, external_id=p.order.external_id) for p in planned]
+    for result in created:
+        results[result.index] = result
+    return created
+
+
+def _order_payload(p: _PlannedOrder) -> dict[str, Any]:
+    return order_data(
+        p.order, p.lines, customer_external_id=p.customer.external_id, branch_code=p.item.branch, skus=p.skus
+    )
+
+
+# ---------------------------------------------------------------- events
+
+
+def events_ingest(
+    *, user: User, items: Sequence[tuple[int, CostEventIn | InteractionIn]]
+) -> list[ItemResult]:
+    """Create cost-to-serve events and interactions; one result per item, by index."""
+    results: dict[int, ItemResult] = {}
+    parsed = [item for _i, item in items]
+    customers = _customers_for(user, parsed)
+    interactions = [i for i in parsed if isinstance(i, InteractionIn)]
+    usernames = {i.handled_by for i in interactions if i.handled_by}
+    users = dict(User.objects.filter(username__in=usernames, is_active=True).values_list("username", "pk"))
+    contacts_by_id: dict[int, tuple[int, int]] = {}
+    contacts_by_ext: dict[str, tuple[int, int]] = {}
+    contact_ids = {i.contact_id for i in interactions if i.contact_id is not None}
+    contact_exts = {i.contact_external_id for i in interactions if i.contact_external_id}
+    for pk, customer_id in Contact.objects.filter(pk__in=contact_ids).values_list("pk", "customer_id"):
+        contacts_by_id[pk] = (pk, customer_id)
+    for pk, ext, customer_id in Contact.objects.filter(external_id__in=contact_exts).values_list(
+        "pk", "external_id", "customer_id"
+    ):
+        contacts_by_ext[ext] = (pk, customer_id)
+
+    cost_planned: list[tuple[int, CostEvent]] = []
+    interaction_planned: list[tuple[int, Interaction]] = []
+
+    def plan() -> None:
+        cost_planned.clear()
+        interaction_planned.clear()
+        existing_costs = _existing_external_ids(
+            CostEvent, {i.external_id for i in parsed if isinstance(i, CostEventIn) and i.external_id}, user
+        )
+        existing_interactions = _existing_external_ids(
+            Interaction, {i.external_id for i in interactions if i.external_id}, user
+        )
+        seen: set[tuple[str, str]] = set()
+        for index, item in items:
+            ext = item.external_id
+            is_cost = isinstance(item, CostEventIn)
+            existing = existing_costs if is_cost else existing_interactions
+            key = ("cost" if is_cost else "interaction", ext or "")
+            if ext and (ext in existing or key in seen):
+                results[index] = ItemResult(index, "duplicate", id=existing.get(ext), external_id=ext)
+                continue
+            customer = customers.get(item.customer_id, item.customer_external_id)
+            if customer is None:
+                ref = item.customer_id if item.customer_id is not None else item.customer_external_id
+                results[index] = error(index, "unknown_customer", _("There is no customer %(ref)s.") % {"ref": ref}, ext)
+                continue
+            if isinstance(item, CostEventIn):
+                event = CostEvent(
+                    customer_id=customer.pk,
+                    kind=item.kind,
+                    amount=item.amount,
+                    currency=item.currency or customer.currency,
+                    occurred_at=item.occurred_at,
+                    external_id=ext,
+                    note=item.note,
+                )
+                cost_planned.append((index, event))
+            else:
+                planned_or_error = _plan_interaction(index, item, customer, users, contacts_by_id, contacts_by_ext)
+                if isinstance(planned_or_error, ItemResult):
+                    results[index] = planned_or_error
+                    continue
+                interaction_planned.append((index, planned_or_error))
+            if ext:
+                seen.add(key)
+
+    plan()
+
+    def write() -> list[ItemResult]:
+        written: list[ItemResult] = []
+        if cost_planned:
+            events = CostEvent.objects.bulk_create([e for _i, e in cost_planned], batch_size=2000)
+            totals: dict[int, _Totals] = {}
+            for event in events:
+                totals.setdefault(event.customer_id, _Totals()).serve += event.amount
+            customers_add_totals(totals)
+            _customers_changed(sorted(totals))
+            written += [ItemResult(i, "created", id=e.pk, external_id=e.external_id) for (i, _), e in zip(cost_planned, events, strict=True)]
+        if interaction_planned:
+            saved = Interaction.objects.bulk_create([e for _i, e in interaction_planned], batch_size=2000)
+            written += [
+                ItemResult(i, "created", id=e.pk, external_id=e.external_id)
+                for (i, _), e in zip(interaction_planned, saved, strict=True)
+            ]
+        for result in written:
+            results[result.index] = result
+        return written
+
+    _write_once_or_recheck(write, plan)
+    return [results[index] for index, _item in items]
+
+
+def _plan_interaction(
+    index: int,
+    item: InteractionIn,
+    customer: _CustomerRef,
+    users: dict[str, int],
+    contacts_by_id: dict[int, tuple[int, int]],
+    contacts_by_ext: dict[str, tuple[int, int]],
+) -> Interaction | ItemResult:
+    from django.utils import timezone
+
+    ext = item.external_id
+    handled_by_id = None
+    if item.handled_by:
+        handled_by_id = users.get(item.handled_by)
+        if handled_by_id is None:
+            return error(index, "unknown_user", _("There is no active user named %(name)s.") % {"name": item.handled_by}, ext)
+    contact_id = None
+    if item.contact_id is not None or item.contact_external_id:
+        contact = (
+            contacts_by_id.get(item.contact_id)
+            if item.contact_id is not None
+            else contacts_by_ext.get(item.contact_external_id or "")
+        )
+        if contact is None or contact[1] != customer.pk:
+            return error(index, "unknown_contact", _("That contact does not belong to this customer."), ext)
+        contact_id = contact[0]
+    return Interaction(
+        customer_id=customer.pk,
+        contact_id=contact_id,
+        channel=item.channel,
+        direction=item.direction,
+        subject=item.subject,
+        body=item.body,
+        occurred_at=item.occurred_at or timezone.now(),
+        handled_by_id=handled_by_id,
+        external_id=ext,
+    )
