@@ -84,6 +84,9 @@ class CustomerScore(ScoreFields):
         constraints = [models.UniqueConstraint(fields=["run", "customer"], name="score_unique_run_customer")]
         indexes = [models.Index(fields=["customer", "run"])]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} @ run {self.run_id}"
+
 
 class CurrentScore(ScoreFields):
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="score")
@@ -100,3 +103,6 @@ class CurrentScore(ScoreFields):
             models.Index(fields=["p_alive"]),
             models.Index(fields=["move_down_prob"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.value_class}"

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from patron.generator.models import GeneratedDataset
+from patron.insights.models import ScoringRun
 from patron.web.demo import DEMO_PASSWORD, DEMO_USERS, demo_org_assign, demo_users_create
 from patron.web.management.commands.serve import port_number
 
@@ -25,11 +27,17 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         demo_users_create()
         if not GeneratedDataset.objects.exists():
+            from patron.generator.simulate import Population
             from patron.generator.writer import generate_dataset
 
-            self.stdout.write(f"Generating {opts['customers']} demo customers (seed {opts['seed']})…")
-            generate_dataset(opts["customers"], opts["seed"], progress=True)
+            today = timezone.localdate()
+            self.stdout.write(f"Generating {opts['customers']} demo customers (seed {opts['seed']}, up to {today})…")
+            # The demo's history ends today, so recency, churn and P(alive) read as they would live.
+            generate_dataset(opts["customers"], opts["seed"], progress=True, params=Population(end=today.isoformat()))
         demo_org_assign()
+        if not ScoringRun.objects.filter(status=ScoringRun.Status.DONE).exists():
+            self.stdout.write("Scoring the demo customers…")
+            call_command("score", verbosity=opts["verbosity"])
         self.stdout.write("")
         self.stdout.write(f"Database: {settings.DATABASES['default']['NAME']}")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
