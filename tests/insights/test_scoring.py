@@ -135,9 +135,8 @@ def _close(a: tuple, b: tuple) -> bool:
 
 @pytest.mark.django_db
 def test_new_order_updates_scores_at_once(generated, client):
-    from tests.factories import make_product, make_user
-
     from patron.commerce.services import LineInput, order_create
+    from tests.factories import make_product, make_user
 
     rep = make_user("rita", "rep")
     customer = (

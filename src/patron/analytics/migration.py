@@ -80,6 +80,8 @@ def transition_matrix(
     """
     classes = _check_classes(classes)
     pairs = _pairs(labels, customer_col, period_col, class_col, classes)
+    from_period = _coerce_period(labels[period_col], from_period)
+    to_period = _coerce_period(labels[period_col], to_period)
     if from_period is not None and to_period is not None:
         pairs = _pairs_between(
             labels, customer_col, period_col, class_col, classes, from_period, to_period
@@ -231,6 +233,7 @@ def likely_to_move_down(
         if not periods:
             return _empty_ranking(labels, customer_col, class_col)
         period = periods[-1]
+    period = _coerce_period(labels[period_col], period)
     _require_period(period, periods)
     order = {p: i for i, p in enumerate(periods)}
     history = pairs[pairs["from_period"].map(order) < order[period]]
@@ -310,6 +313,22 @@ def _check_labels(values: pd.Series, classes: tuple[str, ...], class_col: str) -
 
 def _period_list(periods: pd.Series) -> list[object]:
     return sorted(pd.unique(periods.dropna()))
+
+
+def _coerce_period(periods: pd.Series, value: object) -> object:
+    """Let callers write ``"2024Q3"`` for a Period column."""
+    if (
+        value is None
+        or not isinstance(periods.dtype, pd.PeriodDtype)
+        or isinstance(value, pd.Period)
+    ):
+        return value
+    try:
+        return pd.Period(value, freq=periods.dtype.freq)  # type: ignore[call-arg, arg-type]
+    except (ValueError, TypeError) as exc:
+        raise AnalyticsInputError(
+            f"cannot read {value!r} as a period of the labels: {exc}"
+        ) from exc
 
 
 def _require_period(period: object, periods: list[object]) -> None:

@@ -196,8 +196,9 @@ def rfm_scores(
         as_of_day = _ibis.to_naive_timestamp(as_of).normalize()
 
     t = ibis.memtable(df)
-    # Compare timestamps, not dates, in the filter: cheaper on every row.
-    t = t.filter(t.date < (as_of_day + pd.Timedelta(days=1)).to_pydatetime())
+    end = as_of_day + pd.Timedelta(days=1)
+    if df["date"].max() >= end:  # usually as_of is at or after the data's end: no filter pass
+        t = t.filter(t.date < end.to_pydatetime())
     freq_expr = t.order.nunique() if order_col is not None else t.count()
     money_expr = t.amount.sum() if monetary == "sum" else t.amount.sum() / freq_expr
     per_customer = t.group_by(t.customer).aggregate(

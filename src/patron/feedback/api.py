@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime, StringConstraints
 
 from patron.core.apikit import (
@@ -130,7 +130,7 @@ def survey_create(request: HttpRequest, body: SurveyIn):
     data = body.model_dump()
     questions = [services.QuestionInput(**q) for q in data.pop("questions")]
     survey = services.survey_create(created_by=user, questions=questions, **data)
-    return 201, _survey_out(survey)
+    return Status(201, _survey_out(survey))
 
 
 @router.get("/surveys", response={200: list[SurveyOut], 401: ErrorOut}, summary="List surveys")
@@ -215,10 +215,10 @@ def invitations_create(request: HttpRequest, survey_id: Id, body: InvitationsIn)
         touchpoint=body.touchpoint,
     )
     skipped = [(pk, "not_visible") for pk in wanted if pk not in found] + batch.skipped
-    return 202, {
+    return Status(202, {
         "queued": [_invitation_out(i) for i in batch.queued],
         "skipped": [{"customer": pk, "reason": r, "message": str(SKIP_REASONS.get(r, r))} for pk, r in skipped],
-    }
+    })
 
 
 class ResponseOut(Schema):
@@ -324,7 +324,7 @@ def response_create(request: HttpRequest, body: ResponseIn):
         branch=branch or (customer.branch if customer else None),
         created_at=body.answered_at,
     )
-    return 201, _response_out(response)
+    return Status(201, _response_out(response))
 
 
 class FollowUpOut(Schema):

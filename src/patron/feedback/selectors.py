@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from patron.analytics.nps import NPSResult, nps_from_counts
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope, visible_customers
 from patron.feedback.models import FollowUp, Response, Review, ScoreClass, Survey, SurveyKind
+
+if TYPE_CHECKING:
+    from patron.analytics.nps import NPSResult
 
 
 def sees_anonymous(user: User) -> bool:
@@ -60,6 +63,9 @@ def feed(user: User, filters: FeedFilters, *, after_id: int | None = None, limit
 
 def nps_of(responses: QuerySet[Response]) -> NPSResult:
     """NPS with its margin of error and sample size, counted in the database (NPS questions only)."""
+    # Imported here: the analytics stack (numpy, scipy) is not needed by the public answer pages.
+    from patron.analytics.nps import nps_from_counts
+
     counts = responses.filter(survey__kind=SurveyKind.NPS).aggregate(
         promoters=Count("pk", filter=Q(score_class=ScoreClass.PROMOTER)),
         passives=Count("pk", filter=Q(score_class=ScoreClass.PASSIVE)),

@@ -24,7 +24,10 @@ def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
         .select_related("survey", "customer", "contact")
         .order_by("pk")
     )
-    with get_connection() as connection:
+    # One SMTP session for the batch, opened by the first send; a refused connection is recorded
+    # on each invitation like any other sending error.
+    connection = get_connection()
+    try:
         for invitation in invitations:
             if invitation.expires_at <= timezone.now():
                 continue
@@ -39,6 +42,8 @@ def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
                 continue
             services.invitation_mark_sent(invitation=invitation)
             sent += 1
+    finally:
+        connection.close()
     return {"sent": sent, "failed": failed}
 
 

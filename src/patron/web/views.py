@@ -30,7 +30,6 @@ from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
 from patron.web.forms import InteractionForm, TaskForm
 
-
 SORT_CHOICES = [
     ("name", _lazy("Name")),
     ("-profit", _lazy("Profit, highest first")),

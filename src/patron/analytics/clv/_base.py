@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -329,8 +329,30 @@ class BaseEstimator:
     attributes end in ``_``."""
 
     _param_names: tuple[str, ...] = ()
+    _default_columns: tuple[str, ...] = ()
     params_: dict[str, float]
     diagnostics_: FitDiagnostics
+    columns_: tuple[str, ...]
+
+    @classmethod
+    def from_params(
+        cls, params: Mapping[str, float], *, columns: tuple[str, ...] | None = None
+    ) -> Self:
+        """A model with known parameters, ready to predict without fitting (e.g. parameters
+        stored by an earlier scoring run). ``columns`` are the summary's column names in the
+        order ``fit`` takes them (default: the standard names)."""
+        missing = [n for n in cls._param_names if n not in params]
+        if missing:
+            raise CLVInputError(f"missing parameter(s) {missing}")
+        vals = {n: float(params[n]) for n in cls._param_names}
+        if not all(np.isfinite(v) and v > 0 for v in vals.values()):
+            raise CLVInputError("parameters must be positive and finite")
+        est = cls()
+        est.params_ = vals
+        est.columns_ = tuple(columns) if columns is not None else cls._default_columns
+        if len(est.columns_) != len(cls._default_columns):
+            raise CLVInputError(f"columns must name {list(cls._default_columns)}")
+        return est
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):

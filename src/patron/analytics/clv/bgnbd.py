@@ -120,6 +120,7 @@ class BetaGeo(BaseEstimator):
     """
 
     _param_names = ("r", "alpha", "a", "b")
+    _default_columns = ("frequency", "recency", "T")
 
     def __init__(
         self,

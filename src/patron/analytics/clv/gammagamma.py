@@ -114,6 +114,7 @@ class GammaGamma(BaseEstimator):
     """
 
     _param_names = ("p", "q", "gamma")
+    _default_columns = ("frequency", "monetary_value")
 
     def __init__(
         self,

@@ -205,6 +205,7 @@ class ParetoNBD(BaseEstimator):
     """
 
     _param_names = ("r", "alpha", "s", "beta")
+    _default_columns = ("frequency", "recency", "T")
 
     def __init__(
         self,
