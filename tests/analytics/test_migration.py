@@ -47,6 +47,8 @@ def test_pooled_transition_matrix(labels):
 
 def test_transition_matrix_between_given_periods(labels):
     m = transition_matrix(labels, from_period=pd.Period("2024Q1", "Q"))  # Q1 -> Q2 only
+    # A label such as "2024Q1" works for a Period column.
+    assert m.counts.equals(transition_matrix(labels, from_period="2024Q1").counts)
     assert m.n_transitions == 4
     assert m.probabilities.loc[MV].tolist() == [0.5, 0.0, 0.5, 0.0]
     assert m.probabilities.loc[MG].isna().all()  # nobody was growable in Q1
