@@ -156,6 +156,21 @@ def test_fit_accepts_column_names_and_is_sklearn_style() -> None:
         est.diagnostics_.converged = False  # type: ignore[misc]
 
 
+def test_from_params_predicts_like_the_fitted_model() -> None:
+    s = cdnow_summary()
+    bg = cdnow_fit()
+    stored = clv.BetaGeo.from_params(bg.params_)
+    pd.testing.assert_series_equal(stored.p_alive(s), bg.p_alive(s))
+    pd.testing.assert_series_equal(stored.expected_purchases(s, 10), bg.expected_purchases(s, 10))
+    renamed = s.rename(columns={"T": "age"})
+    other = clv.BetaGeo.from_params(bg.params_, columns=("frequency", "recency", "age"))
+    np.testing.assert_array_equal(other.p_alive(renamed), bg.p_alive(s))
+    with pytest.raises(clv.CLVInputError, match="missing parameter"):
+        clv.BetaGeo.from_params({"r": 1.0})
+    with pytest.raises(clv.CLVInputError, match="positive"):
+        clv.BetaGeo.from_params({**bg.params_, "a": -1.0})
+
+
 def test_unfitted_model_raises() -> None:
     with pytest.raises(clv.NotFittedError, match="fit"):
         clv.BetaGeo().p_alive(cdnow_summary())
