@@ -12,6 +12,7 @@ from patron.customers.models import Contact, Customer
 from patron.customers.selectors import can_edit_customer, visible_customers
 from patron.engagement.models import Task
 from patron.engagement.timeline import TimelinePage, customer_timeline
+from patron.feedback.selectors import CustomerFeedback, customer_feedback
 from patron.insights.selectors import Insight, customer_insight
 
 
@@ -38,6 +39,7 @@ class CustomerOverview:
     timeline: TimelinePage
     can_edit: bool
     insight: Insight
+    feedback: CustomerFeedback
 
 
 def customer_overview(
@@ -72,4 +74,5 @@ def customer_overview(
         timeline=customer_timeline(customer, channel=channel, page=page, page_size=page_size),
         can_edit=can_edit_customer(user, customer),
         insight=customer_insight(customer),
+        feedback=customer_feedback(customer),
     )
