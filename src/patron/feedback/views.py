@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -88,6 +88,18 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     response = _problem(request, 429, _("Too many answers from your network in a short time. Please wait a minute and try again."))
     response["Retry-After"] = str(ratelimit.retry_after())
     return response
+
+
+def _too_big(request: HttpRequest) -> HttpResponse | None:
+    """Read the form now: a body over Django's upload limit gets a clear 413 instead of an error page."""
+    try:
+        request.POST  # noqa: B018 - parses the body
+    except RequestDataTooBig:
+        return _problem(
+            request, 413,
+            _("What you sent is too large. A comment can have at most %(n)d characters.") % {"n": conf.comment_max_chars()},
+        )
+    return None
 
 
 def _questions(survey: Survey, language: str) -> tuple[Question | None, list[dict[str, Any]]]:
@@ -203,6 +215,8 @@ def response_comment(request: HttpRequest, token: str) -> HttpResponse:
     """The thank-you page's form: add or change the comment (and the other questions' answers)."""
     if (limited := _throttled(request)) is not None:
         return limited
+    if (too_big := _too_big(request)) is not None:
+        return too_big
     try:
         pk = links.parse_comment_token(token)
     except links.TokenExpired:
@@ -275,6 +289,8 @@ def public(request: HttpRequest, key: str, kiosk: bool = False) -> HttpResponse:
         return _public(request, "kiosk.html" if kiosk else "public.html", context, language=language)
     if (limited := _throttled(request)) is not None:
         return limited
+    if (too_big := _too_big(request)) is not None:
+        return too_big
     try:
         response = services.response_create(
             survey=survey,
