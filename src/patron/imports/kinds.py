@@ -307,7 +307,8 @@ class RecordImporter(Importer):
     def prepare(self, r: Row) -> None:
         """Fill ``r.desired`` (model attname -> value) from the mapped cells."""
         for name, (attname, default) in self.targets.items():
-            if name in r.values:
+            # money_currency may already have set the currency an amount's symbol names.
+            if name in r.values and attname not in r.desired:
                 value = r.values[name]
                 r.desired[attname] = default if value is None else value
         if self.customer_scoped and r.customer is not None:
@@ -921,6 +922,7 @@ class OrderImporter(Importer):
         run = self.run
         counters = run.order_lines
         batch_numbers: dict[Any, dict[int, int]] = defaultdict(dict)
+        batch_headers: dict[Any, tuple[int, tuple[Any, ...]]] = {}
         for r in rows:
             v = r.values
             assert r.customer is not None
@@ -943,7 +945,7 @@ class OrderImporter(Importer):
                 )
             branch = v.get("branch")
             header = (r.customer[0], v["channel"], branch[0] if branch else None, v["ordered_at"], currency)
-            first = run.order_headers.get(r.key)
+            first = run.order_headers.get(r.key) or batch_headers.get(r.key)
             if first is not None and first[1] != header:
                 r.reject(
                     _("The order's columns (customer, channel, branch, time, currency) differ from its line on "
@@ -962,6 +964,7 @@ class OrderImporter(Importer):
             if r.errors:
                 continue
             taken[number] = r.line
+            batch_headers.setdefault(r.key, (r.line, header))
             r.desired = {"header": header}
             r.extra["line"] = (number, product[0], quantity, unit_price, unit_cost, (quantity * unit_price).quantize(CENT))
 
