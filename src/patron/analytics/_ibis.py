@@ -167,4 +167,8 @@ def _as_datetime(s: pd.Series, label: str) -> pd.Series:
             s = s.dt.tz_localize(None)
     if s.isna().any():
         raise AnalyticsInputError(f"{label} has {int(s.isna().sum())} missing date(s)")
+    # Arrow (under Ibis and DuckDB) refuses to drop nanoseconds silently; a CRM needs no more
+    # than microseconds, so truncate rather than fail on data that carries them.
+    if s.dt.unit == "ns":
+        s = s.dt.floor("us").dt.as_unit("us")
     return s

@@ -117,7 +117,14 @@ def run_pipeline(inputs: ScoringInputs, config: ScoringConfig, progress: Progres
     def step(name: str, fn: Callable[[], None]) -> None:
         say(name)
         started = time.perf_counter()
-        fn()
+        try:
+            fn()
+        except (AnalyticsInputError, clv.CLVError) as exc:
+            if name == "profit":
+                raise  # without profit there is nothing to score: the data itself is unusable
+            # A model that cannot be fitted on these data leaves its figures empty and says why;
+            # the other figures are still worth having.
+            diagnostics[name] = {"error": str(exc)}
         timings[name] = round(time.perf_counter() - started, 3)
 
     fitted: dict[str, Any] = {}
@@ -267,7 +274,8 @@ def _holdout(orders: pd.DataFrame, config: ScoringConfig, as_of: pd.Timestamp, d
 
 
 def _value_classes(config: ScoringConfig, scores: pd.DataFrame, params: dict[str, Any], diagnostics: dict[str, Any]) -> None:
-    frame = pd.DataFrame({"profit_12m": scores["profit_12m"], "clv": scores["clv"].astype(float).fillna(0.0)})
+    predicted = scores["clv"].astype(float).fillna(0.0) if "clv" in scores else pd.Series(0.0, index=scores.index)
+    frame = pd.DataFrame({"profit_12m": scores["profit_12m"], "clv": predicted})
     classified = value.classify_value(frame, profit_col="profit_12m", predicted_col="clv", thresholds=config.value_thresholds)
     scores["value_class"] = classified["value_class"]
     scores["value_gap"] = classified["value_gap"]
@@ -509,7 +517,8 @@ def rescore(
             "interactions": _optional(inputs.interactions),
             "follow_ups": _optional(inputs.follow_ups),
         }
-        features = churn.build_features(orders.assign(amount=orders["revenue"]), cutoff=end, customers=list(ids), **extra)
+        # Same population as the run: customers active within the model's window (not every id).
+        features = churn.build_features(orders.assign(amount=orders["revenue"]), cutoff=end, **extra)
         if len(features):
             scores["churn_risk"] = model.predict_risk(features).reindex(ids)
             reasons = model.reasons(features, k=3)
