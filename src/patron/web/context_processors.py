@@ -17,6 +17,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items: list[tuple[str, Any]] = []
     if user is not None and user.is_authenticated:
         items = [(reverse("home"), _("Home")), (reverse("customer-list"), _("Customers"))]
+        if user.is_superuser or user.role not in {"analyst", "marketer"}:
+            items.append((reverse("import-index"), _("Import")))
         items.append((reverse("feedback:feed"), _("Feedback")))
         if can_view_models(user):
             items.append((reverse("models"), _("Models")))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/interactions/", views.customer_log_interaction, name="customer-log-interaction"),
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
+    path("imports/", include("patron.imports.urls")),
     path("", include("patron.feedback.urls")),
     path("", include("patron.insights.urls")),
 ]
