@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.models import User
-from patron.imports.engine import ImportInputError, ImportOptions, default_mapping, importer_class, read_header
+from patron.imports.engine import (
+    ImportInputError,
+    ImportOptions,
+    default_mapping,
+    importer_class,
+    read_header,
+)
 from patron.imports.forms import MappingForm, UploadForm
 from patron.imports.kinds import IMPORTERS
 from patron.imports.models import ImportJob, ImportMapping, Kind
@@ -186,7 +192,7 @@ def import_errors(request: HttpRequest, pk: int) -> FileResponse:
     path = Path(job.error_file) if job.error_file else None
     if path is None or not path.is_file():
         raise Http404(_("This import has no error file."))
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{job.original_name}.errors.csv")  # noqa: SIM115
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{job.original_name}.errors.csv")
 
 
 @login_required
