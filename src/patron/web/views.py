@@ -77,6 +77,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     customers = filter_customers(
         visible_customers(_user(request)).select_related("owner", "branch", "score"), filters
     )
+    if request.GET.get("format") == "csv":
+        # The whole filtered list, streamed, in the export's columns (patron.ingest.export).
+        from patron.ingest.export import csv_response
+
+        return csv_response("customers", customers, "customers.csv")
     page = _page_number(request)
     size = settings.PATRON_PAGE_SIZE
     rows = list(customers[(page - 1) * size : page * size + 1])
