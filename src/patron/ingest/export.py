@@ -67,6 +67,8 @@ class ExportKind:
     complete: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     header: Sequence[str] | None = None
     extras: list[ExtraColumns] = field(default_factory=list)
+    # How many rows a queryset of records makes (orders: their lines); default: one per record.
+    rows_of: Callable[[QuerySet], int] | None = None
 
     def columns(self) -> list[str]:
         base = list(self.header) if self.header is not None else list(COLUMNS[self.kind].export_header)
@@ -169,7 +171,10 @@ def _finish(spec: ExportKind, chunk: list[dict[str, Any]], header: list[str]) ->
 
 
 def count(kind: str, *, user: User | None = None) -> int:
-    return _KINDS[kind].visible(user).count()
+    """The rows an export of ``kind`` for ``user`` writes (for progress bars)."""
+    spec = _KINDS[kind]
+    records = spec.visible(user)
+    return spec.rows_of(records) if spec.rows_of else records.count()
 
 
 # ---------------------------------------------------------------- writing
@@ -485,6 +490,7 @@ register_export(
         },
         visible=lambda user: _scoped(Order, user),
         complete=_order_lines,
+        rows_of=lambda orders: OrderLine.objects.filter(order__in=orders).count(),
     )
 )
 
