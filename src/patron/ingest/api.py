@@ -156,6 +156,7 @@ def _batch_doc(item_schema: dict[str, Any], description: str) -> dict[str, Any]:
 _order_adapter = TypeAdapter(OrderIn)
 _cost_adapter = TypeAdapter(CostEventIn)
 _interaction_adapter = TypeAdapter(InteractionIn)
+_EVENT_ADAPTERS: dict[str, TypeAdapter[Any]] = {"cost_event": _cost_adapter, "interaction": _interaction_adapter}
 
 
 @router.post(
@@ -219,7 +220,7 @@ def ingest_events(request: HttpRequest, params: Query[BatchParams]):
             continue
         fields = dict(raw)
         kind = fields.pop("type", None)
-        adapter = {"cost_event": _cost_adapter, "interaction": _interaction_adapter}.get(kind)  # type: ignore[arg-type]
+        adapter: TypeAdapter[Any] | None = _EVENT_ADAPTERS.get(kind) if isinstance(kind, str) else None
         if adapter is None:
             failed.append(error(index, "invalid", _('"type" must be cost_event or interaction.')))
             continue

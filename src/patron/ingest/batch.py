@@ -75,7 +75,8 @@ class _Customers:
                 self.by_id[pk] = _CustomerRef(pk, ext, cur)
         for chunk in _chunks(sorted(external_ids)):
             for pk, ext, cur in visible.filter(external_id__in=chunk).values_list("pk", "external_id", "currency"):
-                self.by_external_id[ext] = _CustomerRef(pk, ext, cur)
+                if ext:
+                    self.by_external_id[ext] = _CustomerRef(pk, ext, cur)
 
     def get(self, customer_id: int | None, external_id: str | None) -> _CustomerRef | None:
         if customer_id is not None:
@@ -100,7 +101,8 @@ def _existing_external_ids(
         for ext, pk, customer_id in model._default_manager.filter(external_id__in=chunk).values_list(
             "external_id", "pk", "customer_id"
         ):
-            found[ext] = (pk, customer_id)
+            if ext:
+                found[ext] = (pk, customer_id)
     if not found:
         return {}
     owners = sorted({customer_id for _pk, customer_id in found.values()})
@@ -379,7 +381,8 @@ def events_ingest(
     for pk, ext, customer_id in Contact.objects.filter(external_id__in=contact_exts).values_list(
         "pk", "external_id", "customer_id"
     ):
-        contacts_by_ext[ext] = (pk, customer_id)
+        if ext:
+            contacts_by_ext[ext] = (pk, customer_id)
 
     cost_planned: list[tuple[int, CostEvent]] = []
     interaction_planned: list[tuple[int, Interaction]] = []

@@ -266,7 +266,7 @@ def _write_parquet(kind: str, rows: Iterable[list[Any]], out: IO[bytes]) -> None
 def _table(schema: Any, rows: list[list[Any]]) -> Any:
     import pyarrow as pa
 
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
     arrays = []
     for values, fld in zip(columns, schema, strict=True):
         if pa.types.is_string(fld.type):

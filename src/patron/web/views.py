@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -72,7 +72,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     filters = CustomerFilter.from_params(request.GET)
     customers = filter_customers(
         visible_customers(_user(request)).select_related("owner", "branch", "score"), filters
