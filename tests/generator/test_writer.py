@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def _signature(seed: int) -> pd.DataFrame:
     rows = Customer.objects.filter(external_id__startswith=f"gen-{seed}-c").values_list(
         "external_id", "name", "email", "stage", "revenue_total", "profit_total", "order_count", "last_order_at"
     )
-    return pd.DataFrame(list(rows)).sort_values(0, ignore_index=True)
+    frame = pd.DataFrame(list(rows), columns=["external_id", "name", "email", "stage", "revenue", "profit", "orders", "last"])
+    return frame.sort_values("external_id", ignore_index=True)
 
 
 def test_writes_every_table_and_records_the_truth(small_blocks, data_dir) -> None:
@@ -124,7 +126,7 @@ def test_same_seed_gives_the_same_data_and_is_refused_twice(small_blocks) -> Non
     generate_dataset(600, 22, chunk_size=500)
     other = _signature(22)
     assert Customer.objects.count() == 1_200
-    assert not first[1].equals(other[1])  # different names
+    assert not first["name"].equals(other["name"])
 
 
 @pytest.mark.parametrize("customers", [0, -5, "10", 2.5, None, True])
@@ -197,13 +199,15 @@ def test_records_are_well_formed(small_blocks) -> None:
     customers = list(Customer.objects.all()[:200])
     for c in customers:
         assert c.name_search == search_key(c.name)
-        assert c.region_id == c.branch.region_id
-        assert c.external_id.startswith("gen-51-c")
+        assert c.branch is not None and c.region_id == c.branch.region_id
+        assert str(c.external_id).startswith("gen-51-c")
+        assert c.acquired_on is not None
         if c.stage == Customer.Stage.PROSPECT:
-            assert c.order_count == 0 and c.acquired_on is not None
+            assert c.order_count == 0 and c.first_order_at is None
         else:
-            assert c.order_count >= 1
-            assert c.first_order_at.date() >= c.acquired_on - pd.Timedelta(days=1)
+            assert c.order_count >= 1 and c.first_order_at is not None
+            # Acquired on the local (UTC+8) day of the first order.
+            assert (c.first_order_at + timedelta(hours=8)).date() == c.acquired_on
     assert Customer.objects.filter(owner__isnull=True).count() == 500  # no reps exist
     # Store and agent orders carry the customer's branch; remote orders none.
     assert not Order.objects.filter(channel__in=["web", "app"], branch__isnull=False).exists()

@@ -574,7 +574,7 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
             "comment": comments,
             "language": r_lang,
             "theme": pd.array(themes, dtype="string"),
-            "sentiment": pd.array(np.where(has_comment, sentiment, None), dtype="string"),
+            "sentiment": pd.Series(sentiment, dtype="string").where(has_comment).array,
         }
     )
 

@@ -119,16 +119,16 @@ def ensure_reference_data() -> ReferenceIds:
     existing = dict(Product.objects.filter(external_id__in=list(catalogue["external_id"])).values_list("external_id", "pk"))
     missing = [
         Product(
-            external_id=row.external_id,
-            sku=row.sku,
-            name=row.name,
-            category=row.category,
-            list_price=Decimal(int(row.list_price_cents)) / 100,
-            unit_cost=Decimal(int(row.unit_cost_cents)) / 100,
+            external_id=str(row["external_id"]),
+            sku=str(row["sku"]),
+            name=str(row["name"]),
+            category=str(row["category"]),
+            list_price=Decimal(int(row["list_price_cents"])) / 100,
+            unit_cost=Decimal(int(row["unit_cost_cents"])) / 100,
             currency=simulate.Population().currency,
         )
-        for row in catalogue.itertuples()
-        if row.external_id not in existing
+        for row in catalogue.to_dict("records")
+        if row["external_id"] not in existing
     ]
     if missing:
         Product.objects.bulk_create(missing)
@@ -186,7 +186,7 @@ def bulk_insert(cursor: Any, model: type[models.Model], columns: dict[str, Seque
             column = provided.pop(f.attname)
             if len(column) != n:
                 raise ValueError(f"{model.__name__}.{f.attname}: {len(column)} values for {n} rows")
-            names.append(f.column)
+            names.append(str(f.column))
             values.append(column)
         elif f.primary_key or (f.null and not f.has_default()):
             continue
@@ -194,7 +194,7 @@ def bulk_insert(cursor: Any, model: type[models.Model], columns: dict[str, Seque
             default = _default(f)
             if default is None and not f.null:
                 raise GeneratorError(f"The generator does not know how to fill {model.__name__}.{f.name}.")
-            names.append(f.column)
+            names.append(str(f.column))
             values.append(itertools.repeat(default, n))
     if provided:
         raise ValueError(f"{model.__name__} has no fields {sorted(provided)}")
