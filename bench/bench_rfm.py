@@ -10,9 +10,10 @@ load:
   finished result (validation, aggregation, scores, RFM code, segment);
 * ``pandas``  - plain pandas with the same definitions: ``groupby().agg()``, then
   ``rank(method="average")`` and ``pd.cut`` of the mid-rank percentile at the quintile
-  edges (this *is* a quintile cut; ``pd.qcut`` itself cannot be used for the identical
-  result because it splits or rejects tied values - "Bin edges must be unique" - e.g. on
-  frequency, where most customers tie);
+  edges (a quintile cut that is defined for any data: ``pd.qcut(x, 5)`` on the raw values
+  raises "Bin edges must be unique" as soon as a quintile edge falls inside a block of ties,
+  e.g. when more than 20% of customers bought exactly once; the report states what it does
+  on the benchmark data);
 * for context only (not asserted equal): the textbook recipe
   ``pd.qcut(x.rank(method="first"), 5)``, which breaks ties by row order.
 
