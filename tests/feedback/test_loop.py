@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from patron.feedback.models import FollowUp, FollowUpRule
@@ -84,7 +85,7 @@ def test_close_the_loop_and_tell_the_customer(smtp, alice, nps_survey):
     customer = make_customer("Told", owner=alice, email="told@example.com")
     _answer(nps_survey, customer, 4, "Slow delivery")
     follow_up = FollowUp.objects.get()
-    with pytest.raises(Exception) as missing:
+    with pytest.raises(ValidationError) as missing:
         follow_up_close(follow_up=follow_up, user=alice, root_cause="", action_taken="", outcome="")
     assert set(missing.value.message_dict) == {"root_cause", "action_taken", "outcome"}
     follow_up_close(

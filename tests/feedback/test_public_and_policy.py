@@ -15,7 +15,12 @@ from django_tasks_db.models import DBTaskResult
 from patron.feedback import links
 from patron.feedback.contact_policy import contact_record
 from patron.feedback.models import ContactRule, Invitation, Response
-from patron.feedback.services import invitations_create, trigger_create, trigger_invite_customer, triggers_fire
+from patron.feedback.services import (
+    invitations_create,
+    trigger_create,
+    trigger_invite_customer,
+    triggers_fire,
+)
 from tests.factories import make_customer, make_order
 
 pytestmark = pytest.mark.django_db

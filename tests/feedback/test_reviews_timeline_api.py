@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -40,7 +41,7 @@ def test_quarterly_reviews_once_per_quarter_and_on_timeline(alice):
     review_complete(review=review, user=alice, nps=9, notes="Renewal likely; wants API access.")
     entries = customer_timeline(key).entries
     assert [(e.kind, e.title) for e in entries] == [("review", "Quarterly review 2026Q4: NPS 9")]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         review_complete(review=review, user=alice, nps=11, notes="x")
 
 

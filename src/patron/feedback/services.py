@@ -11,6 +11,7 @@ import importlib
 import logging
 import random
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -498,11 +499,28 @@ def trigger_invite_customer(
 # ---------------------------------------------------------------- responses
 
 
+_RULES_TTL = 5.0  # seconds a server process reuses the active rules before reading them again
+_rules_cache: tuple[float, list[FollowUpRule]] = (0.0, [])
+
+
 def _active_rules() -> list[FollowUpRule]:
-    return list(FollowUpRule.objects.filter(is_active=True))
+    """The active follow-up rules; re-read at most every few seconds (every answer needs them)."""
+    global _rules_cache
+    loaded_at, cached = _rules_cache
+    now = time.monotonic()
+    if now - loaded_at > _RULES_TTL:
+        cached = list(FollowUpRule.objects.filter(is_active=True))
+        _rules_cache = (now, cached)
+    return cached
 
 
-def _after_response(response: Response, *, new: bool) -> FollowUp | None:
+def rules_changed(**_kwargs: Any) -> None:
+    """Signal receiver: a rule was saved or deleted in this process; read them again next time."""
+    global _rules_cache
+    _rules_cache = (0.0, [])
+
+
+def _after_response(response: Response, *, new: bool, owner_id: int | bool | None = False) -> FollowUp | None:
     """Inside the response's transaction: the closed-loop rules, then the webhook."""
     follow_up = None
     eligible = response.customer_id is not None and (new or not FollowUp.objects.filter(response=response).exists())
@@ -517,7 +535,9 @@ def _after_response(response: Response, *, new: bool) -> FollowUp | None:
             sentiment=conf.sentiment_function() if response.comment else None,
         )
         if match is not None:
-            follow_up = follow_up_open(response=response, reason=match.reason, rule=match.rule, sla_hours=match.sla_hours)
+            follow_up = follow_up_open(
+                response=response, reason=match.reason, rule=match.rule, sla_hours=match.sla_hours, owner_id=owner_id
+            )
     if new:
         _emit("response.received", response_payload(response))
     return follow_up
@@ -557,7 +577,7 @@ def response_record(
         with transaction.atomic():
             response.save(force_insert=True)
             Invitation.objects.filter(pk=invitation.pk).update(answered_at=now)
-            _after_response(response, new=True)
+            _after_response(response, new=True, owner_id=getattr(invitation, "customer_owner_id", False))
     except IntegrityError:
         # Another request for the same invitation committed first (a double click).
         return _existing_answer(invitation, value), False
@@ -637,13 +657,14 @@ def response_update_comment(
 
 def follow_up_open(
     *, response: Response, reason: str, rule: FollowUpRule | None = None, sla_hours: int | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, owner_id: int | bool | None = False,
 ) -> FollowUp:
     """Open the case for the customer's owner and alert them (email through the worker)."""
     if response.customer_id is None:
         raise ValidationError(_("An anonymous answer cannot be followed up."), code="anonymous")
     now = now or timezone.now()
-    owner_id = Customer.objects.filter(pk=response.customer_id).values_list("owner_id", flat=True).first()
+    if owner_id is False:  # not known by the caller: look it up
+        owner_id = Customer.objects.filter(pk=response.customer_id).values_list("owner_id", flat=True).first()
     follow_up = FollowUp(
         response=response,
         customer_id=response.customer_id,
@@ -653,7 +674,7 @@ def follow_up_open(
         opened_at=now,
         due_at=now + timedelta(hours=sla_hours or conf.follow_up_sla_hours()),
     )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         follow_up.save(force_insert=True)
         if owner_id is not None:
             from patron.feedback.tasks import follow_up_alert

@@ -43,3 +43,11 @@ def connect() -> None:
     post_save.connect(order_saved, sender=Order, dispatch_uid="feedback.order_saved")
     post_save.connect(cost_event_saved, sender=CostEvent, dispatch_uid="feedback.cost_event_saved")
     post_save.connect(interaction_saved, sender=Interaction, dispatch_uid="feedback.interaction_saved")
+
+    from django.db.models.signals import post_delete
+
+    from patron.feedback.models import FollowUpRule
+    from patron.feedback.services import rules_changed
+
+    post_save.connect(rules_changed, sender=FollowUpRule, dispatch_uid="feedback.rules_saved")
+    post_delete.connect(rules_changed, sender=FollowUpRule, dispatch_uid="feedback.rules_deleted")

@@ -12,7 +12,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -160,7 +160,10 @@ def _invitation(request: HttpRequest, token: str) -> Invitation | HttpResponse:
         pk, nonce = links.parse_answer_token(token)
     except links.BadToken:
         return _problem(request, 403, _("This survey link is not valid. Please use the link exactly as it was sent to you."))
-    invitation = Invitation.objects.select_related("survey").filter(pk=pk).first()
+    # The owner comes with the invitation: a detractor's follow-up needs it, without another query.
+    invitation = (
+        Invitation.objects.select_related("survey").annotate(customer_owner_id=F("customer__owner_id")).filter(pk=pk).first()
+    )
     if invitation is None or invitation.nonce != nonce:
         return _problem(request, 404, _("This survey link no longer exists."))
     return invitation
@@ -480,7 +483,8 @@ def customer_send_survey(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(visible_customers(user), pk=pk)
     if not can_edit_customer(user, customer):
         raise PermissionDenied(_("You can read this customer but not change it."))
-    survey = Survey.objects.filter(pk=_int(request.POST.get("survey")), is_active=True).first()
+    survey_id = _int(request.POST.get("survey"))
+    survey = Survey.objects.filter(pk=survey_id, is_active=True).first() if survey_id else None
     if survey is None:
         messages.error(request, _("Choose an active survey."))
         return redirect(customer)
@@ -606,7 +610,7 @@ def follow_up_close(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("feedback:follow-up", pk=follow_up.pk)
     else:
         messages.error(request, _("Not closed: %(errors)s") % {"errors": "; ".join(
-            f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()
+            f"{form.fields[k].label}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()
         )})
     return render(
         request,
