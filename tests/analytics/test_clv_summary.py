@@ -163,3 +163,22 @@ def test_nothing_before_observation_end_and_bad_unit_raise() -> None:
 def test_single_customer_single_purchase() -> None:
     s = clv.rfm_summary(tx([("a", "2024-01-01", 3.0)]), unit="D")
     assert s.loc["a"].tolist() == [0, 0.0, 0.0, 0.0]
+
+
+def test_does_not_leave_the_transactions_registered_in_duckdb() -> None:
+    # Each call copies the transactions into the shared DuckDB connection; they must be
+    # released, or a long-running worker grows by the size of every frame it summarises.
+    from patron.analytics import _ibis
+
+    con = _ibis.connect()
+
+    def views() -> int:
+        return len(con.con.sql("select view_name from duckdb_views() where not internal").fetchall())
+
+    before = views()
+    t = tx([("a", "2024-01-01", 1.0), ("a", "2024-01-08", 3.0)])
+    for _ in range(3):
+        clv.rfm_summary(t, unit="D")
+    with pytest.raises(clv.CLVInputError):
+        clv.rfm_summary(t.assign(amount=-1.0), unit="D")
+    assert views() == before
