@@ -138,3 +138,23 @@ def test_api_surveys_invitations_and_lists(client, alice, bob, cx, root, nps_sur
     assert refused.status_code == 403
     assert Response.objects.count() == 1
     assert invitations_create  # imported for symmetry with the service tests
+
+
+def test_survey_pages_and_admin(client, alice, cx, root, nps_survey, north):
+    response_create(survey=nps_survey, customer=make_customer("P", owner=alice), score=10, channel="api")
+    client.force_login(alice)
+    listing = client.get("/feedback/surveys/").content.decode()
+    assert "Relationship NPS" in listing and "NPS 100 ± 0 (n = 1)" in listing
+    assert client.post("/feedback/surveys/", {"name": "Nope", "kind": "nps", "purpose": "relationship",
+                                              "touchpoint": "relationship"}).status_code == 403
+    detail = client.get(f"/feedback/surveys/{nps_survey.pk}/").content.decode()
+    assert f"/s/{nps_survey.public_key}/?b={north.code}" in detail and "kiosk" in detail
+    client.force_login(cx)
+    created = client.post("/feedback/surveys/", {"name": "Claims CES", "kind": "ces", "purpose": "transactional",
+                                                 "touchpoint": "claim", "allow_comment": "on"})
+    assert created.status_code == 302
+    client.force_login(root)
+    assert client.get("/admin/feedback/survey/").status_code == 200
+    assert client.get(f"/admin/feedback/survey/{nps_survey.pk}/change/").status_code == 200
+    assert client.get("/admin/feedback/invitation/").status_code == 200
+    assert client.get("/feedback/reviews/").status_code == 200
