@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from patron.insights.models import ValueClass
 
@@ -71,7 +72,10 @@ def forecast_chart(migration: dict[str, Any]) -> dict[str, Any] | None:
     if not forecast:
         return None
     classes = migration["classes"]
-    steps = [_("Now") if f["step"] == 0 else _("+%(n)d quarters") % {"n": f["step"]} for f in forecast]
+    steps = [
+        _("Now") if f["step"] == 0 else ngettext("+%(n)d quarter", "+%(n)d quarters", f["step"]) % {"n": f["step"]}
+        for f in forecast
+    ]
     return {
         "tooltip": {"trigger": "axis"},
         "legend": {"data": [str(ValueClass(c).label) for c in classes]},

@@ -14,7 +14,7 @@ from patron.commerce.models import Product
 from patron.core.models import User
 from patron.core.roles import can_view_models
 from patron.insights import charts
-from patron.insights.models import ScoringRun
+from patron.insights.models import ScoringRun, ValueClass
 from patron.insights.selectors import latest_runs
 
 # Fader, Hardie & Lee (2005) and Fader & Hardie's Gamma-Gamma note, on the CDNOW sample; the
@@ -37,6 +37,9 @@ def models_page(request: HttpRequest, run_id: int | None = None) -> HttpResponse
     diag = run.diagnostics if run else {}
     context = {
         "rules": _named_rules(diag.get("baskets", {}).get("top_rules", [])),
+        "value_classes": [
+            (code, label, diag.get("value_classes", {}).get(code, 0)) for code, label in ValueClass.choices
+        ],
         "runs": runs,
         "run": run,
         "diag": diag,

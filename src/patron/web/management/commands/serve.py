@@ -28,5 +28,7 @@ class Command(BaseCommand):
             raise CommandError("--workers and --threads must be at least 1.")
         if not opts["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
+        # Static files served by WhiteNoise from STATIC_ROOT, compressed once here.
+        call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"Patron is running at http://{opts['host']}:{opts['port']}/  (Ctrl+C to stop)")
         serve(opts["host"], opts["port"], opts["workers"], opts["threads"])
