@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Sum
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
@@ -56,6 +57,7 @@ def test_writes_every_table_and_records_the_truth(small_blocks, data_dir) -> Non
     assert Interaction.objects.count() == counts["interactions"] > 0
     assert Contact.objects.count() == counts["contacts"] > 0
     assert Product.objects.count() == len(simulate.catalogue())
+    connection.check_constraints()  # every foreign key points at a row (raises IntegrityError)
     # Same data as the pure layer, row for row.
     expected = simulate.simulate(1_500, 11)
     assert counts["order_lines"] == len(expected.lines)
