@@ -1,0 +1,567 @@
+"""Lexicon-based sentiment for Chinese and English comments.
+
+A transparent scorer in the tradition of VADER (Hutto & Gilbert, 2014), extended to Chinese:
+
+* every token (or phrase of tokens) found in the lexicon (``data/sentiment_en.tsv``,
+  ``data/sentiment_zh.tsv``, ``data/emoji.tsv``) contributes its valence, in [-2, 2];
+* an **intensifier** ("very", "非常", "有点") within two tokens before multiplies it;
+* a **negator** ("not", "never", "不", "没有") within four tokens before, in the same clause,
+  flips it with a factor of -0.75 (so "not good" is weaker than "bad"), or replaces it with the
+  term's own negated valence ("doesn't work", "没回复" are complaints though "work" and "回复"
+  are neutral);
+* a **contrast** ("but", "但是", "就是" opening a clause) halves everything before it and
+  multiplies what follows by 1.5; a **concession** ("although", "虽然") halves its own clause;
+* a Chinese word the dictionary keeps whole is split into its parts when they are known:
+  "太贵了" = 太 (intensifier) + 贵; "不满意" = 不 (negator) + 满意; "X不C" potential
+  complements ("解决不了", "打不通") are complaints of inability.
+
+The sum ``s`` of contributions becomes a score in (-1, 1) as ``s / sqrt(s**2 + 2)`` and a label:
+``positive`` above :data:`POSITIVE_THRESHOLD`, ``negative`` below :data:`NEGATIVE_THRESHOLD`,
+otherwise ``neutral``. :func:`score_sentiment` also returns the contributions, so a user can
+see why a comment scored as it did.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from patron.analytics.text import segment
+from patron.analytics.text._resources import read_table
+from patron.analytics.text.segment import Token
+
+__all__ = [
+    "NEGATIVE_THRESHOLD",
+    "POSITIVE_THRESHOLD",
+    "Contribution",
+    "Lexicon",
+    "Sentiment",
+    "SentimentLabel",
+    "label_for",
+    "lexicon",
+    "score_sentiment",
+    "score_tokens",
+]
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+#: Scores at or above this are "positive", at or below :data:`NEGATIVE_THRESHOLD` "negative".
+POSITIVE_THRESHOLD = 0.25
+NEGATIVE_THRESHOLD = -0.25
+#: Squashing constant: a single plain word of valence 1 scores 1 / sqrt(3) = 0.58.
+ALPHA = 2.0
+NEGATION_WINDOW = 4
+INTENSIFIER_WINDOW = 2
+CONTRAST_BEFORE = 0.5
+CONTRAST_AFTER = 1.5
+CONCESSION = 0.5
+
+_ZH_PARTICLES = "了啊的吧呀啦哦呢嘛哈么"
+_ZH_COMPLEMENTS = frozenset("了到上开通动起出进下来去住懂完着清全")
+_POTENTIAL_RE = re.compile(r"^[\u3400-\u9fff]{1,2}不([\u3400-\u9fff])$")
+_POTENTIAL_VALENCE = -0.8
+# degree suffixes ("差多了" much worse, "烦死了", "好极了") and result complements that make a
+# verb a complaint ("开错" issued wrongly, "压坏" crushed)
+_ZH_DEGREE_SUFFIXES = {"多": 1.5, "极": 1.7, "死": 1.7, "透": 1.7, "爆": 1.7}
+_ZH_RESULTS = frozenset("错坏破丢烂碎漏")
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One scored term: ``valence`` from the lexicon, ``weight`` from its modifiers and clause
+    (``value = valence * weight`` unless the term has its own negated valence)."""
+
+    term: str
+    valence: float
+    weight: float
+    value: float
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    score: float
+    label: SentimentLabel
+    contributions: tuple[Contribution, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Valences and modifiers, keyed by normalised term (English: stemmed words joined by a
+    space; Chinese: the Simplified characters)."""
+
+    valence: dict[str, float]
+    negated_valence: dict[str, float]
+    negators: dict[str, float]
+    intensifiers: dict[str, float]
+    contrast: dict[str, bool]  # term -> only when opening a clause
+    concession: dict[str, bool]
+    directions: dict[str, float] = field(default_factory=dict)  # high +1, low -1
+    aspects: dict[str, float] = field(default_factory=dict)  # cost -1, benefit +1
+    max_words: int = field(default=1)
+
+    def is_known(self, term: str) -> bool:
+        return (
+            term in self.valence
+            or term in self.negators
+            or term in self.intensifiers
+            or term in self.contrast
+            or term in self.concession
+            or term in self.directions
+            or term in self.aspects
+        )
+
+
+def _key(term: str) -> str:
+    """The lookup key of a lexicon term: its tokens' matching forms joined like the scanner
+    joins them (English words by a space, Chinese by nothing)."""
+    tokens = segment.tokenize(term)
+    return _join(tokens) if tokens else segment.normalise(term).strip()
+
+
+def _join(tokens: Iterable[Token]) -> str:
+    out = ""
+    prev: Token | None = None
+    for t in tokens:
+        if prev is not None and prev.kind == "en" and t.kind == "en":
+            out += " "
+        out += t.text if t.kind == "en" else t.raw
+        prev = t
+    return out
+
+
+def _modifier_key(term: str, lang: str) -> str:
+    # modifiers are matched on raw (unstemmed) forms: "nothing" must not become "noth"
+    return segment.normalise(term).strip()
+
+
+@functools.cache
+def lexicon() -> Lexicon:
+    """The packaged lexicon, loaded once (its Chinese words are in jieba's dictionary, so they
+    are segmented whole)."""
+    valence: dict[str, float] = {}
+    negated: dict[str, float] = {}
+    for name in ("sentiment_zh.tsv", "sentiment_en.tsv", "emoji.tsv"):
+        for row in read_table(name, 2, 3):
+            term = row[0]
+            key = segment.normalise(term).strip() if name != "sentiment_en.tsv" else None
+            if key is None:
+                key = term  # English keys are computed after jieba knows the Chinese words
+            if key in valence:
+                raise ValueError(f"{name}: {term!r} is listed twice")
+            valence[key] = float(row[1])
+            if len(row) == 3:
+                negated[key] = float(row[2])
+    negators: dict[str, float] = {}
+    intensifiers: dict[str, float] = {}
+    contrast: dict[str, bool] = {}
+    concession: dict[str, bool] = {}
+    for kind, lang, term, value in read_table("modifiers.tsv", 4):
+        key = _modifier_key(term, lang)
+        if kind == "negator":
+            negators[key] = float(value)
+        elif kind == "intensifier":
+            intensifiers[key] = float(value)
+        elif kind == "contrast":
+            contrast[key] = value == "1"
+        elif kind == "concession":
+            concession[key] = value == "1"
+        else:
+            raise ValueError(f"modifiers.tsv: unknown kind {kind!r} for {term!r}")
+    # English terms: stem each word ("delays" -> "delay") so inflections meet
+    keyed_valence: dict[str, float] = {}
+    keyed_negated: dict[str, float] = {}
+    for key, v in valence.items():
+        k = _key(key) if _is_latin(key) else key
+        if k in keyed_valence and keyed_valence[k] != v:
+            raise ValueError(f"sentiment lexicon: {key!r} and another term both stem to {k!r}")
+        keyed_valence[k] = v
+        if key in negated:
+            keyed_negated[k] = negated[key]
+    directions: dict[str, float] = {}
+    aspects: dict[str, float] = {}
+    sign = {"up": 1.0, "down": -1.0, "cost": -1.0, "benefit": 1.0}
+    for kind, term in read_table("aspects.tsv", 2):
+        if kind not in sign:
+            raise ValueError(f"aspects.tsv: unknown kind {kind!r} for {term!r}")
+        key = _key(term) if _is_latin(term) else segment.normalise(term).strip()
+        (directions if kind in ("up", "down") else aspects)[key] = sign[kind]
+    max_words = max(
+        len(k.split(" ")) for k in [*keyed_valence, *aspects, *directions] if _is_latin(k)
+    )
+    return Lexicon(
+        valence=keyed_valence,
+        negated_valence=keyed_negated,
+        negators=negators,
+        intensifiers=intensifiers,
+        contrast=contrast,
+        concession=concession,
+        directions=directions,
+        aspects=aspects,
+        max_words=max(max_words, 3),
+    )
+
+
+def _is_latin(term: str) -> bool:
+    return bool(term) and term[0].isascii() and term[0].isalpha()
+
+
+def label_for(score: float) -> SentimentLabel:
+    if score >= POSITIVE_THRESHOLD:
+        return "positive"
+    if score <= NEGATIVE_THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+# --- items: the token stream turned into what the scorer acts on -----------------------------
+
+_BOUNDARY = "boundary"
+_WORD = "word"
+_NEG = "neg"
+_INT = "int"
+_CONTRAST = "contrast"
+_CONCESSION = "concession"
+_OTHER = "other"
+_DIRECTION = "direction"
+_ASPECT = "aspect"
+_POTENTIAL = "potential"  # a Chinese potential complement ("打不通"), scored as a word
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    kind: str
+    term: str
+    value: float = 0.0
+    # for words that are also intensifiers ("好" in "好慢" vs "很好")
+    alt_intensifier: float | None = None
+    negated_value: float | None = None
+
+
+def _lead_items(key: str, lex: Lexicon, *, clause_start: bool) -> list[_Item]:
+    """Contrast or concession marker items for ``key`` (they come before its other items)."""
+    if key in lex.contrast and (clause_start or not lex.contrast[key]):
+        return [_Item(_CONTRAST, key)]
+    if key in lex.concession and (clause_start or not lex.concession[key]):
+        return [_Item(_CONCESSION, key)]
+    return []
+
+
+def _neg_items(key: str, lex: Lexicon) -> list[_Item]:
+    """Negator items for ``key`` (they come after its own valence: "nobody" is negative and
+    negates what follows, but does not negate itself)."""
+    if key in lex.negators:
+        return [_Item(_NEG, key, lex.negators[key])]
+    if key.endswith("n't"):
+        return [_Item(_NEG, key, -0.75)]
+    return []
+
+
+def _word_item(key: str, lex: Lexicon) -> _Item:
+    return _Item(
+        _WORD,
+        key,
+        lex.valence[key],
+        alt_intensifier=lex.intensifiers.get(key),
+        negated_value=lex.negated_valence.get(key),
+    )
+
+
+def _core_items(key: str, lex: Lexicon, *, with_intensifier: bool = True) -> list[_Item]:
+    """Aspect, valence, direction or intensifier items of a known ``key``."""
+    items: list[_Item] = []
+    if key in lex.aspects:
+        items.append(_Item(_ASPECT, key, lex.aspects[key]))
+    if key in lex.valence:
+        items.append(_word_item(key, lex))
+    elif key in lex.directions:
+        items.append(_Item(_DIRECTION, key, lex.directions[key]))
+    elif with_intensifier and key in lex.intensifiers and key not in lex.negators:
+        items.append(_Item(_INT, key, lex.intensifiers[key]))
+    return items
+
+
+def _zh_items(word: str, lex: Lexicon, *, clause_start: bool) -> list[_Item]:
+    """Items for one Chinese token, splitting it into known parts when it is not known whole."""
+    lead = _lead_items(word, lex, clause_start=clause_start)
+    core = _core_items(word, lex)
+    neg = _neg_items(word, lex)
+    if lead or core or neg:
+        return [*lead, *core, *neg]
+    parts = _decompose_zh(word, lex)
+    if parts is None:
+        return [_Item(_OTHER, word)]
+    out: list[_Item] = []
+    for kind, part, value in parts:
+        if kind == _INT:
+            out.append(_Item(_INT, part, value))
+        elif kind == _POTENTIAL:
+            out.append(_Item(_WORD, part, value))
+        elif kind == _OTHER:
+            out.append(_Item(_OTHER, part))
+        else:
+            out.extend(_core_items(part, lex) or [])
+            out.extend(_neg_items(part, lex))
+    return out
+
+
+def _known(part: str, lex: Lexicon) -> bool:
+    return part in lex.valence or part in lex.directions
+
+
+def _decompose_zh(word: str, lex: Lexicon) -> list[tuple[str, str, float]] | None:
+    """Split an unknown Chinese ``word`` into scored parts, or ``None``.
+
+    Tried in order: trailing particles ("好用啊"); negator/intensifier prefixes before a known
+    word ("太贵", "不满意", "很不方便"), optionally followed by a degree suffix ("差多了",
+    "烦死"); a result complement ("开错", "压坏"); a potential complement ("解决不了", "打不通");
+    a known word of two or more characters at the end ("提前通知"); and, for words jieba did
+    not find in a dictionary but guessed, a greedy split into known parts ("排超久").
+    """
+    stripped = word.rstrip(_ZH_PARTICLES) or word
+    if stripped != word and _known(stripped, lex):
+        return [(_WORD, stripped, 0.0)]
+    prefixes: list[tuple[str, str, float]] = []
+    rest = stripped
+    while rest:
+        if prefixes and _known(rest, lex):
+            return [*prefixes, (_WORD, rest, 0.0)]
+        if len(rest) >= 2 and rest[-1] in _ZH_DEGREE_SUFFIXES and _known(rest[:-1], lex):
+            return [
+                *prefixes,
+                (_INT, rest[-1], _ZH_DEGREE_SUFFIXES[rest[-1]]),
+                (_WORD, rest[:-1], 0.0),
+            ]
+        for n in (3, 2, 1):
+            head = rest[:n]
+            if len(rest) > n and (head in lex.negators or head in lex.intensifiers):
+                kind = _NEG if head in lex.negators else _INT
+                value = lex.negators[head] if kind == _NEG else lex.intensifiers[head]
+                prefixes.append((kind, head, value))
+                rest = rest[n:]
+                break
+        else:
+            break
+    if (
+        2 <= len(stripped) <= 3
+        and stripped[-1] in _ZH_RESULTS
+        and stripped[:-1] not in lex.negators
+    ):
+        return [(_WORD, stripped[-1], 0.0)] if stripped[-1] in lex.valence else None
+    m = _POTENTIAL_RE.match(stripped)
+    if m and m.group(1) in _ZH_COMPLEMENTS:
+        return [(_POTENTIAL, stripped, _POTENTIAL_VALENCE)]
+    for size in range(len(stripped) - 1, 1, -1):
+        tail = stripped[-size:]
+        if tail in lex.valence:
+            return [(_OTHER, stripped[:-size], 0.0), (_WORD, tail, 0.0)]
+    if len(stripped) >= 2 and not segment.is_dictionary_word(word):
+        return _greedy_zh(stripped, lex)
+    return None
+
+
+def _greedy_zh(word: str, lex: Lexicon) -> list[tuple[str, str, float]] | None:
+    parts: list[tuple[str, str, float]] = []
+    i = 0
+    scored = False
+    while i < len(word):
+        for n in (4, 3, 2, 1):
+            piece = word[i : i + n]
+            if len(piece) < n:
+                continue
+            if _known(piece, lex):
+                parts.append((_WORD, piece, 0.0))
+                scored = True
+            elif piece in lex.negators:
+                parts.append((_NEG, piece, lex.negators[piece]))
+            elif piece in lex.intensifiers:
+                parts.append((_INT, piece, lex.intensifiers[piece]))
+            else:
+                continue
+            i += n
+            break
+        else:
+            parts.append((_OTHER, word[i], 0.0))
+            i += 1
+    return parts if scored else None
+
+
+def _items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
+    items: list[_Item] = []
+    i = 0
+    n = len(tokens)
+    clause_start = True
+    while i < n:
+        tok = tokens[i]
+        if tok.kind == "punct":
+            items.append(_Item(_BOUNDARY, tok.raw))
+            clause_start = True
+            i += 1
+            continue
+        # longest lexicon phrase starting here (English words, or Chinese words that jieba split)
+        matched = False
+        for width in range(min(lex.max_words, n - i), 1, -1):
+            window = tokens[i : i + width]
+            if any(t.kind in ("punct", "num", "emoji") for t in window):
+                continue
+            key = _join(window)
+            raw_key = " ".join(t.raw for t in window) if window[0].kind == "en" else key
+            lead = _lead_items(raw_key, lex, clause_start=clause_start)
+            core = _core_items(key, lex, with_intensifier=False)
+            if not core and raw_key in lex.intensifiers and raw_key not in lex.negators:
+                core = [_Item(_INT, raw_key, lex.intensifiers[raw_key])]
+            neg = _neg_items(raw_key, lex)
+            if not (lead or core or neg):
+                continue
+            items.extend([*lead, *core, *neg])
+            i += width
+            matched = True
+            break
+        if matched:
+            clause_start = False
+            continue
+        if tok.kind == "zh":
+            items.extend(_zh_items_cached(tok.raw, clause_start))
+        elif tok.kind == "en":
+            lead = _lead_items(tok.raw, lex, clause_start=clause_start)
+            core = _core_items(tok.text, lex, with_intensifier=False) or _core_items(
+                tok.raw, lex, with_intensifier=False
+            )
+            neg = _neg_items(tok.raw, lex)
+            if not core and not neg and tok.raw in lex.intensifiers:
+                core = [_Item(_INT, tok.raw, lex.intensifiers[tok.raw])]
+            items.extend([*lead, *core, *neg] or [_Item(_OTHER, tok.raw)])
+        elif tok.kind == "emoji":
+            key = tok.raw.rstrip("\ufe0f")
+            if key in lex.valence:
+                items.append(_Item(_WORD, key, lex.valence[key]))
+        else:
+            items.append(_Item(_OTHER, tok.raw))
+        clause_start = False
+        i += 1
+    return items
+
+
+@functools.lru_cache(maxsize=16384)
+def _zh_items_cached(word: str, clause_start: bool) -> tuple[_Item, ...]:
+    return tuple(_zh_items(word, lexicon(), clause_start=clause_start))
+
+
+def _resolve_directions(items: list[_Item]) -> list[_Item]:
+    """Give each direction word ("high", "低") its valence from the nearest aspect word in its
+    clause; without one it scores nothing."""
+    if not any(it.kind == _DIRECTION for it in items):
+        return items
+    out = list(items)
+    start = 0
+    for end in [*(i for i, it in enumerate(items) if it.kind == _BOUNDARY), len(items)]:
+        aspects = [i for i in range(start, end) if items[i].kind == _ASPECT]
+        for i in range(start, end):
+            if items[i].kind != _DIRECTION:
+                continue
+            if aspects:
+                nearest = min((abs(j - i), j > i, j) for j in aspects)[2]
+                out[i] = _Item(_WORD, items[i].term, items[i].value * items[nearest].value)
+            else:
+                out[i] = _Item(_OTHER, items[i].term)
+        start = end + 1
+    return out
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+
+def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
+    items = _resolve_directions(items)
+    contributions: list[Contribution] = []
+    weights: list[float] = []  # clause weight per contribution, adjusted by later contrasts
+    after_contrast = 1.0
+    concession = 1.0
+    neg: float | None = None
+    neg_age = 0
+    inten: float | None = None
+    int_age = 0
+    for idx, item in enumerate(items):
+        if item.kind == _BOUNDARY:
+            neg, inten, concession = None, None, 1.0
+            continue
+        if item.kind == _CONTRAST:
+            if any(it.kind == _WORD for it in items[idx + 1 :]):
+                weights = [w * CONTRAST_BEFORE for w in weights]
+                after_contrast = CONTRAST_AFTER
+            neg, inten = None, None
+            continue
+        if item.kind == _ASPECT:
+            continue
+        if item.kind == _CONCESSION:
+            concession = CONCESSION
+            continue
+        if item.kind == _NEG:
+            neg = item.value if neg is None else neg * item.value
+            neg_age = 0
+            continue
+        if item.kind == _INT:
+            inten = item.value if inten is None else inten * item.value
+            int_age = 0
+            continue
+        if item.kind == _WORD:
+            nxt = items[idx + 1] if idx + 1 < len(items) else None
+            if item.alt_intensifier is not None and nxt is not None and nxt.kind == _WORD:
+                # "好慢": 好 strengthens the next word rather than being praise itself
+                inten = item.alt_intensifier if inten is None else inten * item.alt_intensifier
+                int_age = 0
+                continue
+            weight = inten if inten is not None else 1.0
+            valence = item.value
+            negated = neg is not None and neg < 0
+            if neg is not None and item.negated_value is not None and negated:
+                value = item.negated_value * weight
+            else:
+                if neg is not None:
+                    weight *= neg
+                value = valence * weight
+            if value != 0.0 or valence != 0.0:
+                contributions.append(
+                    Contribution(item.term, valence, weight, value, negated=negated)
+                )
+                weights.append(after_contrast * concession)
+            if value != 0.0 or item.negated_value is None or neg is not None:
+                neg, inten = None, None
+            continue
+        # any other token ages the pending modifiers
+        if neg is not None:
+            neg_age += 1
+            if neg_age >= NEGATION_WINDOW:
+                neg = None
+        if inten is not None:
+            int_age += 1
+            if int_age >= INTENSIFIER_WINDOW:
+                inten = None
+    final = [
+        Contribution(c.term, c.valence, c.weight * w, c.value * w, c.negated)
+        for c, w in zip(contributions, weights, strict=True)
+    ]
+    return sum(c.value for c in final), final
+
+
+def score_sentiment(text: object) -> Sentiment:
+    """Sentiment of one comment (Chinese, English or mixed): score in [-1, 1], label and the
+    contributing terms. Empty or missing text is neutral with score 0."""
+    text = segment.ensure_text(text)
+    if not text.strip():
+        return Sentiment(0.0, "neutral", ())
+    return score_tokens(segment.tokenize(text))
+
+
+def score_tokens(tokens: list[Token]) -> Sentiment:
+    """:func:`score_sentiment` on tokens from :func:`~patron.analytics.text.segment.tokenize`."""
+    if not tokens:
+        return Sentiment(0.0, "neutral", ())
+    total, contributions = _score_items(_items(tokens, lexicon()))
+    score = total / math.sqrt(total * total + ALPHA)
+    score = max(-1.0, min(1.0, score))
+    return Sentiment(round(score, 4), label_for(score), tuple(contributions))
