@@ -9,6 +9,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from unittest import mock
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -69,8 +70,13 @@ def _fresh_limits(settings):
 
 
 def run_worker() -> None:
-    """What `patron worker` does, once: run every queued task (no periodic jobs)."""
-    call_command("worker", batch=True, no_schedule=True, verbosity=0)
+    """What `patron worker` does, once: run every queued task (no periodic jobs).
+
+    The worker recycles database connections between tasks; inside a test's transaction on
+    PostgreSQL that would close the connection holding the test's data, so it is skipped here.
+    """
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("worker", batch=True, no_schedule=True, verbosity=0)
 
 
 @pytest.fixture
