@@ -6,9 +6,9 @@ profit and order figures are current the moment the order is visible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -228,11 +228,10 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
             ]
             rows.append([*values, pk])
         fields = [Customer._meta.get_field(name) for name in _TOTAL_FIELDS]
+        adapt = _datetime_adapter()
+        # Decimals and ints go to the driver as they are; only the two datetimes need adapting.
+        prepared = [[*row[:5], adapt(row[5]), adapt(row[6]), row[7]] for row in rows]
         with connection.cursor() as cursor:
-            prepared = [
-                [f.get_db_prep_save(v, connection) for f, v in zip(fields, row[:-1], strict=True)] + [row[-1]]
-                for row in rows
-            ]
             assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
             cursor.executemany(
                 f"UPDATE {connection.ops.quote_name(Customer._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from the model
@@ -378,3 +377,16 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
         )
         customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
     return event
+
+
+def _datetime_adapter() -> Callable[[datetime | None], object]:
+    """What the driver stores for an aware datetime: SQLite keeps naive UTC text."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return lambda value: value
+
+    def adapt(value: datetime | None) -> str | None:
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+    return adapt
