@@ -40,17 +40,21 @@ CENT = Decimal("0.01")
 MISSING = object()
 
 
-@dataclass(slots=True)
 class Row:
-    line: int
-    cells: list[Any]
-    values: dict[str, Any]
-    errors: list[str] = field(default_factory=list)
-    status: str | None = None
-    key: Any = None
-    customer: tuple[int, str] | None = None  # (id, currency)
-    desired: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    """One data row of the file: its cells, parsed values and what became of it."""
+
+    __slots__ = ("cells", "customer", "desired", "errors", "extra", "key", "line", "status", "values")
+
+    def __init__(self, line: int, cells: list[Any], values: dict[str, Any], errors: list[str]) -> None:
+        self.line = line
+        self.cells = cells
+        self.values = values
+        self.errors = errors
+        self.status: str | None = None
+        self.key: Any = None
+        self.customer: tuple[int, str] | None = None  # (id, currency)
+        self.desired: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
 
     def reject(self, message: str) -> None:
         self.errors.append(message)

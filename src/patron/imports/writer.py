@@ -10,7 +10,7 @@ write lock from its first statement (IMMEDIATE), so ids taken here cannot be tak
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, models
@@ -25,14 +25,6 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
-def _sqlite_date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _sqlite_text(value: Any) -> Any:
-    return None if value is None else str(value)
-
-
 def converters(model: type[models.Model], columns: Sequence[str]) -> list[Converter]:
     """One converter per column (None where the driver takes the Python value as it is)."""
     out: list[Converter] = []
@@ -42,11 +34,8 @@ def converters(model: type[models.Model], columns: Sequence[str]) -> list[Conver
             out.append(None)
         elif isinstance(field, models.DateTimeField):
             out.append(_sqlite_datetime)
-        elif isinstance(field, models.DateField):
-            out.append(_sqlite_date)
-        elif isinstance(field, models.DecimalField):
-            out.append(_sqlite_text)
         else:
+            # Django registers sqlite3 adapters for Decimal (str) and date (ISO).
             out.append(None)
     return out
 
