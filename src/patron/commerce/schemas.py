@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field
 from pydantic import AwareDatetime, model_validator
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
@@ -24,6 +24,7 @@ from patron.core.apikit import (
     Money,
     Name60,
     Name200,
+    OutputSchema,
     Quantity,
     Str20,
     Str100,
@@ -32,7 +33,7 @@ from patron.core.apikit import (
 from patron.core.choices import SalesChannel
 
 
-class ProductOut(Schema):
+class ProductOut(OutputSchema):
     id: int
     external_id: str | None
     sku: str
@@ -114,7 +115,7 @@ class OrderPatch(InputSchema):
     lines: list[LineIn] | None = Field(None, min_length=1, max_length=1000, description="Replaces every line.")
 
 
-class LineOut(Schema):
+class LineOut(OutputSchema):
     line_no: int
     product_id: int
     product_sku: str
@@ -124,7 +125,7 @@ class LineOut(Schema):
     amount: Decimal
 
 
-class OrderOut(Schema):
+class OrderOut(OutputSchema):
     id: int
     external_id: str | None
     customer_id: int
@@ -139,7 +140,7 @@ class OrderOut(Schema):
     created_at: datetime
 
 
-class CostEventOut(Schema):
+class CostEventOut(OutputSchema):
     id: int
     external_id: str | None
     customer_id: int

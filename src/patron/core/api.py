@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 
-from patron.core.apikit import ErrorOut, user_of
+from patron.core.apikit import ErrorOut, OutputSchema, user_of
 from patron.customers.selectors import visible_customers
 
 router = Router(tags=["me"])
 
 
-class MeOut(Schema):
+class MeOut(OutputSchema):
     username: str
     name: str
     role: str

@@ -24,6 +24,7 @@ from patron.core.apikit import (
     ExternalId,
     Id,
     ListParams,
+    OutputSchema,
     Page,
     editable_customer,
     forbidden,
@@ -222,7 +223,7 @@ def update_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch):
 TIMELINE_CHANNELS = [*SalesChannel.values, *ContactChannel.values]
 
 
-class TimelineEntryOut(Schema):
+class TimelineEntryOut(OutputSchema):
     kind: str = Field(description="order, interaction, cost, task, or a kind another app registers.")
     id: int
     at: datetime
@@ -234,7 +235,7 @@ class TimelineEntryOut(Schema):
     extra: dict[str, Any]
 
 
-class TimelineOut(Schema):
+class TimelineOut(OutputSchema):
     customer_id: int
     page: int
     page_size: int

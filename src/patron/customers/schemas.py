@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ninja import Field, Schema
+from ninja import Field
 
 from patron.core.apikit import (
     Currency,
@@ -16,6 +16,7 @@ from patron.core.apikit import (
     Money,
     Name50,
     Name200,
+    OutputSchema,
     Str20,
     Str40,
     Str100,
@@ -29,7 +30,7 @@ from patron.customers.models import Contact, Customer
 Tags = list[Name50]
 
 
-class CustomerOut(Schema):
+class CustomerOut(OutputSchema):
     id: int
     external_id: str | None
     kind: str
@@ -107,7 +108,7 @@ class CustomerPatch(InputSchema):
     tags: Tags | None = Field(None, max_length=50)
 
 
-class ContactOut(Schema):
+class ContactOut(OutputSchema):
     id: int
     external_id: str | None
     customer_id: int

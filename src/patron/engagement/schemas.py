@@ -6,15 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field
 from pydantic import AwareDatetime, model_validator
 
-from patron.core.apikit import ExternalId, Id, InputSchema, LongText, Name200, Str150
+from patron.core.apikit import ExternalId, Id, InputSchema, LongText, Name200, OutputSchema, Str150
 from patron.core.choices import ContactChannel
 from patron.engagement.models import Interaction, Task
 
 
-class InteractionOut(Schema):
+class InteractionOut(OutputSchema):
     id: int
     external_id: str | None
     customer_id: int
@@ -62,7 +62,7 @@ class InteractionPatch(InputSchema):
     handled_by: Str150 | None = None
 
 
-class TaskOut(Schema):
+class TaskOut(OutputSchema):
     id: int
     external_id: str | None
     customer_id: int

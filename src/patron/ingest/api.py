@@ -29,6 +29,7 @@ from patron.core.apikit import (
     InputSchema,
     ListParams,
     Name200,
+    OutputSchema,
     Page,
     not_found,
     paginate,
@@ -61,7 +62,7 @@ def max_bytes() -> int:
     return int(getattr(settings, "PATRON_API_MAX_BATCH_BYTES", 64 * 1024 * 1024))
 
 
-class ItemResultOut(Schema):
+class ItemResultOut(OutputSchema):
     index: int = Field(description="Position of the item in `items`, from 0.")
     status: str = Field(description="created, duplicate or error.")
     id: int | None = Field(None, description="The record's id (created, or the existing one for a duplicate).")
@@ -70,7 +71,7 @@ class ItemResultOut(Schema):
     message: str | None = None
 
 
-class BatchOut(Schema):
+class BatchOut(OutputSchema):
     created: int
     duplicates: int
     errors: int
@@ -237,7 +238,7 @@ def ingest_events(request: HttpRequest, params: Query[BatchParams]):
 # ---------------------------------------------------------------- webhooks (administrators)
 
 
-class WebhookOut(Schema):
+class WebhookOut(OutputSchema):
     id: int
     name: str
     url: str
@@ -262,7 +263,7 @@ class WebhookPatch(InputSchema):
     is_active: bool | None = None
 
 
-class DeliveryOut(Schema):
+class DeliveryOut(OutputSchema):
     id: int
     delivery_id: str
     webhook_id: int

@@ -13,12 +13,13 @@ the same batch) is reported as ``duplicate`` and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
@@ -131,39 +132,52 @@ class _Totals:
 
 
 def customers_add_totals(totals: dict[int, _Totals]) -> None:
-    """Add per-customer deltas to the running totals in one UPDATE per chunk of customers."""
+    """Add per-customer deltas to the running totals: one UPDATE per chunk of customers.
+
+    PostgreSQL gets the deltas as arrays (``unnest``: seven parameters, whatever the chunk's
+    size); SQLite as a ``VALUES`` list.
+    """
+    if not totals:
+        return
     table = connection.ops.quote_name(Customer._meta.db_table)
     postgres = connection.vendor == "postgresql"
-    if postgres:
-        row = "(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::integer, %s::timestamptz, %s::timestamptz)"
-        least, greatest = "LEAST", "GREATEST"
-    else:
-        row = "(%s, %s, %s, %s, %s, %s, %s)"
-        least, greatest = "MIN", "MAX"  # SQLite's scalar MIN/MAX of two values
     adapt_dt = connection.ops.adapt_datetimefield_value
-    items = sorted(totals.items())
-    for chunk in _chunks(items, 1000):
-        params: list[Any] = []
-        for pk, t in chunk:
-            params += [pk, str(t.revenue), str(t.cogs), str(t.serve), t.orders, adapt_dt(t.first), adapt_dt(t.last)]
-        values = ", ".join([row] * len(chunk))
-        # Names come from the model; values are parameters.
-        sql = (
-            f"WITH v(id, revenue, cogs, serve, n, first_at, last_at) AS (VALUES {values}) "  # noqa: S608
-            f"UPDATE {table} SET "
-            "revenue_total = revenue_total + v.revenue, "
-            "cogs_total = cogs_total + v.cogs, "
-            "cost_to_serve_total = cost_to_serve_total + v.serve, "
-            "profit_total = profit_total + v.revenue - v.cogs - v.serve, "
-            "order_count = order_count + v.n, "
-            f"first_order_at = CASE WHEN v.first_at IS NULL THEN first_order_at "
-            f"ELSE {least}(COALESCE(first_order_at, v.first_at), v.first_at) END, "
-            f"last_order_at = CASE WHEN v.last_at IS NULL THEN last_order_at "
-            f"ELSE {greatest}(COALESCE(last_order_at, v.last_at), v.last_at) END "
-            f"FROM v WHERE {table}.id = v.id"
-        )
+    set_clause = (
+        "revenue_total = revenue_total + v.revenue, "
+        "cogs_total = cogs_total + v.cogs, "
+        "cost_to_serve_total = cost_to_serve_total + v.serve, "
+        "profit_total = profit_total + v.revenue - v.cogs - v.serve, "
+        "order_count = order_count + v.n, "
+        "first_order_at = CASE WHEN v.first_at IS NULL THEN first_order_at "
+        "ELSE {least}(COALESCE(first_order_at, v.first_at), v.first_at) END, "
+        "last_order_at = CASE WHEN v.last_at IS NULL THEN last_order_at "
+        "ELSE {greatest}(COALESCE(last_order_at, v.last_at), v.last_at) END"
+    )
+    items = sorted(totals.items())  # a fixed order: concurrent batches lock customers alike
+    for chunk in _chunks(items, 5000 if postgres else 1000):
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            if postgres:
+                columns = list(zip(*[(pk, t.revenue, t.cogs, t.serve, t.orders, t.first, t.last) for pk, t in chunk], strict=True))
+                # Names come from the model; values are parameters.
+                cursor.execute(
+                    f"UPDATE {table} SET {set_clause.format(least='LEAST', greatest='GREATEST')} "  # noqa: S608
+                    "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::numeric[]) AS revenue, "
+                    "unnest(%s::numeric[]) AS cogs, unnest(%s::numeric[]) AS serve, unnest(%s::integer[]) AS n, "
+                    "unnest(%s::timestamptz[]) AS first_at, unnest(%s::timestamptz[]) AS last_at) AS v "
+                    f"WHERE {table}.id = v.id",
+                    [list(c) for c in columns],
+                )
+            else:
+                params: list[Any] = []
+                for pk, t in chunk:
+                    params += [pk, str(t.revenue), str(t.cogs), str(t.serve), t.orders, adapt_dt(t.first), adapt_dt(t.last)]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"WITH v(id, revenue, cogs, serve, n, first_at, last_at) AS (VALUES {values}) "  # noqa: S608
+                    f"UPDATE {table} SET {set_clause.format(least='MIN', greatest='MAX')} "
+                    f"FROM v WHERE {table}.id = v.id",
+                    params,
+                )
 
 
 def _customers_changed(customer_ids: list[int]) -> None:
@@ -192,13 +206,29 @@ def _write_once_or_recheck(write: Callable[[], list[ItemResult]], recheck: Calla
 
 
 @dataclass
+class _Line:
+    line_no: int
+    product_id: int
+    quantity: Decimal
+    unit_price: Decimal
+    unit_cost: Decimal
+    amount: Decimal
+
+
+@dataclass
 class _PlannedOrder:
+    """An order checked and priced, ready to write (plain values: no model instances to build)."""
+
     index: int
     item: OrderIn
     customer: _CustomerRef
-    order: Order
-    lines: list[OrderLine] = field(default_factory=list)
-    skus: dict[int, str] = field(default_factory=dict)
+    branch_id: int | None
+    currency: str
+    revenue: Decimal
+    cogs: Decimal
+    lines: list[_Line]
+    skus: dict[int, str]
+    pk: int | None = None
 
 
 def orders_ingest(*, user: User, items: Sequence[tuple[int, OrderIn]]) -> list[ItemResult]:
@@ -281,7 +311,7 @@ def _plan_order(
         branch_id = branches.get(item.branch)
         if branch_id is None:
             return error(index, "unknown_branch", _("There is no branch with code %(code)s.") % {"code": item.branch}, ext)
-    lines: list[OrderLine] = []
+    lines: list[_Line] = []
     skus: dict[int, str] = {}
     revenue = cogs = Decimal(0)
     for number, line in enumerate(item.lines, start=1):
@@ -307,56 +337,134 @@ def _plan_order(
         amount = (line.quantity * price).quantize(CENT)
         revenue += amount
         cogs += (line.quantity * cost).quantize(CENT)
-        lines.append(
-            OrderLine(
-                line_no=number,
-                product_id=product_id,
-                quantity=line.quantity,
-                unit_price=price,
-                unit_cost=cost,
-                amount=amount,
-            )
-        )
+        lines.append(_Line(number, product_id, line.quantity, price, cost, amount))
     if revenue >= Decimal("1e14") or cogs >= Decimal("1e14"):
         return error(index, "too_large", _("The order's total is too large."), ext)
-    order = Order(
-        customer_id=customer.pk,
-        channel=item.channel,
-        ordered_at=item.ordered_at,
-        external_id=ext,
-        branch_id=branch_id,
-        currency=item.currency or customer.currency,
-        revenue=revenue,
-        cost_of_goods=cogs,
-    )
-    return _PlannedOrder(index, item, customer, order, lines, skus)
+    currency = item.currency or customer.currency
+    return _PlannedOrder(index, item, customer, branch_id, currency, revenue, cogs, lines, skus)
 
 
 def _write_orders(planned: list[_PlannedOrder], results: dict[int, ItemResult]) -> list[ItemResult]:
     if not planned:
         return []
-    orders = Order.objects.bulk_create([p.order for p in planned], batch_size=2000)
-    lines: list[OrderLine] = []
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        _copy_orders(planned, now)
+    else:
+        _bulk_create_orders(planned, now)
     totals: dict[int, _Totals] = {}
-    for p, order in zip(planned, orders, strict=True):
-        for line in p.lines:
-            line.order_id = order.pk
-        lines.extend(p.lines)
-        totals.setdefault(p.customer.pk, _Totals()).add_order(order.revenue, order.cost_of_goods, order.ordered_at)
-    OrderLine.objects.bulk_create(lines, batch_size=5000)
+    for p in planned:
+        totals.setdefault(p.customer.pk, _Totals()).add_order(p.revenue, p.cogs, p.item.ordered_at)
     customers_add_totals(totals)
     _customers_changed(sorted(totals))
-    emit_many("order.created", (_order_payload(p) for p in planned))
-    created = [ItemResult(p.index, "created", id=p.order.pk, external_id=p.order.external_id) for p in planned]
+    emit_many("order.created", (_order_payload(p, now) for p in planned))
+    created = [ItemResult(p.index, "created", id=p.pk, external_id=p.item.external_id) for p in planned]
     for result in created:
         results[result.index] = result
     return created
 
 
-def _order_payload(p: _PlannedOrder) -> dict[str, Any]:
-    return order_data(
-        p.order, p.lines, customer_external_id=p.customer.external_id, branch_code=p.item.branch, skus=p.skus
+def _order_row(p: _PlannedOrder, now: datetime) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "created_at": now,
+        "updated_at": now,
+        "external_id": p.item.external_id,
+        "customer": p.customer.pk,
+        "channel": str(p.item.channel),
+        "branch": p.branch_id,
+        "ordered_at": p.item.ordered_at,
+        "currency": p.currency,
+        "revenue": p.revenue,
+        "cost_of_goods": p.cogs,
+    }
+
+
+_LINE_FIELDS = ("order", "line_no", "product", "quantity", "unit_price", "unit_cost", "amount")
+
+
+def _copy_orders(planned: list[_PlannedOrder], now: datetime) -> None:
+    """PostgreSQL: take ids from the sequence, then COPY the orders and their lines."""
+    order_table = Order._meta.db_table
+    order_fields = list(_order_row(planned[0], now))
+    order_columns = ", ".join(connection.ops.quote_name(Order._meta.get_field(f).column) for f in order_fields)
+    line_columns = ", ".join(connection.ops.quote_name(OrderLine._meta.get_field(f).column) for f in _LINE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [order_table, len(planned)]
+        )
+        for p, (pk,) in zip(planned, cursor.fetchall(), strict=True):
+            p.pk = pk
+        raw = cursor.cursor  # psycopg's cursor, for COPY
+        with raw.copy(f"COPY {connection.ops.quote_name(order_table)} ({order_columns}) FROM STDIN") as copy:
+            for p in planned:
+                copy.write_row(tuple(_order_row(p, now).values()))
+        table = connection.ops.quote_name(OrderLine._meta.db_table)
+        with raw.copy(f"COPY {table} ({line_columns}) FROM STDIN") as copy:
+            for p in planned:
+                for ln in p.lines:
+                    copy.write_row((p.pk, ln.line_no, ln.product_id, ln.quantity, ln.unit_price, ln.unit_cost, ln.amount))
+
+
+def _bulk_create_orders(planned: list[_PlannedOrder], now: datetime) -> None:
+    orders = Order.objects.bulk_create(
+        [
+            Order(
+                customer_id=p.customer.pk,
+                channel=p.item.channel,
+                ordered_at=p.item.ordered_at,
+                external_id=p.item.external_id,
+                branch_id=p.branch_id,
+                currency=p.currency,
+                revenue=p.revenue,
+                cost_of_goods=p.cogs,
+            )
+            for p in planned
+        ],
+        batch_size=2000,
     )
+    lines = []
+    for p, order in zip(planned, orders, strict=True):
+        p.pk = order.pk
+        lines += [
+            OrderLine(
+                order_id=order.pk,
+                line_no=ln.line_no,
+                product_id=ln.product_id,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                unit_cost=ln.unit_cost,
+                amount=ln.amount,
+            )
+            for ln in p.lines
+        ]
+    OrderLine.objects.bulk_create(lines, batch_size=5000)
+
+
+def _order_payload(p: _PlannedOrder, now: datetime) -> dict[str, Any]:
+    order = Order(
+        pk=p.pk,
+        customer_id=p.customer.pk,
+        channel=p.item.channel,
+        ordered_at=p.item.ordered_at,
+        external_id=p.item.external_id,
+        currency=p.currency,
+        revenue=p.revenue,
+        cost_of_goods=p.cogs,
+        created_at=now,
+    )
+    lines = [
+        OrderLine(
+            line_no=ln.line_no,
+            product_id=ln.product_id,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price,
+            unit_cost=ln.unit_cost,
+            amount=ln.amount,
+        )
+        for ln in p.lines
+    ]
+    return order_data(order, lines, customer_external_id=p.customer.external_id, branch_code=p.item.branch, skus=p.skus)
 
 
 # ---------------------------------------------------------------- events
@@ -464,8 +572,6 @@ def _plan_interaction(
     contacts_by_id: dict[int, tuple[int, int]],
     contacts_by_ext: dict[str, tuple[int, int]],
 ) -> Interaction | ItemResult:
-    from django.utils import timezone
-
     ext = item.external_id
     handled_by_id = None
     if item.handled_by:
