@@ -51,8 +51,8 @@ def test_ranking_and_figures_by_hand(responses):
     assert d.nps_with == pytest.approx(-40.0)
     assert d.nps_without == pytest.approx(40.0)
     assert d.impact == pytest.approx(40.0)
-    # shortest informative detractor comments first
-    assert d.examples == ["物流太慢了，等了一个星期", "The courier lost my parcel"]
+    # informative detractor comments, fewest words first
+    assert d.examples == ["The courier lost my parcel", "物流太慢了，等了一个星期"]
 
     staff = out.set_index("theme").loc["staff"]
     assert (staff.detractor_mentions, staff.promoter_mentions) == (0, 3)
@@ -77,6 +77,34 @@ def test_options(responses):
     renamed = responses.rename(columns={"score": "nps", "comment": "text"})
     same = theme_drivers(renamed, "nps", "text")
     assert same["theme"].tolist() == ["delivery", "price", "staff"]
+
+
+def test_stored_themes_and_example_language(responses):
+    stored = responses.assign(
+        themes=[
+            ("delivery",),
+            ("delivery",),
+            "delivery",
+            "price",
+            None,
+            "delivery;price",
+            [],
+            ["staff"],
+            ("staff",),
+            ("delivery", "staff"),
+            ("price",),
+        ]
+    )
+    given = theme_drivers(stored, themes_col="themes")
+    computed = theme_drivers(responses)
+    cols = ["theme", "mentions", "detractor_mentions", "promoter_mentions", "impact"]
+    pd.testing.assert_frame_equal(given[cols], computed[cols])
+    english = theme_drivers(responses, examples_language="en", n_examples=1)
+    assert english.loc[0, "examples"] == ["The courier lost my parcel"]
+    with pytest.raises(AnalyticsInputError, match="does not have: parking"):
+        theme_drivers(stored.assign(themes="parking"), themes_col="themes")
+    with pytest.raises(AnalyticsInputError, match="examples_language"):
+        theme_drivers(responses, examples_language="fr")
 
 
 def test_detractor_theme_found_in_a_larger_sample():

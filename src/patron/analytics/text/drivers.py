@@ -24,6 +24,7 @@ promoters, so counting the silent ones would mix the comment rate into the share
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,8 @@ DRIVER_COLUMNS = [
 ]
 
 _MIN_INFORMATIVE_TOKENS = 4
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_HAN_CHAR = re.compile("[\u3400-\u9fff]")
 
 
 def _scores(frame: pd.DataFrame, score_col: str) -> np.ndarray:
@@ -107,8 +110,10 @@ def theme_drivers(
     score_col: str = "score",
     text_col: str = "comment",
     *,
+    themes_col: str | None = None,
     taxonomy: Taxonomy | None = None,
     n_examples: int = 3,
+    examples_language: str | None = None,
     min_mentions: int = 1,
     language: str = "en",
 ) -> pd.DataFrame:
@@ -117,18 +122,27 @@ def theme_drivers(
     ``frame`` has one row per response: an NPS answer (integer 0-10) in ``score_col`` and the
     comment in ``text_col`` (missing or blank = no comment). Invalid scores raise
     :class:`~patron.analytics.errors.InvalidScoreError`; non-text comments raise
-    :class:`~patron.analytics.errors.AnalyticsInputError`. Themes with fewer than
-    ``min_mentions`` mentions are left out. ``examples`` holds up to ``n_examples`` of the
-    shortest comments with at least four words that mention the theme, taken from detractors
-    when the theme leans to detractors and from promoters otherwise, preferring comments whose
-    sentiment points the same way. ``label`` is in ``language`` ("en", "zh-Hans", "zh-Hant").
-    Columns: :data:`DRIVER_COLUMNS` (module docstring for the formulas).
+    :class:`~patron.analytics.errors.AnalyticsInputError`.
+
+    Themes are found with ``taxonomy`` (default: Patron's), unless ``themes_col`` names a
+    column that already holds each comment's theme codes (a tuple or list, e.g. the stored
+    :attr:`CommentAnalysis.themes`, or a ``;``-separated string), which saves re-analysing
+    every comment. Themes with fewer than ``min_mentions`` mentions are left out.
+
+    ``examples`` holds up to ``n_examples`` comments mentioning the theme, from detractors when
+    the theme leans to detractors and from promoters otherwise: comments of at least four words
+    first, then those whose sentiment points the same way, then the shortest (in words);
+    ``examples_language`` ("zh" or "en") puts comments in that language first. ``label`` is in
+    ``language`` ("en", "zh-Hans", "zh-Hant"). Columns: :data:`DRIVER_COLUMNS` (see the module
+    docstring for the formulas).
     """
-    check_columns(frame, [score_col, text_col])
+    check_columns(frame, [score_col, text_col] + ([themes_col] if themes_col else []))
     if not isinstance(n_examples, int) or n_examples < 0:
         raise AnalyticsInputError("n_examples must be a non-negative integer")
     if not isinstance(min_mentions, int) or min_mentions < 1:
         raise AnalyticsInputError("min_mentions must be a positive integer")
+    if examples_language not in (None, "zh", "en"):
+        raise AnalyticsInputError('examples_language must be None, "zh" or "en"')
     tax = taxonomy or default_taxonomy()
     scores = _scores(frame, score_col)
     texts: list[str] = []
@@ -150,8 +164,11 @@ def theme_drivers(
     keep = np.flatnonzero(has_text)
     scores = scores[keep]
     texts = [texts[i] for i in keep]
-    tokens = [segment.tokenize(t) for t in texts]
-    matches = [tax.match_tokens(toks) for toks in tokens]
+    comments = _Comments(texts)
+    if themes_col is None:
+        matches = [set(tax.match_tokens(comments.tokens(i))) for i in range(len(texts))]
+    else:
+        matches = _given_themes(frame[themes_col].iloc[keep], themes_col, tax)
 
     detractor = scores <= 6
     promoter = scores >= 9
@@ -179,12 +196,11 @@ def theme_drivers(
         impact = n_with / n_total * (nps_without - nps_with) if n_with < n_total else math.nan
         leans_detractor = (det_share if n_det else 0.0) >= (pro_share if n_pro else 0.0)
         side = detractor if leans_detractor else promoter
-        examples = _examples(
+        examples = comments.examples(
             [int(i) for i in np.flatnonzero(mentioned & side)],
-            texts,
-            tokens,
             want_negative=leans_detractor,
             n=n_examples,
+            prefer_language=examples_language,
         )
         rows.append(
             {
@@ -219,33 +235,94 @@ def theme_drivers(
     return out.drop(columns="_abs_z").reset_index(drop=True)
 
 
-def _examples(
-    candidates: list[int],
-    texts: list[str],
-    tokens: list[list[segment.Token]],
-    *,
-    want_negative: bool,
-    n: int,
-) -> list[str]:
-    if n == 0 or not candidates:
-        return []
-    scored = []
-    for i in candidates:
-        words = sum(1 for t in tokens[i] if t.kind in ("zh", "en"))
-        sentiment = score_tokens(tokens[i]).score
-        agrees = sentiment < 0 if want_negative else sentiment > 0
-        informative = words >= _MIN_INFORMATIVE_TOKENS
-        # informative first, then sentiment pointing the same way, then shortest
-        scored.append((not informative, not agrees, len(texts[i]), i))
-    scored.sort()
-    out: list[str] = []
-    seen: set[str] = set()
-    for *_, i in scored:
-        key = segment.normalise(texts[i]).strip()
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(texts[i].strip())
-        if len(out) == n:
-            break
+def _given_themes(values: pd.Series, column: str, tax: Taxonomy) -> list[set[str]]:
+    known = set(tax.codes)
+    out: list[set[str]] = []
+    unknown: set[str] = set()
+    for value in values:
+        if value is None or (isinstance(value, float) and value != value):
+            codes: set[str] = set()
+        elif isinstance(value, str):
+            codes = {c.strip() for c in value.split(";") if c.strip()}
+        elif isinstance(value, list | tuple | set | frozenset | np.ndarray):
+            codes = {str(c) for c in value}
+        else:
+            raise AnalyticsInputError(
+                f"{column!r} must hold theme codes (a list, tuple or ';'-separated text), "
+                f"got {type(value).__name__}"
+            )
+        unknown |= codes - known
+        out.append(codes)
+    if unknown:
+        raise AnalyticsInputError(
+            f"{column!r} holds theme codes the taxonomy does not have: {', '.join(sorted(unknown))}"
+        )
     return out
+
+
+class _Comments:
+    """The commented responses, tokenised and scored lazily (only what is needed)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self._tokens: dict[int, list[segment.Token]] = {}
+        self._sentiment: dict[int, float] = {}
+
+    def tokens(self, i: int) -> list[segment.Token]:
+        if i not in self._tokens:
+            self._tokens[i] = segment.tokenize(self.texts[i])
+        return self._tokens[i]
+
+    def _cheap_rank(self, i: int) -> tuple[bool, int, int]:
+        text = self.texts[i]
+        words = len(_LATIN_WORD.findall(text)) + len(_HAN_CHAR.findall(text)) / 1.5
+        return (words < _MIN_INFORMATIVE_TOKENS, len(text), i)
+
+    def words(self, i: int) -> int:
+        return sum(1 for t in self.tokens(i) if t.kind in ("zh", "en"))
+
+    def sentiment(self, i: int) -> float:
+        if i not in self._sentiment:
+            self._sentiment[i] = score_tokens(self.tokens(i)).score
+        return self._sentiment[i]
+
+    def examples(
+        self, candidates: list[int], *, want_negative: bool, n: int, prefer_language: str | None
+    ) -> list[str]:
+        if n == 0 or not candidates:
+            return []
+        if len(candidates) > 50 * n:
+            # the shortest texts with enough words hold the winners: rank on a cheap word
+            # estimate rather than tokenising thousands of comments
+            candidates = sorted(candidates, key=self._cheap_rank)[: 50 * n]
+        scored = []
+        for i in candidates:
+            words = self.words(i)
+            other_language = (
+                prefer_language is not None
+                and segment.detect_language(self.texts[i]) != prefer_language
+            )
+            sentiment = self.sentiment(i)
+            agrees = sentiment < 0 if want_negative else sentiment > 0
+            scored.append(
+                (
+                    other_language,
+                    words < _MIN_INFORMATIVE_TOKENS,
+                    not agrees,
+                    words,
+                    len(self.texts[i]),
+                    i,
+                )
+            )
+        scored.sort()
+        out: list[str] = []
+        seen: set[str] = set()
+        for *_, i in scored:
+            key = segment.normalise(self.texts[i]).strip()
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(self.texts[i].strip())
+            if len(out) == n:
+                break
+        return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import platform
 import statistics
 import sys
@@ -35,6 +36,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from patron.analytics.errors import AnalyticsInputError, check_columns
 from patron.analytics.text import segment
 from patron.analytics.text.analyse import analyse
+from patron.analytics.text.drivers import theme_drivers
 from patron.analytics.text.model import SentimentModel
 from patron.analytics.text.sentiment import score_sentiment
 from patron.analytics.text.themes import Taxonomy, default_taxonomy
@@ -47,6 +49,7 @@ __all__ = [
     "main",
     "report",
     "sentiment_scores",
+    "simulated_responses",
     "theme_scores",
     "time_analyse",
 ]
@@ -370,6 +373,18 @@ def generator_templates() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def simulated_responses(frame: pd.DataFrame, n: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """NPS responses made from labelled comments: an answer drawn from the sentiment label
+    (negative 0-6, neutral 7-8, positive 9-10) and the comment; ``n`` rows resampled with
+    replacement (default: each comment once)."""
+    rng = np.random.default_rng(seed)
+    rows = frame if n is None else frame.sample(n=n, replace=True, random_state=seed)
+    low = rows["sentiment"].map({"negative": 0, "neutral": 7, "positive": 9}).to_numpy()
+    high = rows["sentiment"].map({"negative": 6, "neutral": 8, "positive": 10}).to_numpy()
+    score = rng.integers(low, high + 1)
+    return pd.DataFrame({"score": score, "comment": rows["text"].to_numpy()})
+
+
 def report(
     path: str | Path, *, folds: int = 5, repeats: int = 5, seed: int = 0, timing: bool = True
 ) -> str:
@@ -383,8 +398,16 @@ def report(
     counts = frame.groupby(["script", "sentiment"]).size().unstack(fill_value=0)
     out.append(f"# Comment analytics: accuracy on `{path}`\n")
     out.append(
-        f"- Date: {datetime.now(UTC).date().isoformat()}; Python {platform.python_version()}; "
-        f"command: `python -m patron.analytics.text.evaluate {path}`"
+        f"- Date: {datetime.now(UTC).date().isoformat()}; machine: {_machine()}; "
+        f"Python {platform.python_version()}"
+    )
+    out.append(
+        f"- Command: `python -m patron.analytics.text.evaluate {path}"
+        + (f" --folds {folds}" if folds != 5 else "")
+        + (f" --repeats {repeats}" if repeats != 5 else "")
+        + (f" --seed {seed}" if seed != 0 else "")
+        + ("" if timing else " --no-timing")
+        + "`"
     )
     out.append(
         f"- Data: {len(frame)} comments ({(frame['split'] == 'dev').sum()} dev, "
@@ -451,6 +474,31 @@ def report(
     out.append("")
     out.append(_md(ext_ts[ext_ts["theme"].isin(["micro", "macro"])]))
 
+    responses = simulated_responses(frame, seed=seed)
+    drivers = theme_drivers(responses)
+    out.append(
+        "\n## Root cause on the labelled comments\n\n"
+        "`theme_drivers` over the labelled comments with an NPS answer drawn from each comment's "
+        "sentiment label (negative 0-6, neutral 7-8, positive 9-10, uniformly; seed "
+        f"{seed}), to show the output; the top five themes by impact:\n"
+    )
+    shown = drivers.head(5).assign(
+        examples=lambda d: d["examples"].map(lambda e: " / ".join(e[:2]))
+    )[
+        [
+            "theme",
+            "mentions",
+            "share_diff",
+            "log_odds_ratio",
+            "p_value",
+            "nps_with",
+            "nps_without",
+            "impact",
+            "examples",
+        ]
+    ]
+    out.append(_md(shown))
+
     if timing:
         load = _load_average()
         t = time_analyse(frame["text"].tolist())
@@ -468,7 +516,31 @@ def report(
             f"max {t['uncached_cpu_max_ms']:.3f} ms\n"
             f"- Load average when the timing started: {load} (the machine is shared)"
         )
+        big = simulated_responses(frame, n=20_000, seed=seed)
+        c, w = time.process_time(), time.perf_counter()
+        theme_drivers(big)
+        cpu, wall = time.process_time() - c, time.perf_counter() - w
+        big["themes"] = [analyse(t).themes for t in big["comment"]]
+        c = time.process_time()
+        theme_drivers(big, themes_col="themes")
+        out.append(
+            f"- `theme_drivers` on 20,000 responses (the labelled comments resampled, scores "
+            f"as above): CPU {cpu:.2f} s (wall {wall:.2f} s) analysing the comments itself; "
+            f"CPU {time.process_time() - c:.2f} s with stored themes (`themes_col`)"
+        )
     return "\n".join(out) + "\n"
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}"
 
 
 def _load_average() -> str:

@@ -25,6 +25,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import pandas as pd
+
 from patron.analytics.errors import AnalyticsInputError
 from patron.analytics.text._resources import read_lines
 
@@ -83,15 +85,8 @@ def ensure_text(text: object, *, name: str = "text") -> str:
         return ""
     if isinstance(text, str):
         return text
-    if isinstance(text, float) and text != text:  # NaN from pandas
+    if (isinstance(text, float) and text != text) or text is pd.NA:  # missing in pandas
         return ""
-    try:
-        import pandas as pd
-
-        if text is pd.NA:
-            return ""
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
     raise AnalyticsInputError(f"{name} must be a string, got {type(text).__name__}")
 
 

@@ -152,10 +152,8 @@ class Taxonomy:
 
     @classmethod
     def from_toml(cls, source: str | Path) -> Taxonomy:
-        """From a TOML file path, or TOML text."""
-        if isinstance(source, Path) or (
-            isinstance(source, str) and "\n" not in source and "[" not in source
-        ):
+        """From a TOML file (a :class:`~pathlib.Path`, or a string of one line) or TOML text."""
+        if isinstance(source, Path) or "\n" not in source:
             path = Path(source)
             try:
                 text = path.read_text(encoding="utf-8")
