@@ -78,6 +78,7 @@ def test_unreadable_upload_makes_no_job(client, alice):
     assert not ImportJob.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connections between tasks
 def test_large_files_run_in_the_worker_with_progress(client, alice, monkeypatch):
     monkeypatch.setattr(services, "INLINE_IMPORT_MAX_BYTES", 10)
     client.force_login(alice)
