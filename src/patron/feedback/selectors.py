@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
@@ -13,10 +14,65 @@ from django.utils import timezone
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope, visible_customers
-from patron.feedback.models import FollowUp, Response, Review, ScoreClass, Survey, SurveyKind
+from patron.feedback.models import (
+    FollowUp,
+    Invitation,
+    Response,
+    Review,
+    ScoreClass,
+    Survey,
+    SurveyKind,
+)
 
 if TYPE_CHECKING:
     from patron.analytics.nps import NPSResult
+
+
+_SURVEY_TTL = 10.0  # seconds a server process reuses a survey (with its questions) on the answer pages
+_surveys: dict[int, tuple[float, Survey]] = {}
+
+
+def survey_for_answers(survey_id: int) -> Survey | None:
+    """The survey with its questions, as the public answer pages need it on every click.
+
+    Kept per process for a few seconds: a change made in another process (closing a survey,
+    editing a question) reaches the answer pages within that time; this process forgets at once.
+    """
+    now = time.monotonic()
+    hit = _surveys.get(survey_id)
+    if hit is not None and now - hit[0] < _SURVEY_TTL:
+        return hit[1]
+    survey = Survey.objects.prefetch_related("questions").filter(pk=survey_id).first()
+    if survey is not None:
+        _surveys[survey_id] = (now, survey)
+    return survey
+
+
+def surveys_changed(**_kwargs: object) -> None:
+    """Signal receiver: a survey or question was saved or deleted in this process."""
+    _surveys.clear()
+
+
+def invitation_for_answer(pk: int) -> Invitation | None:
+    """The invitation behind an answer link, with its customer's owner (for a detractor's
+    follow-up) and its survey, in one plain query: this runs on every click."""
+    invitation_table = Invitation._meta.db_table
+    customer_table = Customer._meta.db_table
+    rows = list(
+        Invitation.objects.raw(
+            f'SELECT i.*, c.owner_id AS customer_owner_id FROM "{invitation_table}" i '  # noqa: S608 - table names from models
+            f'JOIN "{customer_table}" c ON c.id = i.customer_id WHERE i.id = %s',
+            [pk],
+        )
+    )
+    if not rows:
+        return None
+    invitation = rows[0]
+    survey = survey_for_answers(invitation.survey_id)
+    if survey is None:
+        return None
+    invitation.survey = survey
+    return invitation
 
 
 def sees_anonymous(user: User) -> bool:

@@ -51,3 +51,10 @@ def connect() -> None:
 
     post_save.connect(rules_changed, sender=FollowUpRule, dispatch_uid="feedback.rules_saved")
     post_delete.connect(rules_changed, sender=FollowUpRule, dispatch_uid="feedback.rules_deleted")
+
+    from patron.feedback.models import Question, Survey
+    from patron.feedback.selectors import surveys_changed
+
+    for model in (Survey, Question):
+        post_save.connect(surveys_changed, sender=model, dispatch_uid=f"feedback.{model.__name__}_saved")
+        post_delete.connect(surveys_changed, sender=model, dispatch_uid=f"feedback.{model.__name__}_deleted")

@@ -12,7 +12,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -160,10 +160,7 @@ def _invitation(request: HttpRequest, token: str) -> Invitation | HttpResponse:
         pk, nonce = links.parse_answer_token(token)
     except links.BadToken:
         return _problem(request, 403, _("This survey link is not valid. Please use the link exactly as it was sent to you."))
-    # The owner comes with the invitation: a detractor's follow-up needs it, without another query.
-    invitation = (
-        Invitation.objects.select_related("survey").annotate(customer_owner_id=F("customer__owner_id")).filter(pk=pk).first()
-    )
+    invitation = selectors.invitation_for_answer(pk)
     if invitation is None or invitation.nonce != nonce:
         return _problem(request, 404, _("This survey link no longer exists."))
     return invitation
