@@ -139,3 +139,43 @@ def test_home_lists_my_detractors_and_pages_respect_visibility(client, alice, bo
     client.force_login(bob)
     assert "Call Me" not in client.get("/").content.decode()
     assert client.get(f"/feedback/follow-ups/{follow_up.pk}/").status_code == 404
+
+
+def test_webhooks_for_responses_and_follow_ups(alice, nps_survey, django_capture_on_commit_callbacks):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from patron.ingest.webhooks import webhook_create
+
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        webhook_create(
+            name="CX tool", url=f"http://127.0.0.1:{server.server_port}/hook",
+            events=["response.received", "follow_up.opened", "follow_up.overdue"],
+        )
+        customer = make_customer("Hooked", owner=alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            _answer(nps_survey, customer, 2, "Cold food")
+        with django_capture_on_commit_callbacks(execute=True):
+            follow_ups_escalate(now=timezone.now() + timedelta(hours=49))
+        run_worker()
+    finally:
+        server.shutdown()
+    events = {r["event"]: r["data"] for r in received}
+    assert set(events) == {"response.received", "follow_up.opened", "follow_up.overdue"}
+    assert (events["response.received"]["customer"], events["response.received"]["score"]) == (customer.pk, 2)
+    assert events["follow_up.opened"]["customer"] == customer.pk
