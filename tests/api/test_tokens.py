@@ -69,3 +69,24 @@ def test_unknown_user_is_a_clear_error():
         call_command("token", "create", "--user", "ghost", stdout=StringIO(), stderr=StringIO())
     with pytest.raises(CommandError, match="no API token with id 999"):
         call_command("token", "revoke", "999", stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_cli_prints_only_the_token_on_stdout(tmp_path):
+    """Through the real ``patron`` command, as a script would capture it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"PATRON_TESTING": "1", "PATRON_DATA_DIR": str(tmp_path)})
+
+    def patron(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "patron.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+
+    assert patron("migrate", "--verbosity", "0").returncode == 0
+    assert patron("createuser", "cli", "--role", "rep").returncode == 0
+    created = patron("token", "create", "--user", "cli", "--name", "script")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.count("\n") == 1 and created.stdout.startswith("pat_")
+    unknown = patron("token", "create", "--user", "nobody")
+    assert unknown.returncode != 0 and "no user named nobody" in unknown.stderr and unknown.stdout == ""

@@ -20,6 +20,7 @@ from patron.ingest.webhooks import (
     deliver,
     emit,
     sign,
+    sweep,
     verify_signature,
     webhook_create,
 )
@@ -234,3 +235,19 @@ def test_webhook_api_is_for_administrators(root, alice, receiver, settings, djan
     assert as_root.patch(f"/webhooks/{hook['id']}", {"is_active": False}).json()["is_active"] is False
     assert as_root.delete(f"/webhooks/{hook['id']}").status_code == 204
     assert not Webhook.objects.filter(pk=hook["id"]).exists()
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_deliveries_whose_task_was_lost(receiver, alice, settings):
+    # No on-commit callbacks run in this test's transaction: as if the process died after commit.
+    settings.TASKS = IMMEDIATE
+    hook = webhook_create(name="ERP", url=receiver.url, events=["order.created"])
+    make_order(make_customer(owner=alice))
+    log = WebhookDelivery.objects.get()
+    assert log.status == "pending" and receiver.requests == []
+    assert sweep() == 0  # too recent: its own task may still be on the way
+    WebhookDelivery.objects.filter(pk=log.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert sweep() == 1
+    log.refresh_from_db()
+    assert log.status == "delivered" and len(receiver.requests) == 1
+    assert_signed(receiver.requests[0], hook.secret)
