@@ -24,7 +24,10 @@ def test_products_are_read_by_all_and_changed_by_admins(as_alice, as_root):
     assert as_alice.post("/products", {"sku": "X", "name": "X", "list_price": 1, "unit_cost": 1}).status_code == 403
     assert as_root.patch(f"/products/{pid}", {"list_price": "98.00", "is_active": False}).json()["list_price"] == "98.00"
     assert Product.objects.get(pk=pid).is_active is False
-    assert as_root.post("/products", {"sku": "TEA-1", "name": "Again", "list_price": 1, "unit_cost": 1}).status_code in (409, 422)
+    again = as_root.post("/products", {"sku": "TEA-1", "name": "Again", "list_price": 1, "unit_cost": 1})
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    other = as_root.post("/products", {"sku": "TEA-2", "name": "Green", "list_price": 1, "unit_cost": 1}).json()
+    assert as_root.patch(f"/products/{other['id']}", {"sku": "TEA-1"}).status_code == 409
     assert as_alice.get("/products", q="oolong").json()["count"] == 1
 
 

@@ -113,8 +113,12 @@ def _duplicate(request: HttpRequest, exc: DuplicateExternalIdError) -> HttpRespo
 @api.exception_handler(DjangoValidationError)
 def _service_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     details = exc.message_dict if hasattr(exc, "error_dict") else None
+    if hasattr(exc, "error_dict"):
+        codes = {e.code for errors in exc.error_dict.values() for e in errors}
+    else:
+        codes = {e.code for e in exc.error_list}
     code = getattr(exc, "code", None) or "invalid"
-    if code == "unique":
+    if code == "unique" or "unique" in codes:
         return _error(request, 409, "conflict", " ".join(exc.messages), details)
     return _error(request, 422, code, " ".join(exc.messages), details)
 
