@@ -72,6 +72,8 @@ def test_reused_token_takes_one_answer(client, invitation):
     assert again.status_code == 409
     assert "already been answered" in again.content.decode()
     assert list(Response.objects.values_list("score", flat=True)) == [8]
+    back = client.get(_path(invitation))  # the link without a score: the thank-you page again
+    assert back.status_code == 200 and "Your score: 8" in back.content.decode()
 
 
 def test_megabyte_comment_refused_with_message(client, invitation):

@@ -179,6 +179,11 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     language = _language(request, invitation.language)
     raw = request.GET.get("score")
     if raw is None:
+        if invitation.answered_at is not None:  # back to an answered link: the thank-you page
+            existing = Response.objects.filter(invitation=invitation).first()
+            if existing is not None:
+                existing.survey = survey
+                return _thanks(request, existing, language=language)
         if invitation.answered_at is None and invitation.expires_at <= timezone.now():
             return _problem(request, 410, str(services.InvitationExpiredError().message), language=language)
         first, _others = _questions(survey, language)
