@@ -205,3 +205,21 @@ def test_an_exported_file_imports_back_unchanged(tmp_path, data, fmt):
         call_command("export", kind, "--format", fmt, "--out", str(out), stdout=io.StringIO(), stderr=io.StringIO())
         call_command("import", kind, str(out), stdout=io.StringIO(), stderr=io.StringIO())
     assert snapshot() == before
+
+
+def test_the_file_gets_ordinary_permissions_and_no_partial_file_is_left(tmp_path, data, monkeypatch):
+    import os
+
+    out = tmp_path / "products.csv"
+    call_command("export", "products", "--out", str(out), stdout=io.StringIO(), stderr=io.StringIO())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(export.WRITERS, "csv", broken)
+    with pytest.raises(RuntimeError):
+        call_command("export", "products", "--out", str(tmp_path / "new.csv"), stdout=io.StringIO(), stderr=io.StringIO())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["products.csv"]

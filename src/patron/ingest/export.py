@@ -282,6 +282,17 @@ WRITERS: dict[str, Callable[[str, Iterable[list[Any]], IO[bytes]], None]] = {
 }
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def export_to_file(
     kind: str,
     fmt: str,
@@ -313,6 +324,8 @@ def export_to_file(
     try:
         with os.fdopen(fd, "wb") as handle:
             WRITERS[fmt](kind, counted(), handle)
+        # mkstemp makes the file private (0600); give it the permissions a new file normally gets.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
