@@ -12,6 +12,7 @@ with the same convention as pandas (``pd.Period(...).ordinal``), so that "the ne
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -52,8 +53,26 @@ def connect() -> DuckDBBackend:
 
 
 def execute(expr: ir.Table) -> pd.DataFrame:
-    """Run an Ibis table expression on this thread's backend and return a DataFrame."""
-    return connect().execute(expr)
+    """Run an Ibis table expression on this thread's backend and return a DataFrame.
+
+    Ibis leaves every ``ibis.memtable`` it ran registered on the connection, so a long-lived
+    worker would keep a copy of each input frame; they are unregistered once the result is out
+    (Ibis registers them again if a later expression uses them).
+    """
+    con = connect()
+    try:
+        return con.execute(expr)
+    finally:
+        release(con, expr)
+
+
+def release(con: DuckDBBackend, expr: ir.Expr) -> None:
+    """Unregister the in-memory tables ``expr`` reads from ``con``."""
+    import ibis.expr.operations as ops
+
+    for node in expr.op().find(ops.InMemoryTable):
+        with contextlib.suppress(Exception):  # best effort: nothing to free if already gone
+            con.con.unregister(node.name)
 
 
 def normalize_freq(freq: str) -> str:
