@@ -211,7 +211,13 @@ def test_html_and_long_text_are_just_text():
     r = analyse("<script>alert('x')</script> the delivery was terrible")
     assert r.sentiment_label == "negative" and "delivery" in r.themes
     long = "物流很慢，" * 4_000  # 20,000 characters
-    assert analyse(long).sentiment_label == "negative"
+    r = analyse(long)
+    assert r.sentiment_label == "negative" and r.truncated  # the first 10,000 analysed
+    start = time.process_time()
+    assert analyse("质量很好。" * 200_000).sentiment_label == "positive"  # 1,000,000 characters
+    assert time.process_time() - start < 1.0
+    assert not analyse(long, max_chars=None).truncated
+    assert not analyse("物流很慢").truncated
 
 
 # --- themes -------------------------------------------------------------------------------
