@@ -73,6 +73,9 @@ def release(con: DuckDBBackend, expr: ir.Expr) -> None:
     for node in expr.op().find(ops.InMemoryTable):
         with contextlib.suppress(Exception):  # best effort: nothing to free if already gone
             con.con.unregister(node.name)
+        # Ibis remembers what it registered (a private set) and would not register it again.
+        with contextlib.suppress(AttributeError):
+            con._memtables.discard(node)
 
 
 def normalize_freq(freq: str) -> str:
