@@ -6,9 +6,9 @@ profit and order figures are current the moment the order is visible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -179,66 +179,59 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
     """Recompute the running totals of these customers from their orders and cost events.
 
     The bulk writers (imports, merges) call this at the end of each batch instead of adding
-    deltas, so re-imports, updates and moved records can never leave a total off. Sums are
-    read through the ORM (Decimal, exact) and written back with one executemany per chunk.
+    deltas, so re-imports, updates and moved records can never leave a total off. Two grouped
+    queries per chunk of customers read the sums, Decimal arithmetic makes the profit, and one
+    executemany writes them back (first and last order times go back exactly as read).
     Returns the number of customers refreshed.
     """
     from django.db import connection
-    from django.db.models import Count, Max, Min, Sum
 
+    qn = connection.ops.quote_name
+
+    def column(model: type, name: str) -> str:
+        return qn(model._meta.get_field(name).column)  # type: ignore[attr-defined]
+
+    # Table and column names come from the models; values go as parameters.
+    orders_t, events_t = qn(Order._meta.db_table), qn(CostEvent._meta.db_table)
+    o_customer, o_at = column(Order, "customer"), column(Order, "ordered_at")
+    o_sums = f"SUM({column(Order, 'revenue')}), SUM({column(Order, 'cost_of_goods')})"
+    e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "amount")
+    order_sql = f"SELECT {o_customer}, {o_sums}, COUNT(*), MIN({o_at}), MAX({o_at}) FROM {orders_t} WHERE {o_customer} IN ({{marks}}) GROUP BY 1"  # noqa: S608
+    event_sql = f"SELECT {e_customer}, SUM({e_amount}) FROM {events_t} WHERE {e_customer} IN ({{marks}}) GROUP BY 1"  # noqa: S608
+    assignments = ", ".join(f"{column(Customer, name)} = %s" for name in _TOTAL_FIELDS)
+    update_sql = f"UPDATE {qn(Customer._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
     ids = sorted({int(pk) for pk in customer_ids})
     zero = Decimal(0)
-    done = 0
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        orders = {
-            row["customer_id"]: row
-            for row in Order.objects.filter(customer_id__in=chunk)
-            .order_by()
-            .values("customer_id")
-            .annotate(
-                revenue=Sum("revenue"),
-                cogs=Sum("cost_of_goods"),
-                count=Count("id"),
-                first=Min("ordered_at"),
-                last=Max("ordered_at"),
-            )
-        }
-        serve = dict(
-            CostEvent.objects.filter(customer_id__in=chunk)
-            .order_by()
-            .values("customer_id")
-            .annotate(total=Sum("amount"))
-            .values_list("customer_id", "total")
-        )
-        rows = []
-        for pk in chunk:
-            o = orders.get(pk)
-            revenue = (o["revenue"] if o else zero) or zero
-            cogs = (o["cogs"] if o else zero) or zero
-            cost = serve.get(pk) or zero
-            values = [
-                revenue.quantize(CENT),
-                cogs.quantize(CENT),
-                cost.quantize(CENT),
-                (revenue - cogs - cost).quantize(CENT),
-                o["count"] if o else 0,
-                o["first"] if o else None,
-                o["last"] if o else None,
-            ]
-            rows.append([*values, pk])
-        fields = [Customer._meta.get_field(name) for name in _TOTAL_FIELDS]
-        adapt = _datetime_adapter()
-        # Decimals and ints go to the driver as they are; only the two datetimes need adapting.
-        prepared = [[*row[:5], adapt(row[5]), adapt(row[6]), row[7]] for row in rows]
+        marks = ", ".join(["%s"] * len(chunk))
         with connection.cursor() as cursor:
-            assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-            cursor.executemany(
-                f"UPDATE {connection.ops.quote_name(Customer._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from the model
-                prepared,
-            )
-        done += len(chunk)
-    return done
+            cursor.execute(order_sql.format(marks=marks), chunk)
+            orders = {row[0]: row for row in cursor.fetchall()}
+            cursor.execute(event_sql.format(marks=marks), chunk)
+            serve = {pk: _money(total) for pk, total in cursor.fetchall()}
+            rows = []
+            for pk in chunk:
+                o = orders.get(pk)
+                revenue = _money(o[1]) if o else zero
+                cogs = _money(o[2]) if o else zero
+                cost = serve.get(pk, zero)
+                rows.append([
+                    revenue, cogs, cost, (revenue - cogs - cost).quantize(CENT),
+                    o[3] if o else 0, o[4] if o else None, o[5] if o else None, pk,
+                ])
+            cursor.executemany(update_sql, rows)
+    return len(ids)
+
+
+def _money(value: object) -> Decimal:
+    """A SUM as the driver returns it (Decimal on PostgreSQL; float or int on SQLite, which keeps
+    decimals as REAL) as exact cents."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(CENT)
+    return Decimal(value).quantize(CENT)  # type: ignore[arg-type]
 
 
 _TOTAL_FIELDS = (
@@ -378,15 +371,3 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
         customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
     return event
 
-
-def _datetime_adapter() -> Callable[[datetime | None], object]:
-    """What the driver stores for an aware datetime: SQLite keeps naive UTC text."""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return lambda value: value
-
-    def adapt(value: datetime | None) -> str | None:
-        return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-
-    return adapt
