@@ -147,4 +147,8 @@ def test_openapi_document_and_docs_page(as_alice):
                  "/api/v1/webhooks"):
         assert path in paths, path
     assert "bearer" in str(schema.json()["components"]["securitySchemes"]).lower()
+    # Several Django enums share a class name (Kind, Status): each field documents its own values.
+    components = schema.json()["components"]["schemas"]
+    assert components["CustomerIn"]["properties"]["kind"]["enum"] == ["person", "company"]
+    assert components["CostEventIn"]["properties"]["kind"]["enum"] == ["ticket", "return", "delivery", "claim", "visit"]
     assert as_alice.get("/docs").status_code == 200

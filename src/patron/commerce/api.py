@@ -18,6 +18,7 @@ from pydantic import AwareDatetime
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import (
     CostEventIn,
+    CostEventKind,
     CostEventOut,
     CostEventPatch,
     LineIn,
@@ -291,7 +292,7 @@ COST_SORTS = {"id": "id", "occurred_at": "occurred_at", "amount": "amount", "cre
 
 class CostEventFilters(Schema):
     customer_id: Id | None = None
-    kind: CostEvent.Kind | None = None
+    kind: CostEventKind | None = None
     external_id: ExternalId | None = None
     occurred_after: AwareDatetime | None = None
     occurred_before: AwareDatetime | None = None

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field
-from pydantic import AwareDatetime, model_validator
+from pydantic import AwareDatetime, WithJsonSchema, model_validator
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.core.apikit import (
@@ -31,6 +31,9 @@ from patron.core.apikit import (
     Str300,
 )
 from patron.core.choices import SalesChannel
+
+# Inline in the OpenAPI document (Django names several enums "Kind").
+CostEventKind = Annotated[CostEvent.Kind, WithJsonSchema({"type": "string", "enum": CostEvent.Kind.values})]
 
 
 class ProductOut(OutputSchema):
@@ -156,7 +159,7 @@ class CostEventIn(InputSchema):
     customer_id: Id | None = None
     customer_external_id: ExternalId | None = None
     external_id: ExternalId | None = None
-    kind: CostEvent.Kind
+    kind: CostEventKind
     amount: Money
     occurred_at: AwareDatetime
     note: Str300 = ""
@@ -171,7 +174,7 @@ class CostEventIn(InputSchema):
 
 class CostEventPatch(InputSchema):
     external_id: ExternalId | None = None
-    kind: CostEvent.Kind | None = None
+    kind: CostEventKind | None = None
     amount: Money | None = None
     occurred_at: AwareDatetime | None = None
     note: Str300 | None = None

@@ -44,8 +44,10 @@ from patron.customers.schemas import (
     ContactOut,
     ContactPatch,
     CustomerIn,
+    CustomerKind,
     CustomerOut,
     CustomerPatch,
+    CustomerStage,
     contact_data,
     customer_data,
 )
@@ -77,8 +79,8 @@ CUSTOMER_SORTS = {
 
 class CustomerFilters(Schema):
     q: str | None = Field(None, max_length=100, description="Name (or its pinyin), email or phone contains this.")
-    stage: Customer.Stage | None = None
-    kind: Customer.Kind | None = None
+    stage: CustomerStage | None = None
+    kind: CustomerKind | None = None
     owner: str | None = Field(None, max_length=150, description="Owner's username.")
     branch: str | None = Field(None, max_length=20, description="Branch code.")
     region: str | None = Field(None, max_length=20, description="Region code.")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field
+from pydantic import WithJsonSchema
 
 from patron.core.apikit import (
     Currency,
@@ -28,6 +29,11 @@ from patron.core.choices import SalesChannel
 from patron.customers.models import Contact, Customer
 
 Tags = list[Name50]
+
+# Enums named inline in the OpenAPI document: Django names several of them "Kind" or "Status",
+# which would otherwise share one (wrong) component.
+CustomerKind = Annotated[Customer.Kind, WithJsonSchema({"type": "string", "enum": Customer.Kind.values})]
+CustomerStage = Annotated[Customer.Stage, WithJsonSchema({"type": "string", "enum": Customer.Stage.values})]
 
 
 class CustomerOut(OutputSchema):
@@ -65,7 +71,7 @@ class CustomerOut(OutputSchema):
 class CustomerIn(InputSchema):
     name: Name200
     external_id: ExternalId | None = None
-    kind: Customer.Kind = Customer.Kind.PERSON
+    kind: CustomerKind = Customer.Kind.PERSON
     email: Str254 = ""
     phone: Str40 = ""
     city: Str100 = ""
@@ -75,7 +81,7 @@ class CustomerIn(InputSchema):
     )
     branch: Str20 | None = Field(None, description="Branch code.")
     region: Str20 | None = Field(None, description="Region code; defaults to the branch's region.")
-    stage: Customer.Stage = Customer.Stage.ACTIVE
+    stage: CustomerStage = Customer.Stage.ACTIVE
     acquired_on: date | None = None
     acquisition_channel: SalesChannel | None = None
     acquisition_cost: Money = Decimal(0)
@@ -89,7 +95,7 @@ class CustomerIn(InputSchema):
 class CustomerPatch(InputSchema):
     name: Name200 | None = None
     external_id: ExternalId | None = None
-    kind: Customer.Kind | None = None
+    kind: CustomerKind | None = None
     email: Str254 | None = None
     phone: Str40 | None = None
     city: Str100 | None = None
@@ -97,7 +103,7 @@ class CustomerPatch(InputSchema):
     owner: Str150 | None = None
     branch: Str20 | None = None
     region: Str20 | None = None
-    stage: Customer.Stage | None = None
+    stage: CustomerStage | None = None
     acquired_on: date | None = None
     acquisition_channel: SalesChannel | None = None
     acquisition_cost: Money | None = None

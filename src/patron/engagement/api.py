@@ -31,12 +31,14 @@ from patron.customers.models import Contact, Customer
 from patron.customers.selectors import can_edit_customer
 from patron.engagement.models import Interaction, Task
 from patron.engagement.schemas import (
+    Direction,
     InteractionIn,
     InteractionOut,
     InteractionPatch,
     TaskIn,
     TaskOut,
     TaskPatch,
+    TaskStatus,
     interaction_data,
     task_data,
 )
@@ -75,7 +77,7 @@ INTERACTION_SORTS = {"id": "id", "occurred_at": "occurred_at", "created_at": "cr
 class InteractionFilters(Schema):
     customer_id: Id | None = None
     channel: ContactChannel | None = None
-    direction: Interaction.Direction | None = None
+    direction: Direction | None = None
     handled_by: str | None = Field(None, max_length=150, description="Username.")
     external_id: ExternalId | None = None
     occurred_after: AwareDatetime | None = None
@@ -186,7 +188,7 @@ TASK_SORTS = {"id": "id", "due_at": "due_at", "created_at": "created_at", "updat
 
 class TaskFilters(Schema):
     customer_id: Id | None = None
-    status: Task.Status | None = None
+    status: TaskStatus | None = None
     assignee: str | None = Field(None, max_length=150, description="Username.")
     external_id: ExternalId | None = None
     due_before: AwareDatetime | None = None

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field
-from pydantic import AwareDatetime, model_validator
+from pydantic import AwareDatetime, WithJsonSchema, model_validator
 
 from patron.core.apikit import ExternalId, Id, InputSchema, LongText, Name200, OutputSchema, Str150
 from patron.core.choices import ContactChannel
 from patron.engagement.models import Interaction, Task
+
+# Inline in the OpenAPI document (Django names several enums "Status").
+TaskStatus = Annotated[Task.Status, WithJsonSchema({"type": "string", "enum": Task.Status.values})]
+Direction = Annotated[
+    Interaction.Direction, WithJsonSchema({"type": "string", "enum": Interaction.Direction.values})
+]
 
 
 class InteractionOut(OutputSchema):
@@ -35,7 +41,7 @@ class InteractionIn(InputSchema):
     customer_external_id: ExternalId | None = None
     external_id: ExternalId | None = None
     channel: ContactChannel
-    direction: Interaction.Direction = Interaction.Direction.INBOUND
+    direction: Direction = Interaction.Direction.INBOUND
     subject: Name200
     body: LongText = ""
     occurred_at: AwareDatetime | None = Field(None, description="Defaults to now.")
@@ -55,7 +61,7 @@ class InteractionIn(InputSchema):
 class InteractionPatch(InputSchema):
     external_id: ExternalId | None = None
     channel: ContactChannel | None = None
-    direction: Interaction.Direction | None = None
+    direction: Direction | None = None
     subject: Name200 | None = None
     body: LongText | None = None
     occurred_at: AwareDatetime | None = None
@@ -98,7 +104,7 @@ class TaskPatch(InputSchema):
     notes: LongText | None = None
     assignee: Str150 | None = None
     due_at: AwareDatetime | None = None
-    status: Task.Status | None = None
+    status: TaskStatus | None = None
 
 
 def interaction_data(item: Interaction) -> dict[str, Any]:

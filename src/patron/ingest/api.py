@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, WithJsonSchema
 from pydantic import ValidationError as PydanticValidationError
 
 from patron.commerce.schemas import CostEventIn, OrderIn
@@ -50,6 +50,11 @@ from patron.ingest.webhooks import (
 )
 
 router = Router()
+
+# Inline in the OpenAPI document (Django names several enums "Status").
+DeliveryStatus = Annotated[
+    WebhookDelivery.Status, WithJsonSchema({"type": "string", "enum": WebhookDelivery.Status.values})
+]
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
@@ -279,7 +284,7 @@ class DeliveryOut(OutputSchema):
 
 
 class DeliveryFilters(Schema):
-    status: WebhookDelivery.Status | None = None
+    status: DeliveryStatus | None = None
     event: str | None = Field(None, max_length=40)
 
 
