@@ -217,3 +217,11 @@ def test_parameters_move_the_data() -> None:
     flat = simulate.simulate(10_000, 5, Population().replace(beta_sat=0.0))
     buyers = ~flat.truth["is_prospect"]
     assert abs(np.corrcoef(flat.truth.loc[buyers, "satisfaction"], flat.truth.loc[buyers, "p"])[0, 1]) < 0.05
+
+
+def test_pure_layer_does_not_import_django() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, patron.generator.simulate; sys.exit('django' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
