@@ -134,7 +134,7 @@ def _join(tokens: Iterable[Token]) -> str:
     return out
 
 
-def _modifier_key(term: str, lang: str) -> str:
+def _modifier_key(term: str) -> str:
     # modifiers are matched on raw (unstemmed) forms: "nothing" must not become "noth"
     return segment.normalise(term).strip()
 
@@ -148,9 +148,8 @@ def lexicon() -> Lexicon:
     for name in ("sentiment_zh.tsv", "sentiment_en.tsv", "emoji.tsv"):
         for row in read_table(name, 2, 3):
             term = row[0]
-            key = segment.normalise(term).strip() if name != "sentiment_en.tsv" else None
-            if key is None:
-                key = term  # English keys are computed after jieba knows the Chinese words
+            # English keys are stemmed below; Chinese and emoji keys are the normalised term
+            key = term if name == "sentiment_en.tsv" else segment.normalise(term).strip()
             if key in valence:
                 raise ValueError(f"{name}: {term!r} is listed twice")
             valence[key] = float(row[1])
@@ -160,8 +159,8 @@ def lexicon() -> Lexicon:
     intensifiers: dict[str, float] = {}
     contrast: dict[str, bool] = {}
     concession: dict[str, bool] = {}
-    for kind, lang, term, value in read_table("modifiers.tsv", 4):
-        key = _modifier_key(term, lang)
+    for kind, _lang, term, value in read_table("modifiers.tsv", 4):
+        key = _modifier_key(term)
         if kind == "negator":
             negators[key] = float(value)
         elif kind == "intensifier":
