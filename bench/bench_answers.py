@@ -209,6 +209,41 @@ def count_responses() -> tuple[int, int, int]:
     return result
 
 
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(session: int) -> list[int]:
+    """The gunicorn master and workers: every process in the server's session."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session:
+                pids.append(int(entry.name))
+    return pids
+
+
+def backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends serving the benchmark database (the server's persistent connections)."""
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -262,11 +297,15 @@ def main() -> None:
         # Warm up each worker (imports, first connections) with answers that are not measured.
         warm, paths = paths[: 4 * args.workers * args.threads], paths[4 * args.workers * args.threads :]
         asyncio.run(load("127.0.0.1", port, warm, min(args.concurrency, len(warm)), args.timeout, 120))
+        watched = server_pids(server.pid) + backend_pids(args.database_url)
+        server_cpu_before = {pid: _proc_cpu(pid) for pid in watched}
         cpu_before = os.times()
         elapsed, latencies, statuses, cut = asyncio.run(
             load("127.0.0.1", port, paths, args.concurrency, args.timeout, args.deadline)
         )
         cpu_after = os.times()
+        server_cpu = sum(_proc_cpu(pid) - before for pid, before in server_cpu_before.items())
+        load_average = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -286,6 +325,9 @@ def main() -> None:
         "answers/s": f"{rate:,.0f}",
         "latency p50 / p95 / p99": f"{q[49] * 1000:.1f} / {q[94] * 1000:.1f} / {q[98] * 1000:.1f} ms",
         "load client CPU": f"{client_cpu:.1f} s",
+        "server CPU (gunicorn + PostgreSQL backends) per answer": f"{server_cpu / max(len(latencies), 1) * 1000:.2f} ms",
+        "answers/s the server CPU allows on 2 dedicated cores": f"{2 * len(latencies) / server_cpu:,.0f}" if server_cpu else "n/a",
+        "load average at the end (1/5/15 min; other work shares the machine)": " / ".join(f"{x:.1f}" for x in load_average),
         "responses stored": f"{stored:,} (expected {total:,}; invitations answered {answered:,})",
         "follow-ups opened (detractors)": f"{follow_ups:,}",
         "durability": f"fsync={pg['fsync']}, synchronous_commit={pg['synchronous_commit']}, wal_sync_method={pg['wal_sync_method']}",
