@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,6 +59,15 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[An
         yield values[start : start + size]
 
 
+def _in(field: str, values: Sequence[Any], sql_type: str) -> Q:
+    """``field IN values``; on PostgreSQL as one array parameter (``IN (SELECT unnest(%s))``)
+    instead of thousands of placeholders, which cost more to build than the lookup itself."""
+    if connection.vendor == "postgresql":
+        # The type is a constant from this module; the values travel as a parameter.
+        return Q(**{f"{field}__in": RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])})  # noqa: S611
+    return Q(**{f"{field}__in": values})
+
+
 @dataclass(frozen=True)
 class _CustomerRef:
     pk: int
@@ -72,10 +83,12 @@ class _Customers:
         self.by_external_id: dict[str, _CustomerRef] = {}
         visible = visible_customers(user)
         for chunk in _chunks(sorted(ids)):
-            for pk, ext, cur in visible.filter(pk__in=chunk).values_list("pk", "external_id", "currency"):
+            for pk, ext, cur in visible.filter(_in("pk", chunk, "bigint")).values_list("pk", "external_id", "currency"):
                 self.by_id[pk] = _CustomerRef(pk, ext, cur)
         for chunk in _chunks(sorted(external_ids)):
-            for pk, ext, cur in visible.filter(external_id__in=chunk).values_list("pk", "external_id", "currency"):
+            for pk, ext, cur in visible.filter(_in("external_id", chunk, "text")).values_list(
+                "pk", "external_id", "currency"
+            ):
                 if ext:
                     self.by_external_id[ext] = _CustomerRef(pk, ext, cur)
 
@@ -99,7 +112,7 @@ def _existing_external_ids(
     """The records that already have these external ids: {external id: pk, or None if not visible}."""
     found: dict[str, tuple[int, int]] = {}
     for chunk in _chunks(sorted(external_ids)):
-        for ext, pk, customer_id in model._default_manager.filter(external_id__in=chunk).values_list(
+        for ext, pk, customer_id in model._default_manager.filter(_in("external_id", chunk, "text")).values_list(
             "external_id", "pk", "customer_id"
         ):
             if ext:
@@ -109,7 +122,7 @@ def _existing_external_ids(
     owners = sorted({customer_id for _pk, customer_id in found.values()})
     visible: set[int] = set()
     for chunk in _chunks(owners):
-        visible.update(visible_customers(user).filter(pk__in=chunk).values_list("pk", flat=True))
+        visible.update(visible_customers(user).filter(_in("pk", chunk, "bigint")).values_list("pk", flat=True))
     # A duplicate of someone else's record is reported without its id, so ids do not leak.
     return {ext: (pk if customer_id in visible else None) for ext, (pk, customer_id) in found.items()}
 
