@@ -355,9 +355,17 @@ def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCa
         errors_path = error_file_for(path)
         error_file = _ErrorFile(errors_path, header) if options.write_error_file else None
         batch_size = max(1, options.batch_size)
+        key_columns = [header.index(c) for f in importer.group_fields for c, t in mapping.items() if t == f]
+        fast = importer.fast_path(header, mapping, table.format) if not options.dry_run else None
         try:
             with _fewer_gc_passes():
-                _read_batches(table, parser, importer, batch_size, result, error_file, run, on_batch)
+                _read_batches(table, parser, importer, batch_size, result, error_file, run, on_batch, key_columns, fast)
+        except csv.Error as exc:
+            line = table.reader.line_num if table.reader is not None else "?"
+            raise ImportInputError(
+                _("The file stops being readable CSV near line %(line)s: %(error)s. Rows before it were imported.")
+                % {"line": line, "error": exc}
+            ) from exc
         finally:
             wrote_errors = error_file.close() if error_file is not None else False
         if wrote_errors:
@@ -373,36 +381,66 @@ def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCa
 
 
 def _read_batches(table: Table, parser: _RowParser, importer: Importer, batch_size: int, result: ImportResult,
-                  error_file: _ErrorFile | None, run: RunState, on_batch: ProgressCallback | None) -> None:
-    parse = parser.parse
-    batch_key = importer.batch_key
-    batch: list[Row] = []
+                  error_file: _ErrorFile | None, run: RunState, on_batch: ProgressCallback | None,
+                  key_columns: list[int], fast: Callable[[list[tuple[int, list[Any]]]], int | None] | None) -> None:
+    batch: list[tuple[int, list[Any]]] = []
     last_key: Any = None
+    key_index = key_columns[0] if key_columns else None
     for line, cells in table.rows:
         if not any(cells):
             continue
         first = cells[0]
         if (first is None or (first.__class__ is str and not first.strip())) and is_blank(cells):
             continue
-        row = parse(line, cells)
-        key = batch_key(row.values)
+        if key_index is None:
+            key = None
+        else:
+            # The key as written: enough to keep an order's adjacent lines in one batch.
+            key = cells[key_index] if key_index < len(cells) else None
+            if not key:
+                key = _raw_key(cells, key_columns)
         if len(batch) >= batch_size and (key is None or key != last_key):
-            _flush(importer, batch, result, error_file, run, on_batch)
+            _flush(importer, parser, batch, result, error_file, run, on_batch, fast)
             batch = []
-        batch.append(row)
+        batch.append((line, cells))
         last_key = key
     if batch:
-        _flush(importer, batch, result, error_file, run, on_batch)
+        _flush(importer, parser, batch, result, error_file, run, on_batch, fast)
 
 
-def _flush(importer: Importer, batch: list[Row], result: ImportResult, error_file: _ErrorFile | None,
-           run: RunState, on_batch: ProgressCallback | None) -> None:
+def _raw_key(cells: list[Any], key_columns: list[int]) -> Any:
+    """The cell that groups rows (an order's external id) as written, so a batch never splits them."""
+    for index in key_columns:
+        if index < len(cells):
+            value = cells[index]
+            if value.__class__ is str:
+                value = value.strip()
+            if value not in (None, ""):
+                return value
+    return None
+
+
+def _flush(importer: Importer, parser: _RowParser, raw: list[tuple[int, list[Any]]], result: ImportResult,
+           error_file: _ErrorFile | None, run: RunState, on_batch: ProgressCallback | None,
+           fast: Callable[[list[tuple[int, list[Any]]]], int | None] | None) -> None:
     run.now = timezone.now()
+    batch: list[Row] = []
     with transaction.atomic():
-        if any(not r.errors for r in batch):
-            importer.process(batch)
+        created = fast(raw) if fast is not None else None
+        if created is None:
+            parse = parser.parse
+            batch = [parse(line, cells) for line, cells in raw]
+            if any(not r.errors for r in batch):
+                importer.process(batch)
         if run.dry_run:
             transaction.set_rollback(True)
+    if created is not None:
+        result.batches += 1
+        result.processed += len(raw)
+        result.created += created
+        if on_batch is not None:
+            on_batch(result, [])
+        return
     result.batches += 1
     result.processed += len(batch)
     for r in batch:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.services import customer_totals_refresh
+from patron.commerce.signals import customers_changed
 from patron.core.choices import ContactChannel, SalesChannel
 from patron.core.models import Branch, Region, Role, User
 from patron.customers.models import Contact, Customer
@@ -88,15 +89,36 @@ class RunState:
 
     # -- customers named by a row -------------------------------------------------------------
 
-    def resolve_customers(self, rows: list[Row], *, required: bool = True) -> None:
+    def customers_by_external_id(self, exts: set[str]) -> dict[str, tuple[int, str] | None]:
+        """(id, currency) of the customers these external ids name that the user may edit."""
+        self._load_customer_exts(exts - self.caches["customer_ext"].keys())
+        return {ext: self.caches["customer_ext"][ext] for ext in exts}
+
+    def products_by_sku(self, skus: set[str]) -> dict[str, Any]:
+        known = self.caches["product"]
+        wanted = skus - known.keys()
+        if wanted:
+            found = products_by_sku(wanted)
+            for sku in wanted:
+                known[sku] = found.get(sku)
+        return {sku: known[sku] for sku in skus}
+
+    def branches_by_code(self, codes: set[str]) -> dict[str, Any]:
+        known = self.caches["branch"]
+        wanted = codes - known.keys()
+        if wanted:
+            found = branches_by_code(wanted)
+            for code in wanted:
+                known[code] = found.get(code)
+        return {code: known[code] for code in codes}
+
+    def _load_customer_exts(self, exts: set[str]) -> None:
         by_ext = self.caches["customer_ext"]
-        by_id = self.caches["customer_id"]
-        exts = {r.values.get("customer_external_id") for r in rows} - {None} - by_ext.keys()
-        ids = {r.values.get("customer_id") for r in rows} - {None} - by_id.keys()
         base = self.customers()
         if exts:
-            for ext, pk, cur in base.filter(external_id__in=exts).values_list("external_id", "pk", "currency"):
-                by_ext[ext] = (pk, cur)
+            for chunk in _chunks(sorted(exts)):
+                for ext, pk, cur in base.filter(external_id__in=chunk).values_list("external_id", "pk", "currency"):
+                    by_ext[ext] = (pk, cur)
             missing = exts - by_ext.keys()
             if missing:
                 # A merged customer's external id leads to the customer it was merged into.
@@ -111,6 +133,14 @@ class RunState:
                         by_ext[ext] = (pk, kept[pk])
             for ext in exts - by_ext.keys():
                 by_ext[ext] = None
+
+    def resolve_customers(self, rows: list[Row], *, required: bool = True) -> None:
+        by_ext = self.caches["customer_ext"]
+        by_id = self.caches["customer_id"]
+        exts = {r.values.get("customer_external_id") for r in rows} - {None} - by_ext.keys()
+        ids = {r.values.get("customer_id") for r in rows} - {None} - by_id.keys()
+        base = self.customers()
+        self._load_customer_exts(exts)
         if ids:
             for pk, cur in base.filter(pk__in=ids).values_list("pk", "currency"):
                 by_id[pk] = (pk, cur)
@@ -170,27 +200,33 @@ class RunState:
                 r.values[name] = target
 
 
+def _in_chunks(queryset: Any, field: str, values: set[Any], *columns: str) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(values, key=str)):
+        out.extend(queryset.filter(**{f"{field}__in": chunk}).values_list(*columns))
+    return out
+
+
 def users_by_username(names: set[Any]) -> dict[Any, Any]:
-    return dict(User.objects.filter(username__in=names).values_list("username", "pk"))
+    return dict(_in_chunks(User.objects, "username", names, "username", "pk"))
 
 
 def branches_by_code(codes: set[Any]) -> dict[Any, Any]:
-    return {code: (pk, region) for code, pk, region in Branch.objects.filter(code__in=codes).values_list("code", "pk", "region_id")}
+    return {code: (pk, region) for code, pk, region in _in_chunks(Branch.objects, "code", codes, "code", "pk", "region_id")}
 
 
 def regions_by_code(codes: set[Any]) -> dict[Any, Any]:
-    return dict(Region.objects.filter(code__in=codes).values_list("code", "pk"))
+    return dict(_in_chunks(Region.objects, "code", codes, "code", "pk"))
 
 
 def products_by_sku(skus: set[Any]) -> dict[Any, Any]:
-    return {
-        sku: (pk, price, cost)
-        for sku, pk, price, cost in Product.objects.filter(sku__in=skus).values_list("sku", "pk", "list_price", "unit_cost")
-    }
+    rows = _in_chunks(Product.objects, "sku", skus, "sku", "pk", "list_price", "unit_cost")
+    return {sku: (pk, price, cost) for sku, pk, price, cost in rows}
 
 
 def contacts_by_external_id(exts: set[Any]) -> dict[Any, Any]:
-    return {ext: (pk, cid) for ext, pk, cid in Contact.objects.filter(external_id__in=exts).values_list("external_id", "pk", "customer_id")}
+    rows = _in_chunks(Contact.objects, "external_id", exts, "external_id", "pk", "customer_id")
+    return {ext: (pk, cid) for ext, pk, cid in rows}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,8 +261,12 @@ class Importer:
     def __init__(self, run: RunState) -> None:
         self.run = run
 
-    def batch_key(self, values: dict[str, Any]) -> Any:
-        """Rows with equal keys stay in one batch (an order's lines)."""
+    # Rows with equal values in these fields stay in one batch (an order's lines).
+    group_fields: ClassVar[tuple[str, ...]] = ()
+
+    def fast_path(self, header: list[str], mapping: dict[str, str], file_format: str) -> Any:
+        """A function taking a batch of raw rows and returning how many it created, or None
+        when the batch needs the row path; None when the kind has no such path."""
         return None
 
     def process(self, rows: list[Row]) -> None:
@@ -851,7 +891,9 @@ class CostEventImporter(RecordImporter):
     def after(self, creates: list[Row], updates: list[Row], rows: list[Row]) -> None:
         affected = {r.desired["customer_id"] for r in creates + updates}
         affected |= {r.extra["old"]["customer_id"] for r in updates}
-        customer_totals_refresh(affected)
+        if affected:
+            customer_totals_refresh(affected)
+            customers_changed.send(sender=CostEvent, customer_ids=sorted(affected))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -893,8 +935,15 @@ class OrderImporter(Importer):
     )
     LINE_COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "unit_cost", "amount")
 
-    def batch_key(self, values: dict[str, Any]) -> Any:
-        return values.get("external_id") or values.get("id")
+    group_fields = ("external_id", "id")
+
+    def fast_path(self, header: list[str], mapping: dict[str, str], file_format: str) -> Any:
+        from patron.imports.fastpath import OrderLayout, orders_fast_batch
+
+        layout = OrderLayout.build(header, mapping, self.fields()) if file_format == "csv" else None
+        if layout is None:
+            return None
+        return lambda raw: orders_fast_batch(self, layout, raw)
 
     def process(self, rows: list[Row]) -> None:
         run = self.run
@@ -925,6 +974,7 @@ class OrderImporter(Importer):
     def _lines(self, rows: list[Row]) -> None:
         run = self.run
         counters = run.order_lines
+        self._load_fast_lines({r.key for r in rows if r.key in run.order_headers and r.key not in counters})
         batch_numbers: dict[Any, dict[int, int]] = defaultdict(dict)
         batch_headers: dict[Any, tuple[int, tuple[Any, ...]]] = {}
         for r in rows:
@@ -971,6 +1021,19 @@ class OrderImporter(Importer):
             batch_headers.setdefault(r.key, (r.line, header))
             r.desired = {"header": header}
             r.extra["line"] = (number, product[0], quantity, unit_price, unit_cost, (quantity * unit_price).quantize(CENT))
+
+    def _load_fast_lines(self, keys: set[Any]) -> None:
+        """Orders the columnar path created earlier in this run keep their line numbers in the
+        database only; read them when later lines of the same order turn up."""
+        exts = [k[1] for k in keys if k[0] == "e"]
+        for key in keys:
+            self.run.order_lines[key] = {}
+        for chunk in _chunks(exts):
+            for ext, number in OrderLine.objects.filter(order__external_id__in=chunk).values_list(
+                "order__external_id", "line_no"
+            ):
+                key = ("e", ext)
+                self.run.order_lines[key][number] = self.run.order_headers[key][0]
 
     def _whole_orders(self, rows: list[Row]) -> list[Row]:
         """An order lands whole: if one of its lines in this batch is rejected, all of them are."""
@@ -1084,6 +1147,8 @@ class OrderImporter(Importer):
         writer.update(OrderLine, ("product_id", "quantity", "unit_price", "unit_cost", "amount"), line_updates)
         if affected:
             customer_totals_refresh(affected)
+            # One signal per batch: insights rescores these customers, as after order_create.
+            customers_changed.send(sender=Order, customer_ids=sorted(affected))
         for key, group in groups.items():
             run.order_headers.setdefault(key, (group[0].line, group[0].desired["header"]))
             numbers = run.order_lines.setdefault(key, {})

@@ -19,6 +19,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from patron.commerce.services import customer_totals_refresh
+from patron.commerce.signals import customers_changed
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import can_edit_customer
@@ -469,5 +470,6 @@ def customer_merge(*, keep: Customer, merge: Customer, by: User) -> CustomerMerg
     if "external_id" in filled:
         CustomerMerge.objects.filter(pk=log.pk).update(filled=filled)
     customer_totals_refresh([keep.pk])
+    customers_changed.send(sender=Customer, customer_ids=[keep.pk])
     possible_duplicates_flag(customer_ids=[keep.pk])
     return log

@@ -32,6 +32,7 @@ class Table:
     encoding: str = ""
     delimiter: str = ""
     _close: list[Any] = field(default_factory=list)
+    reader: Any = None  # the csv reader, for the line number of a malformed row
 
     def close(self) -> None:
         for closer in self._close:
@@ -125,18 +126,11 @@ def _open_csv(path: Path, encoding: str | None, delimiter: str | None) -> Table:
         raise
     total = max(0, _count_lines(path) - 1)
 
-    def rows() -> Iterator[tuple[int, list[Any]]]:
-        line = 1
-        try:
-            for cells in reader:
-                line += 1
-                yield line, cells
-        except csv.Error as exc:
-            raise UnreadableFileError(
-                _("Line %(line)s is not readable CSV: %(error)s") % {"line": line + 1, "error": exc}
-            ) from exc
-
-    return Table(header, rows(), total, "csv", enc, delim, [handle.close])
+    # enumerate in C rather than a generator: this loop runs once per row of the file. A
+    # malformed row raises csv.Error, which run_import reports with reader.line_num.
+    table = Table(header, enumerate(reader, start=2), total, "csv", enc, delim, [handle.close])
+    table.reader = reader
+    return table
 
 
 def _open_xlsx(path: Path, sheet: str | None) -> Table:

@@ -40,15 +40,21 @@ def converters(model: type[models.Model], columns: Sequence[str]) -> list[Conver
     return out
 
 
-def _prepare(rows: Sequence[Sequence[Any]], convert: list[Converter]) -> list[Sequence[Any]]:
+def _prepare(rows: Sequence[Sequence[Any]], convert: list[Converter]) -> Sequence[Sequence[Any]]:
     if not any(convert):
-        return list(rows)
+        return rows
     pairs = [(i, c) for i, c in enumerate(convert) if c is not None]
+    # The same moment recurs (a batch's created_at, an order's time on its lines): convert once.
+    seen: dict[Any, Any] = {}
     prepared = []
     for row in rows:
         values = list(row)
         for i, c in pairs:
-            values[i] = c(values[i])
+            value = values[i]
+            try:
+                values[i] = seen[value]
+            except KeyError:
+                values[i] = seen[value] = c(value)
         prepared.append(values)
     return prepared
 
