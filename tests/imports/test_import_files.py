@@ -11,7 +11,7 @@ import pytest
 
 from patron.commerce.models import Order, OrderLine
 from patron.customers.models import Customer
-from patron.imports import kinds
+from patron.imports import writer
 from patron.imports.engine import ImportInputError
 from tests.factories import make_customer, make_product
 from tests.imports.helpers import counts, read_errors, run, write_csv, write_xlsx
@@ -207,16 +207,17 @@ def test_a_kill_in_the_third_batch_keeps_earlier_batches_and_a_rerun_completes(t
     make_product(price=Decimal("10.00"), cost=Decimal("4.00"), sku="SKU-A")
     path = write_csv(tmp_path / "orders.csv", ORDER_HEADER, _order_rows(10))  # 20 lines, batches of 4 lines
 
-    original = kinds.OrderImporter.process
+    original = writer.insert
     calls = {"n": 0}
 
-    def dying(self, rows):
-        calls["n"] += 1
-        original(self, rows)
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # the process is killed after writing, before the commit
+    def dying(model, columns, rows):
+        original(model, columns, rows)
+        if model is OrderLine:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt  # killed after writing the 3rd batch's lines, before its commit
 
-    monkeypatch.setattr(kinds.OrderImporter, "process", dying)
+    monkeypatch.setattr(writer, "insert", dying)
     with pytest.raises(KeyboardInterrupt):
         run(path, "orders", batch_size=4)
     assert Order.objects.count() == 4  # two whole batches of two orders
@@ -224,7 +225,7 @@ def test_a_kill_in_the_third_batch_keeps_earlier_batches_and_a_rerun_completes(t
     customer.refresh_from_db()
     assert (customer.order_count, customer.revenue_total) == (4, Decimal("160.00"))
 
-    monkeypatch.setattr(kinds.OrderImporter, "process", original)
+    monkeypatch.setattr(writer, "insert", original)
     result = run(path, "orders", batch_size=4)
     assert counts(result) == (12, 0, 8, 0)
     customer.refresh_from_db()
