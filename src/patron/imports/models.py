@@ -20,7 +20,6 @@ class Kind(models.TextChoices):
     ORDERS = "orders", _("Orders (one row per line)")
     INTERACTIONS = "interactions", _("Interactions")
     COST_EVENTS = "cost_events", _("Cost-to-serve events")
-    RESPONSES = "responses", _("Survey responses")
 
 
 class DateOrder(models.TextChoices):
