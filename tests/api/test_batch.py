@@ -179,3 +179,24 @@ def test_batch_limits_and_roles(as_alice, as_nora, world, settings):
     assert refused.status_code == 403
     assert not Order.objects.filter(external_id__startswith="L-").exists()
     assert Customer.objects.get(external_id="M-1").order_count == 1
+
+
+def test_the_collector_pause_nests_and_restores_the_previous_state():
+    import gc
+
+    from patron.ingest.batch import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still inside the outer batch
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # someone else's choice is kept
+    finally:
+        gc.enable()

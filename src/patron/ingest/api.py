@@ -39,7 +39,7 @@ from patron.core.apikit import (
     validation_message,
 )
 from patron.engagement.schemas import InteractionIn
-from patron.ingest.batch import ItemResult, error, events_ingest, orders_ingest
+from patron.ingest.batch import ItemResult, error, events_ingest, orders_ingest, paused_gc
 from patron.ingest.models import Webhook, WebhookDelivery, WebhookEvent
 from patron.ingest.webhooks import (
     delivery_retry,
@@ -183,18 +183,19 @@ def ingest_orders(request: HttpRequest, params: Query[BatchParams]):
     """
     user = user_of(request)
     require_record_writer(user)
-    raw_items = _read_items(request)
-    parsed: list[tuple[int, OrderIn]] = []
-    failed: list[ItemResult] = []
-    for index, raw in enumerate(raw_items):
-        item = _parse(index, raw, _order_adapter)
-        if isinstance(item, ItemResult):
-            failed.append(item)
-        else:
-            parsed.append((index, item))
-    results = orders_ingest(user=user, items=parsed) if parsed else []
-    merged = sorted([*results, *failed], key=lambda r: r.index)
-    return _batch_response(merged, params.results == "problems")
+    with paused_gc():
+        raw_items = _read_items(request)
+        parsed: list[tuple[int, OrderIn]] = []
+        failed: list[ItemResult] = []
+        for index, raw in enumerate(raw_items):
+            item = _parse(index, raw, _order_adapter)
+            if isinstance(item, ItemResult):
+                failed.append(item)
+            else:
+                parsed.append((index, item))
+        results = orders_ingest(user=user, items=parsed) if parsed else []
+        merged = sorted([*results, *failed], key=lambda r: r.index)
+        return _batch_response(merged, params.results == "problems")
 
 
 @router.post(
@@ -217,27 +218,28 @@ def ingest_events(request: HttpRequest, params: Query[BatchParams]):
     """Create many cost-to-serve events and interactions, each item tagged with its `type`."""
     user = user_of(request)
     require_record_writer(user)
-    raw_items = _read_items(request)
-    parsed: list[tuple[int, CostEventIn | InteractionIn]] = []
-    failed: list[ItemResult] = []
-    for index, raw in enumerate(raw_items):
-        if not isinstance(raw, dict):
-            failed.append(error(index, "invalid", _("An item must be an object.")))
-            continue
-        fields = dict(raw)
-        kind = fields.pop("type", None)
-        adapter: TypeAdapter[Any] | None = _EVENT_ADAPTERS.get(kind) if isinstance(kind, str) else None
-        if adapter is None:
-            failed.append(error(index, "invalid", _('"type" must be cost_event or interaction.')))
-            continue
-        item = _parse(index, fields, adapter)
-        if isinstance(item, ItemResult):
-            failed.append(item)
-        else:
-            parsed.append((index, item))
-    results = events_ingest(user=user, items=parsed) if parsed else []
-    merged = sorted([*results, *failed], key=lambda r: r.index)
-    return _batch_response(merged, params.results == "problems")
+    with paused_gc():
+        raw_items = _read_items(request)
+        parsed: list[tuple[int, CostEventIn | InteractionIn]] = []
+        failed: list[ItemResult] = []
+        for index, raw in enumerate(raw_items):
+            if not isinstance(raw, dict):
+                failed.append(error(index, "invalid", _("An item must be an object.")))
+                continue
+            fields = dict(raw)
+            kind = fields.pop("type", None)
+            adapter: TypeAdapter[Any] | None = _EVENT_ADAPTERS.get(kind) if isinstance(kind, str) else None
+            if adapter is None:
+                failed.append(error(index, "invalid", _('"type" must be cost_event or interaction.')))
+                continue
+            item = _parse(index, fields, adapter)
+            if isinstance(item, ItemResult):
+                failed.append(item)
+            else:
+                parsed.append((index, item))
+        results = events_ingest(user=user, items=parsed) if parsed else []
+        merged = sorted([*results, *failed], key=lambda r: r.index)
+        return _batch_response(merged, params.results == "problems")
 
 
 # ---------------------------------------------------------------- webhooks (administrators)
