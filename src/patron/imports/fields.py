@@ -156,7 +156,9 @@ def model_text(model: type[models.Model], name: str) -> Parser:
 
 
 def model_choice(model: type[models.Model], name: str) -> Parser:
-    return choice(model._meta.get_field(name).choices or [])
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return choice(field.choices or [])
 
 
 ID = spec("id", gettext_lazy("Patron id (used only when there is no external id)"), positive_int)

@@ -137,8 +137,10 @@ class RunState:
     def resolve_customers(self, rows: list[Row], *, required: bool = True) -> None:
         by_ext = self.caches["customer_ext"]
         by_id = self.caches["customer_id"]
-        exts = {r.values.get("customer_external_id") for r in rows} - {None} - by_ext.keys()
-        ids = {r.values.get("customer_id") for r in rows} - {None} - by_id.keys()
+        exts: set[str] = {r.values["customer_external_id"] for r in rows if r.values.get("customer_external_id") is not None}
+        exts -= by_ext.keys()
+        ids: set[int] = {r.values["customer_id"] for r in rows if r.values.get("customer_id") is not None}
+        ids -= by_id.keys()
         base = self.customers()
         self._load_customer_exts(exts)
         if ids:
@@ -147,18 +149,18 @@ class RunState:
             for pk in ids - by_id.keys():
                 by_id[pk] = None
         for r in rows:
-            ext, pk = r.values.get("customer_external_id"), r.values.get("customer_id")
-            if ext is None and pk is None:
+            ext, ref = r.values.get("customer_external_id"), r.values.get("customer_id")
+            if ext is None and ref is None:
                 if required:
                     r.reject(_("customer_external_id or customer_id is required."))
                 continue
-            found = by_ext[ext] if ext is not None else by_id[pk]
+            found = by_ext[ext] if ext is not None else by_id[ref]
             if found is None:
-                r.reject(self._no_customer(ext, pk))
-            elif ext is not None and pk is not None and by_id.get(pk) is not None and by_id[pk] != found:
+                r.reject(self._no_customer(ext, ref))
+            elif ext is not None and ref is not None and by_id.get(ref) is not None and by_id[ref] != found:
                 r.reject(
                     _("customer_external_id %(ext)s and customer_id %(id)s name different customers.")
-                    % {"ext": ext, "id": pk}
+                    % {"ext": ext, "id": ref}
                 )
             else:
                 r.customer = found

@@ -235,8 +235,7 @@ def parse_money(value: Any) -> tuple[Decimal, str | None]:
     if currencies:
         word = currencies.pop()
         currency = _CURRENCY_WORDS.get(word.lower(), word.upper() if len(word) == 3 else None)
-    number = _normalise_number(match.group("num").strip(), value)
-    amount = Decimal(number)
+    amount = Decimal(_normalise_number(match.group("num").strip(), value))
     return (-amount if negative else amount), currency
 
 

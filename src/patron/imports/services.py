@@ -371,13 +371,13 @@ FILL_FIELDS = ("email", "phone", "city", "address", "owner", "branch", "region",
 def _customer_relations() -> list[models.ForeignObjectRel]:
     """Every foreign key to Customer, from any app (including hidden ones and the tables behind
     many-to-many fields such as tags), so records of apps added later move too."""
-    relations = []
+    relations: list[models.ForeignObjectRel] = []
     for rel in Customer._meta.get_fields(include_hidden=True):
-        if not (rel.auto_created and not rel.concrete) or rel.many_to_many:
+        if not isinstance(rel, models.ForeignObjectRel) or rel.many_to_many:
             continue
         if rel.related_model is PossibleDuplicate:
             continue
-        relations.append(rel)  # type: ignore[arg-type]
+        relations.append(rel)
     return relations
 
 

@@ -148,7 +148,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
                     _("The workbook has no sheet %(sheet)s; it has: %(sheets)s.")
                     % {"sheet": sheet, "sheets": ", ".join(book.sheetnames)}
                 )
-            ws = book[sheet]
+            ws: Any = book[sheet]
         else:
             ws = book.worksheets[0]
         iterator = ws.iter_rows(values_only=True)

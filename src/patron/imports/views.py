@@ -175,7 +175,7 @@ def _error_preview(job: ImportJob, limit: int = 50) -> list[dict[str, str]]:
     path = Path(job.error_file)
     if not path.is_file():
         return []
-    rows = []
+    rows: list[dict[str, str]] = []
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         next(reader, None)  # the header

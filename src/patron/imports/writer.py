@@ -60,7 +60,9 @@ def _prepare(rows: Sequence[Sequence[Any]], convert: list[Converter]) -> Sequenc
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return connection.ops.quote_name(str(field.column))
 
 
 def _table(model: type[models.Model]) -> str:
