@@ -151,6 +151,21 @@ def _post_all(
     return time.perf_counter() - started, totals, each
 
 
+def _post_parallel(
+    conns: list[http.client.HTTPConnection], token: str, bodies: list[bytes]
+) -> tuple[float, dict[str, int], list[float]]:
+    """The batches shared among the connections (one thread each), all sent at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shares = [bodies[i :: len(conns)] for i in range(len(conns))]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(conns)) as pool:
+        outcomes = list(pool.map(lambda pair: _post_all(pair[0], token, pair[1]), zip(conns, shares, strict=True)))
+    elapsed = time.perf_counter() - started
+    totals = {k: sum(o[1][k] for o in outcomes) for k in ("created", "duplicates", "errors")}
+    return elapsed, totals, [t for o in outcomes for t in o[2]]
+
+
 def _check_totals() -> int:
     """Customers whose running totals differ from a recomputation from their orders (expect 0)."""
     from django.db import connection
@@ -214,6 +229,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--connections", type=int, default=1, help="client connections sending batches at once")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/patron_bench_api")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_ingest.md")
@@ -244,7 +260,7 @@ def main() -> None:
     orders = _orders(args.orders, customers, skus, args.seed)
     warm_orders = _orders(100, customers, skus, args.seed + 1)
     for order in warm_orders:
-        order["external_id"] = "W" + order["external_id"]
+        order["external_id"] = "W" + order["external_id"]  # made unique per connection below
     warm_bodies = [json.dumps({"items": warm_orders[i : i + 50]}).encode() for i in (0, 50)]
     n_lines = sum(len(o["lines"]) for o in orders)
     bodies = [
@@ -265,13 +281,15 @@ def main() -> None:
     load = os.getloadavg()
     try:
         _wait_for(port)
-        # One keep-alive connection: the same server worker answers every request. Two small
-        # batches first, so its start-up and first imports are not timed.
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        _post_all(conn, token, warm_bodies)
-        print(f"posting {args.orders:,} orders in {len(bodies)} requests…", flush=True)
-        api_seconds, totals, each = _post_all(conn, token, bodies)
-        conn.close()
+        # Keep-alive connections: the same server worker answers every request of a connection.
+        # Small batches first, so start-up and first imports are not timed.
+        conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=600) for _ in range(args.connections)]
+        for n, conn in enumerate(conns):
+            _post_all(conn, token, [b.replace(b'"W', f'"W{n}-'.encode()) for b in warm_bodies])
+        print(f"posting {args.orders:,} orders in {len(bodies)} requests on {len(conns)} connection(s)…", flush=True)
+        api_seconds, totals, each = _post_parallel(conns, token, bodies)
+        for conn in conns:
+            conn.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -289,7 +307,7 @@ def main() -> None:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]
     command = (
         f"python bench/bench_api_ingest.py --orders {args.orders} --batch {args.batch} --customers {args.customers} "
-        f"--products {args.products} --workers {args.workers}"
+        f"--products {args.products} --workers {args.workers} --connections {args.connections}"
     )
     report = f"""# Batch ingestion over the REST API (PostgreSQL)
 
@@ -297,7 +315,7 @@ def main() -> None:
 - Machine: {os.cpu_count()} cores (nproc), CPU: {_cpu_model()}, Python {platform.python_version()}, Django {dj.get_version()}, PostgreSQL {pg_version} on the same machine
 - Command: `{command}`
 - Data: {args.orders:,} orders with {n_lines:,} lines ({n_lines / args.orders:.2f} per order) for {args.customers:,} customers and {args.products:,} products, referenced by external id and SKU; {len(bodies)} requests of {args.batch:,} orders ({body_mb:.1f} MB of JSON in all, encoded before timing)
-- Server: `patron serve` (gunicorn, {args.workers} workers × 1 thread) on 127.0.0.1; one client, one keep-alive connection, requests one after another
+- Server: `patron serve` (gunicorn, {args.workers} workers × 1 thread) on 127.0.0.1; one client process with {args.connections} keep-alive connection(s), each sending its batches one after another
 - Load average when the run started: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (the machine is shared: the ratio measured in one run is the figure to compare)
 
 | path | orders | lines | seconds | orders/s | lines/s |
@@ -309,7 +327,7 @@ def main() -> None:
   item, resolves customers (through the caller's visibility) and products, checks external ids for
   duplicates, computes line amounts and order totals, and updates the customers' running totals.
 - Time per request: median {sorted(each)[len(each) // 2]:.3f} s, slowest {max(each):.3f} s, first {each[0]:.3f} s.
-- Before the timed requests, 100 warm-up orders were posted on the same connection; the COPY
+- Before the timed requests, 100 warm-up orders were posted on each connection; the COPY
   copies every order in the database, theirs included.
 - Results: {totals['created']:,} created, {totals['duplicates']:,} duplicates, {totals['errors']:,} errors.
 - Customers whose running totals differ from a recomputation from their orders: **{mismatched}**.
