@@ -234,7 +234,7 @@ class Changes:
     values: dict[str, Any]
 
     @classmethod
-    def of(cls, body: Schema) -> Changes:
+    def of(cls, body: BaseModel) -> Changes:
         return cls(body.model_dump(exclude_unset=True))
 
     def __contains__(self, name: str) -> bool:
