@@ -198,6 +198,29 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
     e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "amount")
     order_sql = f"SELECT {o_customer}, {o_sums}, COUNT(*), MIN({o_at}), MAX({o_at}) FROM {orders_t} WHERE {o_customer} IN ({{marks}}) GROUP BY 1"  # noqa: S608
     event_sql = f"SELECT {e_customer}, SUM({e_amount}) FROM {events_t} WHERE {e_customer} IN ({{marks}}) GROUP BY 1"  # noqa: S608
+    if connection.vendor == "postgresql":
+        # One set-based statement: the sums stay numeric (exact) and never travel to Python.
+        ids = sorted({int(pk) for pk in customer_ids})
+        c = {name: column(Customer, name) for name in _TOTAL_FIELDS}
+        sql = (
+            f"UPDATE {qn(Customer._meta.db_table)} AS c SET {c['revenue_total']} = COALESCE(o.revenue, 0), "  # noqa: S608
+            f"{c['cogs_total']} = COALESCE(o.cogs, 0), {c['cost_to_serve_total']} = COALESCE(e.amount, 0), "
+            f"{c['profit_total']} = COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0), "
+            f"{c['order_count']} = COALESCE(o.n, 0), {c['first_order_at']} = o.first, {c['last_order_at']} = o.last "
+            f"FROM unnest(%s::bigint[]) AS ids(id) "
+            f"LEFT JOIN (SELECT {o_customer} AS id, SUM({column(Order, 'revenue')}) AS revenue, "
+            f"SUM({column(Order, 'cost_of_goods')}) AS cogs, "
+            f"COUNT(*) AS n, MIN({o_at}) AS first, MAX({o_at}) AS last FROM {orders_t} "
+            f"WHERE {o_customer} = ANY(%s) GROUP BY 1) AS o ON o.id = ids.id "
+            f"LEFT JOIN (SELECT {e_customer} AS id, SUM({e_amount}) AS amount FROM {events_t} "
+            f"WHERE {e_customer} = ANY(%s) GROUP BY 1) AS e ON e.id = ids.id "
+            f"WHERE c.id = ids.id"
+        )
+        for start in range(0, len(ids), 20000):
+            chunk = ids[start : start + 20000]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [chunk, chunk, chunk])
+        return len(ids)
     assignments = ", ".join(f"{column(Customer, name)} = %s" for name in _TOTAL_FIELDS)
     update_sql = f"UPDATE {qn(Customer._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
     ids = sorted({int(pk) for pk in customer_ids})
