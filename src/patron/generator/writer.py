@@ -29,16 +29,22 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.core.models import Branch, Region, Role, User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import search_key
 from patron.engagement.models import Interaction
+from patron.feedback.models import Channel as FeedbackChannel
+from patron.feedback.models import Purpose, Response, Survey, SurveyKind, Touchpoint
+from patron.feedback.models import score_class as feedback_score_class
 from patron.generator import simulate, vocab
 from patron.generator.models import GeneratedDataset
 
 DEFAULT_CHUNK_SIZE = 20_000
+# The survey generated NPS answers are filed under (created once, shared by every seed).
+GENERATED_SURVEY = "Post-purchase NPS (generated)"
 
 
 class GeneratorError(Exception):
@@ -53,6 +59,7 @@ class ReferenceIds:
     branches: list[int]
     products: list[int]
     owners: list[int]
+    survey: int  # the post-purchase NPS survey the generated answers belong to
 
 
 def external_prefix(seed: int) -> str:
@@ -137,7 +144,18 @@ def ensure_reference_data() -> ReferenceIds:
         )
     products = [existing[e] for e in catalogue["external_id"]]
     owners = list(User.objects.filter(role=Role.REP, is_active=True).order_by("pk").values_list("pk", flat=True))
-    return ReferenceIds(regions, branches, products, owners)
+    survey, _ = Survey.objects.get_or_create(
+        name=GENERATED_SURVEY,
+        defaults={
+            "kind": SurveyKind.NPS,
+            "purpose": Purpose.TRANSACTIONAL,
+            "touchpoint": Touchpoint.PURCHASE,
+            "title_en": "How likely are you to recommend us?",
+            "title_zh_hans": "您向朋友推荐我们的可能性有多大？",
+            "title_zh_hant": "您向朋友推薦我們的可能性有多大？",
+        },
+    )
+    return ReferenceIds(regions, branches, products, owners, survey.pk)
 
 
 # --------------------------------------------------------------------------- raw inserts
@@ -377,6 +395,31 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
                 "handled_by_id": owner_of.loc[inter["customer_index"]].tolist(),
             },
             ni,
+        )
+
+        # NPS answers go into the feedback store like real ones, so the churn model, the NPS
+        # pages and the 360° page see them.
+        resp = chunk.responses
+        nr = len(resp)
+        answered = _times(resp["answered_at"], aware=aware)
+        scores = resp["score"].astype(np.int64).tolist()
+        empty_answers = Jsonb({}) if aware else "{}"
+        bulk_insert(
+            cursor,
+            Response,
+            {
+                "survey_id": [ref.survey] * nr,
+                "customer_id": index_to_id.loc[resp["customer_index"]].tolist(),
+                "score": scores,
+                "score_class": [feedback_score_class(SurveyKind.NPS, s) for s in scores],
+                "answers": [empty_answers] * nr,
+                "comment": resp["comment"].tolist(),
+                "language": ["zh-hans" if lang == "zh" else "en" for lang in resp["language"].tolist()],
+                "touchpoint": [Touchpoint.PURCHASE] * nr,
+                "channel": [FeedbackChannel.EMAIL] * nr,
+                "created_at": answered,
+            },
+            nr,
         )
     return customer_ids
 
