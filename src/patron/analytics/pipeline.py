@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr,arg-type,call-overload,type-var,assignment"
+# (pandas-stubs types cell values and itertuples fields as a union of every scalar type;
+# this module moves such values between frames and casts them explicitly where it matters.)
 """The scoring pipeline: every per-customer figure of a scoring run, from plain DataFrames.
 
 It strings the analytics core together in one place (CLV models, profit and value classes,

@@ -30,6 +30,7 @@ def models_page(request: HttpRequest, run_id: int | None = None) -> HttpResponse
     if not can_view_models(cast(User, request.user)):
         raise PermissionDenied(_("Only analysts, managers, marketers and administrators see the models."))
     runs = latest_runs()
+    run: ScoringRun | None
     if run_id is not None:
         run = get_object_or_404(ScoringRun.objects.defer("churn_model"), pk=run_id)
     else:
