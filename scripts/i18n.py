@@ -39,6 +39,17 @@ def extract() -> None:
         args += ["-l", lang]
     subprocess.run([*args, "-i", "locale/*", "-i", "migrations/*"], cwd=PACKAGE, env=env, check=True,
                    stdout=subprocess.DEVNULL)
+    # msgmerge guesses translations of new strings from similar old ones ("fuzzy"); the guesses
+    # are usually wrong, so they are cleared and the string is listed as untranslated.
+    for lang in LANGS:
+        po = polib.pofile(str(catalogue(lang, "django")))
+        fuzzy = [e for e in po if e.fuzzy]
+        for e in fuzzy:
+            e.msgstr = ""
+            e.msgstr_plural = dict.fromkeys(e.msgstr_plural, "")
+            e.flags.remove("fuzzy")
+        if fuzzy:
+            po.save()
     for path, old in before.items():
         if _entries(polib.pofile(old.decode())) == _entries(polib.pofile(str(path))):
             path.write_bytes(old)

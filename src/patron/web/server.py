@@ -18,12 +18,11 @@ class PatronServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from patron.config.wsgi import application
-
         # Pages compute NPS and rescore customers with the analytics stack (pandas, scipy);
         # importing it here, before the workers fork, spares the first request that cost.
-        import patron.analytics.nps  # noqa: F401
+        import patron.analytics.nps
         import patron.insights.services  # noqa: F401
+        from patron.config.wsgi import application
 
         return application
 
