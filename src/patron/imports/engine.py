@@ -306,6 +306,32 @@ def read_header(path: Path, options: ImportOptions, preview_rows: int = 0) -> tu
 
 
 ProgressCallback = Callable[[ImportResult, list[Row]], None]
+# Takes a batch's line numbers and cells; returns how many rows it created, or None for the row path.
+FastPath = Callable[[list[int], list[list[Any]]], int | None]
+
+
+@contextmanager
+def _larger_wal_checkpoints() -> Iterator[None]:
+    """SQLite: checkpoint the write-ahead log every 64 MB instead of every 4 MB during the run,
+    then once at the end. Safe: durability and crash recovery are unchanged (synchronous stays
+    NORMAL, every batch still commits); it only stops the customer rows each batch updates from
+    being copied into the database file again and again. Restored afterwards."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA wal_autocheckpoint = 16384")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {previous}")
+            if not connection.in_atomic_block:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @contextmanager
@@ -358,7 +384,7 @@ def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCa
         key_columns = [header.index(c) for f in importer.group_fields for c, t in mapping.items() if t == f]
         fast = importer.fast_path(header, mapping, table.format) if not options.dry_run else None
         try:
-            with _fewer_gc_passes():
+            with _fewer_gc_passes(), _larger_wal_checkpoints():
                 _read_batches(table, parser, importer, batch_size, result, error_file, run, on_batch, key_columns, fast)
         except csv.Error as exc:
             line = table.reader.line_num if table.reader is not None else "?"
@@ -382,8 +408,10 @@ def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCa
 
 def _read_batches(table: Table, parser: _RowParser, importer: Importer, batch_size: int, result: ImportResult,
                   error_file: _ErrorFile | None, run: RunState, on_batch: ProgressCallback | None,
-                  key_columns: list[int], fast: Callable[[list[tuple[int, list[Any]]]], int | None] | None) -> None:
-    batch: list[tuple[int, list[Any]]] = []
+                  key_columns: list[int], fast: FastPath | None) -> None:
+    # Two parallel lists rather than a tuple per row: this loop runs once per row of the file.
+    lines: list[int] = []
+    rows: list[list[Any]] = []
     last_key: Any = None
     key_index = key_columns[0] if key_columns else None
     for line, cells in table.rows:
@@ -399,13 +427,14 @@ def _read_batches(table: Table, parser: _RowParser, importer: Importer, batch_si
             key = cells[key_index] if key_index < len(cells) else None
             if not key:
                 key = _raw_key(cells, key_columns)
-        if len(batch) >= batch_size and (key is None or key != last_key):
-            _flush(importer, parser, batch, result, error_file, run, on_batch, fast)
-            batch = []
-        batch.append((line, cells))
+        if len(rows) >= batch_size and (key is None or key != last_key):
+            _flush(importer, parser, lines, rows, result, error_file, run, on_batch, fast)
+            lines, rows = [], []
+        lines.append(line)
+        rows.append(cells)
         last_key = key
-    if batch:
-        _flush(importer, parser, batch, result, error_file, run, on_batch, fast)
+    if rows:
+        _flush(importer, parser, lines, rows, result, error_file, run, on_batch, fast)
 
 
 def _raw_key(cells: list[Any], key_columns: list[int]) -> Any:
@@ -420,23 +449,23 @@ def _raw_key(cells: list[Any], key_columns: list[int]) -> Any:
     return None
 
 
-def _flush(importer: Importer, parser: _RowParser, raw: list[tuple[int, list[Any]]], result: ImportResult,
+def _flush(importer: Importer, parser: _RowParser, lines: list[int], rows: list[list[Any]], result: ImportResult,
            error_file: _ErrorFile | None, run: RunState, on_batch: ProgressCallback | None,
-           fast: Callable[[list[tuple[int, list[Any]]]], int | None] | None) -> None:
+           fast: FastPath | None) -> None:
     run.now = timezone.now()
     batch: list[Row] = []
     with transaction.atomic():
-        created = fast(raw) if fast is not None else None
+        created = fast(lines, rows) if fast is not None else None
         if created is None:
             parse = parser.parse
-            batch = [parse(line, cells) for line, cells in raw]
+            batch = [parse(line, cells) for line, cells in zip(lines, rows, strict=True)]
             if any(not r.errors for r in batch):
                 importer.process(batch)
         if run.dry_run:
             transaction.set_rollback(True)
     if created is not None:
         result.batches += 1
-        result.processed += len(raw)
+        result.processed += len(rows)
         result.created += created
         if on_batch is not None:
             on_batch(result, [])

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.services import customer_totals_refresh
@@ -78,9 +79,32 @@ class _Column:
 _BAD = object()
 
 
+def _plain_text(distinct: pa.Array, spec: FieldSpec) -> list[str] | None:
+    """The distinct values of a text field that the field's parser would return unchanged (no
+    surrounding spaces, within its length), checked in C; None if any is not."""
+    limit = getattr(spec.parse, "max_length", None)
+    if limit is None:
+        return None
+    if len(distinct) and pc.max(pc.utf8_length(distinct)).as_py() > limit:
+        return None
+    values = distinct.to_pylist()
+    # str.strip, exactly as the parser strips (Arrow's idea of whitespace is narrower).
+    if values != [v.strip() for v in values]:
+        return None
+    return values
+
+
 def _encode(cells: Sequence[str], spec: FieldSpec, ctx: ParseContext, memo: dict[str, Any], *,
             required: bool) -> _Column:
     encoded = pa.array(cells, type=pa.string()).dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    plain = _plain_text(encoded.dictionary, spec)
+    if plain is not None:
+        if "" in plain:
+            if required:
+                raise _Fallback
+            plain = [v or None for v in plain]
+        return _Column(codes, plain)
     distinct = encoded.dictionary.to_pylist()
     values: list[Any] = []
     if len(memo) > 100_000:
@@ -99,27 +123,27 @@ def _encode(cells: Sequence[str], spec: FieldSpec, ctx: ParseContext, memo: dict
         if value is None and required:
             raise _Fallback
         values.append(value)
-    return _Column(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), values)
+    return _Column(codes, values)
 
 
 def _blank_everywhere(cells: Sequence[str]) -> bool:
     return all(not c.strip() for c in set(cells))
 
 
-def orders_fast_batch(importer: OrderImporter, layout: OrderLayout, raw: list[tuple[int, list[Any]]]) -> int | None:
+def orders_fast_batch(importer: OrderImporter, layout: OrderLayout, lines: list[int], rows: list[list[Any]]) -> int | None:
     """Create the orders of a clean batch and return the number of lines, or None to fall back."""
     try:
-        return _run(importer, layout, raw)
+        return _run(importer, layout, lines, rows)
     except _Fallback:
         return None
 
 
-def _run(importer: OrderImporter, layout: OrderLayout, raw: list[tuple[int, list[Any]]]) -> int:
+def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], rows: list[list[Any]]) -> int:
     run = importer.run
-    n = len(raw)
-    if not n or {len(cells) for _line, cells in raw} != {layout.width}:
+    n = len(rows)
+    if not n or set(map(len, rows)) != {layout.width}:
         raise _Fallback
-    columns = list(zip(*(cells for _line, cells in raw), strict=True))
+    columns = list(zip(*rows, strict=True))
     pos = layout.positions
     spec = layout.specs
     ctx = run.ctx
@@ -233,7 +257,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, raw: list[tuple[int, list
     # -- orders ------------------------------------------------------------------------------
     ids = writer.allocate_ids(Order, n_orders)
     now = run.now
-    lines = np.array([line for line, _cells in raw], dtype=np.int64)
+    lines = np.array(lines_list, dtype=np.int64)
 
     def per_order(column: _Column, values: list[Any] | None = None) -> list[Any]:
         table = np.empty(len(column.values), dtype=object)

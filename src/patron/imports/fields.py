@@ -61,6 +61,8 @@ def text(max_length: int | None) -> Parser:
             raise ParseError(_("is longer than %(n)s characters.") % {"n": max_length})
         return out
 
+    # Lets the columnar path check a whole column of plain text at once.
+    parse.max_length = max_length if max_length is not None else 10**9  # type: ignore[attr-defined]
     return parse
 
 

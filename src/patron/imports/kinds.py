@@ -945,7 +945,7 @@ class OrderImporter(Importer):
         layout = OrderLayout.build(header, mapping, self.fields()) if file_format == "csv" else None
         if layout is None:
             return None
-        return lambda raw: orders_fast_batch(self, layout, raw)
+        return lambda lines, rows: orders_fast_batch(self, layout, lines, rows)
 
     def process(self, rows: list[Row]) -> None:
         run = self.run
