@@ -103,7 +103,7 @@ def _encode(cells: Sequence[str], spec: FieldSpec, ctx: ParseContext, memo: dict
         if "" in plain:
             if required:
                 raise _Fallback
-            plain = [v or None for v in plain]
+            plain = [v or None for v in plain]  # type: ignore[misc]  # empty text stands for a missing value
         return _Column(codes, plain)
     distinct = encoded.dictionary.to_pylist()
     values: list[Any] = []
