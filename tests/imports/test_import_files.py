@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from patron.commerce.models import Order, OrderLine
+from patron.commerce.signals import customers_changed
 from patron.customers.models import Customer
-from patron.imports import writer
 from patron.imports.engine import ImportInputError
 from tests.factories import make_customer, make_product
 from tests.imports.helpers import counts, read_errors, run, write_csv, write_xlsx
@@ -207,25 +207,26 @@ def test_a_kill_in_the_third_batch_keeps_earlier_batches_and_a_rerun_completes(t
     make_product(price=Decimal("10.00"), cost=Decimal("4.00"), sku="SKU-A")
     path = write_csv(tmp_path / "orders.csv", ORDER_HEADER, _order_rows(10))  # 20 lines, batches of 4 lines
 
-    original = writer.insert
     calls = {"n": 0}
 
-    def dying(model, columns, rows):
-        original(model, columns, rows)
-        if model is OrderLine:
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise KeyboardInterrupt  # killed after writing the 3rd batch's lines, before its commit
+    def dying(sender, customer_ids, **kwargs):
+        # Sent once per batch after its writes, before the commit, by both order paths.
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the process is killed here
 
-    monkeypatch.setattr(writer, "insert", dying)
-    with pytest.raises(KeyboardInterrupt):
-        run(path, "orders", batch_size=4)
+    customers_changed.connect(dying, dispatch_uid="test-kill")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(path, "orders", batch_size=4)
+    finally:
+        customers_changed.disconnect(dispatch_uid="test-kill")
+    assert calls["n"] == 3
     assert Order.objects.count() == 4  # two whole batches of two orders
     assert OrderLine.objects.count() == 8
     customer.refresh_from_db()
     assert (customer.order_count, customer.revenue_total) == (4, Decimal("160.00"))
 
-    monkeypatch.setattr(writer, "insert", original)
     result = run(path, "orders", batch_size=4)
     assert counts(result) == (12, 0, 8, 0)
     customer.refresh_from_db()
