@@ -179,11 +179,12 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
     """Recompute the running totals of these customers from their orders and cost events.
 
     The bulk writers (imports, merges) call this at the end of each batch instead of adding
-    deltas, so re-imports, updates and moved records can never leave a total off. Two grouped
-    queries per chunk of customers read the sums, Decimal arithmetic makes the profit, and one
-    executemany writes them back (first and last order times go back exactly as read).
+    deltas, so re-imports, updates and moved records can never leave a total off. One set-based
+    UPDATE per chunk of customers aggregates and writes in the database, with no round trip.
     Returns the number of customers refreshed.
     """
+    import json
+
     from django.db import connection
 
     qn = connection.ops.quote_name
@@ -194,67 +195,46 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
     # Table and column names come from the models; values go as parameters.
     orders_t, events_t = qn(Order._meta.db_table), qn(CostEvent._meta.db_table)
     o_customer, o_at = column(Order, "customer"), column(Order, "ordered_at")
-    o_sums = f"SUM({column(Order, 'revenue')}), SUM({column(Order, 'cost_of_goods')})"
     e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "amount")
-    order_sql = f"SELECT {o_customer}, {o_sums}, COUNT(*), MIN({o_at}), MAX({o_at}) FROM {orders_t} WHERE {o_customer} IN ({{marks}}) GROUP BY 1"  # noqa: S608
-    event_sql = f"SELECT {e_customer}, SUM({e_amount}) FROM {events_t} WHERE {e_customer} IN ({{marks}}) GROUP BY 1"  # noqa: S608
+    c = {name: column(Customer, name) for name in _TOTAL_FIELDS}
+    customers_t = qn(Customer._meta.db_table)
+    revenue, cogs = column(Order, "revenue"), column(Order, "cost_of_goods")
     if connection.vendor == "postgresql":
-        # One set-based statement: the sums stay numeric (exact) and never travel to Python.
-        ids = sorted({int(pk) for pk in customer_ids})
-        c = {name: column(Customer, name) for name in _TOTAL_FIELDS}
-        sql = (
-            f"UPDATE {qn(Customer._meta.db_table)} AS c SET {c['revenue_total']} = COALESCE(o.revenue, 0), "  # noqa: S608
-            f"{c['cogs_total']} = COALESCE(o.cogs, 0), {c['cost_to_serve_total']} = COALESCE(e.amount, 0), "
-            f"{c['profit_total']} = COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0), "
-            f"{c['order_count']} = COALESCE(o.n, 0), {c['first_order_at']} = o.first, {c['last_order_at']} = o.last "
-            f"FROM unnest(%s::bigint[]) AS ids(id) "
-            f"LEFT JOIN (SELECT {o_customer} AS id, SUM({column(Order, 'revenue')}) AS revenue, "
-            f"SUM({column(Order, 'cost_of_goods')}) AS cogs, "
-            f"COUNT(*) AS n, MIN({o_at}) AS first, MAX({o_at}) AS last FROM {orders_t} "
-            f"WHERE {o_customer} = ANY(%s) GROUP BY 1) AS o ON o.id = ids.id "
-            f"LEFT JOIN (SELECT {e_customer} AS id, SUM({e_amount}) AS amount FROM {events_t} "
-            f"WHERE {e_customer} = ANY(%s) GROUP BY 1) AS e ON e.id = ids.id "
-            f"WHERE c.id = ids.id"
-        )
-        for start in range(0, len(ids), 20000):
-            chunk = ids[start : start + 20000]
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [chunk, chunk, chunk])
-        return len(ids)
-    assignments = ", ".join(f"{column(Customer, name)} = %s" for name in _TOTAL_FIELDS)
-    update_sql = f"UPDATE {qn(Customer._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
+        # Numeric sums: exact as they are.
+        wanted, target = "unnest(%s::bigint[])", "ids.id"
+        sums = f"SUM({revenue}) AS revenue, SUM({cogs}) AS cogs"
+        serve = f"SUM({e_amount}) AS amount"
+        profit = "COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0)"
+        ids_from = f"{wanted} AS ids(id)"
+        filter_ = "= ANY(%s)"
+    else:
+        # SQLite keeps these decimals as REAL: each sum is rounded to the cent (exact, since the
+        # true sums are whole cents, far from half a cent away) and "+ 0.0" turns -0.0 into 0.0,
+        # so the stored values are the ones Decimal arithmetic would store.
+        wanted, target = "(SELECT value FROM json_each(%s))", "ids.value"
+        sums = f"ROUND(SUM({revenue}), 2) + 0.0 AS revenue, ROUND(SUM({cogs}), 2) + 0.0 AS cogs"
+        serve = f"ROUND(SUM({e_amount}), 2) + 0.0 AS amount"
+        profit = "ROUND(COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0), 2) + 0.0"
+        ids_from = f"{wanted} AS ids"
+        filter_ = f"IN {wanted}"
+    sql = (
+        f"UPDATE {customers_t} SET {c['revenue_total']} = COALESCE(o.revenue, 0), "  # noqa: S608
+        f"{c['cogs_total']} = COALESCE(o.cogs, 0), {c['cost_to_serve_total']} = COALESCE(e.amount, 0), "
+        f"{c['profit_total']} = {profit}, {c['order_count']} = COALESCE(o.n, 0), "
+        f"{c['first_order_at']} = o.first, {c['last_order_at']} = o.last "
+        f"FROM {ids_from} "
+        f"LEFT JOIN (SELECT {o_customer} AS id, {sums}, COUNT(*) AS n, MIN({o_at}) AS first, MAX({o_at}) AS last "
+        f"FROM {orders_t} WHERE {o_customer} {filter_} GROUP BY 1) AS o ON o.id = {target} "
+        f"LEFT JOIN (SELECT {e_customer} AS id, {serve} FROM {events_t} WHERE {e_customer} {filter_} GROUP BY 1) AS e "
+        f"ON e.id = {target} WHERE {customers_t}.id = {target}"
+    )
     ids = sorted({int(pk) for pk in customer_ids})
-    zero = Decimal(0)
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        marks = ", ".join(["%s"] * len(chunk))
+    for start in range(0, len(ids), 20000):
+        chunk = ids[start : start + 20000]
+        param: object = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
         with connection.cursor() as cursor:
-            cursor.execute(order_sql.format(marks=marks), chunk)
-            orders = {row[0]: row for row in cursor.fetchall()}
-            cursor.execute(event_sql.format(marks=marks), chunk)
-            serve = {pk: _money(total) for pk, total in cursor.fetchall()}
-            rows = []
-            for pk in chunk:
-                o = orders.get(pk)
-                revenue = _money(o[1]) if o else zero
-                cogs = _money(o[2]) if o else zero
-                cost = serve.get(pk, zero)
-                rows.append([
-                    revenue, cogs, cost, (revenue - cogs - cost).quantize(CENT),
-                    o[3] if o else 0, o[4] if o else None, o[5] if o else None, pk,
-                ])
-            cursor.executemany(update_sql, rows)
+            cursor.execute(sql, [param, param, param])
     return len(ids)
-
-
-def _money(value: object) -> Decimal:
-    """A SUM as the driver returns it (Decimal on PostgreSQL; float or int on SQLite, which keeps
-    decimals as REAL) as exact cents."""
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, float):
-        return Decimal(repr(value)).quantize(CENT)
-    return Decimal(value).quantize(CENT)  # type: ignore[arg-type]
 
 
 _TOTAL_FIELDS = (
