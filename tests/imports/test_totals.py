@@ -44,3 +44,26 @@ def test_refresh_after_deleting_an_order():
     Order.objects.exclude(pk=keep.pk).delete()
     customer_totals_refresh([a.pk])
     assert snapshot(a)[:5] == (Decimal("20.00"), Decimal("5.00"), Decimal("0"), Decimal("15.00"), 1)
+
+
+def test_totals_that_cancel_out_are_exactly_zero():
+    """0.30 − 0.10 − 0.20 is not zero in floating point; the stored profit must be."""
+    customer = make_customer()
+    make_order(customer, product=make_product(price=Decimal("0.30"), cost=Decimal("0.10")))
+    cost_event_create(customer=customer, kind="ticket", amount=Decimal("0.20"), occurred_at=timezone.now())
+    customer_totals_refresh([customer.pk])
+    customer.refresh_from_db()
+    assert customer.profit_total == 0 and str(customer.profit_total) == "0.00"
+    assert not Customer.objects.filter(pk=customer.pk, profit_total__lt=0).exists()
+    assert not Customer.objects.filter(pk=customer.pk, profit_total__gt=0).exists()
+
+
+def test_refresh_of_many_customers_and_of_none():
+    customers = [make_customer() for _ in range(3)]
+    product = make_product(price=Decimal("10.01"), cost=Decimal("3.33"))
+    for c in customers:
+        make_order(c, product=product, quantity=7)
+    Customer.objects.update(revenue_total=0, order_count=0)
+    assert customer_totals_refresh([]) == 0
+    assert customer_totals_refresh([c.pk for c in customers] * 2) == 3
+    assert set(Customer.objects.values_list("revenue_total", "order_count")) == {(Decimal("70.07"), 1)}
