@@ -231,7 +231,7 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
     ids = sorted({int(pk) for pk in customer_ids})
     for start in range(0, len(ids), 20000):
         chunk = ids[start : start + 20000]
-        param: object = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
+        param: list[int] | str = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
         with connection.cursor() as cursor:
             cursor.execute(sql, [param, param, param])
     return len(ids)
