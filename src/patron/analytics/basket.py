@@ -261,8 +261,8 @@ class _ItemsetLookup:
 
     def index(self, rows: np.ndarray) -> np.ndarray:
         """Position of each row in ``np.sort`` key order (rows must be present)."""
-        if not self._fits:
-            raise NotImplementedError
+        if not self._fits:  # callers use the tuple dictionary instead in this case
+            raise RuntimeError("index() needs packed integer keys; check _fits first")
         return np.searchsorted(self._keys, self._encode(rows))
 
 

@@ -49,6 +49,7 @@ from patron.core.apikit import (
     Id,
     ListParams,
     Page,
+    csv_list,
     editable_customer,
     forbidden,
     not_found,
@@ -66,11 +67,6 @@ router = Router()
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
-
-def _csv(kind: str, qs: QuerySet, filename: str):
-    from patron.ingest.export import csv_response
-
-    return csv_response(kind, qs, filename)
 
 
 def _null_not_allowed(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
@@ -107,7 +103,7 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters], params: 
         qs = qs.filter(is_active=filters.active)
     qs = sorted_by(qs, params.sort, PRODUCT_SORTS, "name")
     if params.format == "csv":
-        return _csv("products", qs, "products.csv")
+        return csv_list("products", qs)
     return paginate(request, qs, params, lambda rows: [product_data(p) for p in rows])
 
 
@@ -199,7 +195,7 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters], params: Quer
         qs = qs.filter(ordered_at__lt=filters.ordered_before)
     qs = sorted_by(qs, params.sort, ORDER_SORTS, "-ordered_at")
     if params.format == "csv":
-        return _csv("orders", qs, "orders.csv")
+        return csv_list("orders", qs)
     return paginate(request, _orders(qs), params, _render_orders)
 
 
@@ -315,7 +311,7 @@ def list_cost_events(request: HttpRequest, filters: Query[CostEventFilters], par
         qs = qs.filter(occurred_at__lt=filters.occurred_before)
     qs = sorted_by(qs, params.sort, COST_SORTS, "-occurred_at")
     if params.format == "csv":
-        return _csv("cost_events", qs, "cost_events.csv")
+        return csv_list("cost_events", qs)
     return paginate(request, qs, params, lambda rows: [cost_event_data(e) for e in rows])
 
 

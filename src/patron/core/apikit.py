@@ -281,3 +281,10 @@ __all__ = [
     "validation_message",
     "visible_customer",
 ]
+
+
+def csv_list(kind: str, qs: QuerySet) -> Any:
+    """A list endpoint's ``?format=csv`` answer: the export's columns for ``kind``, streamed."""
+    from patron.ingest.export import csv_response  # the export module builds on the API's apps
+
+    return csv_response(kind, qs, f"{kind}.csv")

@@ -26,6 +26,7 @@ from patron.core.apikit import (
     ListParams,
     OutputSchema,
     Page,
+    csv_list,
     editable_customer,
     forbidden,
     not_found,
@@ -131,9 +132,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters], params
     """The customers you may see, filtered and sorted; `format=csv` streams them all as CSV."""
     qs = sorted_by(filtered_customers(user_of(request), filters), params.sort, CUSTOMER_SORTS, "name")
     if params.format == "csv":
-        from patron.ingest.export import csv_response
-
-        return csv_response("customers", qs, "customers.csv")
+        return csv_list("customers", qs)
     return paginate(request, _customers(qs), params, _render_customers)
 
 
@@ -326,9 +325,7 @@ def filtered_contacts(user: User, f: ContactFilters) -> QuerySet[Contact]:
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters], params: Query[ListParams]):
     qs = sorted_by(filtered_contacts(user_of(request), filters), params.sort, CONTACT_SORTS, "name")
     if params.format == "csv":
-        from patron.ingest.export import csv_response
-
-        return csv_response("contacts", qs, "contacts.csv")
+        return csv_list("contacts", qs)
     return paginate(request, qs, params, lambda rows: [contact_data(c) for c in rows])
 
 

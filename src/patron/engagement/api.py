@@ -17,6 +17,7 @@ from patron.core.apikit import (
     Id,
     ListParams,
     Page,
+    csv_list,
     editable_customer,
     forbidden,
     not_found,
@@ -63,11 +64,6 @@ def _user_named(username: str | None) -> User | None:
     return user
 
 
-def _csv(kind: str, qs, filename: str):  # type: ignore[no-untyped-def]
-    from patron.ingest.export import csv_response
-
-    return csv_response(kind, qs, filename)
-
 
 # ---------------------------------------------------------------- interactions
 
@@ -105,7 +101,7 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilters], 
         qs = qs.filter(occurred_at__lt=filters.occurred_before)
     qs = sorted_by(qs, params.sort, INTERACTION_SORTS, "-occurred_at")
     if params.format == "csv":
-        return _csv("interactions", qs, "interactions.csv")
+        return csv_list("interactions", qs)
     return paginate(request, qs, params, lambda rows: [interaction_data(i) for i in rows])
 
 
@@ -209,7 +205,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilters], params: Query[
         qs = qs.filter(due_at__lt=filters.due_before)
     qs = sorted_by(qs, params.sort, TASK_SORTS, "due_at")
     if params.format == "csv":
-        return _csv("tasks", qs, "tasks.csv")
+        return csv_list("tasks", qs)
     return paginate(request, qs, params, lambda rows: [task_data(t) for t in rows])
 
 

@@ -335,6 +335,20 @@ class BaseEstimator:
     diagnostics_: FitDiagnostics
     columns_: tuple[str, ...]
 
+    # Every model takes the same fitting options.
+    def __init__(
+        self,
+        *,
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+        standard_errors: bool = True,
+        initial_params: Mapping[str, float] | None = None,
+    ) -> None:
+        self.max_iter = max_iter
+        self.tol = tol
+        self.standard_errors = standard_errors
+        self.initial_params = initial_params
+
     @classmethod
     def from_params(
         cls, params: Mapping[str, float], *, columns: tuple[str, ...] | None = None

@@ -8,7 +8,7 @@ repeat purchase they drop out for good with probability p ~ Beta(a, b).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,19 +121,6 @@ class BetaGeo(BaseEstimator):
 
     _param_names = ("r", "alpha", "a", "b")
     _default_columns = ("frequency", "recency", "T")
-
-    def __init__(
-        self,
-        *,
-        max_iter: int = 1000,
-        tol: float = 1e-9,
-        standard_errors: bool = True,
-        initial_params: Mapping[str, float] | None = None,
-    ) -> None:
-        self.max_iter = max_iter
-        self.tol = tol
-        self.standard_errors = standard_errors
-        self.initial_params = initial_params
 
     def fit(
         self,

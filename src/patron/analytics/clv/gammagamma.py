@@ -9,7 +9,6 @@ mean repeat spend m.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,19 +114,6 @@ class GammaGamma(BaseEstimator):
 
     _param_names = ("p", "q", "gamma")
     _default_columns = ("frequency", "monetary_value")
-
-    def __init__(
-        self,
-        *,
-        max_iter: int = 1000,
-        tol: float = 1e-9,
-        standard_errors: bool = True,
-        initial_params: Mapping[str, float] | None = None,
-    ) -> None:
-        self.max_iter = max_iter
-        self.tol = tol
-        self.standard_errors = standard_errors
-        self.initial_params = initial_params
 
     def _arrays(
         self, summary: pd.DataFrame, frequency_col: str, monetary_col: str

@@ -24,7 +24,7 @@ G is computed once per distinct (x, t) pair; A0 = G(x, t_x) - G(x, T) is formed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,19 +206,6 @@ class ParetoNBD(BaseEstimator):
 
     _param_names = ("r", "alpha", "s", "beta")
     _default_columns = ("frequency", "recency", "T")
-
-    def __init__(
-        self,
-        *,
-        max_iter: int = 1000,
-        tol: float = 1e-9,
-        standard_errors: bool = True,
-        initial_params: Mapping[str, float] | None = None,
-    ) -> None:
-        self.max_iter = max_iter
-        self.tol = tol
-        self.standard_errors = standard_errors
-        self.initial_params = initial_params
 
     def fit(
         self,
