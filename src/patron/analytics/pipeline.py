@@ -181,10 +181,7 @@ def _clv(
         diagnostics["clv"] = {"skipped": "no orders"}
         return
     summary = _summary(orders, as_of)
-    scores["frequency"] = summary["frequency"].reindex(scores.index)
-    scores["recency"] = summary["recency"].reindex(scores.index)
-    scores["T"] = summary["T"].reindex(scores.index)
-    scores["monetary"] = summary["monetary_value"].reindex(scores.index)
+    _summary_scores(summary, scores)
     try:
         bg = clv.BetaGeo().fit(summary)
     except clv.CLVError as exc:
@@ -194,8 +191,7 @@ def _clv(
     params["bgnbd"] = {k: float(v) for k, v in bg.params_.items()}
     diagnostics["bgnbd"] = _fit_diagnostics(bg)
     t = config.expected_purchases_days / 7.0
-    scores["p_alive"] = bg.p_alive(summary).reindex(scores.index)
-    scores["expected_purchases"] = bg.expected_purchases(summary, t).reindex(scores.index)
+    _purchase_scores(bg, summary, config, scores)
     try:
         gg = clv.GammaGamma().fit(summary)
     except clv.CLVError as exc:
@@ -210,6 +206,16 @@ def _clv(
         "weekly_discount": config.weekly_discount,
         "expected_purchases_weeks": t,
     }
+
+
+def _summary_scores(summary: pd.DataFrame, scores: pd.DataFrame) -> None:
+    for src, dst in (("frequency", "frequency"), ("recency", "recency"), ("T", "T"), ("monetary_value", "monetary")):
+        scores[dst] = summary[src].reindex(scores.index)
+
+
+def _purchase_scores(bg: Any, summary: pd.DataFrame, config: ScoringConfig, scores: pd.DataFrame) -> None:
+    scores["p_alive"] = bg.p_alive(summary).reindex(scores.index)
+    scores["expected_purchases"] = bg.expected_purchases(summary, config.expected_purchases_days / 7.0).reindex(scores.index)
 
 
 def _margin_clv(bg: Any, gg: Any, summary: pd.DataFrame, config: ScoringConfig, scores: pd.DataFrame) -> pd.Series:
@@ -501,12 +507,8 @@ def rescore(
     bg, gg = fitted.get("bgnbd"), fitted.get("gammagamma")
     if bg is not None and not orders.empty:
         summary = _summary(orders, as_of)
-        scores["frequency"] = summary["frequency"].reindex(ids)
-        scores["recency"] = summary["recency"].reindex(ids)
-        scores["T"] = summary["T"].reindex(ids)
-        scores["monetary"] = summary["monetary_value"].reindex(ids)
-        scores["p_alive"] = bg.p_alive(summary).reindex(ids)
-        scores["expected_purchases"] = bg.expected_purchases(summary, config.expected_purchases_days / 7.0).reindex(ids)
+        _summary_scores(summary, scores)
+        _purchase_scores(bg, summary, config, scores)
         if gg is not None:
             scores["clv"] = _margin_clv(bg, gg, summary, config, scores)
     _rescore_value(scores, params.get("value", {}))
