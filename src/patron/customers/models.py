@@ -115,6 +115,8 @@ class Contact(TimeStampedModel):
     external_id = ExternalIdField()
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer"))
     name = models.CharField(_("name"), max_length=200)
+    # Like Customer.name_search; db_default so bulk writers that omit it still insert.
+    name_search = models.CharField(_("search key"), max_length=400, blank=True, editable=False, db_default="")
     title = models.CharField(_("job title"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)

@@ -107,6 +107,7 @@ def contact_create(
     contact = Contact(
         customer=customer,
         name=name,
+        name_search=search_key(name),
         external_id=external_id or None,
         title=title,
         email=email,
@@ -182,6 +183,9 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
     if new_external_id and new_external_id != contact.external_id:
         _check_external_id(Contact, new_external_id, str(Contact._meta.verbose_name))
     fields = _apply(contact, changes, CONTACT_UPDATABLE)
+    if "name" in changes:
+        contact.name_search = search_key(contact.name)
+        fields.append("name_search")
     contact.full_clean(exclude=["customer"])
     if changes.get("is_primary"):
         Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(pk=contact.pk).update(

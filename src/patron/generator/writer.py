@@ -310,6 +310,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
                 "updated_at": created,
                 "customer_id": index_to_id.loc[contacts["customer_index"]].tolist(),
                 "name": contacts["name"].tolist(),
+                "name_search": [_search_key(x) for x in contacts["name"].tolist()],
                 "title": contacts["title"].tolist(),
                 "email": contacts["email"].tolist(),
                 "phone": contacts["phone"].tolist(),

@@ -34,6 +34,7 @@ from patron.customers.services import tag_get_or_create_many
 from patron.engagement.models import Interaction
 from patron.imports import fields as f
 from patron.imports import writer
+from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.models import CustomerMerge
 
@@ -677,6 +678,8 @@ class ContactImporter(RecordImporter):
 
     def prepare(self, r: Row) -> None:
         super().prepare(r)
+        if "name" in r.desired:
+            r.desired["name_search"] = search_key(r.desired["name"])
         if r.desired.get("is_primary") and r.customer is not None:
             cid = r.customer[0]
             first = self.run.primary_contacts.get(cid) or self._primary_in_batch.get(cid)
@@ -687,6 +690,14 @@ class ContactImporter(RecordImporter):
                 )
             else:
                 self._primary_in_batch[cid] = r.line
+
+    def compare_fields(self) -> list[str]:
+        return [*super().compare_fields(), "name_search"]
+
+    def create_values(self, r: Row) -> dict[str, Any]:
+        values = super().create_values(r)
+        values["name_search"] = search_key(values["name"])
+        return values
 
     def after(self, creates: list[Row], updates: list[Row], rows: list[Row]) -> None:
         for r in rows:
@@ -1147,6 +1158,8 @@ class OrderImporter(Importer):
             order_updates,
         )
         writer.update(OrderLine, ("product_id", "quantity", "unit_price", "unit_cost", "amount"), line_updates)
+        if ids and not run.dry_run:
+            orders_created(ids)
         if affected:
             customer_totals_refresh(affected)
             # One signal per batch: insights rescores these customers, as after order_create.
