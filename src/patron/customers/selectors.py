@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Customer
@@ -79,6 +84,37 @@ CUSTOMER_SORTS = {
 }
 
 
+COHORT = re.compile(r"(\d{4})Q([1-4])")
+
+
+def _decimal(raw: str | None) -> Decimal | None:
+    try:
+        value = Decimal((raw or "").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _float(raw: str | None) -> float | None:
+    try:
+        value = float((raw or "").strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def quarter_range(quarter: str) -> tuple[datetime, datetime]:
+    """Start and end (exclusive) of a quarter such as "2025Q3" in the site's time zone."""
+    match = COHORT.fullmatch(quarter)
+    if match is None:
+        raise ValueError(quarter)
+    year, q = int(match.group(1)), int(match.group(2))
+    tz = timezone.get_current_timezone()
+    start = datetime(year, 3 * q - 2, 1, tzinfo=tz)
+    end = datetime(year + 1, 1, 1, tzinfo=tz) if q == 4 else datetime(year, 3 * q + 1, 1, tzinfo=tz)
+    return start, end
+
+
 @dataclass(frozen=True)
 class CustomerFilter:
     q: str = ""
@@ -87,6 +123,13 @@ class CustomerFilter:
     stage: str = ""
     churn_min: float | None = None
     key_account: bool = False
+    # Ranges behind the dashboards' bars: min inclusive, max exclusive (profit to date, predicted value).
+    profit_min: Decimal | None = None
+    profit_max: Decimal | None = None
+    clv_min: float | None = None
+    clv_max: float | None = None
+    cohort: str = ""  # quarter of the first order, e.g. "2025Q3"
+    owner: int | None = None
     sort: str = "name"
 
     @classmethod
@@ -104,6 +147,12 @@ class CustomerFilter:
             stage=params.get("stage", "")[:10],
             churn_min=churn_min if churn_min is not None and 0 <= churn_min <= 1 else None,
             key_account=params.get("key_account") in {"1", "on", "true"},
+            profit_min=_decimal(params.get("profit_min")),
+            profit_max=_decimal(params.get("profit_max")),
+            clv_min=_float(params.get("clv_min")),
+            clv_max=_float(params.get("clv_max")),
+            cohort=cohort if COHORT.fullmatch(cohort := params.get("cohort", "")[:6]) else "",
+            owner=int(params["owner"]) if params.get("owner", "").isdigit() else None,
             sort=sort if sort in CUSTOMER_SORTS else "name",
         )
 
@@ -125,4 +174,17 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
         customers = customers.filter(score__churn_risk__gte=f.churn_min)
     if f.key_account:
         customers = customers.filter(is_key_account=True)
+    if f.profit_min is not None:
+        customers = customers.filter(profit_total__gte=f.profit_min)
+    if f.profit_max is not None:
+        customers = customers.filter(profit_total__lt=f.profit_max)
+    if f.clv_min is not None:
+        customers = customers.filter(score__clv__gte=f.clv_min)
+    if f.clv_max is not None:
+        customers = customers.filter(score__clv__lt=f.clv_max)
+    if f.cohort:
+        start, end = quarter_range(f.cohort)
+        customers = customers.filter(first_order_at__gte=start, first_order_at__lt=end)
+    if f.owner is not None:
+        customers = customers.filter(owner_id=f.owner)
     return customers.order_by(*CUSTOMER_SORTS[f.sort], "id")
