@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Customer
+from patron.customers.search import customer_match
 
 # Roles that read every customer: the organisation-wide functions.
 ALL_CUSTOMER_ROLES = {Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX}
@@ -48,6 +49,17 @@ def can_see_customer(user: User, customer_id: int) -> bool:
     return visible_customers(user).filter(pk=customer_id).exists()
 
 
+# Analysts and marketers read every customer but change none.
+READ_ONLY_ROLES = {Role.ANALYST, Role.MARKETER}
+
+
+def editable_customers(user: User) -> QuerySet[Customer]:
+    """The customers ``user`` may change: the visible ones, unless the role only reads."""
+    if not user.is_authenticated or (not user.is_superuser and user.role in READ_ONLY_ROLES):
+        return Customer.objects.none()
+    return visible_customers(user)
+
+
 def can_edit_customer(user: User, customer: Customer) -> bool:
     """Analysts and marketers read everything but change nothing on a customer's record."""
     if not user.is_authenticated or user.role in {Role.ANALYST, Role.MARKETER}:
@@ -70,6 +82,16 @@ def search_key(name: str) -> str:
 # reached through the one-to-one ``score``; customers not scored yet sort last).
 CUSTOMER_SORTS = {
     "name": (F("name").asc(),),
+    "-name": (F("name").desc(),),
+    "owner": (F("owner__username").asc(nulls_last=True), F("name").asc()),
+    "-owner": (F("owner__username").desc(nulls_last=True), F("name").asc()),
+    "revenue": (F("revenue_total").asc(),),
+    "last_order": (F("last_order_at").asc(nulls_last=True),),
+    "orders": (F("order_count").asc(),),
+    "clv": (F("score__clv").asc(nulls_last=True),),
+    "churn": (F("score__churn_risk").asc(nulls_last=True),),
+    "value_class": (F("score__value_class").asc(nulls_last=True), F("profit_total").desc()),
+    "-value_class": (F("score__value_class").desc(nulls_last=True), F("profit_total").desc()),
     "-profit": (F("profit_total").desc(),),
     "profit": (F("profit_total").asc(),),
     "-revenue": (F("revenue_total").desc(),),
@@ -130,6 +152,8 @@ class CustomerFilter:
     clv_max: float | None = None
     cohort: str = ""  # quarter of the first order, e.g. "2025Q3"
     owner: int | None = None
+    branch: int | None = None
+    tag: str = ""
     sort: str = "name"
 
     @classmethod
@@ -160,10 +184,9 @@ class CustomerFilter:
 def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QuerySet[Customer]:
     """Apply a list filter and sort to a queryset that already went through visible_customers."""
     if f.q:
-        lowered = f.q.lower()
-        customers = customers.filter(
-            Q(name__icontains=f.q) | Q(name_search__contains=lowered) | Q(email__icontains=f.q) | Q(phone__contains=f.q)
-        )
+        # Name in characters or pinyin (word prefixes), email or phone from its start, external id.
+        match = customer_match(f.q)
+        customers = customers.filter(match) if match is not None else customers.none()
     if f.value_class:
         customers = customers.filter(score__value_class=f.value_class)
     if f.segment:
@@ -187,4 +210,8 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
         customers = customers.filter(first_order_at__gte=start, first_order_at__lt=end)
     if f.owner is not None:
         customers = customers.filter(owner_id=f.owner)
+    if f.branch is not None:
+        customers = customers.filter(branch_id=f.branch)
+    if f.tag:
+        customers = customers.filter(tags__name=f.tag)
     return customers.order_by(*CUSTOMER_SORTS[f.sort], "id")

@@ -1,0 +1,61 @@
+"""Reads of tasks. Visibility comes from ``customers.selectors``: a user sees the tasks of the
+customers they see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import F, QuerySet
+
+from patron.core.dates import day_after, day_start
+from patron.core.models import User
+from patron.customers.selectors import customer_scope, visible_customers
+from patron.engagement.models import Task
+
+
+def visible_tasks(user: User) -> QuerySet[Task]:
+    tasks = Task.objects.all()
+    if customer_scope(user) is None:
+        return tasks
+    return tasks.filter(customer__in=visible_customers(user))
+
+
+TASK_SORTS = {
+    "due_at": (F("due_at").asc(nulls_last=True),),
+    "-due_at": (F("due_at").desc(nulls_last=True),),
+    "-created_at": (F("created_at").desc(),),
+    "created_at": (F("created_at").asc(),),
+    "title": (F("title").asc(),),
+    "-title": (F("title").desc(),),
+    "customer": (F("customer__name").asc(),),
+    "-customer": (F("customer__name").desc(),),
+    "status": (F("status").asc(), F("due_at").asc(nulls_last=True)),
+    "-status": (F("status").desc(), F("due_at").asc(nulls_last=True)),
+}
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    status: str = ""
+    assignee_id: int | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    overdue_at: datetime | None = None  # only open tasks due before this instant
+    sort: str = "due_at"
+
+
+def filter_tasks(tasks: QuerySet[Task], f: TaskFilter) -> QuerySet[Task]:
+    """Apply a list filter and sort to tasks that already went through ``visible_tasks``."""
+    if f.status:
+        tasks = tasks.filter(status=f.status)
+    if f.assignee_id:
+        tasks = tasks.filter(assignee_id=f.assignee_id)
+    if f.due_from:
+        tasks = tasks.filter(due_at__gte=day_start(f.due_from))
+    if f.due_to:
+        tasks = tasks.filter(due_at__lt=day_after(f.due_to))
+    if f.overdue_at is not None:
+        tasks = tasks.filter(status=Task.Status.OPEN, due_at__lt=f.overdue_at)
+    sort = TASK_SORTS.get(f.sort, TASK_SORTS["due_at"])
+    return tasks.order_by(*sort, "-id" if f.sort.startswith("-") else "id")
