@@ -27,7 +27,11 @@ def _epoch(column: str) -> str:
 
 
 def _real(column: str) -> str:
-    return f"CAST({column} AS DOUBLE PRECISION)" if connection.vendor == "postgresql" else f"CAST({column} AS REAL)"
+    return (
+        f"CAST({column} AS DOUBLE PRECISION)"
+        if connection.vendor == "postgresql"
+        else f"CAST({column} AS REAL)"
+    )
 
 
 def _fetch(sql: str, columns: Sequence[str], params: Sequence[Any] = ()) -> pd.DataFrame:
@@ -64,7 +68,9 @@ def orders_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
 
 
 def lines_frame() -> pd.DataFrame:
-    frame = _fetch("SELECT order_id, product_id FROM commerce_orderline", ["order_id", "product_id"])
+    frame = _fetch(
+        "SELECT order_id, product_id FROM commerce_orderline", ["order_id", "product_id"]
+    )
     return frame.astype({"order_id": "int64", "product_id": "int64"}) if len(frame) else frame
 
 
@@ -90,6 +96,26 @@ def interactions_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFram
 
 def customers_frame() -> pd.DataFrame:
     return _fetch("SELECT id FROM customers_customer", ["customer_id"])
+
+
+def customer_facts_frame() -> pd.DataFrame:
+    """Who owns each customer and the facts the dashboards count (profit to date, orders, contacts)."""
+    contact = connection.ops.quote_name(apps.get_model("customers", "Contact")._meta.db_table)
+    frame = _fetch(
+        f"SELECT c.id, c.owner_id, c.branch_id, c.region_id, {_real('c.profit_total')}, c.order_count, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {contact} ct WHERE ct.customer_id = c.id) THEN 1 ELSE 0 END "
+        "FROM customers_customer c",
+        [
+            "customer_id",
+            "owner_id",
+            "branch_id",
+            "region_id",
+            "profit_total",
+            "order_count",
+            "has_contact",
+        ],
+    )
+    return frame
 
 
 def nps_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame | None:
@@ -129,7 +155,11 @@ def follow_ups_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame 
 
 
 def inputs(customer_ids: Sequence[int] | None = None) -> ScoringInputs:
-    customers = customers_frame() if customer_ids is None else pd.DataFrame({"customer_id": list(customer_ids)})
+    customers = (
+        customers_frame()
+        if customer_ids is None
+        else pd.DataFrame({"customer_id": list(customer_ids)})
+    )
     return ScoringInputs(
         orders=orders_frame(customer_ids),
         lines=lines_frame() if customer_ids is None else lines_for_orders([]),
@@ -157,11 +187,12 @@ def _model(app_label: str, name: str) -> Any:
         return None
 
 
-
 def lines_for_orders(order_ids: Sequence[int]) -> pd.DataFrame:
     ids = [int(i) for i in order_ids]
     if not ids:
-        return pd.DataFrame({"order_id": pd.Series(dtype="int64"), "product_id": pd.Series(dtype="int64")})
+        return pd.DataFrame(
+            {"order_id": pd.Series(dtype="int64"), "product_id": pd.Series(dtype="int64")}
+        )
     return _fetch(
         f"SELECT order_id, product_id FROM commerce_orderline WHERE order_id IN ({', '.join(['%s'] * len(ids))})",
         ["order_id", "product_id"],

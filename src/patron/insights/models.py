@@ -106,3 +106,44 @@ class CurrentScore(ScoreFields):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.value_class}"
+
+
+class DashboardFigures(models.Model):
+    """The dashboards' figures over every customer, computed once at the end of a scoring run.
+
+    Pages read this one row instead of aggregating a million scores per request. Counts are
+    kept in forms that add up (histogram counts over shared bin edges, cohort sizes and active
+    customers), so the figures of a subset are the sum of its ``DashboardSlice`` rows.
+    """
+
+    run = models.OneToOneField(ScoringRun, on_delete=models.CASCADE, related_name="dashboard")
+    figures = models.JSONField(_("figures"), default=dict)
+
+    class Meta:
+        verbose_name = _("dashboard figures")
+        verbose_name_plural = _("dashboard figures")
+
+    def __str__(self) -> str:
+        return f"dashboard @ run {self.run_id}"
+
+
+class DashboardSlice(models.Model):
+    """The same figures for the customers sharing one (owner, branch, region) at the run.
+
+    Visibility is a condition on exactly these three columns, so a manager's or rep's figures
+    are the sum of the slices ``customers.selectors.customer_scope`` selects (same field names).
+    """
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="dashboard_slices")
+    owner_id = models.BigIntegerField(null=True)
+    branch_id = models.BigIntegerField(null=True)
+    region_id = models.BigIntegerField(null=True)
+    figures = models.JSONField(_("figures"), default=dict)
+
+    class Meta:
+        verbose_name = _("dashboard slice")
+        verbose_name_plural = _("dashboard slices")
+        indexes = [models.Index(fields=["run", "owner_id"]), models.Index(fields=["run", "branch_id"])]
+
+    def __str__(self) -> str:
+        return f"slice {self.owner_id}/{self.branch_id}/{self.region_id} @ run {self.run_id}"

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from patron.commerce.models import Product
+from patron.core.models import User
 from patron.customers.models import Customer
+from patron.customers.selectors import customer_scope
 from patron.insights.entitlements import entitlements
 from patron.insights.labels import CHURN_REASONS, RFM_SEGMENTS, TRENDS, label
-from patron.insights.models import CurrentScore, CustomerScore, ScoringRun
+from patron.insights.models import (
+    CurrentScore,
+    CustomerScore,
+    DashboardFigures,
+    DashboardSlice,
+    ScoringRun,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,7 @@ class Insight:
     trend: str = ""
     recommended: list[Product] = field(default_factory=list)
     clv_history: list[tuple[str, float | None]] = field(default_factory=list)
+    profit_history: list[tuple[str, float | None]] = field(default_factory=list)
 
 
 def customer_insight(customer: Customer) -> Insight:
@@ -33,7 +43,7 @@ def customer_insight(customer: Customer) -> Insight:
     history = list(
         CustomerScore.objects.filter(customer=customer, run__status=ScoringRun.Status.DONE)
         .order_by("-run__as_of")
-        .values_list("run__as_of", "clv")[:12]
+        .values_list("run__as_of", "clv", "profit_12m")[:12]
     )
     return Insight(
         score=score,
@@ -43,9 +53,68 @@ def customer_insight(customer: Customer) -> Insight:
         segment=label(RFM_SEGMENTS, score.rfm_segment),
         trend=label(TRENDS, score.trend),
         recommended=[products[i] for i in ids if i in products],
-        clv_history=[(d.isoformat(), v) for d, v in reversed(history)],
+        clv_history=[(d.isoformat(), v) for d, v, _p in reversed(history)],
+        profit_history=[(d.isoformat(), p) for d, _v, p in reversed(history)],
     )
 
 
 def latest_runs(limit: int = 20) -> list[ScoringRun]:
     return list(ScoringRun.objects.defer("churn_model").order_by("-as_of")[:limit])
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The latest run's dashboard figures over the customers a user may see."""
+
+    run: ScoringRun
+    figures: dict[str, Any]  # summed over the user's slices, or the whole-book row
+    shared: dict[str, Any]  # bin edges and cohort quarters, common to every slice
+    everyone: bool  # True when the user sees every customer
+    by_owner: dict[int | None, dict[str, Any]]  # per owner (managers' team table); empty otherwise
+
+    @property
+    def migration(self) -> dict[str, Any]:
+        return self.run.diagnostics.get("migration", {}) if self.run.diagnostics else {}
+
+
+def dashboard_for(user: User, *, by_owner: bool = False) -> Dashboard | None:
+    """Three queries whatever the number of customers: the run, its figures, the user's slices.
+
+    Roles that see every customer read the precomputed whole-book row; others the sum of the
+    (owner, branch, region) slices their visibility rule selects, as of the run.
+    """
+    # Imported here: the figures module brings pandas, which a page without dashboards never needs.
+    from patron.insights import figures as fig
+
+    run = (
+        ScoringRun.objects.defer("churn_model")
+        .filter(status=ScoringRun.Status.DONE, dashboard__isnull=False)
+        .order_by("-as_of")
+        .first()
+    )
+    if run is None:
+        return None
+    total = DashboardFigures.objects.filter(run=run).values_list("figures", flat=True).first() or {}
+    shared = {k: total.get(k, []) for k in ("profit_edges", "clv_edges", "cohort_quarters")}
+    scope = customer_scope(user)
+    owners: dict[int | None, dict[str, Any]] = {}
+    if scope is None and not by_owner:
+        return Dashboard(run=run, figures=total, shared=shared, everyone=True, by_owner=owners)
+    slices = DashboardSlice.objects.filter(run=run)
+    if scope is not None:
+        slices = slices.filter(scope)
+    rows = list(slices.values_list("owner_id", "figures"))
+    if by_owner:
+        grouped: dict[int | None, list[dict[str, Any]]] = {}
+        for owner, figures in rows:
+            grouped.setdefault(owner, []).append(figures)
+        owners = {owner: fig.add(parts) for owner, parts in grouped.items()}
+    if scope is None:
+        return Dashboard(run=run, figures=total, shared=shared, everyone=True, by_owner=owners)
+    return Dashboard(
+        run=run,
+        figures=fig.add(f for _o, f in rows),
+        shared=shared,
+        everyone=False,
+        by_owner=owners,
+    )

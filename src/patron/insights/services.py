@@ -22,8 +22,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
-from patron.insights import extract
-from patron.insights.models import CurrentScore, CustomerScore, ScoringRun
+from patron.insights import extract, figures
+from patron.insights.models import (
+    CurrentScore,
+    CustomerScore,
+    DashboardFigures,
+    DashboardSlice,
+    ScoringRun,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +77,8 @@ def scoring_run_execute(
         config = config or ScoringConfig(as_of=pd.Timestamp(as_of))
         result = run_pipeline(inputs, config, progress=lambda step: progress(step, 0, 1))
         _write(run, result, progress)
+        progress("dashboards", 0, 1)
+        _write_dashboards(run, result, inputs.orders, pd.Timestamp(as_of))
     except Exception as exc:
         run.status = ScoringRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"
@@ -105,6 +113,21 @@ def _write(run: ScoringRun, result: ScoringResult, progress: Progress) -> None:
                 _insert(CurrentScore._meta.db_table, ["customer_id", "run_id", "updated_at", *SCORE_FIELDS],
                         [(cid, run.pk, now, *values) for cid, values in rows])
         progress("write", min(start + WRITE_CHUNK, total), total)
+
+
+def _write_dashboards(run: ScoringRun, result: ScoringResult, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """The dashboards' figures of this run: one row over everyone, one per (owner, branch, region)."""
+    total, slices = figures.compute(extract.customer_facts_frame(), result.scores, orders, as_of)
+    with transaction.atomic():
+        DashboardFigures.objects.update_or_create(run=run, defaults={"figures": _jsonable(total)})
+        DashboardSlice.objects.filter(run=run).delete()
+        DashboardSlice.objects.bulk_create(
+            [
+                DashboardSlice(run=run, owner_id=o, branch_id=b, region_id=r, figures=_jsonable(f))
+                for (o, b, r), f in slices
+            ],
+            batch_size=1000,
+        )
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[int, tuple[Any, ...]]]:

@@ -1,10 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from patron.web import views
+from patron.web import dashboards, homes, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", homes.home, name="home"),
+    path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", views.customer_list, name="customer-list"),

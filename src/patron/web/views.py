@@ -24,7 +24,6 @@ from patron.customers.selectors import (
     filter_customers,
     visible_customers,
 )
-from patron.engagement.models import Task
 from patron.engagement.services import interaction_create, task_create
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
@@ -55,20 +54,6 @@ def _page_number(request: HttpRequest) -> int:
         return max(1, int(request.GET.get("page", "1")))
     except ValueError:
         return 1
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    customers = visible_customers(user)
-    mine = customers.filter(owner=user).order_by("-profit_total")[:10]
-    tasks = (
-        Task.objects.filter(assignee=user, status=Task.Status.OPEN, customer__in=customers)
-        .select_related("customer")
-        .order_by("due_at")[:10]
-    )
-    below_zero = customers.filter(owner=user, profit_total__lt=0).order_by("profit_total")[:5]
-    return render(request, "web/home.html", {"my_customers": mine, "my_tasks": tasks, "below_zero": below_zero})
 
 
 @login_required

@@ -1,0 +1,271 @@
+"""The home page of each role: what that person acts on first, in a fixed number of queries.
+
+Every block starts from ``visible_customers`` (or a feedback selector built on it). Figures over
+many customers come from the latest scoring run's dashboard figures (``dashboard_for``); live
+counts are single aggregate queries on indexed columns (open follow-ups, NPS answer counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from patron.analytics.nps import NPSResult, nps_from_counts
+from patron.core.models import Role, User
+from patron.customers.models import Customer
+from patron.customers.selectors import customer_scope, visible_customers
+from patron.engagement.models import Task
+from patron.feedback.models import FollowUp, Response, Review, ScoreClass, SurveyKind
+from patron.feedback.selectors import FeedFilters, feed, visible_follow_ups, visible_responses
+from patron.insights.labels import RFM_SEGMENTS
+from patron.insights.models import ScoringRun, ValueClass
+from patron.insights.selectors import Dashboard, dashboard_for
+
+NPS_WINDOW = timedelta(days=90)
+LIST_SIZE = 10
+
+
+def _nps_counts() -> dict[str, Any]:
+    return {
+        "promoters": Count("pk", filter=Q(score_class=ScoreClass.PROMOTER)),
+        "passives": Count("pk", filter=Q(score_class=ScoreClass.PASSIVE)),
+        "detractors": Count("pk", filter=Q(score_class=ScoreClass.DETRACTOR)),
+    }
+
+
+def _nps(row: dict[str, Any]) -> NPSResult:
+    return nps_from_counts(int(row["promoters"]), int(row["passives"]), int(row["detractors"]))
+
+
+def nps_by(responses: QuerySet[Response], key: str) -> dict[Any, NPSResult]:
+    """NPS per value of ``key`` from one GROUP BY over answer classes (no answers are loaded)."""
+    rows = responses.filter(survey__kind=SurveyKind.NPS).values(key).annotate(**_nps_counts()).order_by()
+    return {row[key]: _nps(row) for row in rows}
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
+    """A rep's home as ``viewer`` may see it: the rep's customers within the viewer's visibility."""
+    customers = visible_customers(viewer).filter(owner=rep)
+    scored = customers.select_related("score")
+    now = timezone.now()
+    return {
+        "by_value": list(scored.order_by(F("score__clv").desc(nulls_last=True), "id")[:LIST_SIZE]),
+        "at_risk": list(
+            scored.filter(score__churn_risk__gte=0.5).order_by(F("score__churn_risk").desc(), "id")[:LIST_SIZE]
+        ),
+        "moving_down": list(
+            scored.filter(score__move_down_prob__isnull=False)
+            .order_by(F("score__move_down_prob").desc(), "id")[: LIST_SIZE // 2]
+        ),
+        "below_zero": list(customers.filter(profit_total__lt=0).order_by("profit_total", "id")[: LIST_SIZE // 2]),
+        "tasks": list(
+            Task.objects.filter(assignee=rep, status=Task.Status.OPEN, customer__in=customers)
+            .select_related("customer")
+            .order_by(F("due_at").asc(nulls_last=True), "id")[:LIST_SIZE]
+        ),
+        "follow_ups": list(
+            FollowUp.objects.filter(Q(owner=rep) | Q(escalated_to=rep), closed_at__isnull=True, customer__in=customers)
+            .select_related("customer", "response")
+            .order_by("due_at", "pk")[:LIST_SIZE]
+        ),
+        "reviews": list(
+            Review.objects.filter(owner=rep, done_at__isnull=True, customer__in=customers)
+            .select_related("customer")
+            .order_by("due_at", "pk")[:5]
+        ),
+        "now": now,
+        "rep": rep,
+    }
+
+
+@dataclass(frozen=True)
+class KeyAccount:
+    customer: Customer
+    nps: NPSResult | None
+    review: Review | None  # this quarter's
+
+
+def key_account_blocks(user: User) -> dict[str, Any]:
+    accounts = list(
+        visible_customers(user)
+        .filter(is_key_account=True)
+        .select_related("score")
+        .order_by("-profit_total", "id")[:20]
+    )
+    ids = [c.pk for c in accounts]
+    scores = nps_by(Response.objects.filter(customer_id__in=ids), "customer_id")
+    now = timezone.now()
+    quarter = f"{timezone.localtime(now).year}Q{(timezone.localtime(now).month - 1) // 3 + 1}"
+    reviews = {r.customer_id: r for r in Review.objects.filter(customer_id__in=ids, quarter=quarter)}
+    return {
+        "key_accounts": [KeyAccount(c, scores.get(c.pk), reviews.get(c.pk)) for c in accounts],
+        "quarter": quarter,
+    }
+
+
+def feedback_blocks(user: User) -> dict[str, Any]:
+    """Live feedback, NPS of the last 90 days with its margin of error, follow-ups against SLA."""
+    now = timezone.now()
+    since = now - NPS_WINDOW
+    nps_row = (
+        visible_responses(user)
+        .filter(survey__kind=SurveyKind.NPS, created_at__gte=since)
+        .aggregate(**_nps_counts())
+    )
+    sla = visible_follow_ups(user).aggregate(
+        open=Count("pk", filter=Q(closed_at__isnull=True)),
+        overdue=Count("pk", filter=Q(closed_at__isnull=True, first_contact_at__isnull=True, due_at__lt=now)),
+        opened=Count("pk", filter=Q(opened_at__gte=since)),
+        within=Count("pk", filter=Q(opened_at__gte=since, first_contact_at__lte=F("due_at"))),
+    )
+    within_rate = 100.0 * sla["within"] / sla["opened"] if sla["opened"] else None
+    return {
+        "latest": feed(user, FeedFilters(), limit=LIST_SIZE),
+        "nps": _nps(nps_row),
+        "nps_days": NPS_WINDOW.days,
+        "sla": {**sla, "within_rate": within_rate},
+    }
+
+
+def segment_blocks(dashboard: Dashboard | None) -> dict[str, Any]:
+    if dashboard is None:
+        return {"classes": [], "segments": []}
+    classes = dashboard.figures.get("classes", {})
+    counts = dashboard.figures.get("segments", {})
+    return {
+        "classes": [(code, label, classes.get(code, {})) for code, label in ValueClass.choices],
+        "segments": sorted(
+            ((code, RFM_SEGMENTS[code], counts.get(code, 0)) for code in RFM_SEGMENTS),
+            key=lambda row: -row[2],
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    owner_id: int | None
+    name: str
+    customers: int
+    profit: float
+    clv: float
+    open_follow_ups: int
+    nps: NPSResult | None
+
+
+def team_blocks(user: User, dashboard: Dashboard | None) -> dict[str, Any]:
+    """Per owner: customers, profit and predicted value (from the run), open follow-ups and NPS (live)."""
+    per_owner = dashboard.by_owner if dashboard else {}
+    visible = visible_customers(user)
+    ids = [o for o in per_owner if o is not None]
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=ids).order_by()}
+    follow_ups = dict(
+        FollowUp.objects.filter(closed_at__isnull=True, customer__in=visible)
+        .values_list("customer__owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    nps = nps_by(
+        Response.objects.filter(customer__in=visible, created_at__gte=timezone.now() - NPS_WINDOW),
+        "customer__owner_id",
+    )
+    rows = [
+        TeamRow(
+            owner_id=owner,
+            name=names.get(owner, "") if owner is not None else "",
+            customers=int(f.get("customers", 0)),
+            profit=float(f.get("profit", 0.0)),
+            clv=float(f.get("clv", 0.0)),
+            open_follow_ups=int(follow_ups.get(owner, 0)),
+            nps=nps.get(owner),
+        )
+        for owner, f in per_owner.items()
+    ]
+    rows.sort(key=lambda r: (-r.profit, r.name))
+    return {"team": rows, "nps_days": NPS_WINDOW.days}
+
+
+def analyst_blocks(dashboard: Dashboard | None) -> dict[str, Any]:
+    from patron.imports.models import ImportJob, PossibleDuplicate
+
+    run = ScoringRun.objects.defer("churn_model", "params").order_by("-as_of").first()
+    done = dashboard.run if dashboard else None
+    recent = timezone.now() - timedelta(days=30)
+    imports = ImportJob.objects.filter(created_at__gte=recent).aggregate(
+        failed=Count("pk", filter=Q(status=ImportJob.Status.FAILED)),
+        with_rejects=Count("pk", filter=Q(rejected_count__gt=0)),
+    )
+    finished = done.finished_at if done else None
+    return {
+        "latest_run": run,
+        "scored_run": done,
+        "run_age_hours": (timezone.now() - finished).total_seconds() / 3600 if finished else None,
+        "quality": dashboard.figures.get("quality", {}) if dashboard else {},
+        "duplicates": PossibleDuplicate.objects.filter(status=PossibleDuplicate.Status.OPEN).count(),
+        "imports": imports,
+    }
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _template(role: str) -> str:
+    return f"web/home_{role}.html"
+
+
+def _may_drill_down(user: User) -> bool:
+    return user.is_superuser or user.role in {Role.MANAGER, Role.ADMIN}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    rep_param = request.GET.get("rep")
+    if rep_param is not None:
+        return _drill_down(request, user, rep_param)
+    role = Role.ADMIN if user.is_superuser else user.role
+    context: dict[str, Any] = {"role": role}
+    if role in {Role.REP, Role.ACCOUNT_MANAGER}:
+        context |= rep_blocks(user, user)
+        if role == Role.ACCOUNT_MANAGER:
+            context |= key_account_blocks(user)
+    elif role == Role.CX:
+        context |= feedback_blocks(user)
+    elif role == Role.MARKETER:
+        dashboard = dashboard_for(user)
+        context |= segment_blocks(dashboard) | {"dashboard": dashboard}
+    elif role == Role.MANAGER:
+        dashboard = dashboard_for(user, by_owner=True)
+        context |= team_blocks(user, dashboard) | {"dashboard": dashboard}
+        context |= rep_blocks(user, user)
+    elif role == Role.ANALYST:
+        dashboard = dashboard_for(user)
+        context |= analyst_blocks(dashboard) | {"dashboard": dashboard}
+    else:
+        dashboard = dashboard_for(user, by_owner=True)
+        context |= {"dashboard": dashboard}
+        context |= segment_blocks(dashboard) | team_blocks(user, dashboard)
+        context |= feedback_blocks(user) | analyst_blocks(dashboard)
+        role = Role.ADMIN
+    return render(request, _template(role), context)
+
+
+def _drill_down(request: HttpRequest, user: User, rep_param: str) -> HttpResponse:
+    """A manager opens one rep's home, restricted to the customers the manager may see."""
+    if not rep_param.isdigit() or not _may_drill_down(user):
+        raise Http404("No such team member")
+    rep = User.objects.filter(pk=int(rep_param), is_active=True).first()
+    # Only someone who owns customers the viewer sees: a rep outside the manager's branches and
+    # regions is a 404, like a customer outside them.
+    if rep is None or (customer_scope(user) is not None and not visible_customers(user).filter(owner=rep).exists()):
+        raise Http404("No such team member")
+    return render(request, "web/home_rep.html", {"role": Role.REP, "viewing_rep": rep, **rep_blocks(user, rep)})
