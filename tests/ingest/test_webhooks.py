@@ -11,14 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from patron.ingest import webhooks
 from patron.ingest.models import Webhook, WebhookDelivery
 from patron.ingest.webhooks import (
     UnknownEventError,
     deliver,
     emit,
+    emit_many,
     sign,
     sweep,
     verify_signature,
@@ -251,3 +254,56 @@ def test_the_sweep_sends_deliveries_whose_task_was_lost(receiver, alice, setting
     log.refresh_from_db()
     assert log.status == "delivered" and len(receiver.requests) == 1
     assert_signed(receiver.requests[0], hook.secret)
+
+
+@pytest.mark.django_db
+def test_an_event_nobody_listens_to_costs_no_query_and_a_new_subscription_is_heard_at_once(
+    receiver, django_assert_num_queries
+):
+    emit("order.created", {"id": 0})  # reads which events have subscribers
+    with django_assert_num_queries(0):
+        assert emit("order.created", {"id": 1}) == 0
+        assert emit("follow_up.opened", {"id": 1}) == 0
+    webhook_create(name="ERP", url=receiver.url, events=["order.created"])
+    assert emit("order.created", {"id": 2}) == 1
+    assert emit("follow_up.opened", {"id": 2}) == 0
+
+
+@pytest.mark.django_db
+def test_subscriptions_changed_elsewhere_are_heard_within_the_ttl_and_never_used_stale(receiver, monkeypatch):
+    hook = webhook_create(name="ERP", url=receiver.url, events=["order.created"])
+    assert emit("order.created", {"id": 1}) == 1
+    # Another process deactivates it (no signal reaches this one): subscribers are read before writing.
+    Webhook.objects.filter(pk=hook.pk).update(is_active=False)
+    assert emit("order.created", {"id": 2}) == 0
+    # Another process subscribes to a new event: heard once the TTL has passed.
+    Webhook.objects.bulk_create([Webhook(name="BI", url=receiver.url, events=["response.received"])])
+    assert emit("response.received", {"id": 3}) == 0
+    monkeypatch.setattr(webhooks, "LISTENING_TTL", -1.0)
+    assert emit("response.received", {"id": 4}) == 1
+
+
+@pytest.mark.django_db
+def test_many_payloads_are_stored_with_one_insert_and_arrive_intact(receiver, settings, django_capture_on_commit_callbacks):
+    settings.TASKS = IMMEDIATE
+    one = webhook_create(name="A", url=receiver.url, events=["response.received"])
+    two = webhook_create(name="B", url=receiver.url, events=["response.received"])
+    payloads = [{"id": n, "comment": "送货太慢 \"quoted\"", "score": Decimal("9.5"), "at": timezone.now()} for n in range(3)]
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        assert emit_many("response.received", payloads) == 6
+    table = WebhookDelivery._meta.db_table
+    if connection.vendor == "sqlite":  # PostgreSQL's COPY does not pass through Django's query log
+        assert sum(f'INSERT INTO "{table}"' in q["sql"] for q in queries.captured_queries) == 1
+    assert len(receiver.requests) == 6
+    by_hook: dict[str, list[dict]] = {}
+    for request in receiver.requests:
+        delivery = WebhookDelivery.objects.get(delivery_id=request["headers"]["X-Patron-Delivery"])
+        secret = one.secret if delivery.webhook_id == one.pk else two.secret
+        body = assert_signed(request, secret)
+        assert body["id"] == delivery.delivery_id and body["event"] == "response.received"
+        by_hook.setdefault(delivery.webhook.name, []).append(body["data"])
+    for name in ("A", "B"):
+        data = sorted(by_hook[name], key=lambda d: d["id"])
+        assert [d["id"] for d in data] == [0, 1, 2]
+        assert data[0]["comment"] == "送货太慢 \"quoted\"" and data[0]["score"] == "9.5"
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}

@@ -32,6 +32,7 @@ from patron.commerce.models import Order, OrderLine
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.imports import writer
+from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.parsing import ParseError
 
@@ -318,6 +319,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
             strict=True,
         ))
         writer.insert(OrderLine, importer.LINE_COLUMNS, line_rows)
+    orders_created(ids)
     customer_totals_refresh(affected)
     customers_changed.send(sender=Order, customer_ids=sorted(affected))
     return n

@@ -8,7 +8,13 @@ class IngestConfig(AppConfig):
     verbose_name = _("Ingest")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from patron.core import scheduler
-        from patron.ingest import tasks
+        from patron.ingest import tasks, webhooks
+        from patron.ingest.models import Webhook
 
         scheduler.register(scheduler.PeriodicJob("webhooks_sweep", tasks.webhooks_sweep, scheduler.every(minutes=10)))
+        # Every write asks whether anyone listens; the answer is kept until a subscription changes.
+        post_save.connect(webhooks.subscriptions_changed, sender=Webhook, dispatch_uid="ingest.webhook_saved")
+        post_delete.connect(webhooks.subscriptions_changed, sender=Webhook, dispatch_uid="ingest.webhook_deleted")

@@ -8,8 +8,14 @@ For the apps that produce events there is one function::
 ``emit`` records one delivery per active webhook subscribed to the event, in the caller's
 transaction, and enqueues their sending when that transaction commits: a rolled-back write
 sends nothing, a committed one is never forgotten (a periodic sweep re-enqueues deliveries whose
-task was lost). With no subscriber it costs one small query. The payload must be JSON-serialisable
-(Decimal, date and datetime are converted to strings).
+task was lost). The payload must be JSON-serialisable (Decimal, date and datetime are converted
+to strings). ``emit_many`` records the deliveries of many payloads with one insert.
+
+Which events anyone listens to is kept per process (``listening``): an event nobody subscribes
+to costs no query at all. A subscription saved or deleted in this process is seen at once; one
+changed in another process within ``LISTENING_TTL`` seconds. When someone listens, the
+subscribers are read from the database, so a delivery never goes to a deleted or deactivated
+webhook.
 
 What a receiver gets: a POST with a JSON body
 ``{"id": "<delivery id>", "event": "order.created", "created_at": "<ISO 8601>", "data": {...}}``
@@ -32,6 +38,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,10 +90,48 @@ class UnknownEventError(ValueError):
 
 # ---------------------------------------------------------------- emitting
 
+LISTENING_TTL = 5.0  # seconds a process trusts its list of events that have subscribers
+_listened: tuple[float, frozenset[str]] | None = None
+_listened_lock = threading.Lock()
+
+
+def _remember(hooks: list[Webhook]) -> frozenset[str]:
+    global _listened
+    events = frozenset(e for w in hooks for e in (w.events or []) if isinstance(e, str))
+    with _listened_lock:
+        _listened = (time.monotonic(), events)
+    return events
+
 
 def subscribers(event: str) -> list[Webhook]:
     # Filtered in Python: the table is small, and SQLite has no JSON "contains" lookup.
-    return [w for w in Webhook.objects.filter(is_active=True) if event in (w.events or [])]
+    hooks = list(Webhook.objects.filter(is_active=True))
+    _remember(hooks)  # the same read says which events are listened to
+    return [w for w in hooks if event in (w.events or [])]
+
+
+def listening(event: str) -> bool:
+    """Whether an active webhook subscribes to ``event``; one query every ``LISTENING_TTL``
+    seconds per process, none in between (answers and orders ask on every write)."""
+    known = _listened
+    if known is None or time.monotonic() - known[0] > LISTENING_TTL:
+        return event in _remember(list(Webhook.objects.filter(is_active=True).only("events")))
+    return event in known[1]
+
+
+def subscriptions_changed(**_kwargs: Any) -> None:
+    """Signal receiver (Webhook saved or deleted): read the subscriptions again next time,
+    and once more after the change commits, so a reader in between cannot keep a stale list."""
+    global _listened
+    with _listened_lock:
+        _listened = None
+
+    def forget() -> None:
+        global _listened
+        with _listened_lock:
+            _listened = None
+
+    transaction.on_commit(forget)
 
 
 def emit(event: str, payload: Mapping[str, Any]) -> int:
@@ -101,31 +146,46 @@ def emit_many(event: str, payloads: Iterable[Mapping[str, Any]]) -> int:
     """``emit`` for many payloads of one event (batch ingestion); payloads are read only if someone listens."""
     if event not in EVENTS:
         raise UnknownEventError(f"unknown webhook event {event!r}; known: {', '.join(EVENTS)}")
+    if not listening(event):
+        return 0
     hooks = subscribers(event)
     if not hooks:
         return 0
     now = timezone.now()
-    deliveries = []
+    stamp = json.dumps(now.isoformat())
+    rows: list[tuple[int, str, str, str, datetime]] = []
     for payload in payloads:
-        data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+        data = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False)
         for hook in hooks:
             delivery_id = str(uuid.uuid4())
-            deliveries.append(
-                WebhookDelivery(
-                    webhook=hook,
-                    event=event,
-                    delivery_id=delivery_id,
-                    payload={"id": delivery_id, "event": event, "created_at": now.isoformat(), "data": data},
-                )
-            )
-    created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    ids = [d.pk for d in created if d.pk is not None]
-    if len(ids) < len(created):  # a backend that does not return ids from bulk inserts
-        ids = list(
-            WebhookDelivery.objects.filter(delivery_id__in=[d.delivery_id for d in created]).values_list("pk", flat=True)
-        )
+            body = f'{{"id": "{delivery_id}", "event": "{event}", "created_at": {stamp}, "data": {data}}}'
+            rows.append((hook.pk, event, delivery_id, body, now))
+    if not rows:
+        return 0
+    ids = _insert_deliveries(rows)
     transaction.on_commit(lambda: enqueue_deliveries(ids))
     return len(ids)
+
+
+_DELIVERY_COLUMNS = ("webhook_id", "event", "delivery_id", "payload", "created_at")
+
+
+def _insert_deliveries(rows: list[tuple[int, str, str, str, datetime]]) -> list[int]:
+    """Write the deliveries (payloads already JSON text) with one statement; returns their ids."""
+    if len(rows) == 1:
+        webhook_id, event, delivery_id, body, _now = rows[0]
+        delivery = WebhookDelivery.objects.create(
+            webhook_id=webhook_id, event=event, delivery_id=delivery_id, payload=json.loads(body)
+        )
+        return [delivery.pk]
+    from patron.imports import writer
+
+    # One executemany (SQLite) or COPY (PostgreSQL) for the whole batch, ids taken up front;
+    # atomic so the ids are allocated under the transaction that writes them.
+    with transaction.atomic(savepoint=False):
+        ids = writer.allocate_ids(WebhookDelivery, len(rows))
+        writer.insert(WebhookDelivery, ("id", *_DELIVERY_COLUMNS), [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
+    return ids
 
 
 def enqueue_deliveries(ids: list[int], *, run_after: datetime | None = None) -> None:
