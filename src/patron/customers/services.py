@@ -9,12 +9,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, Region, User
+from patron.core.roles import assignable_owners, can_assign_owners
 from patron.customers.models import Contact, Customer, Tag
-from patron.customers.selectors import search_key
+from patron.customers.selectors import editable_customers, search_key
 
 
 def _check_external_id(model: type, external_id: str | None, label: str) -> None:
@@ -194,3 +197,74 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
     if fields:
         contact.save(update_fields=[*fields, "updated_at"])
     return contact
+
+
+# ---------------------------------------------------------------- bulk actions of the customer list
+
+BULK_BATCH = 2000
+
+
+class BulkActionError(ValidationError):
+    """A bulk action the acting user may not take, or with a bad value."""
+
+
+def _editable_among(actor: User, customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    # Whatever ``customers`` holds (a filtered list, ids from a form), only those the actor may
+    # edit are touched: visibility is applied here, not trusted from the caller.
+    return editable_customers(actor).filter(pk__in=customers.order_by().values("pk"))
+
+
+@transaction.atomic
+def customers_bulk_assign_owner(*, actor: User, customers: QuerySet[Customer], owner: User) -> int:
+    """Give ``owner`` the customers among ``customers`` that ``actor`` may edit, in one UPDATE.
+
+    Returns how many customers changed owner (those already owned by ``owner`` do not count).
+    """
+    if not can_assign_owners(actor):
+        raise BulkActionError(
+            gettext("Your role does not assign customers to other people."), code="forbidden"
+        )
+    if not assignable_owners(actor).filter(pk=owner.pk).exists():
+        raise BulkActionError(
+            gettext("You cannot assign customers to %(user)s.") % {"user": owner},
+            code="owner_not_allowed",
+        )
+    targets = _editable_among(actor, customers).exclude(owner_id=owner.pk)
+    return Customer.objects.filter(pk__in=targets.values("pk")).update(
+        owner=owner, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def customers_bulk_add_tag(*, actor: User, customers: QuerySet[Customer], tag_name: str) -> int:
+    """Add a tag to the customers among ``customers`` that ``actor`` may edit.
+
+    Rows of the tag table are written with bulk_create in batches, reading the customers that
+    lack the tag by id ranges, so memory stays flat however many match. Returns how many
+    customers gained the tag.
+    """
+    name = tag_name.strip()
+    max_length = Tag._meta.get_field("name").max_length or 50
+    if not name:
+        raise BulkActionError(gettext("Give the tag a name."), code="tag_empty")
+    if len(name) > max_length:
+        raise BulkActionError(
+            gettext("A tag has at most %(n)s characters.") % {"n": max_length}, code="tag_too_long"
+        )
+    if editable_customers(actor).query.is_empty():
+        raise BulkActionError(gettext("Your role does not change customers."), code="forbidden")
+    tag = tag_get_or_create_many([name])[0]
+    through = Customer.tags.through
+    targets = _editable_among(actor, customers).exclude(tags=tag).order_by("pk")
+    added = 0
+    last = 0
+    while True:
+        ids = list(targets.filter(pk__gt=last).values_list("pk", flat=True)[:BULK_BATCH])
+        if not ids:
+            return added
+        # ignore_conflicts: a tag added at the same moment by someone else is not an error.
+        through.objects.bulk_create(
+            [through(customer_id=pk, tag_id=tag.pk) for pk in ids], ignore_conflicts=True
+        )
+        added += len(ids)
+        last = ids[-1]

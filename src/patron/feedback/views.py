@@ -4,7 +4,6 @@ staff pages (feed, surveys, follow-ups, reviews) start from the visibility selec
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -12,8 +11,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -39,6 +37,7 @@ from patron.feedback.models import (
     SurveyKind,
     Touchpoint,
 )
+from patron.web.lists import follow_up_list as follow_up_list_page
 
 SKIP_REASONS = {
     "no_consent": gettext_lazy("the customer has not agreed to surveys"),
@@ -520,40 +519,9 @@ def _can_act(user: User, follow_up: FollowUp) -> bool:
     )
 
 
-@login_required
-def follow_up_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    status = request.GET.get("status", "open")
-    scope = request.GET.get("scope", "mine" if user.role in {Role.REP, Role.ACCOUNT_MANAGER} else "all")
-    qs = selectors.visible_follow_ups(user).select_related("customer", "owner", "response__survey")
-    if scope == "mine":
-        qs = qs.filter(Q(owner=user) | Q(escalated_to=user))
-    now = timezone.now()
-    if status == "open":
-        qs = qs.filter(closed_at__isnull=True)
-    elif status == "overdue":
-        qs = qs.filter(closed_at__isnull=True, first_contact_at__isnull=True, due_at__lt=now)
-    elif status == "closed":
-        qs = qs.filter(closed_at__isnull=False)
-    else:
-        status = "all"
-    try:
-        days = min(max(int(request.GET.get("days", "90")), 1), 3650)
-    except ValueError:
-        days = 90
-    report = selectors.loop_report(user, start=now - timedelta(days=days), end=now, now=now)
-    return render(
-        request,
-        "feedback/follow_ups.html",
-        {
-            "rows": list(qs.order_by("closed_at", "due_at", "pk")[:200]),
-            "status": status,
-            "scope": scope,
-            "report": report,
-            "days": days,
-            "now": now,
-        },
-    )
+def follow_up_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The follow-up list with filters, sorting, saved views and CSV (patron.web.lists)."""
+    return follow_up_list_page(request)
 
 
 @login_required

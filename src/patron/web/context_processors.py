@@ -16,7 +16,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     items: list[tuple[str, Any]] = []
     if user is not None and user.is_authenticated:
-        items = [(reverse("home"), _("Home")), (reverse("customer-list"), _("Customers"))]
+        items = [
+            (reverse("home"), _("Home")),
+            (reverse("customer-list"), _("Customers")),
+            (reverse("order-list"), _("Orders")),
+            (reverse("task-list"), _("Tasks")),
+            (reverse("response-list"), _("Responses")),
+            (reverse("feedback:follow-ups"), _("Follow-ups")),
+        ]
         if user.is_superuser or user.role not in {"analyst", "marketer"}:
             items.append((reverse("import-index"), _("Import")))
         items.append((reverse("feedback:feed"), _("Feedback")))

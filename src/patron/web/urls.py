@@ -1,14 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from patron.web import dashboards, homes, views
+from patron.web import dashboards, homes, lists, saved_views, search, views
 
 urlpatterns = [
     path("", homes.home, name="home"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", views.customer_list, name="customer-list"),
+    path("customers/", lists.customer_list, name="customer-list"),
+    path("customers/bulk/", lists.customer_bulk, name="customer-bulk"),
+    path("orders/", lists.order_list, name="order-list"),
+    path("responses/", lists.response_list, name="response-list"),
+    path("tasks/", lists.task_list, name="task-list"),
+    path("search/", search.search_page, name="search"),
+    path("views/", saved_views.saved_view_create, name="saved-view-create"),
+    path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved-view-delete"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/interactions/", views.customer_log_interaction, name="customer-log-interaction"),
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
