@@ -131,7 +131,8 @@ def compute(
     cells = cohort_cells.merge(
         frame[key_cols], left_on="customer_id", right_index=True, how="inner"
     )
-    cell_groups = dict(cells.groupby(key_cols, sort=False))
+    # Not dict(groupby): a GroupBy has a `keys` attribute that dict() would take for a mapping.
+    cell_groups = dict(iter(cells.groupby(key_cols, sort=False)))
     empty_cells = cohort_cells.iloc[0:0]
     slices = []
     for key, part in frame.groupby(key_cols, sort=True):

@@ -55,7 +55,9 @@ def value_pyramid(figures: dict[str, Any]) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-def _bins(edges: list[int], counts: list[int], *, skip_below_first: bool) -> list[tuple[str, int, dict[str, Any], bool]]:
+def _bins(
+    edges: list[int], counts: list[int], *, skip_below_first: bool
+) -> list[tuple[str, int, dict[str, Any], bool]]:
     """(label, count, filter bounds, below zero) per bar; the open-ended ends when non-empty."""
     out = []
     for i, n in enumerate(counts):
@@ -76,7 +78,12 @@ def _bins(edges: list[int], counts: list[int], *, skip_below_first: bool) -> lis
 
 
 def histogram_chart(
-    edges: list[int], counts: list[int], *, param: str, axis_name: str, skip_below_first: bool = False
+    edges: list[int],
+    counts: list[int],
+    *,
+    param: str,
+    axis_name: str,
+    skip_below_first: bool = False,
 ) -> dict[str, Any] | None:
     if not edges or not any(counts):
         return None
@@ -98,7 +105,9 @@ def histogram_chart(
 
 
 def profit_histogram(figures: dict[str, Any], edges: list[int]) -> dict[str, Any] | None:
-    return histogram_chart(edges, figures.get("profit_hist") or [], param="profit", axis_name=_("Profit to date"))
+    return histogram_chart(
+        edges, figures.get("profit_hist") or [], param="profit", axis_name=_("Profit to date")
+    )
 
 
 def clv_histogram(figures: dict[str, Any], edges: list[int]) -> dict[str, Any] | None:
@@ -115,7 +124,11 @@ def migration_heatmap(migration: dict[str, Any]) -> dict[str, Any] | None:
     classes = migration["classes"]
     # Cell (from i, to j) opens the customers now in class i, those most likely to move down first.
     option["patronLinks"] = {
-        "0": [customers_url(value_class=classes[i], sort="-move_down") for i in range(len(classes)) for _j in classes]
+        "0": [
+            customers_url(value_class=classes[i], sort="-move_down")
+            for i in range(len(classes))
+            for _j in classes
+        ]
     }
     return option
 
@@ -125,7 +138,9 @@ def forecast(migration: dict[str, Any]) -> dict[str, Any] | None:
     if option is None:
         return None
     steps = len(migration.get("forecast") or [])
-    option["patronLinks"] = {str(i): [customers_url(value_class=c)] * steps for i, c in enumerate(migration["classes"])}
+    option["patronLinks"] = {
+        str(i): [customers_url(value_class=c)] * steps for i, c in enumerate(migration["classes"])
+    }
     return option
 
 

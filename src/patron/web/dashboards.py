@@ -27,7 +27,10 @@ def dashboards(request: HttpRequest) -> HttpResponse:
         f, shared = dashboard.figures, dashboard.shared
         context |= {
             "f": f,
-            "class_rows": [(code, label, (f.get("classes") or {}).get(code, {})) for code, label in ValueClass.choices],
+            "class_rows": [
+                (code, label, (f.get("classes") or {}).get(code, {}))
+                for code, label in ValueClass.choices
+            ],
             "charts": {
                 "pyramid": charts.value_pyramid(f),
                 "profit": charts.profit_histogram(f, shared.get("profit_edges") or []),

@@ -46,7 +46,12 @@ def _nps(row: dict[str, Any]) -> NPSResult:
 
 def nps_by(responses: QuerySet[Response], key: str) -> dict[Any, NPSResult]:
     """NPS per value of ``key`` from one GROUP BY over answer classes (no answers are loaded)."""
-    rows = responses.filter(survey__kind=SurveyKind.NPS).values(key).annotate(**_nps_counts()).order_by()
+    rows = (
+        responses.filter(survey__kind=SurveyKind.NPS)
+        .values(key)
+        .annotate(**_nps_counts())
+        .order_by()
+    )
     return {row[key]: _nps(row) for row in rows}
 
 
@@ -61,20 +66,27 @@ def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
     return {
         "by_value": list(scored.order_by(F("score__clv").desc(nulls_last=True), "id")[:LIST_SIZE]),
         "at_risk": list(
-            scored.filter(score__churn_risk__gte=0.5).order_by(F("score__churn_risk").desc(), "id")[:LIST_SIZE]
+            scored.filter(score__churn_risk__gte=0.5).order_by(F("score__churn_risk").desc(), "id")[
+                :LIST_SIZE
+            ]
         ),
         "moving_down": list(
-            scored.filter(score__move_down_prob__isnull=False)
-            .order_by(F("score__move_down_prob").desc(), "id")[: LIST_SIZE // 2]
+            scored.filter(score__move_down_prob__isnull=False).order_by(
+                F("score__move_down_prob").desc(), "id"
+            )[: LIST_SIZE // 2]
         ),
-        "below_zero": list(customers.filter(profit_total__lt=0).order_by("profit_total", "id")[: LIST_SIZE // 2]),
+        "below_zero": list(
+            customers.filter(profit_total__lt=0).order_by("profit_total", "id")[: LIST_SIZE // 2]
+        ),
         "tasks": list(
             Task.objects.filter(assignee=rep, status=Task.Status.OPEN, customer__in=customers)
             .select_related("customer")
             .order_by(F("due_at").asc(nulls_last=True), "id")[:LIST_SIZE]
         ),
         "follow_ups": list(
-            FollowUp.objects.filter(Q(owner=rep) | Q(escalated_to=rep), closed_at__isnull=True, customer__in=customers)
+            FollowUp.objects.filter(
+                Q(owner=rep) | Q(escalated_to=rep), closed_at__isnull=True, customer__in=customers
+            )
             .select_related("customer", "response")
             .order_by("due_at", "pk")[:LIST_SIZE]
         ),
@@ -106,7 +118,9 @@ def key_account_blocks(user: User) -> dict[str, Any]:
     scores = nps_by(Response.objects.filter(customer_id__in=ids), "customer_id")
     now = timezone.now()
     quarter = f"{timezone.localtime(now).year}Q{(timezone.localtime(now).month - 1) // 3 + 1}"
-    reviews = {r.customer_id: r for r in Review.objects.filter(customer_id__in=ids, quarter=quarter)}
+    reviews = {
+        r.customer_id: r for r in Review.objects.filter(customer_id__in=ids, quarter=quarter)
+    }
     return {
         "key_accounts": [KeyAccount(c, scores.get(c.pk), reviews.get(c.pk)) for c in accounts],
         "quarter": quarter,
@@ -124,7 +138,9 @@ def feedback_blocks(user: User) -> dict[str, Any]:
     )
     sla = visible_follow_ups(user).aggregate(
         open=Count("pk", filter=Q(closed_at__isnull=True)),
-        overdue=Count("pk", filter=Q(closed_at__isnull=True, first_contact_at__isnull=True, due_at__lt=now)),
+        overdue=Count(
+            "pk", filter=Q(closed_at__isnull=True, first_contact_at__isnull=True, due_at__lt=now)
+        ),
         opened=Count("pk", filter=Q(opened_at__gte=since)),
         within=Count("pk", filter=Q(opened_at__gte=since, first_contact_at__lte=F("due_at"))),
     )
@@ -210,7 +226,9 @@ def analyst_blocks(dashboard: Dashboard | None) -> dict[str, Any]:
         "scored_run": done,
         "run_age_hours": (timezone.now() - finished).total_seconds() / 3600 if finished else None,
         "quality": dashboard.figures.get("quality", {}) if dashboard else {},
-        "duplicates": PossibleDuplicate.objects.filter(status=PossibleDuplicate.Status.OPEN).count(),
+        "duplicates": PossibleDuplicate.objects.filter(
+            status=PossibleDuplicate.Status.OPEN
+        ).count(),
         "imports": imports,
     }
 
@@ -266,6 +284,12 @@ def _drill_down(request: HttpRequest, user: User, rep_param: str) -> HttpRespons
     rep = User.objects.filter(pk=int(rep_param), is_active=True).first()
     # Only someone who owns customers the viewer sees: a rep outside the manager's branches and
     # regions is a 404, like a customer outside them.
-    if rep is None or (customer_scope(user) is not None and not visible_customers(user).filter(owner=rep).exists()):
+    if rep is None or (
+        customer_scope(user) is not None and not visible_customers(user).filter(owner=rep).exists()
+    ):
         raise Http404("No such team member")
-    return render(request, "web/home_rep.html", {"role": Role.REP, "viewing_rep": rep, **rep_blocks(user, rep)})
+    return render(
+        request,
+        "web/home_rep.html",
+        {"role": Role.REP, "viewing_rep": rep, **rep_blocks(user, rep)},
+    )
