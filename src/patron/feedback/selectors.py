@@ -241,6 +241,7 @@ class CustomerFeedback:
     open_follow_ups: list[FollowUp]
     nps: NPSResult  # over this customer's NPS answers (a relationship gauge, not a sample estimate)
     surveys: list[Survey]  # active surveys a "send a survey" action can use
+    open_review: Review | None = None  # a key account's next quarterly review to record
 
 
 def customer_feedback(customer: Customer) -> CustomerFeedback:
@@ -259,4 +260,9 @@ def customer_feedback(customer: Customer) -> CustomerFeedback:
         open_follow_ups=follow_ups,
         nps=nps_of(answers),
         surveys=list(Survey.objects.filter(is_active=True).order_by("name")[:50]),
+        open_review=(
+            Review.objects.filter(customer=customer, done_at__isnull=True).order_by("due_at", "pk").first()
+            if customer.is_key_account
+            else None
+        ),
     )

@@ -27,6 +27,7 @@ from patron.customers.selectors import (
 from patron.engagement.services import interaction_create, task_create
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
+from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
 
 SORT_CHOICES = [
@@ -103,6 +104,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "channels": [*SalesChannel.choices, *ContactChannel.choices],
         "interaction_form": InteractionForm(),
         "task_form": TaskForm(),
+        "trend_chart": value_trend(overview.insight),
     }
     if request.headers.get("HX-Request") and request.GET.get("fragment") == "timeline":
         return render(request, "web/_timeline.html", context)
