@@ -52,6 +52,7 @@ __all__ = [
     "revenue_at_risk",
     "validate_scores",
     "weighted_nps",
+    "weighted_nps_from_sums",
 ]
 
 PROMOTER_MIN = 9  #: 9 and 10 are promoters
@@ -266,19 +267,43 @@ def weighted_nps(scores: Any, weights: Any, *, confidence: float = 0.95) -> Weig
         raise AnalyticsInputError("weights must be finite numbers with no missing values")
     v = validate_scores(s[keep])
     wv = np.clip(wv, 0.0, None)
-    total = float(wv.sum())
-    if total == 0:
-        return WeightedNPSResult(None, len(v), 0.0, None, None, None, None, None, None, None)
-    w_p, w_d = float(wv[v >= PROMOTER_MIN].sum()), float(wv[v <= DETRACTOR_MAX].sum())
-    n_eff = float(total**2 / (wv**2).sum())
+    return weighted_nps_from_sums(
+        float(wv[v >= PROMOTER_MIN].sum()),
+        float(wv[(v > DETRACTOR_MAX) & (v < PROMOTER_MIN)].sum()),
+        float(wv[v <= DETRACTOR_MAX].sum()),
+        float((wv**2).sum()),
+        len(v),
+        confidence=confidence,
+    )
+
+
+def weighted_nps_from_sums(
+    promoter_weight: float,
+    passive_weight: float,
+    detractor_weight: float,
+    squared_weight: float,
+    n: int,
+    *,
+    confidence: float = 0.95,
+) -> WeightedNPSResult:
+    """:func:`weighted_nps` from sums a database can compute: the weights of promoters, passives
+    and detractors (each clipped at 0), the sum of the squared weights and the number of answers."""
+    sums = (promoter_weight, passive_weight, detractor_weight, squared_weight)
+    if any(not math.isfinite(x) or x < 0 for x in sums) or n < 0:
+        raise AnalyticsInputError(f"weight sums must be finite and non-negative, got {sums} for n={n}")
+    w_p, w_d = float(promoter_weight), float(detractor_weight)
+    total = w_p + float(passive_weight) + w_d
+    if total == 0 or squared_weight == 0:
+        return WeightedNPSResult(None, n, 0.0, None, None, None, None, None, None, None)
+    n_eff = float(total**2 / squared_weight)
     z = _z(confidence)
     # Effective counts: the weight shares scaled to n_eff responses.
     eff_p, eff_d = np.array([w_p / total * n_eff]), np.array([w_d / total * n_eff])
     _, se, lo, hi = (float(x[0]) for x in _stats(eff_p, eff_d, np.array([n_eff]), z))
-    pp, pd_ = w_p / total, w_d / total
     score = 100.0 * (w_p - w_d) / total
-    passive = float(wv[(v > DETRACTOR_MAX) & (v < PROMOTER_MIN)].sum() / total)
-    return WeightedNPSResult(score, len(v), n_eff, pp, passive, pd_, se, z * se, lo, hi)
+    return WeightedNPSResult(
+        score, n, n_eff, w_p / total, float(passive_weight) / total, w_d / total, se, z * se, lo, hi
+    )
 
 
 def nps_by_group(

@@ -261,6 +261,11 @@ class Response(models.Model):
     comment_at = models.DateTimeField(_("comment changed"), null=True, blank=True)
     # A keyed hash of the client address: lets floods be traced without storing addresses.
     source_ip_hash = models.CharField(_("source address (hashed)"), max_length=64, blank=True)
+    # The comment's analysis (patron.analytics.text), written with the comment: sentiment in
+    # [-1, 1], empty without a comment; theme codes as ",price,delivery," so the root-cause view
+    # counts a theme in the database with one LIKE (see feedback.comments).
+    sentiment = models.FloatField(_("comment sentiment"), null=True, blank=True)
+    themes = models.CharField(_("comment themes"), max_length=400, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop
 
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Contact, Customer
-from patron.feedback import conf, rules
+from patron.feedback import comments, conf, rules
 from patron.feedback.contact_policy import contact_decisions
 from patron.feedback.models import (
     SCORE_RANGE,
@@ -520,6 +520,17 @@ def rules_changed(**_kwargs: Any) -> None:
     _rules_cache = (0.0, [])
 
 
+def _sentiment_for(response: Response) -> rules.Sentiment | None:
+    """A configured sentiment function wins; otherwise the sentiment stored with the comment."""
+    if not response.comment:
+        return None
+    configured = conf.sentiment_function()
+    if configured is not None:
+        return configured
+    stored = response.sentiment
+    return None if stored is None else (lambda _text, _language: stored)
+
+
 def _after_response(response: Response, *, new: bool, owner_id: int | bool | None = False) -> FollowUp | None:
     """Inside the response's transaction: the closed-loop rules, then the webhook."""
     follow_up = None
@@ -532,7 +543,7 @@ def _after_response(response: Response, *, new: bool, owner_id: int | bool | Non
             comment=response.comment,
             language=response.language,
             rules=_active_rules(),
-            sentiment=conf.sentiment_function() if response.comment else None,
+            sentiment=_sentiment_for(response),
         )
         if match is not None:
             follow_up = follow_up_open(
@@ -541,6 +552,12 @@ def _after_response(response: Response, *, new: bool, owner_id: int | bool | Non
     if new:
         _emit("response.received", response_payload(response))
     return follow_up
+
+
+def _comment_analysis(text: str) -> dict[str, Any]:
+    """The stored sentiment and themes of a comment (none without one)."""
+    sentiment, themes = comments.analyse_comment(text)
+    return {"sentiment": sentiment, "themes": themes}
 
 
 def response_record(
@@ -624,6 +641,7 @@ def response_create(
         answers=clean_answers(survey, answers),
         comment=text,
         comment_at=timezone.now() if text else None,
+        **_comment_analysis(text),
         language=language_of(language or translation.get_language()),
         touchpoint=touchpoint or (Touchpoint.BRANCH if channel == Channel.KIOSK else survey.touchpoint),
         channel=channel,
@@ -646,7 +664,9 @@ def response_update_comment(
     response.comment = text
     response.comment_at = timezone.now()
     response.answers = {**response.answers, **cleaned}
-    response.save(update_fields=["comment", "comment_at", "answers"])
+    for name, value in _comment_analysis(text).items():
+        setattr(response, name, value)
+    response.save(update_fields=["comment", "comment_at", "answers", "sentiment", "themes"])
     # A keyword or sentiment rule may match the new comment.
     _after_response(response, new=False)
     return response

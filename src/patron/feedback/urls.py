@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from patron.feedback import views
+from patron.feedback import insight_views, views
 
 app_name = "feedback"
 
@@ -14,6 +14,9 @@ urlpatterns = [
     # Staff pages.
     path("feedback/", views.feed, name="feed"),
     path("feedback/feed/rows/", views.feed_rows, name="feed-rows"),
+    path("feedback/nps/", insight_views.nps_page, name="nps"),
+    path("feedback/nps/responses/", insight_views.nps_responses_page, name="nps-responses"),
+    path("feedback/themes/", insight_views.themes_page, name="themes"),
     path("feedback/surveys/", views.survey_list, name="surveys"),
     path("feedback/surveys/<int:pk>/", views.survey_detail, name="survey"),
     re_path(r"^feedback/surveys/(?P<pk>\d+)/qr\.(?P<fmt>png|svg)$", views.survey_qr, name="survey-qr"),

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
@@ -36,13 +37,15 @@ from patron.core.models import Branch, Region, Role, User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import search_key
 from patron.engagement.models import Interaction
+from patron.feedback.comments import analyse_texts
 from patron.feedback.models import Channel as FeedbackChannel
-from patron.feedback.models import Purpose, Response, Survey, SurveyKind, Touchpoint
+from patron.feedback.models import FollowUp, Purpose, Response, Survey, SurveyKind, Touchpoint
 from patron.feedback.models import score_class as feedback_score_class
 from patron.generator import simulate, vocab
 from patron.generator.models import GeneratedDataset
 
 DEFAULT_CHUNK_SIZE = 20_000
+FOLLOW_UP_SLA_HOURS = 48  # the feedback app's default first-contact SLA
 # The survey generated NPS answers are filed under (created once, shared by every seed).
 GENERATED_SURVEY = "Post-purchase NPS (generated)"
 
@@ -405,22 +408,52 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
         answered = _times(resp["answered_at"], aware=aware)
         scores = resp["score"].astype(np.int64).tolist()
         empty_answers = Jsonb({}) if aware else "{}"
+        comments = resp["comment"].tolist()
+        analysed = analyse_texts(comments)  # templated comments: each distinct text once
+        response_ids = _reserve_ids(cursor, Response, nr)
         bulk_insert(
             cursor,
             Response,
             {
+                "id": response_ids.tolist(),
                 "survey_id": [ref.survey] * nr,
                 "customer_id": index_to_id.loc[resp["customer_index"]].tolist(),
                 "score": scores,
                 "score_class": [feedback_score_class(SurveyKind.NPS, s) for s in scores],
                 "answers": [empty_answers] * nr,
-                "comment": resp["comment"].tolist(),
+                "comment": comments,
+                "sentiment": [a[0] for a in analysed],
+                "themes": [a[1] for a in analysed],
                 "language": ["zh-hans" if lang == "zh" else "en" for lang in resp["language"].tolist()],
                 "touchpoint": [Touchpoint.PURCHASE] * nr,
                 "channel": [FeedbackChannel.EMAIL] * nr,
                 "created_at": answered,
             },
             nr,
+        )
+
+        # Follow-ups of detractor answers, as the feedback app's default rule opens them.
+        fu = chunk.follow_ups
+        nf = len(fu)
+        opened = pd.to_datetime(fu["opened_at"])
+        closed = pd.to_datetime(fu["closed_at"])
+        is_closed = closed.notna().to_numpy()
+        bulk_insert(
+            cursor,
+            FollowUp,
+            {
+                "response_id": response_ids[fu["response_index"].to_numpy()].tolist(),
+                "customer_id": index_to_id.loc[fu["customer_index"]].tolist(),
+                "owner_id": owner_of.loc[fu["customer_index"]].tolist(),
+                "reason": [_("Detractor (score %(score)d)") % {"score": int(x)} for x in fu["score"].tolist()],
+                "opened_at": _times(opened, aware=aware),
+                "due_at": _times(opened + pd.Timedelta(hours=FOLLOW_UP_SLA_HOURS), aware=aware),
+                "first_contact_at": _times(closed, aware=aware),
+                "closed_at": _times(closed, aware=aware),
+                "closed_by_id": [o if c else None for o, c in zip(owner_of.loc[fu["customer_index"]].tolist(), is_closed, strict=True)],
+                "outcome": np.where(is_closed, FollowUp.Outcome.RESOLVED, "").tolist(),
+            },
+            nf,
         )
     return customer_ids
 
@@ -502,7 +535,7 @@ def generate_dataset(
     dataset.truth = truth
     dataset.save(update_fields=["truth"])
 
-    counts = {"customers": 0, "contacts": 0, "orders": 0, "order_lines": 0, "cost_events": 0, "interactions": 0, "responses": 0}
+    counts = {"customers": 0, "contacts": 0, "orders": 0, "order_lines": 0, "cost_events": 0, "interactions": 0, "responses": 0, "follow_ups": 0}
     truth_out = _ParquetAppender(Path(files["truth"]))
     responses_out = _ParquetAppender(Path(files["responses"]))
     started = time.perf_counter()
@@ -528,6 +561,7 @@ def generate_dataset(
                     ("cost_events", chunk.cost_events),
                     ("interactions", chunk.interactions),
                     ("responses", chunk.responses),
+                    ("follow_ups", chunk.follow_ups),
                 ):
                     counts[key] += len(frame)
                 if bar is not None:

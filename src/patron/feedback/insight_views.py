@@ -1,0 +1,240 @@
+"""The NPS analytics page, the root-cause (themes) view and the answers behind their figures.
+
+Every figure comes from ``nps_selectors`` / ``theme_selectors``, which start from
+``visible_responses(user)`` and count in the database; a page runs a fixed number of queries
+whatever the number of answers (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from patron.analytics.text import default_taxonomy
+from patron.core.models import Branch, User
+from patron.feedback import nps_charts
+from patron.feedback import nps_selectors as nps
+from patron.feedback import theme_selectors as themes
+from patron.feedback.comments import decode_themes, theme_pattern
+from patron.feedback.insight_forms import CompareForm, DrillForm, FilterForm, NPSFilterForm
+from patron.feedback.models import ScoreClass, Survey, SurveyKind
+
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _filter_form(request: HttpRequest, form_class: type[FilterForm] = FilterForm) -> FilterForm:
+    surveys = list(
+        Survey.objects.filter(kind=SurveyKind.NPS).order_by("name").values_list("pk", "name")
+    )
+    branches = list(Branch.objects.order_by("name").values_list("pk", "name"))
+    return form_class(request.GET, surveys=surveys, branches=branches)
+
+
+def _filter_params(filters: nps.NPSFilters) -> dict[str, Any]:
+    params = {
+        "survey": filters.survey,
+        "start": filters.start,
+        "end": filters.end,
+        "branch": filters.branch,
+    }
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items() if v}
+
+
+def _drill_url(filters: nps.NPSFilters, **extra: Any) -> str:
+    params = {**_filter_params(filters), **{k: v for k, v in extra.items() if v is not None}}
+    return f"{reverse('feedback:nps-responses')}?{urlencode(params)}"
+
+
+_CUSTOMER_LIST_FILTERS = {"segment": "segment", "value_class": "value_class"}
+
+
+def _breakdown_context(
+    breakdowns: list[nps.Breakdown], filters: nps.NPSFilters
+) -> list[dict[str, Any]]:
+    out = []
+    for b in breakdowns:
+        rows = []
+        for row in b.rows:
+            key = "" if row.key is None else row.key
+            customers_url = None
+            if b.dimension.code in _CUSTOMER_LIST_FILTERS and row.key:
+                customers_url = f"{reverse('customer-list')}?{urlencode({_CUSTOMER_LIST_FILTERS[b.dimension.code]: row.key})}"
+            rows.append(
+                {
+                    "row": row,
+                    "answers_url": _drill_url(filters, dim=b.dimension.code, key=key),
+                    "customers_url": customers_url,
+                    "group": f"{b.dimension.code}:{key}",
+                }
+            )
+        out.append({"dimension": b.dimension, "rows": rows})
+    return out
+
+
+def _comparison(user: User, form: CompareForm, filters: nps.NPSFilters) -> nps.Comparison:
+    d = form.cleaned_data
+    if d["cmp"] == "periods":
+        return nps.nps_compare(
+            user,
+            filters,
+            a=replace(filters, start=d["a_start"], end=d["a_end"]),
+            b=replace(filters, start=d["b_start"], end=d["b_end"]),
+            label_a=form.period_label("a"),
+            label_b=form.period_label("b"),
+        )
+    return nps.nps_compare(
+        user,
+        filters,
+        dimension=d["dimension"],
+        key_a=d["key_a"],
+        key_b=d["key_b"],
+        label_a=d["group_a"],
+        label_b=d["group_b"],
+    )
+
+
+def _group_label(breakdowns: list[dict[str, Any]], group: str) -> str:
+    for b in breakdowns:
+        for r in b["rows"]:
+            if r["group"] == group:
+                return f"{b['dimension'].label}: {r['row'].label}"
+    return group
+
+
+@login_required
+@require_GET
+def nps_page(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = _filter_form(request, NPSFilterForm)
+    context: dict[str, Any] = {"form": form}
+    if not form.is_valid():
+        return render(request, "feedback/nps.html", context, status=400)
+    filters = form.filters()
+    period, weight = form.cleaned_data["period"], form.cleaned_data["weight"]
+    trend = nps.nps_trend(user, period=period, filters=filters)
+    trend_links = [
+        _drill_url(
+            filters,
+            start=max(p.start, filters.start or p.start).isoformat(),
+            end=min(p.end - timedelta(days=1), filters.end or p.end).isoformat(),
+        )
+        for p in trend
+    ]
+    breakdowns = _breakdown_context(nps.nps_breakdowns(user, filters), filters)
+    compare = CompareForm(request.GET, today=filters.end or timezone.localdate())
+    comparison = None
+    if compare.is_valid():
+        comparison = _comparison(user, compare, filters)
+        if compare.cleaned_data["cmp"] == "groups":
+            comparison = replace(
+                comparison,
+                label_a=_group_label(breakdowns, compare.cleaned_data["group_a"]),
+                label_b=_group_label(breakdowns, compare.cleaned_data["group_b"]),
+            )
+    context.update(
+        filters=filters,
+        filter_query=urlencode(_filter_params(filters)),
+        summary=nps.nps_summary(user, filters=filters),
+        trend=trend,
+        trend_chart=nps_charts.trend_chart(trend, trend_links),
+        breakdowns=breakdowns,
+        value=nps.value_figures(user, filters, weight=weight),
+        weight_label=nps.WEIGHTS[weight][1],
+        compare=compare,
+        comparison=comparison,
+        all_url=_drill_url(filters),
+        detractors_url=_drill_url(filters, score_class="detractor"),
+    )
+    return render(request, "feedback/nps.html", context, status=200 if compare.is_valid() else 400)
+
+
+@login_required
+@require_GET
+def themes_page(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = _filter_form(request)
+    context: dict[str, Any] = {"form": form}
+    if not form.is_valid():
+        return render(request, "feedback/themes.html", context, status=400)
+    filters = form.filters()
+    report = themes.theme_report(user, filters)
+    context.update(
+        filters=filters,
+        filter_query=urlencode(_filter_params(filters)),
+        report=report,
+        rows=[
+            {
+                "row": r,
+                "detractors_url": _drill_url(filters, theme=r.code, score_class="detractor"),
+                "promoters_url": _drill_url(filters, theme=r.code, score_class="promoter"),
+                "all_url": _drill_url(filters, theme=r.code),
+            }
+            for r in report.rows
+        ],
+        chart=nps_charts.theme_chart(
+            report.rows,
+            [_drill_url(filters, theme=r.code, score_class="detractor") for r in report.rows],
+            [_drill_url(filters, theme=r.code, score_class="promoter") for r in report.rows],
+        ),
+        significant_q=themes.SIGNIFICANT_Q,
+    )
+    return render(request, "feedback/themes.html", context)
+
+
+@login_required
+@require_GET
+def nps_responses_page(request: HttpRequest) -> HttpResponse:
+    """The NPS answers behind a figure of the NPS or themes page, newest first."""
+    user = _user(request)
+    form = _filter_form(request)
+    taxonomy = default_taxonomy()
+    drill = DrillForm(request.GET, themes=list(taxonomy.codes))
+    keep = [
+        (k, request.GET[k]) for k in ("dim", "key", "theme", "score_class") if request.GET.get(k)
+    ]
+    context: dict[str, Any] = {"form": form, "drill": drill, "keep": keep}
+    if not (form.is_valid() and drill.is_valid()):
+        return render(request, "feedback/nps_responses.html", context, status=400)
+    filters = form.filters()
+    d = drill.cleaned_data
+    qs = nps.nps_responses(user, filters)
+    what = []
+    if d.get("dim"):
+        qs = nps.filter_by_key(qs, d["dim"], d["key"])
+        what.append(nps.group_label(d["dim"], d["key"]))
+    if d.get("theme"):
+        qs = qs.filter(themes__contains=theme_pattern(d["theme"]))
+        what.append(taxonomy[d["theme"]].label(themes.taxonomy_language()))
+    if d.get("score_class"):
+        qs = qs.filter(score_class=d["score_class"])
+    qs = qs.select_related("customer", "survey", "branch").order_by("-created_at", "-pk")
+    page = Paginator(qs, PAGE_SIZE).get_page(d.get("page") or 1)
+    language = themes.taxonomy_language()
+    labels_by_code = {t.code: t.label(language) for t in taxonomy}
+    context.update(
+        filters=filters,
+        page=page,
+        rows=[
+            (r, [labels_by_code.get(c, c) for c in decode_themes(r.themes)])
+            for r in page.object_list
+        ],
+        what=what,
+        score_class=ScoreClass(d["score_class"]).label if d.get("score_class") else "",
+        summary=nps.nps_of_answers(qs),
+        query=urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+    )
+    return render(request, "feedback/nps_responses.html", context)
