@@ -418,3 +418,17 @@ def test_header_and_nav_link_the_lists(client, alice):
     for name in ("order-list", "task-list", "response-list", "feedback:follow-ups"):
         assert f'href="{reverse(name)}"' in page, name
     assert f'action="{reverse("search")}"' in page
+
+
+def test_sort_menu_offers_orders_without_a_column_and_keeps_header_sorts(client, alice):
+    make_customer("Zed", owner=alice)
+    make_customer("Amy", owner=alice)
+    client.force_login(alice)
+    page = client.get(reverse("customer-list"), {"sort": "-move_down"}).content.decode()
+    assert '<option value="-move_down" selected>Likely to move down first</option>' in page
+    response = client.get(reverse("customer-list"), {"sort": "-name"})
+    assert _names(response) == ["Zed", "Amy"]
+    assert (
+        '<option value="-name" selected>As chosen in the column headers</option>'
+        in response.content.decode()
+    )

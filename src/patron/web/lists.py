@@ -112,6 +112,8 @@ class ListSpec:
     columns: tuple[Column, ...]
     sorts: dict[str, Any]
     default_sort: str
+    # Offered in a "Sort by" menu: orders that have no column of their own.
+    sort_choices: tuple[tuple[str, Any], ...] = ()
 
 
 LISTS: dict[str, ListSpec] = {}
@@ -196,6 +198,14 @@ def _columns(request: HttpRequest, spec: ListSpec, sort: str) -> list[dict[str, 
     return out
 
 
+def _sort_menu(spec: ListSpec, sort: str) -> list[tuple[str, Any]]:
+    menu = list(spec.sort_choices)
+    if menu and sort not in {code for code, _label in menu}:
+        # Sorted from a column header: keep that order when filters are applied.
+        menu.insert(0, (sort, _("As chosen in the column headers")))
+    return menu
+
+
 def render_list(
     request: HttpRequest,
     spec: ListSpec,
@@ -224,6 +234,7 @@ def render_list(
         "has_next": len(rows) > size,
         "sort": sort,
         "columns": _columns(request, spec, sort),
+        "sort_menu": _sort_menu(spec, sort),
         "querystring": query,
         "list_errors": errors,
         "saved_views": saved_views_of(_user(request), spec.name),
@@ -282,6 +293,19 @@ CUSTOMERS = _spec(
         ),
         sorts=CUSTOMER_SORTS,
         default_sort="name",
+        sort_choices=(
+            ("name", _lazy("Name")),
+            ("-profit", _lazy("Profit, highest first")),
+            ("profit", _lazy("Profit, lowest first")),
+            ("-clv", _lazy("Predicted value, highest first")),
+            ("-gap", _lazy("Growth gap, largest first")),
+            ("-churn", _lazy("Churn risk, highest first")),
+            ("p_alive", _lazy("P(alive), lowest first")),
+            ("-move_down", _lazy("Likely to move down first")),
+            ("-revenue", _lazy("Revenue, highest first")),
+            ("-last_order", _lazy("Last order, newest first")),
+            ("-orders", _lazy("Orders, most first")),
+        ),
     )
 )
 

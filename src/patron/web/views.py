@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from patron.core.choices import ContactChannel, SalesChannel
@@ -19,30 +17,12 @@ from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.overview import customer_overview
 from patron.customers.selectors import (
-    CustomerFilter,
     can_edit_customer,
-    filter_customers,
     visible_customers,
 )
 from patron.engagement.services import interaction_create, task_create
-from patron.insights.labels import RFM_SEGMENTS
-from patron.insights.models import ValueClass
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
-
-SORT_CHOICES = [
-    ("name", _lazy("Name")),
-    ("-profit", _lazy("Profit, highest first")),
-    ("profit", _lazy("Profit, lowest first")),
-    ("-clv", _lazy("Predicted value, highest first")),
-    ("-gap", _lazy("Growth gap, largest first")),
-    ("-churn", _lazy("Churn risk, highest first")),
-    ("p_alive", _lazy("P(alive), lowest first")),
-    ("-move_down", _lazy("Likely to move down first")),
-    ("-revenue", _lazy("Revenue, highest first")),
-    ("-last_order", _lazy("Last order, newest first")),
-    ("-orders", _lazy("Orders, most first")),
-]
 
 
 def _user(request: HttpRequest) -> User:
@@ -55,40 +35,6 @@ def _page_number(request: HttpRequest) -> int:
         return max(1, int(request.GET.get("page", "1")))
     except ValueError:
         return 1
-
-
-@login_required
-def customer_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    filters = CustomerFilter.from_params(request.GET)
-    customers = filter_customers(
-        visible_customers(_user(request)).select_related("owner", "branch", "score"), filters
-    )
-    if request.GET.get("format") == "csv":
-        # The whole filtered list, streamed, in the export's columns (patron.ingest.export).
-        from patron.ingest.export import csv_response
-
-        return csv_response("customers", customers, "customers.csv")
-    page = _page_number(request)
-    size = settings.PATRON_PAGE_SIZE
-    rows = list(customers[(page - 1) * size : page * size + 1])
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "web/customer_list.html",
-        {
-            "customers": rows[:size],
-            "page": page,
-            "has_next": len(rows) > size,
-            "f": filters,
-            "q": filters.q,
-            "querystring": query.urlencode(),
-            "value_classes": ValueClass.choices,
-            "segments": sorted(RFM_SEGMENTS.items(), key=lambda kv: str(kv[1])),
-            "stages": Customer.Stage.choices,
-            "sort_choices": SORT_CHOICES,
-        },
-    )
 
 
 @login_required
