@@ -172,7 +172,13 @@ def test_admin_home_is_the_union(client, book):
     page = _home(client, book.root)
     for block in ("team", "value-classes", "nps-now", "sla", "models-block", "data-quality"):
         assert f'data-testid="{block}"' in page, block
-    assert escape(str(book.bob)) in _section(page, "team")
+    team = _section(page, "team")
+    row = team[team.index(f"?rep={book.bob.pk}") :]
+    n_bob = Customer.objects.filter(owner=book.bob).count()
+    assert (
+        escape(str(book.bob)) in row
+        and f'<td class="num">{n_bob}</td>' in row[: row.index("</tr>")]
+    )
 
 
 @pytest.mark.parametrize("who", ["alice", "mia", "root", "nora", "maya", "carl", "kate"])

@@ -123,6 +123,18 @@ def compute(
     # The reference computation of retention, from the analytics core; the slices' counts below
     # are the same cells split by group and must add up to it (tested).
     total["cohorts"] = _retention_reference(orders, as_of, first_q, last_q)
+    # Per owner, for the team table of those who see everyone (without reading every slice).
+    owners = frame.groupby(frame["owner_id"].fillna(-1).astype("int64")).agg(
+        customers=("profit_total", "size"), profit=("profit_total", "sum"), clv=("clv", "sum")
+    )
+    total["owners"] = {
+        ("none" if owner == -1 else str(owner)): {
+            "customers": int(row.customers),
+            "profit": round(float(row.profit), 2),
+            "clv": round(float(row.clv), 2),
+        }
+        for owner, row in owners.iterrows()
+    }
 
     # Missing owner, branch or region as -1, so every group has a plain integer key.
     keys = frame[GROUP].fillna(-1).astype("int64")

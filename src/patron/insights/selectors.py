@@ -70,51 +70,71 @@ class Dashboard:
     figures: dict[str, Any]  # summed over the user's slices, or the whole-book row
     shared: dict[str, Any]  # bin edges and cohort quarters, common to every slice
     everyone: bool  # True when the user sees every customer
-    by_owner: dict[int | None, dict[str, Any]]  # per owner (managers' team table); empty otherwise
 
     @property
     def migration(self) -> dict[str, Any]:
         return self.run.diagnostics.get("migration", {}) if self.run.diagnostics else {}
 
 
-def dashboard_for(user: User, *, by_owner: bool = False) -> Dashboard | None:
+def _dashboard_run() -> ScoringRun | None:
+    return (
+        ScoringRun.objects.defer("churn_model")
+        .filter(status=ScoringRun.Status.DONE, dashboard__isnull=False)
+        .order_by("-as_of")
+        .first()
+    )
+
+
+def dashboard_for(user: User) -> Dashboard | None:
     """Three queries whatever the number of customers: the run, its figures, the user's slices.
 
     Roles that see every customer read the precomputed whole-book row; others the sum of the
     (owner, branch, region) slices their visibility rule selects, as of the run.
     """
     # Imported here: the figures module brings pandas, which a page without dashboards never needs.
-    from patron.insights import figures as fig
+    from patron.insights.figures import add
 
-    run = (
-        ScoringRun.objects.defer("churn_model")
-        .filter(status=ScoringRun.Status.DONE, dashboard__isnull=False)
-        .order_by("-as_of")
-        .first()
-    )
+    run = _dashboard_run()
     if run is None:
         return None
     total = DashboardFigures.objects.filter(run=run).values_list("figures", flat=True).first() or {}
     shared = {k: total.get(k, []) for k in ("profit_edges", "clv_edges", "cohort_quarters")}
     scope = customer_scope(user)
-    owners: dict[int | None, dict[str, Any]] = {}
-    if scope is None and not by_owner:
-        return Dashboard(run=run, figures=total, shared=shared, everyone=True, by_owner=owners)
-    slices = DashboardSlice.objects.filter(run=run)
-    if scope is not None:
-        slices = slices.filter(scope)
-    rows = list(slices.values_list("owner_id", "figures"))
-    if by_owner:
-        grouped: dict[int | None, list[dict[str, Any]]] = {}
-        for owner, figures in rows:
-            grouped.setdefault(owner, []).append(figures)
-        owners = {owner: fig.add(parts) for owner, parts in grouped.items()}
     if scope is None:
-        return Dashboard(run=run, figures=total, shared=shared, everyone=True, by_owner=owners)
-    return Dashboard(
-        run=run,
-        figures=fig.add(f for _o, f in rows),
-        shared=shared,
-        everyone=False,
-        by_owner=owners,
+        return Dashboard(run=run, figures=total, shared=shared, everyone=True)
+    parts = DashboardSlice.objects.filter(run=run).filter(scope).values_list("figures", flat=True)
+    return Dashboard(run=run, figures=add(parts), shared=shared, everyone=False)
+
+
+TEAM_FIGURES = ("customers", "profit", "clv")
+
+
+def team_figures(user: User) -> tuple[ScoringRun | None, dict[int | None, dict[str, float]]]:
+    """Customers, profit to date and predicted value per owner, as of the latest run.
+
+    Reads three numbers per slice (JSON key lookups), or the whole-book row's per-owner table for
+    roles that see everyone, so the cost follows the number of owners, not of customers.
+    """
+    run = _dashboard_run()
+    if run is None:
+        return None, {}
+    scope = customer_scope(user)
+    if scope is None:
+        owners = (
+            DashboardFigures.objects.filter(run=run)
+            .values_list("figures__owners", flat=True)
+            .first()
+            or {}
+        )
+        return run, {None if k == "none" else int(k): v for k, v in owners.items()}
+    rows = (
+        DashboardSlice.objects.filter(run=run)
+        .filter(scope)
+        .values_list("owner_id", *(f"figures__{name}" for name in TEAM_FIGURES))
     )
+    out: dict[int | None, dict[str, float]] = {}
+    for owner, *values in rows:
+        sums = out.setdefault(owner, dict.fromkeys(TEAM_FIGURES, 0.0))
+        for name, value in zip(TEAM_FIGURES, values, strict=True):
+            sums[name] += float(value or 0)
+    return run, out

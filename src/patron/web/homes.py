@@ -26,7 +26,7 @@ from patron.feedback.models import FollowUp, Response, Review, ScoreClass, Surve
 from patron.feedback.selectors import FeedFilters, feed, visible_follow_ups, visible_responses
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ScoringRun, ValueClass
-from patron.insights.selectors import Dashboard, dashboard_for
+from patron.insights.selectors import Dashboard, dashboard_for, team_figures
 
 NPS_WINDOW = timedelta(days=90)
 LIST_SIZE = 10
@@ -178,9 +178,9 @@ class TeamRow:
     nps: NPSResult | None
 
 
-def team_blocks(user: User, dashboard: Dashboard | None) -> dict[str, Any]:
+def team_blocks(user: User) -> dict[str, Any]:
     """Per owner: customers, profit and predicted value (from the run), open follow-ups and NPS (live)."""
-    per_owner = dashboard.by_owner if dashboard else {}
+    team_run, per_owner = team_figures(user)
     visible = visible_customers(user)
     ids = [o for o in per_owner if o is not None]
     names = {u.pk: str(u) for u in User.objects.filter(pk__in=ids).order_by()}
@@ -207,7 +207,7 @@ def team_blocks(user: User, dashboard: Dashboard | None) -> dict[str, Any]:
         for owner, f in per_owner.items()
     ]
     rows.sort(key=lambda r: (-r.profit, r.name))
-    return {"team": rows, "nps_days": NPS_WINDOW.days}
+    return {"team": rows, "team_run": team_run, "nps_days": NPS_WINDOW.days}
 
 
 def analyst_blocks(dashboard: Dashboard | None) -> dict[str, Any]:
@@ -262,16 +262,14 @@ def home(request: HttpRequest) -> HttpResponse:
         dashboard = dashboard_for(user)
         context |= segment_blocks(dashboard) | {"dashboard": dashboard}
     elif role == Role.MANAGER:
-        dashboard = dashboard_for(user, by_owner=True)
-        context |= team_blocks(user, dashboard) | {"dashboard": dashboard}
-        context |= rep_blocks(user, user)
+        context |= team_blocks(user) | rep_blocks(user, user)
     elif role == Role.ANALYST:
         dashboard = dashboard_for(user)
         context |= analyst_blocks(dashboard) | {"dashboard": dashboard}
     else:
-        dashboard = dashboard_for(user, by_owner=True)
+        dashboard = dashboard_for(user)
         context |= {"dashboard": dashboard}
-        context |= segment_blocks(dashboard) | team_blocks(user, dashboard)
+        context |= segment_blocks(dashboard) | team_blocks(user)
         context |= feedback_blocks(user) | analyst_blocks(dashboard)
         role = Role.ADMIN
     return render(request, _template(role), context)
