@@ -38,6 +38,12 @@ def analyse_comment(text: str) -> tuple[float | None, str]:
     return round(result.sentiment, 4), encode_themes(result.themes)
 
 
+def sentiment(text: str, language: str = "") -> float:
+    """The default sentiment function of follow-up rules (``f(text, language)``, see conf);
+    the services pass the stored score instead of calling it when they have one."""
+    return analyse_comment(text)[0] or 0.0
+
+
 def analyse_texts(texts: Sequence[str]) -> list[tuple[float | None, str]]:
     """:func:`analyse_comment` over many comments; repeated texts are analysed once."""
     done: dict[str, tuple[float | None, str]] = {}

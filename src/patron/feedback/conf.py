@@ -68,10 +68,11 @@ def max_questions() -> int:
 def sentiment_function() -> Callable[[str, str], float] | None:
     """The callable rules use for sentiment, ``f(text, language) -> float`` in [-1, 1], if any.
 
-    PATRON_SENTIMENT_FUNCTION names it (dotted path); by default the text analytics module's
-    ``sentiment`` is used once it exists. Without one, sentiment conditions never match.
+    PATRON_SENTIMENT_FUNCTION names it (dotted path); by default ``patron.feedback.comments.sentiment``,
+    the score stored with the comment (patron.analytics.text). Set it empty to switch sentiment
+    conditions off: they then never match.
     """
-    path = _value("PATRON_SENTIMENT_FUNCTION", "patron.analytics.text.sentiment", str)
+    path = _value("PATRON_SENTIMENT_FUNCTION", "patron.feedback.comments.sentiment", str)
     if not path:
         return None
     try:

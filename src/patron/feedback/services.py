@@ -521,14 +521,14 @@ def rules_changed(**_kwargs: Any) -> None:
 
 
 def _sentiment_for(response: Response) -> rules.Sentiment | None:
-    """A configured sentiment function wins; otherwise the sentiment stored with the comment."""
+    """The configured sentiment function; the default one is answered from the stored score."""
     if not response.comment:
         return None
     configured = conf.sentiment_function()
-    if configured is not None:
-        return configured
     stored = response.sentiment
-    return None if stored is None else (lambda _text, _language: stored)
+    if configured is comments.sentiment and stored is not None:
+        return lambda _text, _language: stored
+    return configured
 
 
 def _after_response(response: Response, *, new: bool, owner_id: int | bool | None = False) -> FollowUp | None:
