@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,7 @@ def compute(
         by_class = part.groupby("value_class", dropna=True).agg(
             n=("profit_total", "size"), profit_12m=("profit_12m", "sum"), clv=("clv", "sum")
         )
+        stats: dict[Any, dict[Any, Any]] = by_class.to_dict("index")
         segments = part["rfm_segment"].replace("", np.nan).dropna().value_counts()
         negative = part.loc[part["profit_total"] < 0, "profit_total"]
         return {
@@ -97,11 +98,9 @@ def compute(
             "below_zero": {"n": len(negative), "profit": round(float(negative.sum()), 2)},
             "classes": {
                 c: {
-                    "n": int(by_class.at[c, "n"]) if c in by_class.index else 0,
-                    "profit_12m": round(float(by_class.at[c, "profit_12m"]), 2)
-                    if c in by_class.index
-                    else 0.0,
-                    "clv": round(float(by_class.at[c, "clv"]), 2) if c in by_class.index else 0.0,
+                    "n": int(stats[c]["n"]) if c in stats else 0,
+                    "profit_12m": round(float(stats[c]["profit_12m"]), 2) if c in stats else 0.0,
+                    "clv": round(float(stats[c]["clv"]), 2) if c in stats else 0.0,
                 }
                 for c in VALUE_CLASSES
             },
@@ -148,7 +147,7 @@ def compute(
     empty_cells = cohort_cells.iloc[0:0]
     slices = []
     for key, part in frame.groupby(key_cols, sort=True):
-        ids = tuple(None if int(v) == -1 else int(v) for v in key)
+        ids = tuple(None if int(v) == -1 else int(v) for v in cast(tuple, key))
         slices.append((ids, figures(part, cell_groups.get(key, empty_cells))))
     return total, slices
 
@@ -180,7 +179,7 @@ def _cohort_figures(cells: pd.DataFrame, first_q: int, last_q: int) -> dict[str,
         return out
     sizes = shown.groupby("cohort")["customer_id"].nunique()
     active = shown.groupby(["cohort", "quarter"]).size()
-    for cohort, size in sizes.items():
+    for cohort, size in zip(sizes.index.tolist(), sizes.tolist(), strict=True):
         row = [int(active.get((cohort, q), 0)) for q in range(int(cohort), last_q + 1)]
         out[_quarter_label(int(cohort))] = {"size": int(size), "active": row}
     return out

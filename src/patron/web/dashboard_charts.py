@@ -67,12 +67,12 @@ def _bins(
             continue
         if hi is None and n == 0:
             continue
-        if lo is None:
-            label = f"< {_n(hi)}"
-        elif hi is None:
-            label = f"≥ {_n(lo)}"
-        else:
+        if hi is not None and lo is not None:
             label = f"{_n(lo)} – {_n(hi)}"
+        elif hi is not None:
+            label = f"< {_n(hi)}"
+        else:
+            label = f"≥ {_n(lo or 0)}"
         out.append((label, n, {"min": lo, "max": hi}, hi is not None and hi <= 0))
     return out
 
