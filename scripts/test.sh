@@ -3,6 +3,6 @@
 # DATABASE_URL selects the database (SQLite by default, PostgreSQL in CI's second run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --browser
 export PATRON_TESTING=1
 exec .venv/bin/pytest "$@"
