@@ -23,6 +23,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             (reverse("task-list"), _("Tasks")),
             (reverse("response-list"), _("Responses")),
             (reverse("feedback:follow-ups"), _("Follow-ups")),
+            (reverse("dashboards"), _("Dashboards")),
         ]
         if user.is_superuser or user.role not in {"analyst", "marketer"}:
             items.append((reverse("import-index"), _("Import")))
