@@ -65,6 +65,7 @@ ATTITUDE_FEATURES: tuple[str, ...] = (
     "nps_change",
     "detractor",
     "complaints_180d",
+    "complaints_since_order",
     "open_follow_ups",
     "has_nps",
 )
@@ -80,7 +81,7 @@ REASON_CODES: dict[str, dict[str, int]] = {
     "declining_purchase_rate": {"purchase_rate_trend": -1},
     "low_nps": {"nps_latest": -1, "detractor": +1},
     "nps_dropped": {"nps_change": -1},
-    "recent_complaints": {"complaints_180d": +1},
+    "recent_complaints": {"complaints_180d": +1, "complaints_since_order": +1},
     "open_follow_up": {"open_follow_ups": +1},
     "no_survey_answer": {"has_nps": -1},
 }
@@ -91,7 +92,7 @@ REASON_CODE_LIST: tuple[str, ...] = (*REASON_CODES, "detractor")
 # not twice as risky as one 200 days quiet in log-odds.
 _LOG_FEATURES = frozenset(
     {"recency_days", "frequency", "monetary", "tenure_days", "recency_ratio", "complaints_180d",
-     "open_follow_ups"}
+     "complaints_since_order", "open_follow_ups"}
 )  # fmt: skip
 
 _DAY = pd.Timedelta(days=1)
@@ -169,6 +170,7 @@ def build_features(
     - ``nps_latest`` (NaN if never answered), ``nps_change`` (latest minus the previous answer,
       0 with fewer than two), ``detractor`` (latest <= 6), ``has_nps`` (0/1);
     - ``complaints_180d``: complaints in the last ``complaint_window_days``;
+    - ``complaints_since_order``: of those, the ones after the customer's last order;
     - ``open_follow_ups``: follow-up cases opened before and still open at the cutoff.
     """
     col = columns or ChurnColumns()
@@ -227,6 +229,7 @@ def build_features(
     out["has_nps"] = latest.notna().astype(float).to_numpy()
 
     complaints = pd.Series(0.0, index=index)
+    since_order = pd.Series(0.0, index=index)
     if interactions is not None:
         it = _prepare(
             interactions, "interactions", col.customer, col.interaction_date,
@@ -239,7 +242,12 @@ def build_features(
             & it[col.interaction_kind].isin(list(complaint_kinds))
         ]
         complaints = it.groupby(col.customer).size().reindex(index).fillna(0).astype(float)
+        # A complaint the customer has not bought since is the classic sign of leaving; one
+        # followed by a purchase was (at least partly) recovered.
+        after = it[col.interaction_date].to_numpy() > last.reindex(it[col.customer]).to_numpy()
+        since_order = it[after].groupby(col.customer).size().reindex(index).fillna(0).astype(float)
     out["complaints_180d"] = complaints.to_numpy()
+    out["complaints_since_order"] = since_order.to_numpy()
 
     open_cases = pd.Series(0.0, index=index)
     if follow_ups is not None:

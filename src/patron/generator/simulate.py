@@ -80,6 +80,21 @@ class Population:
     nps_slope: float = 1.6
     nps_noise: float = 1.0
     survey_rate: float = 0.15  # share of orders followed by a survey answer
+    # Experiences: the order after which a customer leaves was a bad experience with
+    # probability bad_if_leaving, any other order with probability bad_if_staying. A bad
+    # experience lowers satisfaction by experience_shock, which heals with a half-life of
+    # shock_half_life_weeks, and leads to a complaint with probability bad_complaint_rate.
+    bad_if_leaving: float = 0.7
+    bad_if_staying: float = 0.05
+    experience_shock: float = 2.0
+    shock_half_life_weeks: float = 26.0
+    bad_complaint_rate: float = 0.6
+    bad_survey_rate: float = 0.5  # survey answers after a bad experience (vs survey_rate)
+    # Every detractor answer (0-6) opens a follow-up; it is closed after an exponential delay,
+    # except a share that stays open (the customer cannot be reached or is not satisfied).
+    follow_up_close_days: float = 10.0
+    follow_up_unresolved: float = 0.1
+    follow_up_unresolved_leaving: float = 0.5  # for the order after which the customer left
     comment_rate: float = 0.5
     consent_email_rate: float = 0.7
     consent_survey_rate: float = 0.6
@@ -141,18 +156,21 @@ class Chunk:
     interactions: pd.DataFrame
     responses: pd.DataFrame
     truth: pd.DataFrame
+    follow_ups: pd.DataFrame  # ``response_index``: row of ``responses`` (local to the chunk)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def concat(chunks: list[Chunk]) -> Chunk:
         if len(chunks) == 1:
             return chunks[0]
-        orders, lines = [], []
-        offset = 0
+        orders, lines, follow_ups = [], [], []
+        offset = answered = 0
         for c in chunks:
             orders.append(c.orders.assign(order_index=c.orders["order_index"] + offset))
             lines.append(c.lines.assign(order_index=c.lines["order_index"] + offset))
+            follow_ups.append(c.follow_ups.assign(response_index=c.follow_ups["response_index"] + answered))
             offset += len(c.orders)
+            answered += len(c.responses)
 
         def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
             return pd.concat(frames, ignore_index=True)
@@ -166,6 +184,7 @@ class Chunk:
             interactions=cat([c.interactions for c in chunks]),
             responses=cat([c.responses for c in chunks]),
             truth=cat([c.truth for c in chunks]),
+            follow_ups=cat(follow_ups),
         )
 
 
@@ -451,6 +470,15 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
         }
     )
 
+    # ---- experiences. Dropout follows BG/NBD exactly (after the J-th repeat purchase); what
+    # the data add is *why*: the order after which a customer leaves was usually a bad
+    # experience, and bad experiences show in what the customer says before the purchases stop.
+    last_of_customer = np.r_[o_cust[1:] != o_cust[:-1], True] if n_orders else np.zeros(0, dtype=bool)
+    leaving = last_of_customer & ~alive[o_cust]
+    bad = rng.random(n_orders) < np.where(leaving, params.bad_if_leaving, params.bad_if_staying)
+    shock_state = _shock_state(o_cust, o_s, bad, acq_s, params)
+    orders["bad_experience"] = bad
+
     # ---- cost to serve
     last_s = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last_s, o_cust, o_s)
@@ -501,6 +529,14 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
     # ---- interactions: one per ticket, claim and visit; complaints; meetings; outreach.
     t_channel = rng.choice(["call", "email", "chat"], len(tickets), p=[0.45, 0.3, 0.25])
     complaints = poisson_events("complaint", params.complaint_rate * np.exp(-params.complaint_sat * sat))
+    # ... plus one after a bad experience, a few days after the order.
+    b_rows = np.flatnonzero(bad & (rng.random(n_orders) < params.bad_complaint_rate))
+    b_s = o_s[b_rows] + rng.integers(3600, 10 * 86_400, len(b_rows))
+    b_rows, b_s = b_rows[b_s < end_s], b_s[b_s < end_s]
+    complaints = pd.concat(
+        [complaints, pd.DataFrame({"c": o_cust[b_rows], "kind": "complaint", "s": b_s, "amount": 0.0})],
+        ignore_index=True,
+    )
     meetings = poisson_events("meeting", params.meeting_rate_company * is_company)
     outreach = poisson_events("outreach", np.full(n, params.outreach_rate))
     o_channel_out = rng.choice(["call", "email"], len(outreach), p=[0.6, 0.4])
@@ -534,13 +570,17 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
     )
 
     # ---- NPS answers after some orders of consenting customers.
-    surveyed = consent_survey[o_cust] & (rng.random(n_orders) < params.survey_rate)
+    # Customers with something to complain about answer more often.
+    answer_rate = np.where(bad, params.bad_survey_rate, params.survey_rate)
+    surveyed = consent_survey[o_cust] & (rng.random(n_orders) < answer_rate)
     a_s = o_s + rng.integers(12 * 3600, 7 * 86_400, n_orders)
     surveyed &= a_s < end_s
     s_rows = np.flatnonzero(surveyed)
     s_cust = o_cust[s_rows]
     noise = rng.normal(0.0, params.nps_noise, len(s_rows))
-    score = np.clip(np.rint(params.nps_intercept + params.nps_slope * sat[s_cust] + noise), 0, 10).astype(np.int64)
+    # The answer reflects satisfaction when it is given: the baseline minus unhealed shocks.
+    sat_now = sat[s_cust] - shock_state.at(s_rows, a_s[s_rows])
+    score = np.clip(np.rint(params.nps_intercept + params.nps_slope * sat_now + noise), 0, 10).astype(np.int64)
     has_comment = rng.random(len(s_rows)) < params.comment_rate
     sentiment = np.where(score <= 6, "neg", np.where(score >= 9, "pos", np.where(rng.random(len(s_rows)) < 0.5, "neg", "pos")))
     theme_neg = rng.choice(len(vocab.THEMES), len(s_rows), p=vocab.THEME_WEIGHTS["neg"])
@@ -575,6 +615,23 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
             "language": r_lang,
             "theme": pd.array(themes, dtype="string"),
             "sentiment": pd.Series(sentiment, dtype="string").where(has_comment).array,
+        }
+    )
+
+    # ---- follow-ups: every detractor answer opens one, as the feedback app's default rule does.
+    det = np.flatnonzero(score <= 6)
+    opened = a_s[s_rows[det]]
+    close_s = opened + np.rint(rng.exponential(params.follow_up_close_days * 86_400, len(det))).astype(np.int64)
+    # Customers who have left are hard to reach: their cases stay open more often.
+    unresolved = np.where(leaving[s_rows[det]], params.follow_up_unresolved_leaving, params.follow_up_unresolved)
+    still_open = (rng.random(len(det)) < unresolved) | (close_s >= end_s)
+    follow_ups = pd.DataFrame(
+        {
+            "response_index": det,
+            "customer_index": idx[s_cust[det]],
+            "score": score[det],
+            "opened_at": opened.astype("datetime64[s]"),
+            "closed_at": pd.to_datetime(np.where(still_open, np.iinfo(np.int64).min, close_s), unit="s", errors="coerce").to_numpy(dtype="datetime64[s]"),
         }
     )
 
@@ -637,6 +694,8 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
             "p_base": p_base,
             "p": p,
             "satisfaction": sat,
+            "bad_experiences": np.bincount(o_cust, weights=bad, minlength=n).astype(np.int64),
+            "left_after_bad": np.bincount(o_cust, weights=bad & leaving, minlength=n) > 0,
             "alive_at_end": alive,
             "n_repeat": n_repeat,
             "expected_repeat": np.where(is_prospect, 0.0, expected_repeat_purchases(lam, p, t_weeks)),
@@ -649,7 +708,39 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
             **{f"pref_{c}": pref[:, k] for k, c in enumerate(vocab.SALES_CHANNELS)},
         }
     )
-    return Chunk(customers, contacts, orders, lines, cost_events, interactions, responses, truth)
+    return Chunk(customers, contacts, orders, lines, cost_events, interactions, responses, truth, follow_ups)
+
+
+@dataclass(frozen=True)
+class _ShockState:
+    """Unhealed experience shocks per order: ``shock·Σ exp(−(t − t_k)/τ)`` over bad orders k.
+
+    Kept as a running sum of ``exp((t_k − acquisition)/τ)`` within each customer (orders are
+    sorted by customer and time), so the state at any later moment is one multiplication.
+    """
+
+    cum: np.ndarray  # per order: Σ over the customer's bad orders up to this one
+    origin: np.ndarray  # per order: the customer's acquisition, epoch seconds
+    tau_s: float
+    shock: float
+
+    def at(self, rows: np.ndarray, when: np.ndarray) -> np.ndarray:
+        """Shock left at ``when`` from bad orders up to and including order ``rows``."""
+        return self.shock * self.cum[rows] * np.exp(-(when - self.origin[rows]) / self.tau_s)
+
+
+def _shock_state(
+    o_cust: np.ndarray, o_s: np.ndarray, bad: np.ndarray, acq_s: np.ndarray, params: Population
+) -> _ShockState:
+    tau_s = params.shock_half_life_weeks * WEEK_S / np.log(2.0)
+    origin = acq_s[o_cust]
+    x = np.where(bad, np.exp((o_s - origin) / tau_s), 0.0)
+    total = np.cumsum(x)
+    # Restart the running sum at each customer's first order.
+    first = np.r_[True, o_cust[1:] != o_cust[:-1]] if len(o_cust) else np.zeros(0, dtype=bool)
+    before = np.where(first, total - x, 0.0)
+    cum = total - np.maximum.accumulate(before)
+    return _ShockState(cum, origin.astype(np.float64), float(tau_s), params.experience_shock)
 
 
 def _identities(
