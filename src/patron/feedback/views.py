@@ -12,9 +12,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -71,6 +74,10 @@ def _public(
 ) -> HttpResponse:
     with translation.override(language):
         response = render(request, f"feedback/public/{template}", {**context, "language": language}, status=status)
+    return _public_headers(response, language)
+
+
+def _public_headers(response: HttpResponse, language: str) -> HttpResponse:
     response["Content-Language"] = language
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"
@@ -127,31 +134,82 @@ def _answers_from(post: Any, survey: Survey) -> dict[str, Any]:
     }
 
 
+def _thanks_context(survey: Survey, language: str, **values: Any) -> dict[str, Any]:
+    _first, others = _questions(survey, language)
+    return {
+        "survey": survey,
+        "title": survey.title_for(language),
+        "others": others,
+        "comment_max": conf.comment_max_chars(),
+        "kiosk_url": "",
+        "kiosk_reset": conf.kiosk_reset_seconds(),
+        "message": "",
+        "error": "",
+        **values,
+    }
+
+
 def _thanks(
     request: HttpRequest, response: Response, *, language: str, kiosk_url: str = "", message: str = "",
     error: str = "", status: int = 200, comment_value: str | None = None,
 ) -> HttpResponse:
-    survey = response.survey
-    _first, others = _questions(survey, language)
+    if not (kiosk_url or message or error or comment_value or response.comment or status != 200 or request.GET.get("b")):
+        return _plain_thanks(request, response, language=language)
     return _public(
         request,
         "thanks.html",
-        {
-            "survey": survey,
-            "title": survey.title_for(language),
-            "response": response,
-            "others": others,
-            "comment_url": reverse("feedback:response-comment", args=[links.comment_token(response.pk)]),
-            "comment_value": response.comment if comment_value is None else comment_value,
-            "comment_max": conf.comment_max_chars(),
-            "kiosk_url": kiosk_url,
-            "kiosk_reset": conf.kiosk_reset_seconds(),
-            "message": message,
-            "error": error,
-        },
+        _thanks_context(
+            response.survey,
+            language,
+            response=response,
+            comment_url=reverse("feedback:response-comment", args=[links.comment_token(response.pk)]),
+            comment_value=response.comment if comment_value is None else comment_value,
+            kiosk_url=kiosk_url,
+            message=message,
+            error=error,
+        ),
         language=language,
         status=status,
     )
+
+
+class _Placeholder:
+    """Stands for a response on the template rendered once (see _plain_thanks)."""
+
+    score = "\x01score\x01"
+
+
+_COMMENT_URL = "\x01comment-url\x01"
+_CSRF = "\x01csrf\x01"
+
+
+def _plain_thanks(request: HttpRequest, response: Response, *, language: str) -> HttpResponse:
+    """The thank-you page right after a one-click answer (no comment yet, no message).
+
+    Every answer gets it, and it differs between answers only in the score, the comment form's
+    signed URL and the CSRF token: the template is rendered once per survey and language (kept
+    on the survey object, which selectors.survey_for_answers keeps per process and forgets when
+    the survey or its questions change) and those three are filled in, escaped as the template
+    would escape them.
+    """
+    survey = response.survey
+    pages = survey.__dict__.setdefault("_thanks_pages", {})
+    page = pages.get(language)
+    if page is None:
+        context = _thanks_context(
+            survey, language, response=_Placeholder, comment_url=_COMMENT_URL, comment_value="", csrf_token=_CSRF
+        )
+        context["language"] = language
+        with translation.override(language):
+            page = render_to_string("feedback/public/thanks.html", context, request=request)
+        pages[language] = page
+    url = reverse("feedback:response-comment", args=[links.comment_token(response.pk)])
+    content = (
+        page.replace(_Placeholder.score, escape(response.score))
+        .replace(_COMMENT_URL, escape(url))
+        .replace(_CSRF, escape(get_token(request)))  # get_token also sets the CSRF cookie, as the tag does
+    )
+    return _public_headers(HttpResponse(content), language)
 
 
 def _invitation(request: HttpRequest, token: str) -> Invitation | HttpResponse:
