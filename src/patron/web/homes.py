@@ -64,7 +64,13 @@ def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
     scored = customers.select_related("score")
     now = timezone.now()
     return {
-        "by_value": list(scored.order_by(F("score__clv").desc(nulls_last=True), "id")[:LIST_SIZE]),
+        # Not NULLS LAST: a plain descending order over non-null values walks the clv index backwards
+        # and stops after ten rows, where NULLS LAST sorts every customer of the rep.
+        "by_value": list(
+            scored.filter(score__clv__isnull=False).order_by(F("score__clv").desc(), "id")[
+                :LIST_SIZE
+            ]
+        ),
         "at_risk": list(
             scored.filter(score__churn_risk__gte=0.5).order_by(F("score__churn_risk").desc(), "id")[
                 :LIST_SIZE
