@@ -148,7 +148,8 @@ def test_manager_sees_the_team_and_drills_down_within_her_branches(client, book)
 def test_manager_cannot_drill_down_to_a_rep_outside_her_branches(client, book):
     elsewhere = Branch.objects.exclude(region=book.region).first()
     zed = make_user("zed", "rep")
-    make_customer("Far Away Ltd", owner=zed, branch=elsewhere, region=elsewhere.region)
+    far = make_customer("Far Away Ltd", owner=zed, branch=elsewhere, region=elsewhere.region)
+    CurrentScore.objects.create(customer=far, updated_at=timezone.now(), clv=100.0, value_class="other")
     client.force_login(book.mia)
     assert client.get(reverse("home"), {"rep": zed.pk}).status_code == 404
     assert client.get(reverse("home"), {"rep": "x"}).status_code == 404
