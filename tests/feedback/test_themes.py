@@ -104,6 +104,13 @@ def test_api_answer_stores_the_analysis(client, nps_survey, alice):
     assert response.status_code == 201, response.content
     stored = Response.objects.get(pk=response.json()["id"])
     assert decode_themes(stored.themes) == ["price"] and stored.sentiment < 0
+    listed = client.get(
+        f"/api/v1/responses?customer={customer.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    ).json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert items[0]["themes"] == ["price"] and items[0]["sentiment"] == pytest.approx(
+        stored.sentiment
+    )
 
 
 def test_backfill_command_analyses_comments_stored_without_analysis(nps_survey):

@@ -32,6 +32,7 @@ from patron.core.apikit import (
 from patron.core.models import Branch, Role, User
 from patron.customers.selectors import visible_customers
 from patron.feedback import links, selectors, services
+from patron.feedback.comments import decode_themes
 from patron.feedback.models import FollowUp, Invitation, Response, Survey
 from patron.feedback.views import SKIP_REASONS, can_manage_surveys
 
@@ -235,6 +236,8 @@ class ResponseOut(Schema):
     branch: str | None = Field(None, description="Branch code")
     language: str
     created_at: datetime
+    sentiment: float | None = Field(None, description="The comment's sentiment, -1 to 1; null without a comment.")
+    themes: list[str] = Field(default_factory=list, description="Theme codes found in the comment.")
 
 
 def _response_out(r: Response) -> dict[str, Any]:
@@ -252,6 +255,8 @@ def _response_out(r: Response) -> dict[str, Any]:
         "branch": r.branch.code if r.branch_id else None,  # type: ignore[union-attr]
         "language": r.language,
         "created_at": r.created_at,
+        "sentiment": r.sentiment,
+        "themes": decode_themes(r.themes),
     }
 
 
