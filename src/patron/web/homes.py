@@ -76,9 +76,12 @@ def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
                 :LIST_SIZE
             ]
         ),
+        # No tie-breaker: the chance comes from a class transition matrix, so thousands of
+        # customers share each value and a second sort key would sort them all; the index walk
+        # stops after five.
         "moving_down": list(
             scored.filter(score__move_down_prob__isnull=False).order_by(
-                F("score__move_down_prob").desc(), "id"
+                F("score__move_down_prob").desc()
             )[: LIST_SIZE // 2]
         ),
         "below_zero": list(
