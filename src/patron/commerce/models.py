@@ -46,7 +46,12 @@ class Order(TimeStampedModel):
         ordering = ["-ordered_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [models.Index(fields=["customer", "-ordered_at"]), models.Index(fields=["ordered_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-ordered_at"]),
+            models.Index(fields=["ordered_at"]),
+            # The order list sorted by revenue (then id) stops after a page instead of sorting all.
+            models.Index(fields=["revenue", "id"], name="commerce_order_revenue_id"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id or f"#{self.pk}"

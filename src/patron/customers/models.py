@@ -102,6 +102,8 @@ class Customer(TimeStampedModel):
             models.Index(fields=["profit_total"]),
             models.Index(fields=["last_order_at"]),
             models.Index(fields=["name_search"]),
+            # The list's default order (name, then id) for roles that see every customer.
+            models.Index(fields=["name", "id"], name="customers_name_id"),
         ]
 
     def __str__(self) -> str:
