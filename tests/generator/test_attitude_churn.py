@@ -1,7 +1,7 @@
 """On generated data, what customers say predicts churn beyond what they did (no database).
 
 Measured over seeds 1-8 at 10,000 customers (docs/generator.md): AUC gain of the attitude
-features 0.044 +- 0.008 (0.028-0.051); with the experience link switched off, 0.000 +- 0.003.
+features 0.042 +- 0.007 (0.028-0.050); with the experience link switched off, -0.002 +- 0.003.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_attitude_features_add_out_of_time_auc() -> None:
     ev = evaluate(Population(), seed=4)
     assert ev.n_test > 3_000 and 0.3 < ev.churn_rate_test < 0.7
     assert ev.auc_behaviour > 0.62  # behaviour alone is informative
-    assert ev.auc_gain >= 0.025, (ev.auc, ev.auc_behaviour)  # 0.048 at this seed
+    assert ev.auc_gain >= 0.025, (ev.auc, ev.auc_behaviour)  # 0.046 at this seed
     # The signal the model finds is the one planted: complaints the customer has not bought since.
     assert ev.model.coef_["complaints_since_order"] > 0.2
 

@@ -33,7 +33,7 @@ import pandas as pd
 from patron.generator import vocab
 
 BLOCK_SIZE = 10_000
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2  # 2: experiences (bad_experiences, left_after_bad, follow-ups)
 CATALOGUE_SEED = 20251231  # the catalogue is the same for every seed: products are shared
 CONTACT_CHANNELS = ["call", "email", "meeting", "visit", "chat", "claim", "complaint"]
 COST_KINDS = ["ticket", "return", "delivery", "claim", "visit"]
@@ -76,7 +76,7 @@ class Population:
     channel_concentration: float = 2.0
     channel_boost: float = 2.0
     # Attitude.
-    nps_intercept: float = 7.5
+    nps_intercept: float = 8.3  # answers after bad experiences pull the NPS down to about −2
     nps_slope: float = 1.6
     nps_noise: float = 1.0
     survey_rate: float = 0.15  # share of orders followed by a survey answer
@@ -927,6 +927,7 @@ def population_truth(params: Population | None = None) -> dict[str, Any]:
             "mean_lines_per_order_before_bundles": mean_lines,
             "nps_formula": "clip(round(nps_intercept + nps_slope·sat + N(0, nps_noise)), 0, 10)",
             "dropout_formula": "logit(p) = logit(p_base) − beta_sat·sat",
+            "answer_satisfaction": "sat − experience_shock·Σ 2^(−weeks since each earlier bad order / shock_half_life_weeks)",
         },
         "products": len(catalogue()),
         "bundles": [{"items": b["items"], "names": b["names"], "weight": b["weight"]} for b in bundles()],
