@@ -100,6 +100,11 @@ class Customer(TimeStampedModel):
             models.Index(fields=["branch"]),
             models.Index(fields=["region"]),
             models.Index(fields=["profit_total"]),
+            # Owner-scoped "below zero" and "by profit" blocks of the homes walk this, not the
+            # whole profit index (a manager who owns few customers would scan most of it).
+            models.Index(fields=["owner", "profit_total"], name="customers_owner_profit"),
+            # The cohort filter behind the dashboards' retention heatmap.
+            models.Index(fields=["first_order_at"], name="customers_first_order"),
             models.Index(fields=["last_order_at"]),
             models.Index(fields=["name_search"]),
             # The list's default order (name, then id) for roles that see every customer.

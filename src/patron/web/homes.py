@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -30,6 +31,10 @@ from patron.insights.selectors import Dashboard, dashboard_for, team_figures
 
 NPS_WINDOW = timedelta(days=90)
 LIST_SIZE = 10
+# Below this many customers a person's top-N lists sort their own customers instead of walking a
+# score index over the whole book: a manager who owns a handful of customers would otherwise make
+# PostgreSQL walk the index past most of a million rows looking for them.
+SMALL_BOOK = 2_000
 
 
 def _nps_counts() -> dict[str, Any]:
@@ -63,26 +68,30 @@ def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
     customers = visible_customers(viewer).filter(owner=rep)
     scored = customers.select_related("score")
     now = timezone.now()
+    # One indexed probe of at most SMALL_BOOK ids on (owner, name).
+    small = len(customers.values_list("pk", flat=True).order_by()[:SMALL_BOOK]) < SMALL_BOOK
+
+    def top(field: str) -> Any:
+        # Coalesce hides the score index from the planner, so it filters by owner first and sorts.
+        key = F(f"score__{field}")
+        return (Coalesce(key, Value(0.0)) if small else key).desc()
+
     return {
         # Not NULLS LAST: a plain descending order over non-null values walks the clv index backwards
         # and stops after ten rows, where NULLS LAST sorts every customer of the rep.
         "by_value": list(
-            scored.filter(score__clv__isnull=False).order_by(F("score__clv").desc(), "id")[
-                :LIST_SIZE
-            ]
+            scored.filter(score__clv__isnull=False).order_by(top("clv"), "id")[:LIST_SIZE]
         ),
         "at_risk": list(
-            scored.filter(score__churn_risk__gte=0.5).order_by(F("score__churn_risk").desc(), "id")[
-                :LIST_SIZE
-            ]
+            scored.filter(score__churn_risk__gte=0.5).order_by(top("churn_risk"), "id")[:LIST_SIZE]
         ),
         # No tie-breaker: the chance comes from a class transition matrix, so thousands of
         # customers share each value and a second sort key would sort them all; the index walk
         # stops after five.
         "moving_down": list(
-            scored.filter(score__move_down_prob__isnull=False).order_by(
-                F("score__move_down_prob").desc()
-            )[: LIST_SIZE // 2]
+            scored.filter(score__move_down_prob__isnull=False).order_by(top("move_down_prob"))[
+                : LIST_SIZE // 2
+            ]
         ),
         "below_zero": list(
             customers.filter(profit_total__lt=0).order_by("profit_total", "id")[: LIST_SIZE // 2]
