@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from patron.core.dbstats import refresh_planner_statistics
 from patron.generator.writer import DEFAULT_CHUNK_SIZE, GeneratorError, generate_dataset
 
 
@@ -59,6 +60,7 @@ class Command(BaseCommand):
             )
         except GeneratorError as exc:
             raise CommandError(str(exc)) from exc
+        refresh_planner_statistics()
         counts = dataset.truth.get("counts", {})
         self.stdout.write(
             self.style.SUCCESS(

@@ -23,6 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from patron.core.dbstats import BULK_ROWS, refresh_planner_statistics
 from patron.core.models import User
 from patron.imports.engine import (
     DEFAULT_BATCH_SIZE,
@@ -141,6 +142,8 @@ class Command(BaseCommand):
 
             try:
                 result = run_import(path, options, on_batch=on_batch)
+                if not result.dry_run and result.created + result.updated >= BULK_ROWS:
+                    refresh_planner_statistics()
             except KeyboardInterrupt:
                 console.print(_("Stopped. Whole batches already imported stay; run the same command again to complete."))
                 raise
