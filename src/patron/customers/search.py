@@ -17,7 +17,8 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Q
+from django.db.models import BooleanField, F, Func, Q, Value
+from django.db.models.functions import Coalesce
 
 CJK = re.compile(r"[\u3400-\u9fff]+")
 WORD = re.compile(r"[a-z0-9]+")
@@ -70,6 +71,17 @@ def name_match(q: str, *, key: str = "name_search", name: str = "name") -> Q | N
     for run in han:
         match &= Q(**{f"{name}__contains": run})
     return match
+
+
+def by_name_of_matches() -> Coalesce:
+    """Sort key for search results: the name, hidden from the planner's name index.
+
+    Ordered by the bare name, PostgreSQL walks the (name, id) index and filters every row until it
+    has a page of matches; for a common prefix like "zw" whose names sort late that is most of the
+    table (2.3 s at a million customers). Sorting the matches found through the search indexes is
+    what a selective query needs.
+    """
+    return Coalesce(F("name"), Value(""))
 
 
 def looks_like_phone(q: str) -> bool:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Customer
-from patron.customers.search import customer_match
+from patron.customers.search import by_name_of_matches, customer_match
 
 # Roles that read every customer: the organisation-wide functions.
 ALL_CUSTOMER_ROLES = {Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX}
@@ -214,4 +214,9 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
         customers = customers.filter(branch_id=f.branch)
     if f.tag:
         customers = customers.filter(tags__name=f.tag)
-    return customers.order_by(*CUSTOMER_SORTS[f.sort], "id")
+    sorts = CUSTOMER_SORTS[f.sort]
+    if f.q and f.sort in ("name", "-name"):
+        # A search sorts its matches rather than walking the name index (see by_name_of_matches).
+        key = by_name_of_matches()
+        sorts = (key.asc() if f.sort == "name" else key.desc(),)
+    return customers.order_by(*sorts, "id")

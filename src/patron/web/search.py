@@ -21,7 +21,13 @@ from django.utils.translation import gettext as _
 from patron.commerce.selectors import visible_orders
 from patron.core.models import User
 from patron.customers.models import Contact
-from patron.customers.search import MAX_QUERY, contact_point_match, customer_match, name_match
+from patron.customers.search import (
+    MAX_QUERY,
+    by_name_of_matches,
+    contact_point_match,
+    customer_match,
+    name_match,
+)
 from patron.customers.selectors import customer_scope, visible_customers
 
 LIMIT = 20
@@ -78,7 +84,10 @@ def search(user: User, q: str, *, limit: int = LIMIT) -> Results:
     match = customer_match(q) if q else None
     if match is not None:
         customers = _first(
-            visible_customers(user).filter(match).select_related("owner").order_by("name", "id"),
+            visible_customers(user)
+            .filter(match)
+            .select_related("owner")
+            .order_by(by_name_of_matches(), "id"),
             limit,
         )
     contact_parts = (
