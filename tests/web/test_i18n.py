@@ -21,11 +21,6 @@ def _i18n_script():
     return module
 
 
-@pytest.mark.xfail(
-    reason="780 strings of the feedback, import, API and insights pages are extracted but not yet "
-    "translated (scripts/i18n.py lists them); remove this mark once they are",
-    strict=False,
-)
 @pytest.mark.parametrize("lang", ["zh_Hans", "zh_Hant"])
 def test_catalogues_have_no_untranslated_strings(lang):
     assert _i18n_script().missing(lang) == []
