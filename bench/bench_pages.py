@@ -19,7 +19,7 @@ request of each page.
 
 ``--prepare`` (before ``patron generate``, which spreads customers over the reps that exist)
 creates the demo users and 98 more reps, so 1M customers give 10,000 per rep; after generation,
-``--assign`` gives the account manager 2,000 customers and the manager the first region, as the
+``--assign`` gives the account manager the key accounts and the manager the first region, as the
 demo does.
 """
 
@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 
 REPS = 100
-KEY_ACCOUNTS = 2000
 SEARCHES = ["zhang wei", "zw", "王", "li na", "wang", "chen j", "13", "ORD", "liu", "zh"]
 
 
@@ -71,13 +70,8 @@ def assign() -> None:
     from patron.customers.models import Customer
     from patron.web.demo import demo_org_assign
 
-    demo_org_assign()
+    demo_org_assign()  # gives the account manager the key accounts, as the demo does
     kate = User.objects.get(username="kate")
-    if not Customer.objects.filter(owner=kate).exists():
-        ids = list(
-            Customer.objects.order_by("-profit_total").values_list("pk", flat=True)[:KEY_ACCOUNTS]
-        )
-        Customer.objects.filter(pk__in=ids).update(owner=kate, is_key_account=True)
     print(Customer.objects.filter(owner=kate).count(), "customers for kate")
 
 
@@ -193,7 +187,7 @@ def run(requests: int, out: Path | None, seed: int) -> None:
         f"database {vendor} {version}; load average {os.getloadavg()[0]:.1f} at the end "
         "(shared machine: times are upper bounds).",
         f"- Data: {Customer.objects.count():,} customers (`patron generate --seed 1`, then `patron score`), "
-        f"{REPS} reps owning 10,000 each, the account manager 2,000 key accounts.",
+        f"{REPS} reps owning 10,000 each, the account manager the key accounts.",
         f"- Command: `DATABASE_URL=… .venv/bin/python bench/bench_pages.py --requests {requests} --out {out}`",
         "- Server time: Django's test Client in-process (routing, middleware, session, view, SQL, "
         f"templates; no network or web server), {requests} requests per row after 2 warm-up requests; "

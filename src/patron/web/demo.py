@@ -8,6 +8,7 @@ from django.db import transaction
 
 from patron.core.models import Region, Role, User
 from patron.core.services import user_create
+from patron.customers.models import Customer
 
 # Printed by `patron demo` for its sample users; never used outside the demo.
 DEMO_PASSWORD = "patron-demo"  # noqa: S105
@@ -31,6 +32,10 @@ DEMO_USERS = [
     DemoUser("maya", Role.MARKETER, "Maya", "Lin"),
     DemoUser("nora", Role.ANALYST, "Nora", "Xu"),
 ]
+
+
+# Key accounts given to the demo's account manager when the data has none marked.
+KEY_ACCOUNTS = 40
 
 
 @transaction.atomic
@@ -63,3 +68,20 @@ def demo_org_assign() -> None:
     if region is not None:
         mia.regions.add(region)
     User.objects.filter(role__in=[Role.REP, Role.ACCOUNT_MANAGER], reports_to__isnull=True).update(reports_to=mia)
+    demo_key_accounts_assign()
+
+
+def demo_key_accounts_assign(*, top: int = KEY_ACCOUNTS) -> int:
+    """Give the account manager the key accounts, or the ``top`` most profitable customers.
+
+    Without this the account manager's home and lists would be empty in the demo. Done once: an
+    account manager who already owns customers keeps exactly those.
+    """
+    kate = User.objects.filter(username="kate").first()
+    if kate is None or Customer.objects.filter(owner=kate).exists():
+        return 0
+    keys = Customer.objects.filter(is_key_account=True)
+    if not keys.exists():
+        ids = list(Customer.objects.order_by("-profit_total", "pk").values_list("pk", flat=True)[:top])
+        keys = Customer.objects.filter(pk__in=ids)
+    return keys.update(owner=kate, is_key_account=True)
