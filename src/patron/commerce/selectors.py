@@ -11,14 +11,12 @@ from django.db.models import F, QuerySet
 from patron.commerce.models import Order
 from patron.core.dates import day_after, day_start
 from patron.core.models import User
-from patron.customers.selectors import customer_scope, visible_customers
+from patron.core.ordering import ordered
+from patron.customers.selectors import of_visible_customers
 
 
 def visible_orders(user: User) -> QuerySet[Order]:
-    orders = Order.objects.all()
-    if customer_scope(user) is None:
-        return orders
-    return orders.filter(customer__in=visible_customers(user))
+    return of_visible_customers(Order.objects.all(), user)
 
 
 # Sort keys of the order list -> ordering; the list adds "id" to make the order total.
@@ -58,5 +56,4 @@ def filter_orders(orders: QuerySet[Order], f: OrderFilter) -> QuerySet[Order]:
         orders = orders.filter(branch_id=f.branch_id)
     if f.owner_id:
         orders = orders.filter(customer__owner_id=f.owner_id)
-    sort = ORDER_SORTS.get(f.sort, ORDER_SORTS["-ordered_at"])
-    return orders.order_by(*sort, "-id" if f.sort.startswith("-") else "id")
+    return ordered(orders, ORDER_SORTS, f.sort, "-ordered_at")

@@ -23,7 +23,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from patron.core.models import Role, User
 from patron.customers.models import Customer
-from patron.customers.selectors import can_edit_customer, customer_scope, visible_customers
+from patron.customers.selectors import (
+    can_edit_customer,
+    of_visible_customers,
+    visible_customers,
+)
 
 # Largest id PostgreSQL's bigint holds: larger numbers are refused as input, not sent to the database.
 MAX_ID = 2**63 - 1
@@ -105,15 +109,6 @@ def require_record_writer(user: User) -> None:
     """Analysts and marketers read customer records but do not change them (as in the web app)."""
     if user.role in {Role.ANALYST, Role.MARKETER} and not user.is_superuser:
         raise forbidden(_("Your role reads customer records but does not change them."))
-
-
-def of_visible_customers(qs: QuerySet, user: User) -> QuerySet:
-    """Records (with a ``customer`` field) of the customers ``user`` may see.
-
-    The scope is ``visible_customers``; for roles that see every customer the filter is left out,
-    so the database does not join every customer for nothing.
-    """
-    return qs if customer_scope(user) is None else qs.filter(customer__in=visible_customers(user))
 
 
 def visible_customer(user: User, customer_id: int) -> Customer:

@@ -8,13 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Customer
 from patron.customers.search import by_name_of_matches, customer_match
+
+M = TypeVar("M", bound=Model)
 
 # Roles that read every customer: the organisation-wide functions.
 ALL_CUSTOMER_ROLES = {Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX}
@@ -43,6 +46,15 @@ def visible_customers(user: User) -> QuerySet[Customer]:
     scope = customer_scope(user)
     customers = Customer.objects.all()
     return customers if scope is None else customers.filter(scope)
+
+
+def of_visible_customers(qs: QuerySet[M], user: User) -> QuerySet[M]:
+    """Records (with a ``customer`` field) of the customers ``user`` may see.
+
+    For roles that see every customer the filter is left out, so the database does not join every
+    customer for nothing.
+    """
+    return qs if customer_scope(user) is None else qs.filter(customer__in=visible_customers(user))
 
 
 def can_see_customer(user: User, customer_id: int) -> bool:

@@ -10,15 +10,13 @@ from django.db.models import F, QuerySet
 
 from patron.core.dates import day_after, day_start
 from patron.core.models import User
-from patron.customers.selectors import customer_scope, visible_customers
+from patron.core.ordering import ordered
+from patron.customers.selectors import of_visible_customers
 from patron.engagement.models import Task
 
 
 def visible_tasks(user: User) -> QuerySet[Task]:
-    tasks = Task.objects.all()
-    if customer_scope(user) is None:
-        return tasks
-    return tasks.filter(customer__in=visible_customers(user))
+    return of_visible_customers(Task.objects.all(), user)
 
 
 TASK_SORTS = {
@@ -57,5 +55,4 @@ def filter_tasks(tasks: QuerySet[Task], f: TaskFilter) -> QuerySet[Task]:
         tasks = tasks.filter(due_at__lt=day_after(f.due_to))
     if f.overdue_at is not None:
         tasks = tasks.filter(status=Task.Status.OPEN, due_at__lt=f.overdue_at)
-    sort = TASK_SORTS.get(f.sort, TASK_SORTS["due_at"])
-    return tasks.order_by(*sort, "-id" if f.sort.startswith("-") else "id")
+    return ordered(tasks, TASK_SORTS, f.sort, "due_at")

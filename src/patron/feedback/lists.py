@@ -9,6 +9,7 @@ from datetime import date, datetime
 from django.db.models import F, Q, QuerySet
 
 from patron.core.dates import day_after, day_start
+from patron.core.ordering import ordered
 from patron.feedback.models import FollowUp, Response
 
 RESPONSE_SORTS = {
@@ -53,8 +54,7 @@ def filter_responses(responses: QuerySet[Response], f: ResponseFilter) -> QueryS
         responses = responses.filter(branch_id=f.branch_id)
     if f.with_comment:
         responses = responses.exclude(comment="")
-    sort = RESPONSE_SORTS.get(f.sort, RESPONSE_SORTS["-created_at"])
-    return responses.order_by(*sort, "-id" if f.sort.startswith("-") else "id")
+    return ordered(responses, RESPONSE_SORTS, f.sort, "-created_at")
 
 
 FOLLOW_UP_SORTS = {
@@ -103,5 +103,4 @@ def filter_follow_ups(
         follow_ups = follow_ups.filter(opened_at__gte=day_start(f.opened_from))
     if f.opened_to:
         follow_ups = follow_ups.filter(opened_at__lt=day_after(f.opened_to))
-    sort = FOLLOW_UP_SORTS.get(f.sort, FOLLOW_UP_SORTS["due_at"])
-    return follow_ups.order_by(*sort, "-id" if f.sort.startswith("-") else "id")
+    return ordered(follow_ups, FOLLOW_UP_SORTS, f.sort, "due_at")

@@ -33,7 +33,7 @@ from django.utils import timezone
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.core.models import User
 from patron.customers.models import Contact, Customer
-from patron.customers.selectors import customer_scope, visible_customers
+from patron.customers.selectors import of_visible_customers, visible_customers
 from patron.engagement.models import Interaction, Task
 from patron.ingest.columns import COLUMNS, FALSE, TAG_SEPARATOR, TRUE
 
@@ -105,9 +105,7 @@ def get_kind(kind: str) -> ExportKind:
 
 def _scoped(model: type[Model], user: User | None) -> QuerySet:
     qs = model._default_manager.all()  # type: ignore[attr-defined]
-    if user is None or customer_scope(user) is None:
-        return qs
-    return qs.filter(customer__in=visible_customers(user))
+    return qs if user is None else of_visible_customers(qs, user)
 
 
 # ---------------------------------------------------------------- values

@@ -28,7 +28,7 @@ from patron.customers.search import (
     customer_match,
     name_match,
 )
-from patron.customers.selectors import customer_scope, visible_customers
+from patron.customers.selectors import of_visible_customers, visible_customers
 
 LIMIT = 20
 
@@ -57,12 +57,7 @@ def _first(records: QuerySet, limit: int) -> Group:
 
 
 def _visible_contacts(user: User) -> QuerySet[Contact]:
-    contacts = Contact.objects.all()
-    return (
-        contacts
-        if customer_scope(user) is None
-        else contacts.filter(customer__in=visible_customers(user))
-    )
+    return of_visible_customers(Contact.objects.all(), user)
 
 
 def _order_match(q: str) -> Q | None:
