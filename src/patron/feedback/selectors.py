@@ -6,8 +6,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -53,21 +54,45 @@ def surveys_changed(**_kwargs: object) -> None:
     _surveys.clear()
 
 
-def invitation_for_answer(pk: int) -> Invitation | None:
-    """The invitation behind an answer link, with its customer's owner (for a detractor's
-    follow-up) and its survey, in one plain query: this runs on every click."""
-    invitation_table = Invitation._meta.db_table
-    customer_table = Customer._meta.db_table
-    rows = list(
-        Invitation.objects.raw(
-            f'SELECT i.*, c.owner_id AS customer_owner_id FROM "{invitation_table}" i '  # noqa: S608 - table names from models
-            f'JOIN "{customer_table}" c ON c.id = i.customer_id WHERE i.id = %s',
-            [pk],
+_INVITATION_SQL: tuple[str, list[str], list[tuple[int, Any, Any]]] | None = None
+
+
+def _invitation_sql() -> tuple[str, list[str], list[tuple[int, Any, Any]]]:
+    """The query, the field names, and the converters a queryset would apply (dates on SQLite)."""
+    global _INVITATION_SQL
+    if _INVITATION_SQL is None:
+        qn = connection.ops.quote_name
+        table = Invitation._meta.db_table
+        fields = Invitation._meta.concrete_fields
+        columns = ", ".join(f"i.{qn(f.column)}" for f in fields)
+        converters = []
+        for i, field in enumerate(fields):
+            col = field.get_col(table)
+            for convert in [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]:
+                converters.append((i, convert, col))
+        _INVITATION_SQL = (
+            f"SELECT {columns}, c.{qn('owner_id')} FROM {qn(table)} i "  # noqa: S608 - names from models
+            f"JOIN {qn(Customer._meta.db_table)} c ON c.{qn('id')} = i.{qn('customer_id')} WHERE i.{qn('id')} = %s",
+            [f.attname for f in fields],
+            converters,
         )
-    )
-    if not rows:
+    return _INVITATION_SQL
+
+
+def invitation_for_answer(pk: int) -> Invitation | None:
+    """The invitation behind an answer link, with its customer's owner (``customer_owner_id``,
+    for a detractor's follow-up) and its survey, in one plain query: this runs on every click."""
+    sql, names, converters = _invitation_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    invitation = rows[0]
+    values = list(row[:-1])
+    for i, convert, col in converters:
+        values[i] = convert(values[i], col, connection)
+    invitation = Invitation.from_db(connection.alias, names, values)
+    invitation.customer_owner_id = row[-1]  # type: ignore[attr-defined]
     survey = survey_for_answers(invitation.survey_id)
     if survey is None:
         return None

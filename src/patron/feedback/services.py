@@ -20,11 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from patron.core import rows
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Contact, Customer
 from patron.feedback import comments, conf, rules
@@ -592,14 +593,29 @@ def response_record(
     )
     try:
         with transaction.atomic():
-            response.save(force_insert=True)
-            Invitation.objects.filter(pk=invitation.pk).update(answered_at=now)
+            # Claim the link first: of two concurrent clicks the second waits on the row lock,
+            # then finds it answered and shows the first one's answer.
+            if not _claim_invitation(invitation.pk, now):
+                raise IntegrityError("invitation already answered")
+            rows.insert(response)  # every click runs this: no per-call SQL compilation
             _after_response(response, new=True, owner_id=getattr(invitation, "customer_owner_id", False))
     except IntegrityError:
         # Another request for the same invitation committed first (a double click).
         return _existing_answer(invitation, value), False
     invitation.answered_at = now
     return response, True
+
+
+def _claim_invitation(pk: int, now: datetime) -> bool:
+    """Mark the invitation answered unless it already is; one plain UPDATE (runs on every click)."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(Invitation._meta.db_table)} SET {qn('answered_at')} = %s "  # noqa: S608 - names from models
+            f"WHERE {qn('id')} = %s AND {qn('answered_at')} IS NULL",
+            [Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection), pk],
+        )
+        return cursor.rowcount == 1
 
 
 def _existing_answer(invitation: Invitation, score: int) -> Response:
@@ -695,7 +711,7 @@ def follow_up_open(
         due_at=now + timedelta(hours=sla_hours or conf.follow_up_sla_hours()),
     )
     with transaction.atomic(savepoint=False):
-        follow_up.save(force_insert=True)
+        rows.insert(follow_up)
         if owner_id is not None:
             from patron.feedback.tasks import follow_up_alert
 

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -180,14 +179,13 @@ class _Placeholder:
 
 
 _COMMENT_URL = "\x01comment-url\x01"
-_CSRF = "\x01csrf\x01"
 
 
 def _plain_thanks(request: HttpRequest, response: Response, *, language: str) -> HttpResponse:
     """The thank-you page right after a one-click answer (no comment yet, no message).
 
     Every answer gets it, and it differs between answers only in the score, the comment form's
-    signed URL and the CSRF token: the template is rendered once per survey and language (kept
+    signed URL: the template is rendered once per survey and language (kept
     on the survey object, which selectors.survey_for_answers keeps per process and forgets when
     the survey or its questions change) and those three are filled in, escaped as the template
     would escape them.
@@ -197,18 +195,14 @@ def _plain_thanks(request: HttpRequest, response: Response, *, language: str) ->
     page = pages.get(language)
     if page is None:
         context = _thanks_context(
-            survey, language, response=_Placeholder, comment_url=_COMMENT_URL, comment_value="", csrf_token=_CSRF
+            survey, language, response=_Placeholder, comment_url=_COMMENT_URL, comment_value=""
         )
         context["language"] = language
         with translation.override(language):
             page = render_to_string("feedback/public/thanks.html", context, request=request)
         pages[language] = page
     url = reverse("feedback:response-comment", args=[links.comment_token(response.pk)])
-    content = (
-        page.replace(_Placeholder.score, escape(response.score))
-        .replace(_COMMENT_URL, escape(url))
-        .replace(_CSRF, escape(get_token(request)))  # get_token also sets the CSRF cookie, as the tag does
-    )
+    content = page.replace(_Placeholder.score, escape(response.score)).replace(_COMMENT_URL, escape(url))
     return _public_headers(HttpResponse(content), language)
 
 
@@ -272,9 +266,14 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     return _thanks(request, response, language=language)
 
 
+@csrf_exempt  # the signed, expiring token in the URL is what authorises the post (see links)
 @require_POST
 def response_comment(request: HttpRequest, token: str) -> HttpResponse:
-    """The thank-you page's form: add or change the comment (and the other questions' answers)."""
+    """The thank-you page's form: add or change the comment (and the other questions' answers).
+
+    No CSRF cookie: a forged cross-site post would need the respondent's secret token, and
+    leaving the cookie out spares every one-click answer a random token and a Set-Cookie.
+    """
     if (limited := _throttled(request)) is not None:
         return limited
     if (too_big := _too_big(request)) is not None:
