@@ -37,6 +37,7 @@ from pathlib import Path
 
 REPS = 100
 SEARCHES = ["zhang wei", "zw", "王", "li na", "wang", "chen j", "13", "ORD", "liu", "zh"]
+ONE_LETTER = ["w", "z", "l", "x", "c", "i", "u", "v", "1", "a"]  # as the box sends a first keystroke
 
 
 def setup_django() -> None:
@@ -165,7 +166,9 @@ def run(requests: int, out: Path | None, seed: int) -> None:
         add("360° page, random customers", who, [f"/customers/{pk}/" for pk in ids])
     for who in ["admin", "mia", "alice"]:
         add("dashboards", who, ["/dashboards/"] * requests)
-    add("NPS page", "carl", ["/feedback/nps/"] * requests)
+    for who in ["carl", "mia", "alice"]:
+        add("NPS page", who, ["/feedback/nps/"] * requests)
+    add("themes page", "carl", ["/feedback/themes/"] * requests)
     add("models page", "nora", ["/models/"] * requests)
     add("feedback feed", "carl", ["/feedback/"] * requests)
     for who in ["admin", "alice"]:
@@ -174,6 +177,8 @@ def run(requests: int, out: Path | None, seed: int) -> None:
     for who in ["admin", "alice"]:
         queries = [SEARCHES[i % len(SEARCHES)] for i in range(requests)]
         add("search", who, [f"/search/?q={q}" for q in queries])
+        letters = [ONE_LETTER[i % len(ONE_LETTER)] for i in range(requests)]
+        add("search, one letter", who, [f"/search/?q={q}" for q in letters])
 
     if out is None:
         return

@@ -30,9 +30,11 @@ def trend_chart(points: list[TrendPoint], links: list[str]) -> dict[str, Any] | 
         for p in points
     ]
     hidden = {"opacity": 0}
+    # xgettext:no-python-format
+    band = _("95% confidence band")
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [_("NPS"), _("95% confidence band"), _("Answers (n)")]},
+        "legend": {"data": [_("NPS"), band, _("Answers (n)")]},
         "grid": {"left": 50, "right": 50, "bottom": 40},
         "xAxis": {"type": "category", "data": [p.label for p in points]},
         "yAxis": [
@@ -51,7 +53,7 @@ def trend_chart(points: list[TrendPoint], links: list[str]) -> dict[str, Any] | 
                 "silent": True,
             },
             {
-                "name": _("95% confidence band"),
+                "name": band,
                 "type": "line",
                 "data": width,
                 "stack": "ci",
