@@ -32,14 +32,14 @@ def test_the_real_command_exits_0_1_and_2(tmp_path):
     good = write_csv(tmp_path / "good.csv", ["external_id", "name", "city"], [["C-1", "张伟", "北京"], ["C-2", "李娜", ""]], encoding="gb18030")
     first = patron("import", "customers", str(good), data_dir=data_dir)
     assert first.returncode == 0, first.stderr
-    assert "2 were created, 0 updated, 0 unchanged, 0 rejected." in first.stdout and "gb18030" in first.stdout
+    assert "Created: 2, updated: 0, unchanged: 0, rejected: 0." in first.stdout and "gb18030" in first.stdout
 
     bad = write_csv(tmp_path / "bad.csv", ["external_id", "name", "acquired_on"], [["C-3", "Ok", "2024-03-05"], ["C-4", "", ""], ["C-5", "Late", "31/02/2024"]])
     result = patron("import", "customers", str(bad), data_dir=data_dir)
     assert result.returncode == 1
     assert "line 3: name is required." in result.stderr
     assert "line 4: acquired_on: “31/02/2024” is not a date." in result.stderr
-    assert "1 were created, 0 updated, 0 unchanged, 2 rejected." in result.stdout
+    assert "Created: 1, updated: 0, unchanged: 0, rejected: 2." in result.stdout
     assert str(tmp_path / "bad.csv.errors.csv") in result.stdout
 
     unusable = patron("import", "planets", str(good), data_dir=data_dir)
@@ -86,7 +86,7 @@ def test_json_mapping_saved_mapping_and_dry_run(tmp_path, alice):
     mapping.write_text(json.dumps({"columns": {"Kunden-Nr": "external_id", "Firma": "name", "Seit": "acquired_on"}, "date_order": "dmy"}))
     out = StringIO()
     call_command("import", "customers", str(legacy), "--mapping", str(mapping), "--dry-run", "--save-mapping", "legacy", stdout=out)
-    assert "1 would be created" in out.getvalue() and "Dry run: nothing was written" in out.getvalue()
+    assert "Would be created: 1," in out.getvalue() and "Dry run: nothing was written" in out.getvalue()
     assert not Customer.objects.exists()
     out = StringIO()
     call_command("import", "customers", str(legacy), "--mapping", "legacy", "--user", "alice", stdout=out)

@@ -158,7 +158,7 @@ def check_mapping(kind: str, header: list[str], columns: dict[str, str]) -> tupl
         if not any(name in targets for name in group):
             raise ImportInputError(
                 _("No column is mapped to %(fields)s; %(kind)s need one of them.")
-                % {"fields": " or ".join(group), "kind": kind}
+                % {"fields": ", ".join(group), "kind": kind}
             )
     return mapping, missing
 

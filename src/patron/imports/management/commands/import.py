@@ -151,7 +151,12 @@ class Command(BaseCommand):
 
     def _report(self, result: ImportResult) -> None:
         out = self.stdout
-        verb = _("would be") if result.dry_run else _("were")
+        counts = {
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": result.rejected,
+        }
         out.write(
             _("%(kind)s: %(rows)s rows read from %(file)s (%(format)s%(encoding)s).")
             % {
@@ -162,16 +167,12 @@ class Command(BaseCommand):
                 "encoding": f", {result.encoding}" if result.encoding else "",
             }
         )
-        out.write(
-            _("%(created)s %(verb)s created, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected.")
-            % {
-                "created": result.created,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-                "rejected": result.rejected,
-                "verb": verb,
-            }
-        )
+        # Two whole sentences, not a verb spliced in: word order differs between languages.
+        if result.dry_run:
+            summary = _("Would be created: %(created)s, updated: %(updated)s, unchanged: %(unchanged)s, rejected: %(rejected)s.")
+        else:
+            summary = _("Created: %(created)s, updated: %(updated)s, unchanged: %(unchanged)s, rejected: %(rejected)s.")
+        out.write(summary % counts)
         if result.ignored_columns:
             out.write(_("Columns not imported: %(columns)s.") % {"columns": ", ".join(result.ignored_columns)})
         if result.missing_columns:
