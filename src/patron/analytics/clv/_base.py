@@ -101,27 +101,79 @@ def float_column(df: pd.DataFrame, col: str) -> np.ndarray:
     return arr
 
 
+def count_column(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A column of non-negative whole numbers as float64, or a clear error. A plain numpy
+    integer column (the usual case) needs no finiteness or whole-number pass."""
+    series = df[col]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+        ints = series.to_numpy()
+        if len(ints) and ints.min() < 0:
+            raise CLVInputError(f"column {col!r} must hold non-negative whole numbers")
+        return ints.astype(np.float64)
+    x = float_column(df, col)
+    if (x < 0).any() or (x != np.round(x)).any():
+        raise CLVInputError(f"column {col!r} must hold non-negative whole numbers")
+    return x
+
+
 def rft_arrays(
     df: pd.DataFrame, frequency_col: str, recency_col: str, T_col: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated (frequency, recency, T) arrays from a summary table."""
     check_frame(df, {"frequency_col": frequency_col, "recency_col": recency_col, "T_col": T_col})
-    x = float_column(df, frequency_col)
+    x = count_column(df, frequency_col)
     tx = float_column(df, recency_col)
     T = float_column(df, T_col)
-    if (x < 0).any() or (x != np.round(x)).any():
-        raise CLVInputError(f"column {frequency_col!r} must hold non-negative whole numbers")
     if (tx < 0).any():
         raise CLVInputError(f"column {recency_col!r} must be >= 0")
     # Tolerance: recency and T are often computed from the same dates through divisions.
-    if (tx > T * (1 + 1e-12) + 1e-12).any():
-        i = int(np.flatnonzero(tx > T * (1 + 1e-12) + 1e-12)[0])
-        raise CLVInputError(
-            f"recency must not exceed T (customer {df.index[i]!r}: recency {tx[i]} > T {T[i]})"
-        )
+    # The exact comparison settles the usual case in one pass.
+    if not (tx <= T).all():
+        over = tx > T * (1 + 1e-12) + 1e-12
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise CLVInputError(
+                f"recency must not exceed T (customer {df.index[i]!r}: recency {tx[i]} > T {T[i]})"
+            )
+        tx = np.minimum(tx, T)
     if ((x == 0) & (tx != 0)).any():
         raise CLVInputError("recency must be 0 for customers with frequency 0")
-    return x, np.minimum(tx, T), T
+    return x, tx, T
+
+
+# Whole-number columns spanning at most this many values (or the row count, if larger) are
+# coded by subtraction instead of hashing; row keys whose product space is at most this large
+# (or 8 times the row count: a byte per possible key is still cheaper to clear and scan than
+# hashing the rows) are grouped through a presence table instead of a hash table.
+_DENSE_MIN = 1 << 16
+_DENSE_PER_ROW = 8
+
+
+def _column_codes(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (intp) of one column and the values they stand for (``values[codes] == col``).
+
+    Small whole numbers (frequencies) are their own codes, which is ~7x cheaper than a hash
+    factorisation; a cheap look at the first values keeps float columns off that path.
+    """
+    n = len(col)
+    if n and col.dtype.kind in "iu":
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo < max(n, _DENSE_MIN):
+            return (col - lo).astype(np.intp, copy=False), np.arange(lo, hi + 1, dtype=np.float64)
+    elif n:
+        head = col[:256]
+        if (head == np.floor(head)).all():
+            flo, fhi = float(col.min()), float(col.max())
+            if flo > -(2.0**52) and fhi < 2.0**52 and fhi - flo < max(n, _DENSE_MIN) and (
+                col == np.floor(col)
+            ).all():
+                base = int(flo)
+                codes = col.astype(np.intp)
+                if base:
+                    codes -= base
+                return codes, np.arange(base, int(fhi) + 1, dtype=np.float64)
+    codes, uniq = pd.factorize(col, sort=False)
+    return np.asarray(codes, dtype=np.intp), np.asarray(uniq, dtype=np.float64)
 
 
 def group_index(*cols: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -129,24 +181,68 @@ def group_index(*cols: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
 
     Real purchase data are recorded to the day, so many customers share the same
     (frequency, recency, T); evaluating a formula once per distinct row is exact and is what
-    makes a million customers cheap. Hash factorisation (pandas) rather than sorting.
+    makes a million customers cheap. Columns are coded one by one (by subtraction for small
+    whole numbers, else by hash factorisation), then the combined row key is grouped through
+    a presence table when the key space is small, else by a hash factorisation. The order of
+    the distinct rows is unspecified.
     """
     n = len(cols[0])
+    parts = [_column_codes(c if c.dtype.kind in "iu" else np.asarray(c, dtype=np.float64))
+             for c in cols]
+    size = 1
+    for _, vals in parts:
+        size *= len(vals)
+    if n and size <= max(_DENSE_PER_ROW * n, _DENSE_MIN):
+        key = parts[0][0]
+        for codes, vals in parts[1:]:
+            key = key * len(vals)
+            key += codes
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        used = np.flatnonzero(present)
+        remap = np.empty(size, dtype=np.intp)
+        remap[used] = np.arange(len(used), dtype=np.intp)
+        # Decompose the distinct keys back into each column's code.
+        values: list[np.ndarray] = []
+        rest = used
+        for _codes, vals in reversed(parts):
+            rest, c = np.divmod(rest, len(vals))
+            values.append(vals[c])
+        return remap[key], values[::-1]
     key = np.zeros(n, dtype=np.int64)
     size = 1
-    for col in cols:
-        codes, uniq = pd.factorize(col, sort=False)
-        if size * len(uniq) >= 2**62:  # compact the key so it stays inside int64
+    for codes, vals in parts:
+        if size * len(vals) >= 2**62:  # compact the key so it stays inside int64
             key, kuniq = pd.factorize(key, sort=False)
             size = len(kuniq)
-        key = key * len(uniq) + codes
-        size *= len(uniq)
+        key = key * len(vals) + codes
+        size *= len(vals)
     gcodes, _ = pd.factorize(key, sort=False)
     # factorize numbers groups in order of first appearance, so the running maximum of the
     # codes steps up exactly at each group's first row.
     run = np.maximum.accumulate(gcodes) if n else gcodes
     first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if n else np.zeros(0, np.intp)
     return np.asarray(gcodes, dtype=np.intp), [np.asarray(c, dtype=np.float64)[first] for c in cols]
+
+
+def group_rft(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``group_index(x, tx, T)`` for validated summaries; a quarter cheaper when most customers
+    have no repeat purchase (CDNOW-like data at 1M: 41 vs 54 ms CPU).
+
+    Customers without a repeat purchase (x = 0, so t_x = 0) differ only in T: they are grouped
+    by T alone and the full (x, t_x, T) key is built for repeat customers only. The first
+    ``len(distinct T)`` groups are (0, 0, T) rows, one per distinct T (some may be unused).
+    """
+    cT, uT = _column_codes(T)
+    rep = np.flatnonzero(x > 0)
+    rcodes, (rx, rtx, rcT) = group_index(x[rep], tx[rep], cT[rep])
+    codes = cT  # a fresh array: the non-repeaters' codes are already right
+    codes[rep] = rcodes + len(uT)
+    zeros = np.zeros(len(uT))
+    return codes, (np.concatenate([zeros, rx]), np.concatenate([zeros, rtx]),
+                   np.concatenate([uT, uT[rcT.astype(np.intp)]]))
 
 
 def group_rows(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

@@ -20,6 +20,7 @@ from ._base import (
     CLVInputError,
     finite_or_raise,
     group_index,
+    group_rft,
     group_rows,
     maximize_log_likelihood,
     rft_arrays,
@@ -163,22 +164,40 @@ class BetaGeo(BaseEstimator):
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(customer still alive at T | x, t_x, T) (FHL 2005, eq. 13 in their technical note)."""
         x, tx, T = self._arrays(summary)
+        return pd.Series(finite_or_raise(self._p_alive(x, tx, T), "p_alive"),
+                         index=summary.index, name="p_alive", copy=False)
+
+    def _p_alive(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(alive) = 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)) for x > 0, else 1.
+
+        Elementwise over the repeat customers only (two logs and one exp per row cost less
+        than grouping the rows); the others are exactly 1."""
         r, alpha, a, b = (self.params_[k] for k in self._param_names)
-        with np.errstate(divide="ignore"):
-            log_odds = (r + x) * (np.log(alpha + T) - np.log(alpha + tx)) + np.log(a) - np.log(
-                b + np.maximum(x, 1.0) - 1.0
-            )
-        p = np.where(x == 0, 1.0, expit(-log_odds))
-        return pd.Series(finite_or_raise(p, "p_alive"), index=summary.index, name="p_alive")
+        out = np.ones(len(x))
+        rep = np.flatnonzero(x > 0)
+        xr = x[rep]
+        log_odds = np.log(alpha + T[rep])
+        log_odds -= np.log(alpha + tx[rep])
+        log_odds *= r + xr
+        # The term in x alone from a table by frequency when the frequencies are few.
+        table, xi = _frequency_table(xr)
+        if table is not None:
+            log_odds += (np.log(a) - np.log(b + np.maximum(table, 1.0) - 1.0))[xi]
+        else:
+            log_odds += np.log(a) - np.log(b + xr - 1.0)
+        np.negative(log_odds, out=log_odds)
+        out[rep] = expit(log_odds)
+        return out
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, eq. 10)."""
         x, tx, T = self._arrays(summary)
         t = _check_t(t)
-        codes, (gx, gtx, gT) = group_index(x, tx, T)
+        # Once per distinct (x, t_x, T) row, then spread back to customers.
+        codes, (gx, gtx, gT) = group_rft(x, tx, T)
         out = self._conditional_curve(gx, gtx, gT)(t)[codes]
         return pd.Series(finite_or_raise(out, "expected_purchases"), index=summary.index,
-                         name="expected_purchases")
+                         name="expected_purchases", copy=False)
 
     def _conditional_curve(
         self, x: np.ndarray, tx: np.ndarray, T: np.ndarray
@@ -214,6 +233,15 @@ class BetaGeo(BaseEstimator):
         out = (a + b - 1.0) / (a - 1.0) * (1.0 - hyp * (alpha / (alpha + tt)) ** r)
         out = finite_or_raise(np.atleast_1d(out), "expected_purchases_new").reshape(tt.shape)
         return float(out) if out.ndim == 0 else out
+
+
+def _frequency_table(x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """(0, 1, ..., max(x)) and x as indices into it, when the frequencies (validated whole
+    and >= 0) are few enough for a table (a lookup costs less than a log); (None, x)
+    otherwise."""
+    if not len(x) or x.max() > max(len(x), 1 << 16):
+        return None, x
+    return np.arange(int(x.max()) + 1, dtype=np.float64), x.astype(np.intp)
 
 
 def _check_t(t: float) -> float:

@@ -20,6 +20,7 @@ from ._base import (
     CLVError,
     CLVInputError,
     check_frame,
+    count_column,
     finite_or_raise,
     float_column,
     group_rows,
@@ -119,10 +120,8 @@ class GammaGamma(BaseEstimator):
         self, summary: pd.DataFrame, frequency_col: str, monetary_col: str
     ) -> tuple[np.ndarray, np.ndarray]:
         check_frame(summary, {"frequency_col": frequency_col, "monetary_col": monetary_col})
-        x = float_column(summary, frequency_col)
+        x = count_column(summary, frequency_col)
         m = float_column(summary, monetary_col)
-        if (x < 0).any() or (x != np.round(x)).any():
-            raise CLVInputError(f"column {frequency_col!r} must hold non-negative whole numbers")
         if (m < 0).any():
             raise CLVInputError(f"column {monetary_col!r} must be >= 0 (negative mean spend)")
         return x, m
@@ -197,7 +196,7 @@ class GammaGamma(BaseEstimator):
         w = p * x / (p * x + q - 1.0)
         out = (1.0 - w) * (p * v / (q - 1.0)) + w * m
         return pd.Series(finite_or_raise(out, "expected_spend"), index=summary.index,
-                         name="expected_spend")
+                         name="expected_spend", copy=False)
 
     def population_mean_spend(self) -> float:
         """Expected spend per transaction of a new customer, p gamma / (q - 1)."""

@@ -36,6 +36,7 @@ from ._base import (
     CLVInputError,
     finite_or_raise,
     group_index,
+    group_rft,
     group_rows,
     maximize_log_likelihood,
     rft_arrays,
@@ -252,10 +253,12 @@ class ParetoNBD(BaseEstimator):
         lE1, _lB, lse, _rho = _row_terms(params, x, T, lG[pcodes[:n]], lG[pcodes[n:]])  # type: ignore[arg-type]
         return lE1, lse
 
-    def _grouped(self, summary: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _grouped(
+        self, summary: pd.DataFrame
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         self._check_fitted()
         x, tx, T = rft_arrays(summary, *self.columns_)
-        return group_index(x, tx, T)
+        return group_rft(x, tx, T)
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(alive at T | x, t_x, T) = 1 / (1 + s (G(t_x) - G(T)) (alpha+T)^(r+x) (beta+T)^s)."""

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from ._base import CLVInputError, finite_or_raise, group_index, rft_arrays
+from ._base import CLVInputError, finite_or_raise, group_rft, rft_arrays
 from .bgnbd import BetaGeo
 from .gammagamma import GammaGamma
 from .paretonbd import ParetoNBD
@@ -65,7 +65,7 @@ def lifetime_value(
 
     x, tx, T = rft_arrays(summary, *purchase_model.columns_)
     # Evaluate on distinct (x, t_x, T) rows, then spread back to customers.
-    codes, (gx, gtx, gT) = group_index(x, tx, T)
+    codes, (gx, gtx, gT) = group_rft(x, tx, T)
     curve = purchase_model._conditional_curve(gx, gtx, gT)
     n_steps = max(1, math.ceil(horizon / step - 1e-9))
     discounted = np.zeros(len(gx))
@@ -77,4 +77,4 @@ def lifetime_value(
         prev = cum
     value = margin * spend * discounted[codes]
     return pd.Series(finite_or_raise(value, "lifetime_value"), index=summary.index,
-                     name="lifetime_value")
+                     name="lifetime_value", copy=False)
