@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from patron.core import rows
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope, visible_customers
@@ -83,7 +84,7 @@ def invitation_for_answer(pk: int) -> Invitation | None:
     """The invitation behind an answer link, with its customer's owner (``customer_owner_id``,
     for a detractor's follow-up) and its survey, in one plain query: this runs on every click."""
     sql, names, converters = _invitation_sql()
-    with connection.cursor() as cursor:
+    with rows.hot_cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:

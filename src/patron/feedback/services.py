@@ -609,7 +609,7 @@ def response_record(
 def _claim_invitation(pk: int, now: datetime) -> bool:
     """Mark the invitation answered unless it already is; one plain UPDATE (runs on every click)."""
     qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    with rows.hot_cursor() as cursor:
         cursor.execute(
             f"UPDATE {qn(Invitation._meta.db_table)} SET {qn('answered_at')} = %s "  # noqa: S608 - names from models
             f"WHERE {qn('id')} = %s AND {qn('answered_at')} IS NULL",
