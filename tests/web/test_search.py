@@ -154,3 +154,21 @@ def test_header_box_searches_everything(client, alice, people):
 def test_anonymous_is_sent_to_login(client):
     response = client.get(reverse("search"), {"q": "zw"})
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("probe", [1000, 2])  # a narrow search (matches sorted), a broad one (name index walked)
+def test_narrow_and_broad_searches_list_the_same_first_names_in_order(
+    client, alice, bob, monkeypatch, probe
+):
+    from patron.customers import search as customer_search
+
+    names = ["王芳", "魏来", "吴敏", "王伟", "汪洋", "张伟", "李娜", "Wendy Lu"]
+    for name in names:
+        make_customer(name, owner=alice)
+    make_customer("王强", owner=bob)  # not alice's
+    monkeypatch.setattr(customer_search, "PROBE", probe)
+    client.force_login(alice)
+    found = search(alice, "w", limit=3).customers
+    expected = sorted(n for n in names if n not in ("李娜",))  # 张伟: "wei" starts a word too
+    assert [c.name for c in found.rows] == expected[:3] and found.more
+    assert [c.name for c in search(alice, "w", limit=50).customers.rows] == expected

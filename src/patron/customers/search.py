@@ -14,11 +14,13 @@ search stays fast on millions of rows. SQLite has no such index; it scans with L
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Q, Value
+from django.db.models import BooleanField, F, Func, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+
+M = TypeVar("M", bound=Model)
 
 CJK = re.compile(r"[\u3400-\u9fff]+")
 WORD = re.compile(r"[a-z0-9]+")
@@ -71,6 +73,25 @@ def name_match(q: str, *, key: str = "name_search", name: str = "name") -> Q | N
     for run in han:
         match &= Q(**{f"{name}__contains": run})
     return match
+
+
+PROBE = 5000  # matches beyond which a search counts as broad (see first_by_name)
+
+
+def first_by_name(matches: QuerySet[M], n: int) -> list[M]:
+    """The first ``n`` of ``matches`` in name order, fast for narrow and broad searches alike.
+
+    No single plan serves both. A narrow search ("zw", "zhang wei") is fastest found through the
+    search index and sorted; walking the name index would filter most of the table first. A
+    broad one (a first keystroke, "w") matches hundreds of thousands of rows: sorting them all
+    takes seconds, while the name index yields a page after a few hundred rows. The planner's
+    estimates for prefix searches are not good enough to choose, so one bounded probe decides:
+    up to ``PROBE`` matches are sorted, more walk the name index.
+    """
+    probe = list(matches.order_by().values_list("pk", flat=True)[: PROBE + 1])
+    if len(probe) <= PROBE:
+        return list(matches.order_by(by_name_of_matches(), "pk")[:n])
+    return list(matches.order_by("name", "pk")[:n])
 
 
 def by_name_of_matches() -> Coalesce:

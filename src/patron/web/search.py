@@ -23,9 +23,9 @@ from patron.core.models import User
 from patron.customers.models import Contact
 from patron.customers.search import (
     MAX_QUERY,
-    by_name_of_matches,
     contact_point_match,
     customer_match,
+    first_by_name,
     name_match,
 )
 from patron.customers.selectors import of_visible_customers, visible_customers
@@ -56,6 +56,11 @@ def _first(records: QuerySet, limit: int) -> Group:
     return Group(rows[:limit], len(rows) > limit)
 
 
+def _first_by_name(records: QuerySet, limit: int) -> Group:
+    rows = first_by_name(records, limit + 1)
+    return Group(rows[:limit], len(rows) > limit)
+
+
 def _visible_contacts(user: User) -> QuerySet[Contact]:
     return of_visible_customers(Contact.objects.all(), user)
 
@@ -78,12 +83,8 @@ def search(user: User, q: str, *, limit: int = LIMIT) -> Results:
     customers = contacts = orders = Group()
     match = customer_match(q) if q else None
     if match is not None:
-        customers = _first(
-            visible_customers(user)
-            .filter(match)
-            .select_related("owner")
-            .order_by(by_name_of_matches(), "id"),
-            limit,
+        customers = _first_by_name(
+            visible_customers(user).filter(match).select_related("owner"), limit
         )
     contact_parts = (
         [p for p in (name_match(q), contact_point_match(q)) if p is not None] if q else []
@@ -92,12 +93,8 @@ def search(user: User, q: str, *, limit: int = LIMIT) -> Results:
         contact_match = contact_parts[0]
         for part in contact_parts[1:]:
             contact_match |= part
-        contacts = _first(
-            _visible_contacts(user)
-            .filter(contact_match)
-            .select_related("customer")
-            .order_by("name", "id"),
-            limit,
+        contacts = _first_by_name(
+            _visible_contacts(user).filter(contact_match).select_related("customer"), limit
         )
     order_match = _order_match(q)
     if order_match is not None:
