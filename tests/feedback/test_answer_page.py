@@ -95,3 +95,52 @@ def test_a_page_with_a_comment_is_rendered_in_full_and_escaped(survey, alice):
     html = client.get(path).content.decode()  # back through the email link
     assert "&lt;script&gt;alert(1)&lt;/script&gt; slow" in html and "<script>alert(1)" not in html
     assert "Your score: 2" in html
+
+
+def _wsgi_get(path: str, query: str = "", cookie: str = "") -> tuple[str, dict[str, str], str]:
+    """GET through the deployed WSGI application (as gunicorn calls it), in this test's transaction."""
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from patron.config.wsgi import application
+
+    environ: dict = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "testserver", "wsgi.input": io.BytesIO()}
+    if cookie:
+        environ["HTTP_COOKIE"] = cookie
+    setup_testing_defaults(environ)
+    started: dict = {}
+
+    def start_response(status, headers, exc_info=None):
+        started["status"], started["headers"] = status, headers
+
+    # As Django's test client does: the handler would otherwise close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        body = b"".join(application(environ, start_response)).decode()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    headers: dict[str, str] = {}
+    for name, value in started["headers"]:
+        headers[name] = f"{headers[name]}; {value}" if name in headers else value
+    return started["status"], headers, body
+
+
+def test_answer_links_take_the_short_middleware_stack_with_the_same_page_and_headers(survey, alice):
+    path = answer_path(survey, alice, "Gao")
+    status, headers, html = _wsgi_get(path, "score=4")
+    assert status.startswith("200") and "Your score: 4" in html
+    assert Response.objects.get(customer__name="Gao").score == 4
+    # Security headers still set; no session or CSRF cookie for a one-click answer.
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in headers
+    # The visitor's language cookie still picks the language of an error page.
+    status, _headers, html = _wsgi_get("/s/i/forged-token/", "score=4", cookie="django_language=zh-hans")
+    assert status.startswith("403") and 'lang="zh-hans"' in html
+    # Other pages keep the whole stack: the login page sets its CSRF cookie.
+    status, headers, _html = _wsgi_get("/login/")
+    assert status.startswith("200") and "csrftoken" in headers.get("Set-Cookie", "")
