@@ -24,6 +24,7 @@ from django.urls import reverse
 from patron.analytics.nps import compare_nps, nps_from_counts, weighted_nps
 from patron.feedback import nps_selectors as sel
 from patron.feedback import services
+from patron.feedback.nps_refresh import nps_figures_refresh
 from tests.factories import make_customer
 from tests.feedback.nps_data import at, build
 
@@ -273,3 +274,22 @@ def test_query_count_is_bounded_and_does_not_grow_with_the_data(
             created_at=at(1 + i % 9, 3),
         )
     assert _count_queries(client) == before
+
+
+def test_the_precomputed_default_view_shows_the_hand_computed_figures(client, data, root, alice):
+    nps_figures_refresh()
+    page = text(login(client, root).get(URL, {"weight": "margin"}))
+    assert 'data-testid="figures-as-of"' in page
+    assert "-13 ± 64 (n = 8)" in page and "3 promoters, 1 passives, 4 detractors." in page
+    assert '<p class="big" data-testid="revenue-at-risk">200</p>' in page
+    page = text(login(client, alice).get(URL))
+    assert "0 ± 98 (n = 4)" in page
+    rep_table = page.split('data-testid="breakdown-rep"')[1].split("</table>")[0]
+    assert rep_table.count("<tr") == 2 and "bob" not in rep_table  # no kiosk answers either
+    # a new answer shows after the next refresh, not before
+    services.response_create(
+        survey=data.survey, score=10, channel="api", customer=data.customers["A1"]
+    )
+    assert "0 ± 98 (n = 4)" in text(client.get(URL))
+    nps_figures_refresh()
+    assert "(n = 5)" in text(client.get(URL))

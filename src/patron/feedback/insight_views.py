@@ -2,7 +2,8 @@
 
 Every figure comes from ``nps_selectors`` / ``theme_selectors``, which start from
 ``visible_responses(user)`` and count in the database; a page runs a fixed number of queries
-whatever the number of answers (tested).
+whatever the number of answers (tested). The NPS page without filters reads the precomputed
+figures (``NpsFigures``) instead; filtered views and period comparisons are counted live.
 """
 
 from __future__ import annotations
@@ -85,9 +86,13 @@ def _breakdown_context(
     return out
 
 
-def _comparison(user: User, form: CompareForm, filters: nps.NPSFilters) -> nps.Comparison:
+def _comparison(
+    user: User, form: CompareForm, filters: nps.NPSFilters, pre: nps.Precomputed | None
+) -> nps.Comparison:
     d = form.cleaned_data
-    if d["cmp"] == "periods":
+    if d["cmp"] == "groups" and pre is not None:
+        return nps.group_comparison_from(pre.figures, d["dimension"], d["key_a"], d["key_b"])
+    if d["cmp"] == "periods":  # counted live: any two periods may be asked for
         return nps.nps_compare(
             user,
             filters,
@@ -125,7 +130,18 @@ def nps_page(request: HttpRequest) -> HttpResponse:
         return render(request, "feedback/nps.html", context, status=400)
     filters = form.filters()
     period, weight = form.cleaned_data["period"], form.cleaned_data["weight"]
-    trend = nps.nps_trend(user, period=period, filters=filters)
+    # The default view reads the precomputed figures; filtered views are counted live.
+    pre = nps.precomputed(user) if filters == nps.NPSFilters() else None
+    if pre is not None:
+        trend = nps.trend_from(pre.figures, period)
+        summary = nps.summary_from(pre.figures)
+        breakdown_list = nps.breakdowns_from(pre.figures)
+        value = nps.value_from(pre.figures, weight)
+    else:
+        trend = nps.nps_trend(user, period=period, filters=filters)
+        summary = nps.nps_summary(user, filters=filters)
+        breakdown_list = nps.nps_breakdowns(user, filters)
+        value = nps.value_figures(user, filters, weight=weight)
     trend_links = [
         _drill_url(
             filters,
@@ -134,11 +150,11 @@ def nps_page(request: HttpRequest) -> HttpResponse:
         )
         for p in trend
     ]
-    breakdowns = _breakdown_context(nps.nps_breakdowns(user, filters), filters)
+    breakdowns = _breakdown_context(breakdown_list, filters)
     compare = CompareForm(request.GET, today=filters.end or timezone.localdate())
     comparison = None
     if compare.is_valid():
-        comparison = _comparison(user, compare, filters)
+        comparison = _comparison(user, compare, filters, pre)
         if compare.cleaned_data["cmp"] == "groups":
             comparison = replace(
                 comparison,
@@ -148,11 +164,12 @@ def nps_page(request: HttpRequest) -> HttpResponse:
     context.update(
         filters=filters,
         filter_query=urlencode(_filter_params(filters)),
-        summary=nps.nps_summary(user, filters=filters),
+        summary=summary,
+        figures_as_of=pre.computed_at if pre is not None else None,
         trend=trend,
         trend_chart=nps_charts.trend_chart(trend, trend_links),
         breakdowns=breakdowns,
-        value=nps.value_figures(user, filters, weight=weight),
+        value=value,
         weight_label=nps.WEIGHTS[weight][1],
         compare=compare,
         comparison=comparison,

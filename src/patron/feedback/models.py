@@ -470,3 +470,39 @@ class ContactRule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NpsFigures(models.Model):
+    """The NPS page's default figures (no filter), precomputed by ``nps_refresh``.
+
+    One ``total`` row over every NPS answer (read by the roles that see every customer), one
+    ``slice`` row per (owner, branch, region) of the answering customers, one ``pair`` row per
+    (branch, region) with every owner (``owner_id`` empty), and one ``anonymous`` row for answers
+    without a customer. Figures are counts and sums that add up (``feedback.nps_figures``), so a
+    manager's or rep's page is the sum of the rows their ``customer_scope`` selects (same field
+    names as ``Customer``; see ``nps_selectors.precomputed``). All rows are replaced together.
+    """
+
+    class Kind(models.TextChoices):
+        TOTAL = "total", _("Every answer")
+        SLICE = "slice", _("Customers of one owner, branch and region")
+        PAIR = "pair", _("Customers of one branch and region")
+        ANONYMOUS = "anonymous", _("Anonymous answers")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    owner_id = models.BigIntegerField(null=True)
+    branch_id = models.BigIntegerField(null=True)
+    region_id = models.BigIntegerField(null=True)
+    figures = models.JSONField(_("figures"), default=dict)
+    computed_at = models.DateTimeField(_("computed"))
+    # What the figures were computed from (answers counted, last answer id, last scoring run), on
+    # the total row: the periodic refresh skips the work while it is unchanged.
+    source = models.CharField(_("source"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("NPS figures")
+        verbose_name_plural = _("NPS figures")
+        indexes = [models.Index(fields=["kind", "owner_id"]), models.Index(fields=["kind", "branch_id"])]
+
+    def __str__(self) -> str:
+        return f"NPS {self.kind} {self.owner_id}/{self.branch_id}/{self.region_id}"

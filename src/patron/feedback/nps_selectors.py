@@ -5,7 +5,13 @@ weights), never by loading responses into Python, and starts from ``visible_resp
 customers in ``visible_customers(user)``, plus anonymous answers for the organisation-wide roles.
 Only answers to NPS surveys count.
 
-For other pages: :func:`nps_summary` (one query) and :func:`nps_trend` (one query).
+The page's default view (no survey, date or branch filter) reads precomputed figures instead
+(:func:`precomputed`, then :func:`summary_from`, :func:`trend_from`, :func:`breakdowns_from`,
+:func:`value_from`, :func:`group_comparison_from`): the same numbers as of the last refresh
+(``feedback.nps_refresh``), in a few queries whatever the number of answers. Filtered views and
+period comparisons are counted live.
+
+For other pages: :func:`nps_summary` (one query) and :func:`nps_trend` (one query), always live.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -30,8 +37,16 @@ from patron.analytics.nps import (
     weighted_nps_from_sums,
 )
 from patron.core.models import Branch, Region, User
-from patron.feedback.models import Channel, Response, ScoreClass, SurveyKind, Touchpoint
-from patron.feedback.selectors import visible_responses
+from patron.customers.selectors import customer_scope
+from patron.feedback.models import (
+    Channel,
+    NpsFigures,
+    Response,
+    ScoreClass,
+    SurveyKind,
+    Touchpoint,
+)
+from patron.feedback.selectors import sees_anonymous, visible_responses
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
 
@@ -182,6 +197,11 @@ def nps_trend(
                 earlier.detractors + result.detractors,
             )
         found[day] = result
+    return _trend_points(found, period)
+
+
+def _trend_points(found: dict[date, NPSResult], period: str) -> list[TrendPoint]:
+    """Every period from the first to the last with answers, gaps with ``n = 0``."""
     if not found:
         return []
     points = []
@@ -309,8 +329,12 @@ def nps_breakdown(user: User, dimension: str, filters: NPSFilters | None = None)
     """NPS per group of ``dimension`` (a key of :data:`DIMENSIONS`), largest groups first;
     one query (two for branch, region and rep, which look up names)."""
     dim = DIMENSIONS[dimension]
-    results = _grouped(nps_responses(user, filters), dim)
-    labels = _labels(dimension, results)
+    return _breakdown(dim, _grouped(nps_responses(user, filters), dim))
+
+
+def _breakdown(dim: Dimension, results: dict[Any, NPSResult]) -> Breakdown:
+    """Rows with their labels (a query for branch, region and rep names), largest first."""
+    labels = _labels(dim.code, results)
     unset = str(_("Not set"))
     rows = [
         BreakdownRow(k, labels.get(k, unset if k is None else str(k)), r)
@@ -428,19 +452,150 @@ def value_figures(
         ),
         risk=Sum(risk, filter=_DETRACTOR, output_field=FloatField()),
     )
+    return _value_figures(weight, row)
+
+
+def _value_figures(weight: str, row: dict[str, Any]) -> ValueFigures:
     weighted = weighted_nps_from_sums(
         float(row["w_p"] or 0),
         float(row["w_pa"] or 0),
         float(row["w_d"] or 0),
         float(row["w_sq"] or 0),
-        int(row["n"]),
+        int(row["n"] or 0),
     )
     return ValueFigures(
         weight=weight,
         weighted=weighted,
-        customers=int(row["n"]),
-        weighted_customers=int(row["weighted_n"]),
-        detractor_customers=int(row["detractors"]),
-        unscored_detractors=int(row["unscored"]),
+        customers=int(row["n"] or 0),
+        weighted_customers=int(row["weighted_n"] or 0),
+        detractor_customers=int(row["detractors"] or 0),
+        unscored_detractors=int(row["unscored"] or 0),
         revenue_at_risk=float(row["risk"] or 0.0),
     )
+
+
+# ---------------------------------------------------------------- precomputed (the default view)
+
+
+@dataclass(frozen=True)
+class Precomputed:
+    """The default view's figures (no survey, date or branch filter) over what a user may see,
+    as of ``computed_at`` (``feedback.nps_refresh``); in the form of ``feedback.nps_figures``."""
+
+    computed_at: datetime
+    figures: dict[str, Any]
+
+
+def precomputed(user: User) -> Precomputed | None:
+    """The user's precomputed figures; None before the first computation (pages count live).
+
+    Roles that see every answer read the total row (one query). Others read (three queries,
+    whatever the number of answers) the rows their ``customer_scope`` selects: the (branch,
+    region) pairs it selects whatever the owner (a manager's branches and regions: a few rows),
+    then the (owner, branch, region) slices it selects outside those pairs (customers they own
+    elsewhere; a rep's customers). This relies on the scope being "owner is the user OR a
+    condition on branch and region", which a pair row (no owner) meets exactly when every
+    customer of the pair is visible.
+    """
+    # Imported here: the figures module brings pandas, which the home pages never need.
+    from patron.feedback.nps_figures import add
+
+    kind = NpsFigures.Kind
+    scope = customer_scope(user)
+    if scope is None:
+        row = (
+            NpsFigures.objects.filter(kind=kind.TOTAL).values_list("computed_at", "figures").first()
+        )
+        return None if row is None else Precomputed(computed_at=row[0], figures=row[1])
+    computed_at = (
+        NpsFigures.objects.filter(kind=kind.TOTAL).values_list("computed_at", flat=True).first()
+    )
+    if computed_at is None:
+        return None
+    pairs = list(
+        NpsFigures.objects.filter(kind=kind.PAIR)
+        .filter(scope)
+        .values_list("branch_id", "region_id", "computed_at", "figures")
+    )
+    rows = Q(kind=kind.SLICE) & scope
+    for branch_id, region_id, _at, _f in pairs:
+        rows &= ~Q(branch_id=branch_id, region_id=region_id)
+    if sees_anonymous(user):
+        rows |= Q(kind=kind.ANONYMOUS)
+    slices = list(NpsFigures.objects.filter(rows).values_list("computed_at", "figures"))
+    parts = [(at, f) for _b, _r, at, f in pairs] + slices
+    if parts:  # a refresh may have committed between the queries
+        computed_at = max(at for at, _f in parts)
+    return Precomputed(computed_at=computed_at, figures=add(f for _at, f in parts))
+
+
+def _counts_result(counts: list[int] | None) -> NPSResult:
+    p, pa, d = counts or (0, 0, 0)
+    return _nps_of_counts(int(p), int(pa), int(d))
+
+
+@lru_cache(maxsize=8192)
+def _nps_of_counts(p: int, pa: int, d: int) -> NPSResult:
+    # The same counts give the same (frozen) result; the precomputed figures repeat between
+    # refreshes, and each result otherwise costs a SciPy quantile call (~0.4 ms; a weekly page
+    # has some 400).
+    return nps_from_counts(p, pa, d)
+
+
+def summary_from(figures: dict[str, Any]) -> NPSResult:
+    return _counts_result(figures.get("counts"))
+
+
+def trend_from(figures: dict[str, Any], period: str = "month") -> list[TrendPoint]:
+    """As :func:`nps_trend` without filters, from precomputed figures."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    stored = (figures.get("trend") or {}).get(period) or {}
+    return _trend_points(
+        {date.fromisoformat(k): _counts_result(v) for k, v in stored.items()}, period
+    )
+
+
+def _stored_key(dim: Dimension, key: str) -> str | int | None:
+    if key == "":
+        return None
+    return int(key) if dim.numeric else key
+
+
+def _results_from(figures: dict[str, Any], dim: Dimension) -> dict[Any, NPSResult]:
+    stored = (figures.get("breakdowns") or {}).get(dim.code) or {}
+    return {_stored_key(dim, k): _counts_result(v) for k, v in stored.items()}
+
+
+def breakdowns_from(figures: dict[str, Any]) -> list[Breakdown]:
+    """As :func:`nps_breakdowns` without filters, from precomputed figures (labels: 3 queries)."""
+    return [_breakdown(dim, _results_from(figures, dim)) for dim in DIMENSIONS.values()]
+
+
+_VALUE_FIELDS = ("n", "weighted_n", "w_p", "w_pa", "w_d", "w_sq", "detractors", "unscored", "risk")
+
+
+def value_from(figures: dict[str, Any], weight: str = "clv") -> ValueFigures:
+    """As :func:`value_figures` without filters, from precomputed figures."""
+    if weight not in WEIGHTS:
+        raise KeyError(weight)
+    row = (figures.get("value") or {}).get(weight) or {}
+    return _value_figures(weight, {k: row.get(k, 0) for k in _VALUE_FIELDS})
+
+
+def group_comparison_from(
+    figures: dict[str, Any],
+    dimension: str,
+    key_a: str | int | None,
+    key_b: str | int | None,
+    *,
+    label_a: str = "",
+    label_b: str = "",
+) -> Comparison:
+    """As :func:`nps_compare` of two groups without filters, from precomputed figures."""
+    results = _results_from(figures, DIMENSIONS[dimension])
+    empty = nps_from_counts(0, 0, 0)
+    ra = results.get(None if _is_unset(key_a) else key_a, empty)
+    rb = results.get(None if _is_unset(key_b) else key_b, empty)
+    test = compare_nps(ra, rb) if ra.n and rb.n else None
+    return Comparison(label_a, label_b, ra, rb, test)

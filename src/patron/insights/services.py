@@ -91,6 +91,9 @@ def scoring_run_execute(
     run.status = ScoringRun.Status.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["params", "diagnostics", "churn_model", "n_customers", "status", "finished_at"])
+    from patron.feedback.nps_refresh import nps_figures_refresh  # here: feedback imports insights
+
+    nps_figures_refresh()  # the NPS page's figures use the new segments, classes and weights
     return run
 
 
