@@ -376,7 +376,9 @@ def _pairs(
     base = pd.DataFrame(
         {
             "customer": labels[customer_col].to_numpy(),
-            "period": labels[period_col].to_numpy(),
+            # The array itself: to_numpy() would box every Period into an object (seconds at
+            # 100,000s of customer-quarters) only for the frame to parse them back.
+            "period": labels[period_col].array,
             "key": key.to_numpy(),
             "next": nxt.to_numpy(),
             "code": pd.Categorical(

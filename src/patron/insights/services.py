@@ -3,7 +3,8 @@
 A run is keyed by its ``as_of`` day. Running a day again (after a crash, a kill, or on purpose)
 recomputes everything from the data and rewrites the run's scores chunk by chunk, each chunk in
 its own transaction (delete the chunk's rows, insert them again), so a killed run re-run ends
-in exactly the state of an uninterrupted one.
+in exactly the state of an uninterrupted one. A chunk's current scores are copied inside the
+database from the history rows just inserted, so each value crosses from Python once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import pickle
 from collections.abc import Callable, Sequence
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -93,29 +95,45 @@ def scoring_run_execute(
     run.save(update_fields=["params", "diagnostics", "churn_model", "n_customers", "status", "finished_at"])
     from patron.feedback.nps_refresh import nps_figures_refresh  # here: feedback imports insights
 
+    progress("nps figures", 0, 1)
     nps_figures_refresh()  # the NPS page's figures use the new segments, classes and weights
     return run
 
 
 def _write(run: ScoringRun, result: ScoringResult, progress: Progress) -> None:
     scores = result.scores.rename(columns=RENAMED)
-    ids = scores.index.to_numpy()
     latest = not ScoringRun.objects.filter(as_of__gt=run.as_of, status=ScoringRun.Status.DONE).exists()
     now = timezone.now()
-    total = len(ids)
+    total = len(scores)
+    progress("write", 0, total)  # the stage starts now, not after its first chunk
     for start in range(0, total, WRITE_CHUNK):
         chunk = scores.iloc[start : start + WRITE_CHUNK]
         lo, hi = int(chunk.index[0]), int(chunk.index[-1])
-        rows = _rows(chunk)
+        ids, columns = _columns(chunk)
         with transaction.atomic():
             CustomerScore.objects.filter(run=run, customer_id__gte=lo, customer_id__lte=hi).delete()
             _insert(CustomerScore._meta.db_table, ["run_id", "customer_id", *SCORE_FIELDS],
-                    [(run.pk, cid, *values) for cid, values in rows])
+                    list(zip(repeat(run.pk), ids, *columns)))
             if latest:
                 CurrentScore.objects.filter(customer_id__gte=lo, customer_id__lte=hi).delete()
-                _insert(CurrentScore._meta.db_table, ["customer_id", "run_id", "updated_at", *SCORE_FIELDS],
-                        [(cid, run.pk, now, *values) for cid, values in rows])
+                _copy_current(run, now, lo, hi)
         progress("write", min(start + WRITE_CHUNK, total), total)
+
+
+def _copy_current(run: ScoringRun, now: Any, lo: int, hi: int) -> None:
+    """The current scores of customers lo..hi: the run's rows just written, copied in the database.
+
+    Cheaper than sending every value from Python a second time.
+    """
+    q = connection.ops.quote_name
+    fields = ", ".join(q(f) for f in SCORE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(CurrentScore._meta.db_table)} ({q('customer_id')}, {q('run_id')}, {q('updated_at')}, "  # noqa: S608
+            f"{fields}) SELECT {q('customer_id')}, {q('run_id')}, %s, {fields} FROM {q(CustomerScore._meta.db_table)} "
+            f"WHERE {q('run_id')} = %s AND {q('customer_id')} BETWEEN %s AND %s",
+            [now, run.pk, lo, hi],
+        )
 
 
 def _write_dashboards(run: ScoringRun, result: ScoringResult, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
@@ -134,22 +152,55 @@ def _write_dashboards(run: ScoringRun, result: ScoringResult, orders: pd.DataFra
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[int, tuple[Any, ...]]]:
+    ids, columns = _columns(frame)
+    return list(zip(ids, zip(*columns, strict=True), strict=True))
+
+
+def _columns(frame: pd.DataFrame) -> tuple[list[int], list[list[Any]]]:
+    """The customer ids and the database values of each score column, in SCORE_FIELDS order."""
     # Column by column (one vectorised conversion each) rather than cell by cell: at a million
     # customers the per-cell calls cost more than the models.
     columns = [_column(name, frame[name]) for name in SCORE_FIELDS]
-    ids = [int(cid) for cid in frame.index.tolist()]
-    return list(zip(ids, zip(*columns, strict=True), strict=True))
+    return frame.index.to_numpy(dtype="int64").tolist(), columns
 
 
 def _column(name: str, values: pd.Series) -> list[Any]:
     """The database values of one score column: what :func:`_cell` gives for each cell."""
-    if name in JSON_FIELDS or name in TEXT_FIELDS or values.dtype == object:
+    if name in JSON_FIELDS:
+        return _json_column(name, values.tolist())
+    if name in TEXT_FIELDS:
+        # A str is its own value; only the rest (None, NaN, other types) needs _cell.
+        return [v if type(v) is str else _cell(name, v) for v in values.tolist()]
+    if values.dtype == object:
         return [_cell(name, v) for v in values.tolist()]
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     finite = np.isfinite(numbers)
     if name in INT_FIELDS:
         return [int(v) if ok else None for v, ok in zip(numbers.tolist(), finite.tolist(), strict=True)]
     return [v if ok else None for v, ok in zip(numbers.tolist(), finite.tolist(), strict=True)]
+
+
+_PLAIN = (int, str)
+
+
+def _json_column(name: str, values: list[Any]) -> list[str]:
+    """JSON text of each cell; lists of plain ints and strings are encoded once per distinct list.
+
+    Reason codes and recommendations repeat across customers (about 1,200 and 1,400 distinct
+    lists among 100,000 generated customers), so most cells are a dictionary hit, not a json.dumps.
+    """
+    seen: dict[tuple[Any, ...], str] = {}
+    out: list[str] = []
+    for value in values:
+        if type(value) is list and all(type(v) in _PLAIN for v in value):
+            key = tuple(value)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = _cell(name, value)
+            out.append(text)
+        else:
+            out.append(_cell(name, value))
+    return out
 
 
 def _cell(name: str, value: Any) -> Any:
