@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from patron.core.tokens import token_create
 from patron.feedback.models import FollowUp, Invitation, Response
-from patron.feedback.services import invitations_create
+from patron.feedback.services import follow_up_alerts_send, invitations_create
 from tests.factories import make_customer
 from tests.feedback.conftest import body, links_in, run_worker
 
@@ -83,8 +83,11 @@ def test_api_invites_worker_sends_click_records_answer(client, smtp, alice, bob,
     assert follow_up.owner == alice
     assert abs((follow_up.due_at - follow_up.opened_at) - timedelta(hours=48)) < timedelta(seconds=1)
     run_worker()
+    assert smtp.to("alice@example.com") == []  # the alert goes with the next run of its job
+    assert follow_up_alerts_send() == {"sent": 1, "skipped": 0, "failed": 0}
     [alert] = smtp.to("alice@example.com")
     assert "Wang Fang" in alert["Subject"]
+    assert follow_up_alerts_send() == {"sent": 0, "skipped": 0, "failed": 0}  # once only
 
     listed = client.get(f"/api/v1/responses?customer={happy.pk}", **auth).json()
     assert [(r["customer"], r["score"]) for r in listed["items"]] == [(happy.pk, 3)]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from patron.feedback.models import FollowUp, FollowUpRule
 from patron.feedback.selectors import loop_report
 from patron.feedback.services import (
+    follow_up_alerts_send,
     follow_up_close,
     follow_up_record_contact,
     follow_ups_escalate,
@@ -79,6 +80,35 @@ def test_escalation_to_manager_once(smtp, alice, mia, nps_survey):
     run_worker()
     [mail] = smtp.to("mia@example.com")
     assert "Overdue follow-up: Waiting" in mail["Subject"] and "nobody called" in body(mail, "plain")
+
+
+def test_owners_are_alerted_once_by_the_alert_job(smtp, alice, bob, nps_survey, settings):
+    alice.email, bob.email = "alice@example.com", ""
+    alice.save(update_fields=["email"])
+    bob.save(update_fields=["email"])
+    _answer(nps_survey, make_customer("Angry", owner=alice), 1, "broken on arrival")
+    _answer(nps_survey, make_customer("Nobody's inbox", owner=bob), 2)
+    closed = _answer(nps_survey, make_customer("Sorted already", owner=alice), 3)
+    follow_up_close(
+        follow_up=FollowUp.objects.get(response=closed), user=alice, root_cause="product",
+        action_taken="Replaced", outcome="resolved",
+    )
+    assert FollowUp.objects.filter(alerted_at__isnull=True).count() == 3
+
+    # The mail server is down: nothing is marked, the next run tries again.
+    port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = 9  # discard: nothing listens
+    down = follow_up_alerts_send()
+    assert down["failed"] == 1, down
+    assert FollowUp.objects.filter(alerted_at__isnull=True, customer__name="Angry").exists()
+    settings.EMAIL_PORT = port
+
+    assert follow_up_alerts_send() == {"sent": 1, "skipped": 2, "failed": 0}
+    [mail] = smtp.to("alice@example.com")
+    assert "Angry" in mail["Subject"] and "broken on arrival" in body(mail, "plain")
+    assert len(smtp.messages) == 1  # no mail for the closed one, none for an owner without address
+    assert follow_up_alerts_send() == {"sent": 0, "skipped": 0, "failed": 0}
+    assert not FollowUp.objects.filter(alerted_at__isnull=True).exists()
 
 
 def test_close_the_loop_and_tell_the_customer(smtp, alice, nps_survey):

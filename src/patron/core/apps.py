@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "patron.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from patron.core import scheduler, tasks
+
+        scheduler.register(scheduler.PeriodicJob("task_results_prune", tasks.task_results_prune, scheduler.daily))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections
 from django.db.backends.utils import CursorWrapper
@@ -37,11 +37,11 @@ def _insert_sql(alias: str, model: type[Model]) -> tuple[str, list[Field[Any, An
         assert pk is not None
         fields = [f for f in model._meta.concrete_fields if f is not pk]
         sql = (
-            f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608 - names from the model
+            f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) "  # noqa: S608 - names from the model
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
         if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {qn(pk.column)}"
+            sql += f" RETURNING {qn(str(pk.column))}"
         found = _INSERTS[key] = (sql, fields)
     return found
 
@@ -66,7 +66,9 @@ def hot_cursor(using: str = "default") -> Iterator[CursorWrapper]:
     raw = connection.connection
     # Only server-binding cursors prepare; Django's own (client-side binding) cursors never do.
     raw.prepare_threshold = 0
-    with connection._prepare_cursor(ServerBindingCursor(raw)) as cursor:
+    cursor_class: Any = ServerBindingCursor  # psycopg's Cursor, which takes the connection
+    # _prepare_cursor wraps it as connection.cursor() would (query logging, execute wrappers).
+    with cast(Any, connection)._prepare_cursor(cursor_class(raw)) as cursor:
         yield cursor
 
 

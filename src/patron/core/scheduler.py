@@ -7,6 +7,8 @@ key is already in the queue table (django_tasks_db's DBTaskResult), so each peri
 once, however often the scheduler wakes or restarts. Two worker processes may both enqueue the
 same period in a race; jobs are written to be idempotent (a second run changes nothing).
 
+Finished results older than a week are pruned daily (``prune_results``).
+
 Apps register their jobs in ``AppConfig.ready``::
 
     scheduler.register(PeriodicJob("follow_ups_escalate", tasks.follow_ups_escalate, every(minutes=10)))
@@ -18,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import close_old_connections
@@ -84,6 +86,30 @@ def enqueue_due(now: datetime | None = None) -> list[str]:
         job.task.enqueue(key)
         done.append(f"{job.name}:{key}")
     return done
+
+
+RESULTS_KEPT_DAYS = 7
+
+
+def prune_results(*, now: datetime | None = None, days: int = RESULTS_KEPT_DAYS) -> int:
+    """Delete finished task results older than ``days``; returns how many.
+
+    Without it the queue table grows by a row per job period (1,440 a day for a one-minute job)
+    and every scheduler pass scans it. Each task's newest result is kept, however old: it is how
+    a quarterly job knows its current quarter is done.
+    """
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    newest = [
+        DBTaskResult.objects.filter(task_path=path).order_by("-enqueued_at").values_list("pk", flat=True)[0]
+        for path in DBTaskResult.objects.order_by().values_list("task_path", flat=True).distinct()
+    ]
+    finished = [TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED]
+    old = DBTaskResult.objects.filter(status__in=finished, finished_at__lt=cutoff).exclude(pk__in=newest)
+    deleted, _ = old.delete()
+    return deleted
 
 
 def run(stop: threading.Event, *, interval: float = 30.0) -> None:

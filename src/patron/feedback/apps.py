@@ -15,6 +15,9 @@ class FeedbackConfig(AppConfig):
         register_feedback_sources()
         signals.connect()
         scheduler.register(
+            scheduler.PeriodicJob("follow_ups_alert", tasks.follow_ups_alert, scheduler.every(minutes=1))
+        )
+        scheduler.register(
             scheduler.PeriodicJob("follow_ups_escalate", tasks.follow_ups_escalate, scheduler.every(minutes=10))
         )
         scheduler.register(

@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -350,6 +351,8 @@ class FollowUp(models.Model):
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     due_at = models.DateTimeField(_("first contact due"))
     first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
+    # Set by the periodic job that emails the owner (services.follow_up_alerts_send).
+    alerted_at = models.DateTimeField(_("owner alerted"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
     escalated_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -374,6 +377,8 @@ class FollowUp(models.Model):
             models.Index(fields=["owner", "closed_at", "due_at"]),
             models.Index(fields=["customer", "-opened_at"]),
             models.Index(fields=["closed_at", "due_at"]),
+            # The alert job's queue: only the few follow-ups not alerted yet are in it.
+            models.Index(fields=["id"], name="feedback_followup_to_alert", condition=Q(alerted_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

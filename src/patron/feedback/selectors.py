@@ -65,7 +65,7 @@ def _invitation_sql() -> tuple[str, list[str], list[tuple[int, Any, Any]]]:
         qn = connection.ops.quote_name
         table = Invitation._meta.db_table
         fields = Invitation._meta.concrete_fields
-        columns = ", ".join(f"i.{qn(f.column)}" for f in fields)
+        columns = ", ".join(f"i.{qn(str(f.column))}" for f in fields)
         converters = []
         for i, field in enumerate(fields):
             col = field.get_col(table)

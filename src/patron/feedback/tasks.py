@@ -55,11 +55,9 @@ def _send(message) -> bool:
 
 
 @task()
-def follow_up_alert(follow_up_id: int) -> bool:
-    follow_up = FollowUp.objects.select_related("owner", "customer", "response__survey").filter(pk=follow_up_id).first()
-    if follow_up is None or follow_up.closed_at is not None:
-        return False
-    return _send(emails.follow_up_alert_message(follow_up))
+def follow_ups_alert(period: str) -> dict[str, int]:
+    """Periodic (core.scheduler), every minute: email owners their new follow-ups."""
+    return services.follow_up_alerts_send()
 
 
 @task()

@@ -449,6 +449,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
                 "opened_at": _times(opened, aware=aware),
                 "due_at": _times(opened + pd.Timedelta(hours=FOLLOW_UP_SLA_HOURS), aware=aware),
                 "first_contact_at": _times(closed, aware=aware),
+                "alerted_at": _times(opened, aware=aware),  # history: the owner was told then
                 "closed_at": _times(closed, aware=aware),
                 "closed_by_id": [o if c else None for o, c in zip(owner_of.loc[fu["customer_index"]].tolist(), is_closed, strict=True)],
                 "outcome": np.where(is_closed, FollowUp.Outcome.RESOLVED, "").tolist(),
