@@ -191,6 +191,7 @@ def _json_column(name: str, values: list[Any]) -> list[str]:
     """
     seen: dict[tuple[Any, ...], str] = {}
     out: list[str] = []
+    empty = _cell(name, None)  # what every value that is not a list (None, NaN) becomes
     for value in values:
         if type(value) is list and all(type(v) in _PLAIN for v in value):
             key = tuple(value)
@@ -198,8 +199,10 @@ def _json_column(name: str, values: list[Any]) -> list[str]:
             if text is None:
                 text = seen[key] = _cell(name, value)
             out.append(text)
-        else:
+        elif isinstance(value, (list, tuple, np.ndarray)):
             out.append(_cell(name, value))
+        else:
+            out.append(empty)
     return out
 
 
