@@ -9,7 +9,7 @@ emptied of feedback rows first):
 
 What it does:
 1. migrates the database and creates one NPS survey, N customers (owned by a rep, so detractors
-   open follow-ups with an alert task, as in production) and N invitations, one per customer;
+   open follow-ups, as in production) and N invitations, one per customer;
 2. starts `patron serve` (gunicorn, gthread) on 127.0.0.1 with the access log discarded and the
    per-address rate limit off (PATRON_ANSWER_RATE_LIMIT=0: every request comes from 127.0.0.1);
 3. sends one GET per invitation (`/s/i/<token>/?score=N`, seeded random scores 0–10) from
@@ -297,14 +297,16 @@ def main() -> None:
         # Warm up each worker (imports, first connections) with answers that are not measured.
         warm, paths = paths[: 4 * args.workers * args.threads], paths[4 * args.workers * args.threads :]
         asyncio.run(load("127.0.0.1", port, warm, min(args.concurrency, len(warm)), args.timeout, 120))
-        watched = server_pids(server.pid) + backend_pids(args.database_url)
-        server_cpu_before = {pid: _proc_cpu(pid) for pid in watched}
+        app_pids, db_pids = server_pids(server.pid), backend_pids(args.database_url)
+        server_cpu_before = {pid: _proc_cpu(pid) for pid in app_pids + db_pids}
         cpu_before = os.times()
         elapsed, latencies, statuses, cut = asyncio.run(
             load("127.0.0.1", port, paths, args.concurrency, args.timeout, args.deadline)
         )
         cpu_after = os.times()
-        server_cpu = sum(_proc_cpu(pid) - before for pid, before in server_cpu_before.items())
+        used = {pid: _proc_cpu(pid) - before for pid, before in server_cpu_before.items()}
+        server_cpu = sum(used.values())
+        db_cpu = sum(used[pid] for pid in db_pids)
         load_average = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -315,7 +317,7 @@ def main() -> None:
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 100 else [0.0] * 99
     client_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     report = {
-        "date": dt.date.today().isoformat(),
+        "date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL {pg['server_version']}",
         "command": " ".join(["bench/bench_answers.py", f"--answers {args.answers}", f"--concurrency {args.concurrency}",
                              f"--workers {args.workers}", f"--threads {args.threads}"]),
@@ -325,8 +327,11 @@ def main() -> None:
         "answers/s": f"{rate:,.0f}",
         "latency p50 / p95 / p99": f"{q[49] * 1000:.1f} / {q[94] * 1000:.1f} / {q[98] * 1000:.1f} ms",
         "load client CPU": f"{client_cpu:.1f} s",
-        "server CPU (gunicorn + PostgreSQL backends) per answer": f"{server_cpu / max(len(latencies), 1) * 1000:.2f} ms",
+        "server CPU (gunicorn + PostgreSQL backends) per answer": f"{server_cpu / max(len(latencies), 1) * 1000:.2f} ms "
+        f"({(server_cpu - db_cpu) / max(len(latencies), 1) * 1000:.2f} gunicorn + {db_cpu / max(len(latencies), 1) * 1000:.2f} PostgreSQL)",
         "answers/s the server CPU allows on 2 dedicated cores": f"{2 * len(latencies) / server_cpu:,.0f}" if server_cpu else "n/a",
+        "answers/s server and load client CPU allow on 2 cores": f"{2 * len(latencies) / (server_cpu + client_cpu):,.0f}"
+        if server_cpu + client_cpu else "n/a",
         "load average at the end (1/5/15 min; other work shares the machine)": " / ".join(f"{x:.1f}" for x in load_average),
         "responses stored": f"{stored:,} (expected {total:,}; invitations answered {answered:,})",
         "follow-ups opened (detractors)": f"{follow_ups:,}",
@@ -341,7 +346,7 @@ def main() -> None:
             "# Public answer endpoint under load\n\n"
             "One GET per invitation link (`/s/i/<token>/?score=N`), as a customer clicking a score in\n"
             "the invitation email. Each answer is a committed PostgreSQL transaction (response row,\n"
-            "invitation marked answered, and for detractors a follow-up plus its alert task).\n"
+            "invitation marked answered, and for detractors a follow-up, whose alert email a periodic job sends).\n"
             "Server, database and load client share the machine.\n\n" + "\n".join(lines) + "\n"
         )
     if stored != total or answered != total:
