@@ -34,6 +34,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -232,16 +233,46 @@ def server_pids(session: int) -> list[int]:
     return pids
 
 
-def backend_pids(url: str) -> list[int]:
-    """PostgreSQL backends serving the benchmark database (the server's persistent connections)."""
-    import psycopg
+class BackendCPU:
+    """CPU of the database's backends over the run, including backends that come and go.
 
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+    The server recycles its connections (CONN_MAX_AGE), so the backends present at the start are
+    not those at the end: a thread samples them twice a second and keeps each one's last reading
+    (a backend first seen during the run counts from zero; what one spends after its last sample
+    is lost, a fraction of a second at most).
+    """
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)  # one connection for every sample
+        self.name = urlsplit(url).path.lstrip("/")
+        self.start = {pid: _proc_cpu(pid) for pid in self._pids()}
+        self.last = dict(self.start)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (self.name,)
         ).fetchall()
-    return [r[0] for r in rows]
+        return [r[0] for r in rows]
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.5):
+            for pid in self._pids():
+                used = _proc_cpu(pid)
+                if used:
+                    self.last[pid] = used
+
+    def total(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        self.conn.close()
+        for pid in list(self.last):
+            self.last[pid] = max(self.last[pid], _proc_cpu(pid))
+        return sum(used - self.start.get(pid, 0.0) for pid, used in self.last.items())
 
 
 def cpu_model() -> str:
@@ -297,16 +328,16 @@ def main() -> None:
         # Warm up each worker (imports, first connections) with answers that are not measured.
         warm, paths = paths[: 4 * args.workers * args.threads], paths[4 * args.workers * args.threads :]
         asyncio.run(load("127.0.0.1", port, warm, min(args.concurrency, len(warm)), args.timeout, 120))
-        app_pids, db_pids = server_pids(server.pid), backend_pids(args.database_url)
-        server_cpu_before = {pid: _proc_cpu(pid) for pid in app_pids + db_pids}
+        app_pids = server_pids(server.pid)
+        app_cpu_before = {pid: _proc_cpu(pid) for pid in app_pids}
+        db = BackendCPU(args.database_url)
         cpu_before = os.times()
         elapsed, latencies, statuses, cut = asyncio.run(
             load("127.0.0.1", port, paths, args.concurrency, args.timeout, args.deadline)
         )
         cpu_after = os.times()
-        used = {pid: _proc_cpu(pid) - before for pid, before in server_cpu_before.items()}
-        server_cpu = sum(used.values())
-        db_cpu = sum(used[pid] for pid in db_pids)
+        db_cpu = db.total()
+        server_cpu = sum(_proc_cpu(pid) - before for pid, before in app_cpu_before.items()) + db_cpu
         load_average = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
