@@ -320,7 +320,7 @@ def test_query_count_is_bounded_and_does_not_grow_with_answers(client, book, rol
     user = _users(book)[role]
     client.force_login(user)
     before = _count(client)
-    assert before <= 12  # session, user, 2 filter lists, figures (2), 3 labels, 2 live periods
+    assert before <= 11  # session, user, 2 filter lists, figures (2), 3 labels, 1 for live periods
     survey = Response.objects.filter(survey__kind=SurveyKind.NPS).first().survey
     customers = list(Customer.objects.order_by("pk")[:40])
     start = local(2023, 1, 2, 12, 0)

@@ -293,3 +293,27 @@ def test_the_precomputed_default_view_shows_the_hand_computed_figures(client, da
     assert "0 ± 98 (n = 4)" in text(client.get(URL))
     nps_figures_refresh()
     assert "(n = 5)" in text(client.get(URL))
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans", "zh-hant"])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_table_cells_show_numbers_as_the_template_filters_do(settings, language, grouped):
+    # The view formats the tables' cells itself (hundreds per page); they must read exactly as
+    # `floatformat:0` and `{{ n }}` would, halves rounded away from zero and no "-0".
+    from django.template import Context, Template
+    from django.template.defaultfilters import floatformat
+    from django.utils import translation
+
+    from patron.feedback.insight_views import _Numbers
+
+    settings.USE_THOUSAND_SEPARATOR = grouped
+    with translation.override(language):
+        numbers = _Numbers()
+        values = [-100.0, -62.5, -12.5, -0.5, -0.4999, -0.0, 0.0, 0.5, 2.5, 64.2, 1e-9, 12345.5]
+        for value in values:
+            assert numbers.whole(value) == floatformat(value, 0), value
+        for n in [0, 7, 12345, 1234567]:
+            assert numbers.count(n) == Template("{{ n }}").render(Context({"n": n}))
+        assert numbers.whole(None) == ""
+        if grouped and language != "en":
+            assert numbers.count(1234567) == "1,234,567"  # patron.formats groups Chinese numbers

@@ -8,19 +8,29 @@ figures (``NpsFigures``) instead; filtered views and period comparisons are coun
 
 from __future__ import annotations
 
+import html
+import math
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import numberformat, timezone
+from django.utils.formats import get_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
+from patron.analytics.nps import NPSResult
 from patron.analytics.text import default_taxonomy
 from patron.core.models import Branch, User
 from patron.feedback import nps_charts
@@ -60,30 +70,139 @@ def _drill_url(filters: nps.NPSFilters, **extra: Any) -> str:
     return f"{reverse('feedback:nps-responses')}?{urlencode(params)}"
 
 
+@lru_cache(maxsize=65536)
+def _half_up(value: float) -> int:
+    # floatformat's rounding: of the number as printed, half away from zero; the same figures
+    # come back on every request until the next refresh, hence the cache.
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class _Numbers:
+    """The page's table cells as ``{{ n }}`` and ``floatformat:0`` would show them, in the
+    active language.
+
+    A weekly page has over a thousand such cells, and the filters cost tens of µs each
+    (Decimal parsing, a locale lookup per call): the formats are read once per request.
+    """
+
+    def __init__(self) -> None:
+        language = get_language()
+        self._decimal = get_format("DECIMAL_SEPARATOR", language)
+        self._grouping = get_format("NUMBER_GROUPING", language)
+        self._thousands = get_format("THOUSAND_SEPARATOR", language)
+        # Whole numbers are printed as they are unless thousands are grouped (numberformat).
+        self._plain = not (settings.USE_THOUSAND_SEPARATOR and self._grouping != 0)
+
+    def count(self, n: int) -> str:
+        """``{{ n }}``."""
+        if self._plain:
+            return str(n)
+        return str(numberformat.format(n, self._decimal, None, self._grouping, self._thousands))
+
+    def whole(self, value: float | None) -> str:
+        """``{{ value|floatformat:0 }}``; "" for None."""
+        if value is None:
+            return ""
+        if not math.isfinite(value):
+            return str(floatformat(value, 0))
+        return self.count(_half_up(value))
+
+
+def _trend_rows(
+    trend: list[nps.TrendPoint], numbers: _Numbers
+) -> list[tuple[str, str, str, str, str]]:
+    """(period, NPS, margin, n, band) display strings; "—" where a period has no answers."""
+    rows = []
+    for p in trend:
+        r = p.result
+        band = f"{numbers.whole(r.ci_low)} – {numbers.whole(r.ci_high)}" if r.n else "—"
+        rows.append(
+            (
+                p.label,
+                numbers.whole(r.nps) or "—",
+                numbers.whole(r.moe) or "—",
+                numbers.count(r.n),
+                band,
+            )
+        )
+    return rows
+
+
+def _trend_links(trend: list[nps.TrendPoint], filters: nps.NPSFilters) -> list[str]:
+    """The answers of each period within the filters, as ``_drill_url`` would make them."""
+    params = _filter_params(filters)
+    if "start" in params or "end" in params:  # the period's dates take the filters' places
+        return [
+            _drill_url(
+                filters,
+                start=max(p.start, filters.start or p.start).isoformat(),
+                end=min(p.end - timedelta(days=1), filters.end or p.end).isoformat(),
+            )
+            for p in trend
+        ]
+    # ISO dates need no quoting: one prefix, two dates appended per period
+    prefix = f"{reverse('feedback:nps-responses')}?{urlencode(params)}{'&' if params else ''}"
+    return [
+        f"{prefix}start={p.start.isoformat()}&end={(p.end - timedelta(days=1)).isoformat()}"
+        for p in trend
+    ]
+
+
 _CUSTOMER_LIST_FILTERS = {"segment": "segment", "value_class": "value_class"}
 
 
 def _breakdown_context(
-    breakdowns: list[nps.Breakdown], filters: nps.NPSFilters
+    breakdowns: list[nps.Breakdown],
+    filters: nps.NPSFilters,
+    numbers: _Numbers,
 ) -> list[dict[str, Any]]:
+    """Each breakdown's rows as display strings and links (the URLs' fixed parts built once)."""
+    answers_base = f"{reverse('feedback:nps-responses')}?"
+    customers_base = f"{reverse('customer-list')}?"
+    params = _filter_params(filters)
     out = []
     for b in breakdowns:
+        code = b.dimension.code
+        answers_prefix = f"{answers_base}{urlencode({**params, 'dim': code})}&key="
+        customer_filter = _CUSTOMER_LIST_FILTERS.get(code)
         rows = []
         for row in b.rows:
-            key = "" if row.key is None else row.key
-            customers_url = None
-            if b.dimension.code in _CUSTOMER_LIST_FILTERS and row.key:
-                customers_url = f"{reverse('customer-list')}?{urlencode({_CUSTOMER_LIST_FILTERS[b.dimension.code]: row.key})}"
+            key = "" if row.key is None else str(row.key)
+            result: NPSResult = row.result
             rows.append(
                 {
-                    "row": row,
-                    "answers_url": _drill_url(filters, dim=b.dimension.code, key=key),
-                    "customers_url": customers_url,
-                    "group": f"{b.dimension.code}:{key}",
+                    "label": row.label,
+                    "n": numbers.count(result.n),
+                    "nps": numbers.whole(result.nps),
+                    "moe": numbers.whole(result.moe),
+                    "few": result.n < 30,
+                    "answers_url": answers_prefix + quote_plus(key),
+                    "customers_url": (
+                        f"{customers_base}{customer_filter}={quote_plus(key)}"
+                        if customer_filter and row.key
+                        else None
+                    ),
+                    "group": f"{code}:{key}",
                 }
             )
         out.append({"dimension": b.dimension, "rows": rows})
     return out
+
+
+def _group_options(breakdowns: list[dict[str, Any]], selected: str | None) -> SafeString:
+    """The comparison's list of groups: every breakdown row as an option, by dimension.
+
+    Built here rather than by a template loop: the page has two such lists of every row."""
+    parts = []
+    for b in breakdowns:
+        parts.append(f'<optgroup label="{html.escape(str(b["dimension"].label))}">')
+        for r in b["rows"]:
+            mark = " selected" if r["group"] == selected else ""
+            parts.append(
+                f'<option value="{html.escape(r["group"])}"{mark}>{html.escape(r["label"])}</option>'
+            )
+        parts.append("</optgroup>")
+    return mark_safe("".join(parts))  # noqa: S308 -- every value escaped above
 
 
 def _comparison(
@@ -116,7 +235,7 @@ def _group_label(breakdowns: list[dict[str, Any]], group: str) -> str:
     for b in breakdowns:
         for r in b["rows"]:
             if r["group"] == group:
-                return f"{b['dimension'].label}: {r['row'].label}"
+                return f"{b['dimension'].label}: {r['label']}"
     return group
 
 
@@ -142,16 +261,9 @@ def nps_page(request: HttpRequest) -> HttpResponse:
         summary = nps.nps_summary(user, filters=filters)
         breakdown_list = nps.nps_breakdowns(user, filters)
         value = nps.value_figures(user, filters, weight=weight)
-    trend_links = [
-        _drill_url(
-            filters,
-            start=max(p.start, filters.start or p.start).isoformat(),
-            end=min(p.end - timedelta(days=1), filters.end or p.end).isoformat(),
-        )
-        for p in trend
-    ]
-    breakdowns = _breakdown_context(breakdown_list, filters)
+    numbers = _Numbers()
     compare = CompareForm(request.GET, today=filters.end or timezone.localdate())
+    breakdowns = _breakdown_context(breakdown_list, filters, numbers)
     comparison = None
     if compare.is_valid():
         comparison = _comparison(user, compare, filters, pre)
@@ -166,9 +278,13 @@ def nps_page(request: HttpRequest) -> HttpResponse:
         filter_query=urlencode(_filter_params(filters)),
         summary=summary,
         figures_as_of=pre.computed_at if pre is not None else None,
-        trend=trend,
-        trend_chart=nps_charts.trend_chart(trend, trend_links),
+        trend_rows=_trend_rows(trend, numbers),
+        trend_script=nps_charts.script(
+            nps_charts.trend_chart(trend, _trend_links(trend, filters)), "chart-nps-trend"
+        ),
         breakdowns=breakdowns,
+        group_a_options=_group_options(breakdowns, compare.data.get("group_a")),
+        group_b_options=_group_options(breakdowns, compare.data.get("group_b")),
         value=value,
         weight_label=nps.WEIGHTS[weight][1],
         compare=compare,

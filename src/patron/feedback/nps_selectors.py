@@ -61,6 +61,7 @@ WEIGHTS: dict[str, tuple[str, Promise]] = {
 _PROMOTER = Q(score_class=ScoreClass.PROMOTER)
 _PASSIVE = Q(score_class=ScoreClass.PASSIVE)
 _DETRACTOR = Q(score_class=ScoreClass.DETRACTOR)
+_CLASSES = {"promoters": _PROMOTER, "passives": _PASSIVE, "detractors": _DETRACTOR}
 
 
 def _counts() -> dict[str, Any]:
@@ -205,16 +206,12 @@ def _trend_points(found: dict[date, NPSResult], period: str) -> list[TrendPoint]
     if not found:
         return []
     points = []
+    empty = _nps_of_counts(0, 0, 0)  # a gap; a rep's weekly trend has a hundred or more
     day, last = min(found), max(found)
     while day <= last:
         following = _next_period(day, period)
         points.append(
-            TrendPoint(
-                day,
-                following,
-                _period_label(day, period),
-                found.get(day) or nps_from_counts(0, 0, 0),
-            )
+            TrendPoint(day, following, _period_label(day, period), found.get(day) or empty)
         )
         day = following
     return points
@@ -385,15 +382,43 @@ def nps_compare(
     label_b: str = "",
 ) -> Comparison:
     """Two periods (``a``/``b`` replace the page's filters) or two groups of ``dimension``
-    (``key_a``/``key_b`` within the page's filters); a Wald z-test on the difference. Two queries."""
-    qs_a = nps_responses(user, a or filters)
-    qs_b = nps_responses(user, b or filters)
-    if dimension is not None:
-        qs_a = filter_by_key(qs_a, dimension, key_a)
-        qs_b = filter_by_key(qs_b, dimension, key_b)
-    ra, rb = _result(qs_a.aggregate(**_counts())), _result(qs_b.aggregate(**_counts()))
+    (``key_a``/``key_b`` within the page's filters); a Wald z-test on the difference. One query
+    for two periods (the page's default comparison), two for groups."""
+    a, b = a or filters, b or filters
+    if dimension is None and _dates_only_differ(a, b):
+        ra, rb = _period_results(user, a, b)
+    else:
+        qs_a, qs_b = nps_responses(user, a), nps_responses(user, b)
+        if dimension is not None:
+            qs_a = filter_by_key(qs_a, dimension, key_a)
+            qs_b = filter_by_key(qs_b, dimension, key_b)
+        ra, rb = _result(qs_a.aggregate(**_counts())), _result(qs_b.aggregate(**_counts()))
     test = compare_nps(ra, rb) if ra.n and rb.n else None
     return Comparison(label_a, label_b, ra, rb, test)
+
+
+def _dates_only_differ(a: NPSFilters, b: NPSFilters) -> bool:
+    bounded = None not in (a.start, a.end, b.start, b.end)
+    return bounded and replace(a, start=None, end=None) == replace(b, start=None, end=None)
+
+
+def _days(start: date | None, end: date | None) -> Q:
+    assert start is not None and end is not None  # _dates_only_differ checked it
+    return Q(created_at__gte=_day_start(start), created_at__lt=_day_start(end + timedelta(days=1)))
+
+
+def _period_results(user: User, a: NPSFilters, b: NPSFilters) -> tuple[NPSResult, NPSResult]:
+    """Both periods' counts in one pass over the answers from the earlier start to the later end."""
+    in_a, in_b = _days(a.start, a.end), _days(b.start, b.end)
+    span = replace(a, start=min(a.start, b.start), end=max(a.end, b.end))  # type: ignore[type-var]
+    row = nps_responses(user, span).aggregate(
+        **{f"a_{k}": Count("pk", filter=q & in_a) for k, q in _CLASSES.items()},
+        **{f"b_{k}": Count("pk", filter=q & in_b) for k, q in _CLASSES.items()},
+    )
+    return (
+        _result({k: row[f"a_{k}"] for k in _CLASSES}),
+        _result({k: row[f"b_{k}"] for k in _CLASSES}),
+    )
 
 
 # ---------------------------------------------------------------- value
