@@ -96,6 +96,8 @@ _LOG_FEATURES = frozenset(
 )  # fmt: skip
 
 _DAY = pd.Timedelta(days=1)
+# build_features' default active window (see its ``customers``); equal to the default horizon.
+DEFAULT_ACTIVE_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def build_features(
     interactions: pd.DataFrame | None = None,
     follow_ups: pd.DataFrame | None = None,
     customers: Iterable[Any] | None = None,
-    active_days: int | None = 180,
+    active_days: int | None = DEFAULT_ACTIVE_DAYS,
     complaint_kinds: Sequence[str] = ("complaint", "claim"),
     complaint_window_days: int = 180,
     trend_window_days: int = 180,
@@ -468,6 +470,10 @@ class ChurnEvaluation:
     calibration_behaviour: pd.DataFrame = field(repr=False)
     model: ChurnModel = field(repr=False)
     model_behaviour: ChurnModel = field(repr=False)
+    # The test set (features and labels at ``test_cutoff``): a caller fitting on that cutoff
+    # with the same options can reuse them instead of building them again.
+    test_features: pd.DataFrame | None = field(default=None, repr=False)
+    test_labels: pd.Series | None = field(default=None, repr=False)
 
 
 def evaluate_out_of_time(
@@ -541,6 +547,8 @@ def evaluate_out_of_time(
         calibration_behaviour=calibration_table(y1, p_base),
         model=full,
         model_behaviour=base,
+        test_features=x1,
+        test_labels=y1,
     )
 
 

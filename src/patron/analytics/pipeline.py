@@ -353,8 +353,14 @@ def _churn(
         evaluation = churn.evaluate_out_of_time(
             orders, train_cutoff=end - 2 * h, horizon_days=config.churn_horizon_days, data_end=end, **extra
         )
-        train_x = churn.build_features(orders, cutoff=end - h, **extra)
-        train_y = churn.build_labels(orders, cutoff=end - h, horizon_days=config.churn_horizon_days)
+        test_x, test_y = evaluation.test_features, evaluation.test_labels
+        if config.churn_horizon_days == churn.DEFAULT_ACTIVE_DAYS and test_x is not None and test_y is not None:
+            # The evaluation's test set is this training set: same cutoff (end - h), same orders
+            # and answers, and its active window (the horizon) is build_features' default one.
+            train_x, train_y = test_x, test_y
+        else:
+            train_x = churn.build_features(orders, cutoff=end - h, **extra)
+            train_y = churn.build_labels(orders, cutoff=end - h, horizon_days=config.churn_horizon_days)
         model = churn.ChurnModel(attitude=True).fit(train_x, train_y.reindex(train_x.index))
         now_x = churn.build_features(orders, cutoff=end, **extra)
     except AnalyticsInputError as exc:

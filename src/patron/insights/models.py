@@ -75,8 +75,13 @@ class ScoreFields(models.Model):
 
 
 class CustomerScore(ScoreFields):
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="score_history")
+    # No single-column indexes on the two keys: the unique (run, customer) serves a run's rows
+    # (write-back chunks, cascades from a run) and the (customer, run) index a customer's history
+    # (360° page, cascades from a customer). Each extra index slowed every run's write-back.
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="score_history", db_index=False
+    )
 
     class Meta:
         verbose_name = _("customer score")

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from itertools import repeat
 from typing import Any
@@ -113,7 +113,7 @@ def _write(run: ScoringRun, result: ScoringResult, progress: Progress) -> None:
         with transaction.atomic():
             CustomerScore.objects.filter(run=run, customer_id__gte=lo, customer_id__lte=hi).delete()
             _insert(CustomerScore._meta.db_table, ["run_id", "customer_id", *SCORE_FIELDS],
-                    list(zip(repeat(run.pk), ids, *columns)))
+                    zip(repeat(run.pk), ids, *columns))
             if latest:
                 CurrentScore.objects.filter(customer_id__gte=lo, customer_id__lte=hi).delete()
                 _copy_current(run, now, lo, hi)
@@ -220,13 +220,22 @@ def _cell(name: str, value: Any) -> Any:
     return float(value)
 
 
-def _insert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
+def _insert(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert the rows; on PostgreSQL with COPY, else with batched INSERT ... VALUES."""
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
+    name = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
+        if connection.vendor == "postgresql":
+            # COPY streams the rows as one statement: no INSERT per batch to parse, plan and run,
+            # and the server loads them on its fast path.
+            with cursor.cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        batch = list(rows)
+        if batch:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", batch)  # noqa: S608
 
 
 def _jsonable(value: Any) -> Any:
