@@ -178,6 +178,11 @@ def survey_rows(user: User) -> list[SurveyRow]:
 
 
 def visible_follow_ups(user: User) -> QuerySet[FollowUp]:
+    # For roles that see every customer there is nothing to filter. Written as "customer in
+    # (every customer) OR ...", PostgreSQL probes the customers subquery once per follow-up:
+    # minutes at a million customers.
+    if customer_scope(user) is None:
+        return FollowUp.objects.all()
     return FollowUp.objects.filter(Q(customer__in=visible_customers(user)) | Q(owner=user) | Q(escalated_to=user))
 
 
@@ -248,6 +253,8 @@ def loop_report(
 
 
 def visible_reviews(user: User) -> QuerySet[Review]:
+    if customer_scope(user) is None:  # every customer: see visible_follow_ups
+        return Review.objects.all()
     return Review.objects.filter(Q(customer__in=visible_customers(user)) | Q(owner=user))
 
 

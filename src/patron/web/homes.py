@@ -21,7 +21,7 @@ from django.utils import timezone
 from patron.analytics.nps import NPSResult, nps_from_counts
 from patron.core.models import Role, User
 from patron.customers.models import Customer
-from patron.customers.selectors import customer_scope, visible_customers
+from patron.customers.selectors import customer_scope, of_visible_customers, visible_customers
 from patron.engagement.models import Task
 from patron.feedback.models import FollowUp, Response, Review, ScoreClass, SurveyKind
 from patron.feedback.selectors import FeedFilters, feed, visible_follow_ups, visible_responses
@@ -199,17 +199,19 @@ class TeamRow:
 def team_blocks(user: User) -> dict[str, Any]:
     """Per owner: customers, profit and predicted value (from the run), open follow-ups and NPS (live)."""
     team_run, per_owner = team_figures(user)
-    visible = visible_customers(user)
     ids = [o for o in per_owner if o is not None]
     names = {u.pk: str(u) for u in User.objects.filter(pk__in=ids).order_by()}
+    # Open follow-ups counted per person they are assigned to, among the people of the table: a
+    # load figure read from the follow-ups alone. Filtering them by visible customers made
+    # PostgreSQL join a million customers (300-540 ms at 1M).
     follow_ups = dict(
-        FollowUp.objects.filter(closed_at__isnull=True, customer__in=visible)
-        .values_list("customer__owner_id")
+        FollowUp.objects.filter(closed_at__isnull=True, owner_id__in=ids)
+        .values_list("owner_id")
         .annotate(n=Count("pk"))
         .order_by()
     )
     nps = nps_by(
-        Response.objects.filter(customer__in=visible, created_at__gte=timezone.now() - NPS_WINDOW),
+        of_visible_customers(Response.objects.filter(created_at__gte=timezone.now() - NPS_WINDOW), user),
         "customer__owner_id",
     )
     rows = [

@@ -56,8 +56,8 @@ def _first(records: QuerySet, limit: int) -> Group:
     return Group(rows[:limit], len(rows) > limit)
 
 
-def _first_by_name(records: QuerySet, limit: int) -> Group:
-    rows = first_by_name(records, limit + 1)
+def _first_by_name(records: QuerySet, limit: int, q: str) -> Group:
+    rows = first_by_name(records, limit + 1, first_keystroke=len(q) == 1 and q.isascii())
     return Group(rows[:limit], len(rows) > limit)
 
 
@@ -84,7 +84,7 @@ def search(user: User, q: str, *, limit: int = LIMIT) -> Results:
     match = customer_match(q) if q else None
     if match is not None:
         customers = _first_by_name(
-            visible_customers(user).filter(match).select_related("owner"), limit
+            visible_customers(user).filter(match).select_related("owner"), limit, q
         )
     contact_parts = (
         [p for p in (name_match(q), contact_point_match(q)) if p is not None] if q else []
@@ -94,7 +94,7 @@ def search(user: User, q: str, *, limit: int = LIMIT) -> Results:
         for part in contact_parts[1:]:
             contact_match |= part
         contacts = _first_by_name(
-            _visible_contacts(user).filter(contact_match).select_related("customer"), limit
+            _visible_contacts(user).filter(contact_match).select_related("customer"), limit, q
         )
     order_match = _order_match(q)
     if order_match is not None:
