@@ -11,6 +11,10 @@ from django.db import connection, connections
 
 from patron.insights import extract
 
+# The SQLite reader: a copy of the test database is opened as a file (tests/insights/
+# test_postgres_paths.py covers PostgreSQL's).
+pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite columnar reader")
+
 
 @pytest.fixture(scope="module")
 def database_file(django_db_setup, django_db_blocker, tmp_path_factory):
