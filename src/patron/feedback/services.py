@@ -765,8 +765,6 @@ def follow_up_alerts_send(*, now: datetime | None = None) -> dict[str, int]:
     return {"sent": sent, "skipped": skipped, "failed": failed}
 
 
-
-
 class FollowUpClosedError(ValidationError):
     def __init__(self) -> None:
         super().__init__(_("This follow-up is already closed."), code="closed")

@@ -187,7 +187,7 @@ def _plain_thanks(request: HttpRequest, response: Response, *, language: str) ->
     Every answer gets it, and it differs between answers only in the score, the comment form's
     signed URL: the template is rendered once per survey and language (kept
     on the survey object, which selectors.survey_for_answers keeps per process and forgets when
-    the survey or its questions change) and those three are filled in, escaped as the template
+    the survey or its questions change) and those two are filled in, escaped as the template
     would escape them.
     """
     survey = response.survey
