@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client, RequestFactory
 
 from patron.feedback import links, views
@@ -22,15 +23,21 @@ def survey(db):
         kind="nps",
         title_en="Your visit",
         questions=[
-            QuestionInput("nps", "How likely are you to recommend us?", "您向朋友推荐我们的可能性有多大？"),
+            QuestionInput(
+                "nps", "How likely are you to recommend us?", "您向朋友推荐我们的可能性有多大？"
+            ),
             QuestionInput("csat", "How satisfied were you with the staff?", "您对店员满意吗？"),
         ],
     )
 
 
 def answer_path(survey, alice, name: str, language: str = "en") -> str:
-    customer = make_customer(name, owner=alice, email=f"{name.lower()}@example.com", consent_survey=True)
-    invitation = invitations_create(survey=survey, customers=[customer], channel="link", language=language).queued[0]
+    customer = make_customer(
+        name, owner=alice, email=f"{name.lower()}@example.com", consent_survey=True
+    )
+    invitation = invitations_create(
+        survey=survey, customers=[customer], channel="link", language=language
+    ).queued[0]
     return "/s/i/" + links.answer_token(invitation) + "/"
 
 
@@ -58,7 +65,11 @@ def test_each_answer_gets_its_score_and_its_own_working_comment_form(survey, ali
 
 
 def test_the_filled_page_is_the_page_the_template_renders(survey, alice):
-    html = Client().get(answer_path(survey, alice, "Chen", language="zh-hans"), {"score": 6}).content.decode()
+    html = (
+        Client()
+        .get(answer_path(survey, alice, "Chen", language="zh-hans"), {"score": 6})
+        .content.decode()
+    )
     response = Response.objects.select_related("survey").get()
     request = RequestFactory().get("/s/i/x/")
     full = views._public(
@@ -107,7 +118,12 @@ def _wsgi_get(path: str, query: str = "", cookie: str = "") -> tuple[str, dict[s
 
     from patron.config.wsgi import application
 
-    environ: dict = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "testserver", "wsgi.input": io.BytesIO()}
+    environ: dict = {
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_HOST": "testserver",
+        "wsgi.input": io.BytesIO(),
+    }
     if cookie:
         environ["HTTP_COOKIE"] = cookie
     setup_testing_defaults(environ)
@@ -139,8 +155,87 @@ def test_answer_links_take_the_short_middleware_stack_with_the_same_page_and_hea
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
     assert "Set-Cookie" not in headers
     # The visitor's language cookie still picks the language of an error page.
-    status, _headers, html = _wsgi_get("/s/i/forged-token/", "score=4", cookie="django_language=zh-hans")
+    status, _headers, html = _wsgi_get(
+        "/s/i/forged-token/", "score=4", cookie="django_language=zh-hans"
+    )
     assert status.startswith("403") and 'lang="zh-hans"' in html
     # Other pages keep the whole stack: the login page sets its CSRF cookie.
     status, headers, _html = _wsgi_get("/login/")
     assert status.startswith("200") and "csrftoken" in headers.get("Set-Cookie", "")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-statement answer is PostgreSQL's"
+)
+def test_the_one_statement_answer_stores_what_the_general_path_stores(survey, alice, monkeypatch):
+    from patron.feedback import services
+    from patron.feedback.models import FollowUp
+
+    fast = answer_path(survey, alice, "Han")
+    assert Client().get(fast, {"score": 2}).status_code == 200
+    # With an outbound webhook listening the answer takes the general path (claim, inserts and
+    # the webhook's delivery in one transaction).
+    monkeypatch.setattr(services, "_listening", lambda *events: True)
+    general = answer_path(survey, alice, "Hou")
+    assert Client().get(general, {"score": 2}).status_code == 200
+    skip = {
+        "id",
+        "customer_id",
+        "invitation_id",
+        "created_at",
+        "response_id",
+        "opened_at",
+        "due_at",
+    }
+    fields = [f.attname for f in Response._meta.concrete_fields if f.attname not in skip]
+    by_name = {r.customer.name: r for r in Response.objects.select_related("customer")}
+    assert {f: getattr(by_name["Han"], f) for f in fields} == {
+        f: getattr(by_name["Hou"], f) for f in fields
+    }
+    cases = {c.customer.name: c for c in FollowUp.objects.select_related("customer")}
+    case_fields = [f.attname for f in FollowUp._meta.concrete_fields if f.attname not in skip]
+    assert {f: getattr(cases["Han"], f) for f in case_fields} == {
+        f: getattr(cases["Hou"], f) for f in case_fields
+    }
+    assert cases["Han"].response_id == by_name["Han"].pk and cases["Han"].owner_id == alice.pk
+    assert (
+        cases["Han"].due_at - cases["Han"].opened_at == cases["Hou"].due_at - cases["Hou"].opened_at
+    )
+    # A second click with the same score shows the answer; another score is refused.
+    assert Client().get(fast, {"score": 2}).status_code == 200
+    assert Client().get(fast, {"score": 9}).status_code == 409
+    assert Response.objects.count() == 2 and FollowUp.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a server-side disconnect needs a server"
+)
+def test_an_answer_on_a_connection_the_server_dropped_is_stored_on_a_new_one(survey, alice):
+    import psycopg
+
+    path = answer_path(survey, alice, "Fu")
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(_conninfo(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    status, _headers, html = _wsgi_get(path, "score=8")
+    assert status.startswith("200") and "Your score: 8" in html
+    assert Response.objects.get(customer__name="Fu").score == 8
+    assert connection.connection.info.backend_pid != pid
+
+
+def _conninfo() -> str:
+    params = connection.get_connection_params()
+    keys = ("host", "port", "user", "password", "dbname")
+    return " ".join(f"{k}={params[k]}" for k in keys if params.get(k))
+
+
+def test_a_path_under_the_answer_prefix_that_is_no_answer_link_gets_the_usual_answer(survey):
+    # "/s/i/" is the public link of a survey whose key is "i" as far as the URL configuration
+    # goes: the answer handler's own resolver must not turn it into something else.
+    status, _headers, _html = _wsgi_get("/s/i/")
+    assert status.startswith("404")
+    assert Client().get("/s/i/").status_code == 404
+    status, _headers, _html = _wsgi_get("/s/i/abc/extra/")
+    assert status.startswith("404")

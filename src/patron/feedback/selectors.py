@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -80,13 +80,25 @@ def _invitation_sql() -> tuple[str, list[str], list[tuple[int, Any, Any]]]:
     return _INVITATION_SQL
 
 
+def _fetch_one(sql: str, pk: int) -> Any:
+    with rows.hot_cursor() as cursor:
+        cursor.execute(sql, [pk])
+        return cursor.fetchone()
+
+
 def invitation_for_answer(pk: int) -> Invitation | None:
     """The invitation behind an answer link, with its customer's owner (``customer_owner_id``,
     for a detractor's follow-up) and its survey, in one plain query: this runs on every click."""
     sql, names, converters = _invitation_sql()
-    with rows.hot_cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
+    try:
+        row = _fetch_one(sql, pk)
+    except (OperationalError, InterfaceError):
+        # Answer links skip the per-request health check (config.wsgi): a persistent connection
+        # the server dropped fails here first, before anything is written. Once more on a new one.
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        row = _fetch_one(sql, pk)
     if row is None:
         return None
     values = list(row[:-1])

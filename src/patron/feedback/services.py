@@ -205,6 +205,17 @@ def _emit(event: str, payload: dict[str, Any]) -> None:
         emit(event, payload)
 
 
+def _listening(*events: str) -> bool:
+    """Whether an outbound webhook subscribes to one of ``events`` (``patron.ingest.webhooks``)."""
+    try:
+        module = importlib.import_module("patron.ingest.webhooks")
+    except ModuleNotFoundError as exc:
+        if exc.name in {"patron.ingest.webhooks", "patron.ingest"}:
+            return False
+        raise
+    return any(module.listening(e) for e in events)
+
+
 def response_payload(response: Response) -> dict[str, Any]:
     return {
         "id": response.pk,
@@ -532,20 +543,25 @@ def _sentiment_for(response: Response) -> rules.Sentiment | None:
     return configured
 
 
+def _rule_match(response: Response) -> rules.Match | None:
+    """The follow-up rule a response meets, if any."""
+    return rules.evaluate(
+        survey_id=response.survey_id,
+        score=response.score,
+        score_class=response.score_class,
+        comment=response.comment,
+        language=response.language,
+        rules=_active_rules(),
+        sentiment=_sentiment_for(response),
+    )
+
+
 def _after_response(response: Response, *, new: bool, owner_id: int | bool | None = False) -> FollowUp | None:
     """Inside the response's transaction: the closed-loop rules, then the webhook."""
     follow_up = None
     eligible = response.customer_id is not None and (new or not FollowUp.objects.filter(response=response).exists())
     if eligible:
-        match = rules.evaluate(
-            survey_id=response.survey_id,
-            score=response.score,
-            score_class=response.score_class,
-            comment=response.comment,
-            language=response.language,
-            rules=_active_rules(),
-            sentiment=_sentiment_for(response),
-        )
+        match = _rule_match(response)
         if match is not None:
             follow_up = follow_up_open(
                 response=response, reason=match.reason, rule=match.rule, sla_hours=match.sla_hours, owner_id=owner_id
@@ -591,14 +607,19 @@ def response_record(
         created_at=now,
         source_ip_hash=source_ip_hash,
     )
+    owner_id = getattr(invitation, "customer_owner_id", False)
     try:
-        with transaction.atomic():
-            # Claim the link first: of two concurrent clicks the second waits on the row lock,
-            # then finds it answered and shows the first one's answer.
-            if not _claim_invitation(invitation.pk, now):
+        if connection.vendor == "postgresql" and not _listening("response.received", "follow_up.opened"):
+            if not _record_at_once(invitation.pk, now, response, owner_id):
                 raise IntegrityError("invitation already answered")
-            rows.insert(response)  # every click runs this: no per-call SQL compilation
-            _after_response(response, new=True, owner_id=getattr(invitation, "customer_owner_id", False))
+        else:
+            with transaction.atomic():
+                # Claim the link first: of two concurrent clicks the second waits on the row
+                # lock, then finds it answered and shows the first one's answer.
+                if not _claim_invitation(invitation.pk, now):
+                    raise IntegrityError("invitation already answered")
+                rows.insert(response)  # every click runs this: no per-call SQL compilation
+                _after_response(response, new=True, owner_id=owner_id)
     except IntegrityError:
         # Another request for the same invitation committed first (a double click).
         return _existing_answer(invitation, value), False
@@ -606,15 +627,36 @@ def response_record(
     return response, True
 
 
+def _claim_sql() -> str:
+    qn = connection.ops.quote_name
+    return (
+        f"UPDATE {qn(Invitation._meta.db_table)} SET {qn('answered_at')} = %s "  # noqa: S608 - names from models
+        f"WHERE {qn('id')} = %s AND {qn('answered_at')} IS NULL"
+    )
+
+
+def _record_at_once(pk: int, now: datetime, response: Response, owner_id: int | bool | None) -> bool:
+    """PostgreSQL, no webhook listening: claim the link, store the answer and open the follow-up
+    the rules ask for in one statement (``rows.insert_if_updated``); False if already answered.
+
+    The same steps as the general path (``_claim_invitation``, ``rows.insert``,
+    ``_after_response``) in one round trip and one commit: every click of a mailing runs this.
+    """
+    follow_up = None
+    if response.customer_id is not None:
+        match = _rule_match(response)
+        if match is not None:
+            follow_up = _follow_up_for(response, match.reason, match.rule, match.sla_hours, now, owner_id)
+    at = Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection)
+    return rows.insert_if_updated(
+        _claim_sql() + " RETURNING id", [at, pk], response, follow_up, link="response_id"
+    )
+
+
 def _claim_invitation(pk: int, now: datetime) -> bool:
     """Mark the invitation answered unless it already is; one plain UPDATE (runs on every click)."""
-    qn = connection.ops.quote_name
     with rows.hot_cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {qn(Invitation._meta.db_table)} SET {qn('answered_at')} = %s "  # noqa: S608 - names from models
-            f"WHERE {qn('id')} = %s AND {qn('answered_at')} IS NULL",
-            [Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection), pk],
-        )
+        cursor.execute(_claim_sql(), [Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection), pk])
         return cursor.rowcount == 1
 
 
@@ -698,24 +740,33 @@ def follow_up_open(
     """Open the case for the customer's owner and alert them (email through the worker)."""
     if response.customer_id is None:
         raise ValidationError(_("An anonymous answer cannot be followed up."), code="anonymous")
-    now = now or timezone.now()
-    if owner_id is False:  # not known by the caller: look it up
-        owner_id = Customer.objects.filter(pk=response.customer_id).values_list("owner_id", flat=True).first()
-    follow_up = FollowUp(
-        response=response,
-        customer_id=response.customer_id,
-        owner_id=owner_id,
-        reason=reason[:200],
-        rule=rule,
-        opened_at=now,
-        due_at=now + timedelta(hours=sla_hours or conf.follow_up_sla_hours()),
-    )
+    follow_up = _follow_up_for(response, reason, rule, sla_hours, now or timezone.now(), owner_id)
     with transaction.atomic(savepoint=False):
         # The owner's email goes out with the periodic job follow_ups_alert (every minute), not
         # as a queued task per follow-up: that row cost every detractor's click a third insert.
         rows.insert(follow_up)
         _emit("follow_up.opened", follow_up_payload(follow_up))
     return follow_up
+
+
+def _follow_up_for(
+    response: Response, reason: str, rule: FollowUpRule | None, sla_hours: int | None, now: datetime,
+    owner_id: int | bool | None,
+) -> FollowUp:
+    """The (unsaved) follow-up of a response, for the customer's owner."""
+    customer_id = response.customer_id
+    assert customer_id is not None  # callers leave anonymous answers out
+    if owner_id is False:  # not known by the caller: look it up
+        owner_id = Customer.objects.filter(pk=customer_id).values_list("owner_id", flat=True).first()
+    return FollowUp(
+        response=response,
+        customer_id=customer_id,
+        owner_id=owner_id,
+        reason=reason[:200],
+        rule=rule,
+        opened_at=now,
+        due_at=now + timedelta(hours=sla_hours or conf.follow_up_sla_hours()),
+    )
 
 
 ALERT_BATCH = 500

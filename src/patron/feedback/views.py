@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -161,7 +161,7 @@ def _thanks(
             response.survey,
             language,
             response=response,
-            comment_url=reverse("feedback:response-comment", args=[links.comment_token(response.pk)]),
+            comment_url=_comment_url(response.pk),
             comment_value=response.comment if comment_value is None else comment_value,
             kiosk_url=kiosk_url,
             message=message,
@@ -170,6 +170,18 @@ def _thanks(
         language=language,
         status=status,
     )
+
+
+_COMMENT_URLS: dict[str, str] = {}
+
+
+def _comment_url(response_pk: int) -> str:
+    """The thank-you page's comment form URL; reversed once per script prefix (every click needs one)."""
+    prefix = get_script_prefix()
+    pattern = _COMMENT_URLS.get(prefix)
+    if pattern is None:
+        pattern = _COMMENT_URLS[prefix] = reverse("feedback:response-comment", args=["\x02"]).replace("%02", "\x02")
+    return pattern.replace("\x02", links.comment_token(response_pk))
 
 
 class _Placeholder:
@@ -201,7 +213,7 @@ def _plain_thanks(request: HttpRequest, response: Response, *, language: str) ->
         with translation.override(language):
             page = render_to_string("feedback/public/thanks.html", context, request=request)
         pages[language] = page
-    url = reverse("feedback:response-comment", args=[links.comment_token(response.pk)])
+    url = _comment_url(response.pk)
     content = page.replace(_Placeholder.score, escape(response.score)).replace(_COMMENT_URL, escape(url))
     return _public_headers(HttpResponse(content), language)
 
