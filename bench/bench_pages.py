@@ -195,7 +195,9 @@ def run(requests: int, out: Path | None, seed: int) -> None:
         f"{REPS} reps owning 10,000 each, the account manager the key accounts.",
         f"- Command: `DATABASE_URL=… .venv/bin/python bench/bench_pages.py --requests {requests} --out {out}`",
         "- Server time: Django's test Client in-process (routing, middleware, session, view, SQL, "
-        f"templates; no network or web server), {requests} requests per row after 2 warm-up requests; "
+        "templates; no network or web server), in a process prepared as `patron serve` prepares its "
+        f"workers (`web.server.warm`: imports, `gc.freeze`), {requests} requests per row after 2 "
+        "warm-up requests; "
         "the 360° rows take a different random customer the user sees each time, search rows cycle "
         f"through {len(SEARCHES)} queries. Queries: SQL statements of one request.",
         f"- DEBUG={settings.DEBUG}.",
@@ -237,6 +239,9 @@ def main() -> None:
     elif args.assign:
         assign()
     else:
+        from patron.web.server import warm
+
+        warm()  # as `patron serve` does before its workers fork (imports, gc.freeze)
         run(args.requests, args.out, args.seed)
 
 
