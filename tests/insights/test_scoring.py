@@ -32,7 +32,9 @@ def generated(django_db_setup, django_db_blocker):
 
 def _current() -> dict[int, tuple]:
     fields = ["customer_id", *services.SCORE_FIELDS]
-    return {row[0]: row[1:] for row in CurrentScore.objects.order_by("customer_id").values_list(*fields)}
+    return {
+        row[0]: row[1:] for row in CurrentScore.objects.order_by("customer_id").values_list(*fields)
+    }
 
 
 def _history(run: ScoringRun) -> dict[int, tuple]:
@@ -194,3 +196,37 @@ def test_models_page_shows_parameters_and_charts(generated, client):
         assert f'id="{chart}"' in page and f'data-echarts="{chart}"' in page
     client.force_login(make_user("ray", "rep"))
     assert client.get("/models/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_run_leaves_constraints_and_garbage_collection_as_it_found_them(generated):
+    """The write-back relaxes SQLite's CHECKs for its copy and the collector for the run only."""
+    import gc
+
+    from django.db import DataError, IntegrityError, connection, transaction
+
+    thresholds = gc.get_threshold()
+    services.scoring_run_execute(as_of=AS_OF)
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0
+    customer_id = CurrentScore.objects.values_list("customer_id", flat=True).first()
+    sql = f"UPDATE {CurrentScore._meta.db_table} SET churn_reasons = %s WHERE customer_id = %s"  # noqa: S608
+    with (
+        pytest.raises((IntegrityError, DataError)),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, ["not json", customer_id])
+
+
+@pytest.mark.django_db
+def test_deleting_a_run_keeps_the_current_scores_it_wrote(generated):
+    _dataset, run = generated
+    older = ScoringRun.objects.create(as_of=AS_OF - timedelta(days=1), started_at=timezone.now())
+    ids = list(
+        CurrentScore.objects.order_by("customer_id").values_list("customer_id", flat=True)[:5]
+    )
+    CurrentScore.objects.filter(customer_id__in=ids).update(run=older)
+    older.delete()
+    assert CurrentScore.objects.filter(customer_id__in=ids, run__isnull=True).count() == 5
+    assert CurrentScore.objects.filter(run=run).count() == CurrentScore.objects.count() - 5

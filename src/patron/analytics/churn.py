@@ -347,11 +347,16 @@ class ChurnModel:
         missing = [c for c in self.feature_names_ if c not in features.columns]
         if missing:
             raise ChurnInputError(f"features is missing column(s) {missing}")
-        raw = features[self.feature_names_].astype(float).fillna(self.fill_values_)
-        for c in self.feature_names_:
-            if c in _LOG_FEATURES:
-                raw[c] = np.log1p(raw[c].clip(lower=0.0))
-        return raw.to_numpy()
+        # In numpy, one array rather than a pandas column assignment per feature; the same
+        # values as ``fillna(fill_values_)`` then ``log1p(clip(lower=0))`` on the log features.
+        raw = features[self.feature_names_].to_numpy(dtype=float, copy=True)
+        fill = self.fill_values_.reindex(self.feature_names_).to_numpy(dtype=float)
+        raw = np.where(np.isnan(raw), fill, raw)
+        logs = [j for j, c in enumerate(self.feature_names_) if c in _LOG_FEATURES]
+        if logs:
+            part = raw[:, logs]
+            raw[:, logs] = np.log1p(np.where(np.isnan(part) | (part >= 0.0), part, 0.0))
+        return raw
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "estimator_"):
@@ -394,8 +399,8 @@ class ChurnModel:
             raise ChurnInputError(f"k must be >= 1, got {k!r}")
         customer = features.index.name or "customer_id"
         columns = [customer, "rank", "reason", "feature", "value", "contribution"]
-        contrib = self.contributions(features).to_numpy()
         z = self.scaler_.transform(self._design(features))
+        contrib = z * self.coef_.to_numpy()  # as contributions(), without a second design
         raw = features[self.feature_names_].to_numpy(dtype=float)
         pos = {f: j for j, f in enumerate(self.feature_names_)}
         parts = []
@@ -614,8 +619,13 @@ def _prepare(
             f"{name} is missing column(s) {missing} (it has {list(frame.columns)}); "
             "pass columns=ChurnColumns(...) to map your names"
         )
-    out = frame.copy()
-    out[date] = _to_naive(out[date], name, date)
+    # A shallow copy (copy-on-write): the callers only filter, and a naive datetime column,
+    # as the app's extracts give, needs no conversion, so the rows are not copied each call.
+    out = frame.copy(deep=False)
+    if not pd.api.types.is_datetime64_dtype(out[date]) or isinstance(
+        out[date].dtype, pd.DatetimeTZDtype
+    ):
+        out[date] = _to_naive(out[date], name, date)
     if out[date].isna().any():
         raise ChurnInputError(f"{name}.{date} has missing dates")
     return out

@@ -28,7 +28,9 @@ class ScoringRun(models.Model):
 
     # One run per day of data: re-running a day rewrites that run's scores (idempotent).
     as_of = models.DateField(_("as of"), unique=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.STARTED)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.STARTED
+    )
     started_at = models.DateTimeField(_("started"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=1)
@@ -51,7 +53,9 @@ class ScoringRun(models.Model):
 
 class ScoreFields(models.Model):
     profit_12m = models.FloatField(_("profit, last 12 months"), null=True)
-    value_class = models.CharField(_("value class"), max_length=16, choices=ValueClass.choices, blank=True)
+    value_class = models.CharField(
+        _("value class"), max_length=16, choices=ValueClass.choices, blank=True
+    )
     value_gap = models.FloatField(_("growth gap"), null=True)
     frequency = models.FloatField(_("repeat purchases"), null=True)
     recency = models.FloatField(_("recency (weeks)"), null=True)
@@ -78,7 +82,9 @@ class CustomerScore(ScoreFields):
     # No single-column indexes on the two keys: the unique (run, customer) serves a run's rows
     # (write-back chunks, cascades from a run) and the (customer, run) index a customer's history
     # (360° page, cascades from a customer). Each extra index slowed every run's write-back.
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    run = models.ForeignKey(
+        ScoringRun, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="score_history", db_index=False
     )
@@ -86,7 +92,9 @@ class CustomerScore(ScoreFields):
     class Meta:
         verbose_name = _("customer score")
         verbose_name_plural = _("customer scores")
-        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="score_unique_run_customer")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="score_unique_run_customer")
+        ]
         indexes = [models.Index(fields=["customer", "run"])]
 
     def __str__(self) -> str:
@@ -94,8 +102,14 @@ class CustomerScore(ScoreFields):
 
 
 class CurrentScore(ScoreFields):
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="score")
-    run = models.ForeignKey(ScoringRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    # No index on run: no page or list asks for a run's current scores, and every run's
+    # write-back paid for it on each row. Deleting a run (rare) scans the table to clear it.
+    run = models.ForeignKey(
+        ScoringRun, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     updated_at = models.DateTimeField(_("updated"))
 
     class Meta:
@@ -148,7 +162,10 @@ class DashboardSlice(models.Model):
     class Meta:
         verbose_name = _("dashboard slice")
         verbose_name_plural = _("dashboard slices")
-        indexes = [models.Index(fields=["run", "owner_id"]), models.Index(fields=["run", "branch_id"])]
+        indexes = [
+            models.Index(fields=["run", "owner_id"]),
+            models.Index(fields=["run", "branch_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"slice {self.owner_id}/{self.branch_id}/{self.region_id} @ run {self.run_id}"
