@@ -209,6 +209,15 @@ def test_run_leaves_constraints_and_garbage_collection_as_it_found_them(generate
     services.scoring_run_execute(as_of=AS_OF)
     assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == 0
+    # A process that froze its own objects (the web server before forking) keeps them frozen.
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        services.scoring_run_execute(as_of=AS_OF)
+        # (a few frozen objects may be freed by reference counting meanwhile)
+        assert gc.get_freeze_count() > frozen * 0.9
+    finally:
+        gc.unfreeze()
     customer_id = CurrentScore.objects.values_list("customer_id", flat=True).first()
     sql = f"UPDATE {CurrentScore._meta.db_table} SET churn_reasons = %s WHERE customer_id = %s"  # noqa: S608
     with (

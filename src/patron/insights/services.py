@@ -118,17 +118,21 @@ def _fewer_gc_passes() -> Iterator[None]:
 
     The run builds hundreds of thousands of small lists and tuples that hold no cycles (reason
     and recommendation lists, rows for the database); with the default thresholds the cyclic
-    collector walks them, and all of Django, again and again: about a second of CPU per
-    100,000 customers. Restored afterwards.
+    collector walks them, and all of Django, again and again. Restored afterwards. Objects a
+    process froze itself (the web server before it forks) stay frozen: ``gc.unfreeze`` would
+    release them too, so the run only freezes, and unfreezes, when nothing is frozen yet.
     """
     thresholds = gc.get_threshold()
-    gc.freeze()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     gc.set_threshold(max(thresholds[0], 50_000), thresholds[1], thresholds[2])
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
 
 
 @contextmanager
