@@ -2,8 +2,9 @@
 
 Every figure comes from ``nps_selectors`` / ``theme_selectors``, which start from
 ``visible_responses(user)`` and count in the database; a page runs a fixed number of queries
-whatever the number of answers (tested). The NPS page without filters reads the precomputed
-figures (``NpsFigures``) instead; filtered views and period comparisons are counted live.
+whatever the number of answers (tested). The NPS and themes pages without filters read the
+precomputed figures (``NpsFigures``) instead; filtered views and period comparisons are counted
+live.
 """
 
 from __future__ import annotations
@@ -309,6 +310,7 @@ def themes_page(request: HttpRequest) -> HttpResponse:
         filters=filters,
         filter_query=urlencode(_filter_params(filters)),
         report=report,
+        figures_as_of=report.computed_at,
         rows=[
             {
                 "row": r,

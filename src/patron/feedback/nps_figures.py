@@ -12,17 +12,31 @@ One group's figures::
      "trend": {"week": {"2026-01-05": [p, pa, d], ...}, "month": {...}, "quarter": {...}},
      "breakdowns": {"branch": {"3": [p, pa, d], "": [...]}, "touchpoint": {...}, ...},
      "value": {"clv": {"n": .., "weighted_n": .., "w_p": .., "w_pa": .., "w_d": .., "w_sq": ..,
-                       "detractors": .., "unscored": .., "risk": ..}, "margin": {...}}}
+                       "detractors": .., "unscored": .., "risk": ..}, "margin": {...}},
+     "themes": {"commented": [p, pa, d], "pending": [p, pa, d],
+                "mentions": {"delivery": [p, pa, d], ...},
+                "examples": {"delivery": {"detractor": [[null, s, -t, -id], ...],
+                                          "promoter": [...]}, ...}}}
 
 Trend keys are the first local day of the period (weeks start on Monday); breakdown keys are the
 group's key as text ("" for the row of unset values; ids as decimal text). Value figures are over
 each customer's latest answer (latest ``created_at``, ties to the higher id); anonymous answers
 have none.
+
+``themes`` is what the root-cause view counts (``feedback.theme_selectors``), over answers with
+a comment: how many per class, how many not analysed yet (no sentiment), and per theme code the
+answers mentioning it (a code between two commas of ``Response.themes``, as ``themes LIKE
+'%,code,%'``). ``examples`` keeps, per theme and side, the group's first :data:`EXAMPLES`
+detractors' or promoters' answers in the view's order of example comments, as sort keys
+``[sentiment missing, sentiment (negated for promoters), -created_at in µs, -id]``: the first
+answers of a union of groups are among the groups' first answers, so :func:`add` merges them
+(sort, keep the first) rather than summing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +61,9 @@ COLUMNS = [
     "clv",
     "profit_12m",
     "churn_risk",
+    "commented",  # the answer has a comment
+    "sentiment",  # the comment's; missing: not analysed
+    "themes",  # the comment's theme codes as ",price,delivery,"
 ]
 GROUP = ["owner_id", "branch_id", "region_id"]
 PERIODS = ("week", "month", "quarter")
@@ -56,6 +73,11 @@ WEIGHTS = {"clv": "clv", "margin": "profit_12m"}
 VALUE_FIELDS = ("n", "weighted_n", "w_p", "w_pa", "w_d", "w_sq", "detractors", "unscored", "risk")
 _CLASSES = ["_p", "_pa", "_d"]
 _KEYS = ["_anon", "_o", "_b", "_r"]
+
+EXAMPLES = 3  # example comments kept per group, theme and side
+SIDES = {"detractor": "_d", "promoter": "_p"}
+_THEME_CODE = re.compile(r"(?<=,)[^,]+(?=,)")  # what LIKE '%,code,%' finds
+_EPOCH = pd.Timestamp(0, tz="UTC")
 
 Key = tuple[int | None, int | None, int | None] | None  # None: the anonymous answers
 
@@ -74,22 +96,26 @@ def compute(frame: pd.DataFrame, tz: str) -> Figures:
     site's time zone, in which periods are counted."""
     f = _prepare(frame, tz)
     latest = _latest_answers(f)
-    total = _figures_by(f, latest, []).get((), _empty())
+    mentions = _mentions(f)
+    total = _figures_by(f, latest, mentions, []).get((), _empty())
     for weight in WEIGHTS:  # zeros rather than missing when there is no customer's answer
         total["value"].setdefault(weight, _value_row({}))
     slices: list[tuple[Key, dict[str, Any]]] = []
-    for (anon, o, b, r), figures in sorted(_figures_by(f, latest, _KEYS).items()):
+    for (anon, o, b, r), figures in sorted(_figures_by(f, latest, mentions, _KEYS).items()):
         slices.append((None if anon else (_id(o), _id(b), _id(r)), figures))
     known = f[f["_anon"] == 0]
+    known_mentions = mentions[mentions["_anon"] == 0]
     pairs = [
         ((_id(b), _id(r)), figures)
-        for (b, r), figures in sorted(_figures_by(known, latest, ["_b", "_r"]).items())
+        for (b, r), figures in sorted(
+            _figures_by(known, latest, known_mentions, ["_b", "_r"]).items()
+        )
     ]
     return Figures(total, slices, pairs)
 
 
 def _figures_by(
-    f: pd.DataFrame, latest: pd.DataFrame, by: list[str]
+    f: pd.DataFrame, latest: pd.DataFrame, mentions: pd.DataFrame, by: list[str]
 ) -> dict[tuple[int, ...], dict[str, Any]]:
     """Figures per group of the ``by`` columns (one group ``()`` when empty).
 
@@ -145,7 +171,70 @@ def _figures_by(
         per_group = sums.groupby(by).sum()
         for g, row in zip(per_group.index.tolist(), per_group.to_dict("records"), strict=True):
             group(g if isinstance(g, tuple) else (g,))["value"][weight] = _value_row(row)
+
+    commented = f[f["_commented"] == 1]
+    pending = commented[commented["_pending"]]
+    for name, answers in [("commented", commented), ("pending", pending)]:
+        if answers.empty:
+            continue
+        counts = answers.groupby(by)[_CLASSES].sum() if by else answers[_CLASSES].sum().to_frame().T
+        for g, _k, v in rows(counts, None):
+            group(g)["themes"][name] = v
+    if mentions.empty:
+        return groups
+    counts = mentions.groupby([*by, "_theme"], sort=False)[_CLASSES].sum()
+    for g, k, v in rows(counts, ("themes", "mentions")):
+        _node(group(g), ("themes", "mentions"))[k] = v
+    for side, column in SIDES.items():
+        ranked = mentions[mentions[column] == 1].sort_values(
+            ["_x_null", f"_x_{side}", "_x_t", "_x_id"], kind="mergesort"
+        )
+        first = ranked.groupby([*by, "_theme"], sort=False).head(EXAMPLES)
+        keys = first[["_x_null", f"_x_{side}", "_x_t", "_x_id"]]
+        candidates = zip(
+            *(first[c].tolist() for c in by),
+            first["_theme"].tolist(),
+            keys["_x_null"].tolist(),
+            keys[f"_x_{side}"].tolist(),
+            keys["_x_t"].tolist(),
+            keys["_x_id"].tolist(),
+            strict=True,
+        )
+        n_by = len(by)
+        for values in candidates:  # in each group's order, so each list is sorted
+            g, theme, key = tuple(values[:n_by]), values[n_by], list(values[n_by + 1 :])
+            examples = group(g)["themes"]["examples"]
+            examples.setdefault(theme, {}).setdefault(side, []).append(key)
     return groups
+
+
+def _mentions(f: pd.DataFrame) -> pd.DataFrame:
+    """One row per (answer with a comment, theme code it mentions), with the answer's group,
+    class and example sort keys; the index is the answer's in ``f``.
+
+    The codes are read once per distinct ``themes`` text (a few hundred combinations), not per
+    answer."""
+    commented = f[f["_commented"] == 1]
+    codes, texts = pd.factorize(commented["themes"], sort=False)
+    pairs = [
+        (i, code)
+        for i, text in enumerate(texts.tolist())
+        for code in dict.fromkeys(_THEME_CODE.findall(text))
+    ]
+    table = pd.DataFrame(pairs, columns=["_u", "_theme"]).astype({"_u": "int64", "_theme": str})
+    positions = pd.DataFrame({"_pos": np.arange(len(commented)), "_u": codes})
+    both = positions.merge(table, on="_u", how="inner", sort=False)
+    at, theme = both["_pos"].to_numpy(), both["_theme"].to_numpy()
+    out = commented.iloc[at][[*_KEYS, *_CLASSES]].copy()
+    sentiment = commented["sentiment"].to_numpy()[at]
+    missing = np.isnan(sentiment)
+    out["_theme"] = theme
+    out["_x_null"] = missing.astype("int64")  # not analysed: last
+    out["_x_detractor"] = np.where(missing, 0.0, sentiment)  # most negative first
+    out["_x_promoter"] = -np.where(missing, 0.0, sentiment)  # most positive first
+    out["_x_t"] = -commented["_us"].to_numpy()[at]  # then the newest
+    out["_x_id"] = -commented["response_id"].to_numpy()[at]  # then the higher id
+    return out
 
 
 def _id(value: int) -> int | None:
@@ -158,6 +247,7 @@ def _empty() -> dict[str, Any]:
         "trend": {p: {} for p in PERIODS},
         "breakdowns": {d: {} for d in DIMENSIONS},
         "value": {},
+        "themes": {"commented": [0, 0, 0], "pending": [0, 0, 0], "mentions": {}, "examples": {}},
     }
 
 
@@ -196,6 +286,8 @@ def _prepare(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
     anonymous = customer == -1
     owner, branch, region = (_ids(frame[c]) for c in GROUP)
     answer_branch, answer_region = _ids(frame["answer_branch_id"]), _ids(frame["answer_region_id"])
+    commented = frame["commented"].astype("boolean").fillna(False).astype(bool)
+    sentiment = pd.to_numeric(frame["sentiment"], errors="coerce").astype("float64")
     out = pd.DataFrame(
         {
             "response_id": _ids(frame["response_id"]),
@@ -224,6 +316,11 @@ def _prepare(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
             "clv": pd.to_numeric(frame["clv"], errors="coerce").astype("float64"),
             "profit_12m": pd.to_numeric(frame["profit_12m"], errors="coerce").astype("float64"),
             "churn_risk": pd.to_numeric(frame["churn_risk"], errors="coerce").astype("float64"),
+            "_us": (created - _EPOCH) // pd.Timedelta(microseconds=1),
+            "_commented": commented.astype("int64"),
+            "_pending": commented & sentiment.isna(),
+            "sentiment": sentiment,
+            "themes": _text(frame["themes"]),
         },
         index=frame.index,
     )
@@ -289,15 +386,26 @@ def add(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def _add_into(total: dict[str, Any], part: dict[str, Any]) -> None:
+def _add_into(total: dict[str, Any], part: dict[str, Any], path: tuple[str, ...] = ()) -> None:
     for k, v in part.items():
-        if isinstance(v, dict):
+        if path == ("themes",) and k == "examples":
+            _merge_examples(total.setdefault(k, {}), v)
+        elif isinstance(v, dict):
             node = total.get(k)
             if node is None:
                 node = total[k] = {}
-            _add_into(node, v)
+            _add_into(node, v, (*path, k))
         elif isinstance(v, list):
             have = total.get(k)
             total[k] = list(v) if have is None else [a + b for a, b in zip(have, v, strict=True)]
         else:
             total[k] = total.get(k, 0) + v
+
+
+def _merge_examples(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """The first :data:`EXAMPLES` sort keys of both, per theme and side."""
+    for theme, sides in part.items():
+        node = total.setdefault(theme, {})
+        for side, keys in sides.items():
+            have = node.get(side)
+            node[side] = [list(k) for k in keys] if have is None else sorted(have + keys)[:EXAMPLES]

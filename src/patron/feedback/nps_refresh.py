@@ -1,9 +1,9 @@
-"""Precompute the NPS page's default figures (``NpsFigures``), so the page never aggregates
-every answer per request.
+"""Precompute the default figures of the NPS and themes pages (``NpsFigures``), so neither page
+aggregates every answer per request.
 
 Run at the end of every scoring run (segments, value classes and weights changed) and every ten
-minutes by the worker, which skips the work while no NPS answer was added or removed and no
-scoring run finished since the last computation.
+minutes by the worker, which skips the work while no NPS answer was added or removed, no comment
+was added or changed and no scoring run finished since the last computation.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 
 from patron.feedback import nps_figures
@@ -21,7 +21,7 @@ from patron.insights.models import ScoringRun
 
 logger = logging.getLogger("patron.feedback")
 
-# Frame column -> Response path: one query, tuples only, no model instances.
+# Frame column -> Response path or expression: one query, tuples only, no model instances.
 _FIELDS = {
     "response_id": "pk",
     "created_at": "created_at",
@@ -39,6 +39,9 @@ _FIELDS = {
     "clv": "customer__score__clv",
     "profit_12m": "customer__score__profit_12m",
     "churn_risk": "customer__score__churn_risk",
+    "commented": ExpressionWrapper(~Q(comment=""), output_field=BooleanField()),
+    "sentiment": "sentiment",
+    "themes": "themes",
 }
 
 
@@ -53,12 +56,13 @@ def answers_frame() -> pd.DataFrame:
 
 
 def source_signature() -> str:
-    """What the figures depend on that changes often: answers added or removed, runs finished.
+    """What the figures depend on that changes often: answers added or removed, comments added
+    or changed (the thank-you page), runs finished.
 
-    Two cheap queries. Not covered (the next run or answer picks them up): reassigned customers
-    and scores refreshed between runs by a purchase.
+    Two cheap queries. Not covered (the next run or answer picks them up): reassigned customers,
+    scores refreshed between runs by a purchase, comments re-analysed by ``analyse_comments``.
     """
-    answers = _nps_answers().aggregate(n=Count("pk"), last=Max("pk"))
+    answers = _nps_answers().aggregate(n=Count("pk"), last=Max("pk"), comment=Max("comment_at"))
     run = (
         ScoringRun.objects.filter(status=ScoringRun.Status.DONE, finished_at__isnull=False)
         .order_by("-finished_at")
@@ -66,7 +70,9 @@ def source_signature() -> str:
         .first()
     )
     run_part = f"{run[0]}@{run[1].isoformat()}" if run and run[1] else "-"
-    return f"{answers['n']}:{answers['last'] or 0}:{run_part}"[:100]
+    comment = answers["comment"]
+    comment_part = f"{int(comment.timestamp() * 1_000_000)}" if comment else "-"
+    return f"{answers['n']}:{answers['last'] or 0}:{comment_part}:{run_part}"[:100]
 
 
 def nps_figures_refresh(*, only_if_changed: bool = False) -> bool:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce, Greatest, Trunc
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -511,7 +512,7 @@ class Precomputed:
     figures: dict[str, Any]
 
 
-def precomputed(user: User) -> Precomputed | None:
+def precomputed(user: User, part: str | None = None) -> Precomputed | None:
     """The user's precomputed figures; None before the first computation (pages count live).
 
     Roles that see every answer read the total row (one query). Others read (three queries,
@@ -521,37 +522,50 @@ def precomputed(user: User) -> Precomputed | None:
     elsewhere; a rep's customers). This relies on the scope being "owner is the user OR a
     condition on branch and region", which a pair row (no owner) meets exactly when every
     customer of the pair is visible.
+
+    ``part``: only that key of the figures (e.g. "themes" for the themes page), read from the
+    database as such, so the rest is neither decoded nor summed; None as well when the figures
+    were computed before that part existed.
     """
     # Imported here: the figures module brings pandas, which the home pages never need.
     from patron.feedback.nps_figures import add
 
     kind = NpsFigures.Kind
     scope = customer_scope(user)
+    figures: Any = "figures" if part is None else KeyTransform(part, "figures")
+    total = NpsFigures.objects.filter(kind=kind.TOTAL)
+    if part is not None:  # figures computed before ``part`` existed: as if there were none
+        total = total.filter(figures__has_key=part)
     if scope is None:
-        row = (
-            NpsFigures.objects.filter(kind=kind.TOTAL).values_list("computed_at", "figures").first()
-        )
-        return None if row is None else Precomputed(computed_at=row[0], figures=row[1])
-    computed_at = (
-        NpsFigures.objects.filter(kind=kind.TOTAL).values_list("computed_at", flat=True).first()
-    )
+        row = total.values_list("computed_at", figures).first()
+        return None if row is None else Precomputed(row[0], _part(row[1], part))
+    computed_at = total.values_list("computed_at", flat=True).first()
     if computed_at is None:
         return None
     pairs = list(
         NpsFigures.objects.filter(kind=kind.PAIR)
         .filter(scope)
-        .values_list("branch_id", "region_id", "computed_at", "figures")
+        .values_list("branch_id", "region_id", "computed_at", figures)
     )
     rows = Q(kind=kind.SLICE) & scope
     for branch_id, region_id, _at, _f in pairs:
         rows &= ~Q(branch_id=branch_id, region_id=region_id)
     if sees_anonymous(user):
         rows |= Q(kind=kind.ANONYMOUS)
-    slices = list(NpsFigures.objects.filter(rows).values_list("computed_at", "figures"))
-    parts = [(at, f) for _b, _r, at, f in pairs] + slices
+    slices = list(NpsFigures.objects.filter(rows).values_list("computed_at", figures))
+    parts = [(at, _part(f, part)) for _b, _r, at, f in pairs] + [
+        (at, _part(f, part)) for at, f in slices
+    ]
     if parts:  # a refresh may have committed between the queries
         computed_at = max(at for at, _f in parts)
     return Precomputed(computed_at=computed_at, figures=add(f for _at, f in parts))
+
+
+def _part(figures: Any, part: str | None) -> dict[str, Any]:
+    """A row's figures, or only ``part`` of them under its own key (nothing when missing)."""
+    if part is None:
+        return cast(dict[str, Any], figures)
+    return {} if figures is None else {part: figures}
 
 
 def _counts_result(counts: list[int] | None) -> NPSResult:
