@@ -334,3 +334,35 @@ def test_calibration_table_shape() -> None:
     cal = calibration_table(y, p)
     assert len(cal) == 10 and (cal["n"] == 100).all()
     np.testing.assert_allclose(cal["mean_predicted"], cal["observed_rate"], atol=0.12)
+
+
+def test_design_fills_missing_with_training_medians_and_logs_heavy_tails(sim) -> None:
+    """The model's input: each feature as the pandas recipe gives it (fill, clip at 0, log1p)."""
+    orders, nps, interactions, follow_ups = sim
+    x = build_features(orders, cutoff=T0, nps=nps, interactions=interactions, follow_ups=follow_ups)
+    model = ChurnModel().fit(x, build_labels(orders, cutoff=T0, customers=x.index))
+    odd = x.copy()
+    odd.iloc[0, odd.columns.get_loc("recency_days")] = -3.0  # a date slip: enters as log1p(0)
+    odd.iloc[1, odd.columns.get_loc("monetary")] = np.nan
+    expected = odd[model.feature_names_].astype(float).fillna(model.fill_values_)
+    for name in ("recency_days", "frequency", "monetary", "tenure_days", "recency_ratio",
+                 "complaints_180d", "complaints_since_order", "open_follow_ups"):  # fmt: skip
+        expected[name] = np.log1p(expected[name].clip(lower=0.0))
+    design = model._design(odd)
+    np.testing.assert_array_equal(design, expected.to_numpy())
+    assert design[0, model.feature_names_.index("recency_days")] == 0.0
+    assert design[1, model.feature_names_.index("monetary")] == np.log1p(
+        model.fill_values_["monetary"]
+    )
+    assert x.isna().sum().sum() == odd.isna().sum().sum() - 1  # the input is left as it was
+
+
+def test_features_leave_the_callers_frames_unchanged(sim) -> None:
+    orders, nps, interactions, follow_ups = sim
+    aware = orders.assign(date=orders["date"].dt.tz_localize("Asia/Shanghai"))
+    before = aware.copy()
+    extra = {"nps": nps, "interactions": interactions, "follow_ups": follow_ups}
+    naive = build_features(orders, cutoff=T0, **extra)
+    from_aware = build_features(aware, cutoff=T0, **extra)
+    pd.testing.assert_frame_equal(aware, before)  # still time-zone aware, same values
+    pd.testing.assert_frame_equal(naive, from_aware)
