@@ -12,7 +12,7 @@ import logging
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from patron.feedback import nps_figures
@@ -21,38 +21,77 @@ from patron.insights.models import ScoringRun
 
 logger = logging.getLogger("patron.feedback")
 
-# Frame column -> Response path or expression: one query, tuples only, no model instances.
-_FIELDS = {
-    "response_id": "pk",
-    "created_at": "created_at",
-    "score_class": "score_class",
-    "touchpoint": "touchpoint",
-    "channel": "channel",
-    "answer_branch_id": "branch_id",
-    "answer_region_id": "branch__region_id",
-    "customer_id": "customer_id",
-    "owner_id": "customer__owner_id",
-    "branch_id": "customer__branch_id",
-    "region_id": "customer__region_id",
-    "segment": "customer__score__rfm_segment",
-    "value_class": "customer__score__value_class",
-    "clv": "customer__score__clv",
-    "profit_12m": "customer__score__profit_12m",
-    "churn_risk": "customer__score__churn_risk",
-    "commented": ExpressionWrapper(~Q(comment=""), output_field=BooleanField()),
-    "sentiment": "sentiment",
-    "themes": "themes",
-}
-
 
 def _nps_answers():
     return Response.objects.filter(survey__kind=SurveyKind.NPS)
 
 
 def answers_frame() -> pd.DataFrame:
-    """Every NPS answer with its customer's slice and current scores, in one query."""
-    rows = _nps_answers().order_by().values_list(*_FIELDS.values())
-    return pd.DataFrame.from_records(list(rows.iterator(chunk_size=20_000)), columns=list(_FIELDS))
+    """Every NPS answer with its customer's slice and current scores (``nps_figures.COLUMNS``).
+
+    Three whole-table reads joined here, each read like the scoring run's extract
+    (``insights.extract.fetch_frame``: Arrow columns through ADBC where another connection can see
+    the data, else the cursor). At 1M customers on SQLite (458,185 answers) the joined query
+    spent 7.9 s looking up customers and scores answer by answer, the ORM 13.7 s; these reads 3 s.
+    """
+    from patron.core.models import Branch
+    from patron.customers.models import Customer
+    from patron.feedback.models import Survey
+    from patron.insights.extract import fetch_frame
+    from patron.insights.models import CurrentScore
+
+    q = connection.ops.quote_name
+    real = "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
+    surveys = [
+        int(pk) for pk in Survey.objects.filter(kind=SurveyKind.NPS).values_list("pk", flat=True)
+    ]
+    answers = fetch_frame(
+        f"SELECT id, {q('created_at')}, {q('score_class')}, {q('touchpoint')}, {q('channel')}, "  # noqa: S608 - names from the models
+        f"{q('branch_id')}, {q('customer_id')}, CASE WHEN {q('comment')} <> '' THEN 1 ELSE 0 END, "
+        f"CAST({q('sentiment')} AS {real}), {q('themes')} FROM {q(Response._meta.db_table)} "
+        f"WHERE {q('survey_id')} IN ({', '.join(map(str, surveys or [0]))})",
+        [
+            "response_id",
+            "created_at",
+            "score_class",
+            "touchpoint",
+            "channel",
+            "answer_branch_id",
+            "customer_id",
+            "commented",
+            "sentiment",
+            "themes",
+        ],
+    )
+    customers = fetch_frame(
+        f"SELECT id, {q('owner_id')}, {q('branch_id')}, {q('region_id')} FROM {q(Customer._meta.db_table)}",  # noqa: S608
+        ["customer_id", "owner_id", "branch_id", "region_id"],
+    )
+    scores = fetch_frame(
+        f"SELECT {q('customer_id')}, {q('rfm_segment')}, {q('value_class')}, CAST({q('clv')} AS {real}), "  # noqa: S608
+        f"CAST({q('profit_12m')} AS {real}), CAST({q('churn_risk')} AS {real}) FROM {q(CurrentScore._meta.db_table)}",
+        ["customer_id", "segment", "value_class", "clv", "profit_12m", "churn_risk"],
+    )
+    # Anonymous answers (no customer) look up key -1, which no customer has: empty fields.
+    key = pd.to_numeric(answers["customer_id"], errors="coerce").fillna(-1).astype("int64")
+    by_customer = [
+        frame.assign(customer_id=pd.to_numeric(frame["customer_id"]).astype("int64")).set_index(
+            "customer_id"
+        )
+        for frame in (customers, scores)
+    ]
+    regions = dict(Branch.objects.values_list("pk", "region_id"))
+    frame = answers.assign(
+        answer_region_id=pd.to_numeric(answers["answer_branch_id"], errors="coerce").map(regions),
+        **{
+            name: part[name].reindex(key).to_numpy()
+            for part in by_customer
+            for name in part.columns
+        },
+    )
+    # SQLite answers timestamps as text (naive UTC), PostgreSQL as aware datetimes.
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+    return frame
 
 
 def source_signature() -> str:

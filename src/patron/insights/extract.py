@@ -53,6 +53,12 @@ def _fetch(sql: str, columns: Sequence[str], params: Sequence[Any] = ()) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
+def fetch_frame(sql: str, columns: Sequence[str]) -> pd.DataFrame:
+    """A whole-table read for another app's bulk job (the NPS figures), the way this module reads:
+    Arrow columns through ADBC where possible, else the cursor."""
+    return _fetch(sql, columns)
+
+
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
 

@@ -1,0 +1,47 @@
+"""The NPS figures' answer frame read through ADBC gives the figures the cursor's frame gives."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from patron.feedback import nps_figures, nps_refresh
+from patron.insights import extract
+
+pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite columnar reader")
+
+
+@pytest.fixture(scope="module")
+def database_file(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A small generated and scored book, committed, and a file copy for ADBC to open."""
+    from patron.generator.writer import generate_dataset
+    from patron.insights.services import scoring_run_execute
+
+    path = tmp_path_factory.mktemp("nps") / "copy.sqlite3"
+    with django_db_blocker.unblock():
+        generate_dataset(400, seed=22)
+        scoring_run_execute(as_of=date(2025, 12, 31))
+        connection.ensure_connection()
+        with sqlite3.connect(path) as target:
+            connection.connection.backup(target)
+        yield str(path)
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.mark.django_db
+def test_columnar_answers_give_the_cursors_figures(database_file, monkeypatch):
+    cursor_frame = nps_refresh.answers_frame()
+    monkeypatch.setattr(extract, "_sqlite_file", lambda: database_file)
+    calls = []
+    real = extract._fetch_columnar
+    monkeypatch.setattr(extract, "_fetch_columnar", lambda *a: calls.append(a) or real(*a))
+    columnar_frame = nps_refresh.answers_frame()
+    assert len(calls) == 3 and len(columnar_frame) == len(cursor_frame) > 50
+    assert columnar_frame["segment"].notna().sum() > 0  # scored customers' fields came through
+    expected, got = (nps_figures.compute(f, "Asia/Shanghai") for f in (cursor_frame, columnar_frame))
+    assert got.total == expected.total
+    assert dict(got.slices) == dict(expected.slices) and dict(got.pairs) == dict(expected.pairs)
