@@ -168,7 +168,8 @@ def run(requests: int, out: Path | None, seed: int) -> None:
         add("dashboards", who, ["/dashboards/"] * requests)
     for who in ["carl", "mia", "alice"]:
         add("NPS page", who, ["/feedback/nps/"] * requests)
-    add("themes page", "carl", ["/feedback/themes/"] * requests)
+    for who in ["carl", "mia", "alice"]:
+        add("themes page", who, ["/feedback/themes/"] * requests)
     add("models page", "nora", ["/models/"] * requests)
     add("feedback feed", "carl", ["/feedback/"] * requests)
     for who in ["admin", "alice"]:
