@@ -142,14 +142,106 @@ def compute(
     cells = cohort_cells.merge(
         frame[key_cols], left_on="customer_id", right_index=True, how="inner"
     )
-    # Not dict(groupby): a GroupBy has a `keys` attribute that dict() would take for a mapping.
-    cell_groups = dict(iter(cells.groupby(key_cols, sort=False)))
-    empty_cells = cohort_cells.iloc[0:0]
-    slices = []
-    for key, part in frame.groupby(key_cols, sort=True):
-        ids = tuple(None if int(v) == -1 else int(v) for v in cast(tuple, key))
-        slices.append((ids, figures(part, cell_groups.get(key, empty_cells))))
+    slices = _slice_figures(frame, cells, key_cols, profit_edges, clv_edges, first_q, last_q)
     return total, slices
+
+
+def _slice_figures(
+    frame: pd.DataFrame,
+    cells: pd.DataFrame,
+    key_cols: list[str],
+    profit_edges: list[int],
+    clv_edges: list[int],
+    first_q: int,
+    last_q: int,
+) -> list[tuple[tuple[int | None, ...], dict[str, Any]]]:
+    """Every group's figures, equal to what ``compute``'s ``figures(part, cells)`` gives each
+    group (tested), in one pass: rows sorted by group (stably, so each group keeps its rows'
+    order and numpy sums them in the same order as the group's own Series), the per-class and
+    per-segment counts and sums and the cohort counts grouped once for all groups. At a million
+    customers and 1,200 groups, pandas calls per group cost 20 s.
+    """
+    if frame.empty:
+        return []
+    keys = frame[key_cols].to_numpy(dtype="int64")
+    order = np.lexsort(keys.T[::-1])  # by owner, then branch, then region; stable
+    keys = keys[order]
+    n = len(keys)
+    change = np.ones(n, dtype=bool)
+    change[1:] = (keys[1:] != keys[:-1]).any(axis=1)
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], n)
+
+    def col(name: str) -> np.ndarray:
+        return frame[name].to_numpy()[order]
+
+    profit = frame["profit_total"].to_numpy(dtype="float64")[order]
+    profit0 = np.where(np.isnan(profit), 0.0, profit)  # Series.sum skips NaN
+    clv = frame["clv"].to_numpy(dtype="float64")[order]
+    clv0 = np.where(np.isnan(clv), 0.0, clv)
+    no_orders = col("order_count") == 0
+    no_contacts = ~frame["has_contact"].astype(bool).to_numpy()[order]
+    no_owner = frame["owner_id"].isna().to_numpy()[order]
+
+    def bins(values: np.ndarray, edges: list[int]) -> np.ndarray:
+        index = np.searchsorted(np.asarray(edges, dtype="float64"), values, side="right")
+        return np.where(np.isfinite(values), index, -1)
+
+    profit_bin, clv_bin = bins(profit, profit_edges), bins(clv, clv_edges)
+
+    by_class = (
+        frame.groupby([*key_cols, "value_class"], dropna=True, sort=False)
+        .agg(n=("profit_total", "size"), profit_12m=("profit_12m", "sum"), clv=("clv", "sum"))
+        .to_dict("index")
+    )
+    segment = frame["rfm_segment"].replace("", np.nan)
+    segments: dict[tuple[int, ...], dict[str, int]] = {}
+    counted = frame.assign(_segment=segment).dropna(subset=["_segment"])
+    for index, count in counted.groupby([*key_cols, "_segment"]).size().items():
+        group, name = tuple(cast(tuple, index)[:-1]), cast(tuple, index)[-1]
+        segments.setdefault(group, {})[str(name)] = int(count)
+
+    shown = cells[cells["cohort"] >= first_q]
+    active = shown.groupby([*key_cols, "cohort", "quarter"]).size().to_dict()
+    cohorts: dict[tuple[int, ...], dict[str, Any]] = {}
+    sizes = shown.groupby([*key_cols, "cohort"])["customer_id"].nunique()
+    for index, size in sizes.items():
+        group, cohort = tuple(cast(tuple, index)[:-1]), int(cast(tuple, index)[-1])
+        row = [int(active.get((*group, cohort, q), 0)) for q in range(cohort, last_q + 1)]
+        cohorts.setdefault(group, {})[_quarter_label(cohort)] = {"size": int(size), "active": row}
+
+    width = len(profit_edges) + 1, len(clv_edges) + 1
+    out = []
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        key = tuple(int(v) for v in keys[s])
+        negative = profit[s:e][profit[s:e] < 0]
+        p_bin, c_bin = profit_bin[s:e], clv_bin[s:e]
+        stats = {c: by_class.get((*key, c)) for c in VALUE_CLASSES}
+        figures = {
+            "customers": e - s,
+            "profit": round(float(profit0[s:e].sum()), 2),
+            "clv": round(float(clv0[s:e].sum()), 2),
+            "below_zero": {"n": len(negative), "profit": round(float(negative.sum()), 2)},
+            "classes": {
+                c: {
+                    "n": int(row["n"]) if row else 0,
+                    "profit_12m": round(float(row["profit_12m"]), 2) if row else 0.0,
+                    "clv": round(float(row["clv"]), 2) if row else 0.0,
+                }
+                for c, row in stats.items()
+            },
+            "segments": segments.get(key, {}),
+            "profit_hist": np.bincount(p_bin[p_bin >= 0], minlength=width[0]).astype(int).tolist(),
+            "clv_hist": np.bincount(c_bin[c_bin >= 0], minlength=width[1]).astype(int).tolist(),
+            "cohorts": cohorts.get(key, {}),
+            "quality": {
+                "no_orders": int(no_orders[s:e].sum()),
+                "no_contacts": int(no_contacts[s:e].sum()),
+                "no_owner": int(no_owner[s:e].sum()),
+            },
+        }
+        out.append((tuple(None if v == -1 else v for v in key), figures))
+    return out
 
 
 def _cohort_cells(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
