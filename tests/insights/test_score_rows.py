@@ -43,3 +43,10 @@ def test_rows_match_cell_conversion_and_never_hold_nan() -> None:
     assert by_name["value_class"] == ("most_valuable", "", "other", "below_zero", "")
     assert by_name["recommendations"][0] == "[4, 5]"
     assert not any(isinstance(v, float) and math.isnan(v) for _, values in rows for v in values)
+
+
+def test_json_lists_equal_in_value_but_not_in_type_are_encoded_apart() -> None:
+    values = [[1, 2], [1.0, 2], [1, 2], [np.int64(1), 2], [[1], 2], ("a",), None, [1, 2]]
+    got = services._json_column("recommendations", values)
+    assert got == [services._cell("recommendations", v) for v in values]
+    assert got[0] == got[2] == got[7] == got[3] == "[1, 2]" and got[1] == '["1.0", 2]'

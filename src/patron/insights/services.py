@@ -283,11 +283,8 @@ def _column(name: str, values: pd.Series) -> list[Any]:
     return [v if ok else None for v, ok in zip(numbers.tolist(), finite.tolist(), strict=True)]
 
 
-_PLAIN = (int, str)
-
-
 def _json_column(name: str, values: list[Any]) -> list[str]:
-    """JSON text of each cell; lists of plain ints and strings are encoded once per distinct list.
+    """JSON text of each cell; each distinct list (items and their types) is encoded once.
 
     Reason codes and recommendations repeat across customers (about 1,200 and 1,400 distinct
     lists among 100,000 generated customers), so most cells are a dictionary hit, not a json.dumps.
@@ -296,13 +293,18 @@ def _json_column(name: str, values: list[Any]) -> list[str]:
     out: list[str] = []
     empty = _cell(name, None)  # what every value that is not a list (None, NaN) becomes
     for value in values:
-        if type(value) is list and all(type(v) in _PLAIN for v in value):
-            key = tuple(value)
-            text = seen.get(key)
+        if type(value) is list:
+            # The items' types are part of the key: 1 and 1.0 are equal but encode differently.
+            try:
+                key = (tuple(value), tuple(map(type, value)))
+                text = seen.get(key)
+            except TypeError:  # an unhashable item
+                out.append(_cell(name, value))
+                continue
             if text is None:
                 text = seen[key] = _cell(name, value)
             out.append(text)
-        elif isinstance(value, (list, tuple, np.ndarray)):
+        elif isinstance(value, (tuple, np.ndarray)):
             out.append(_cell(name, value))
         else:
             out.append(empty)
