@@ -9,10 +9,8 @@ their line number and reason, to ``<input>.errors.csv`` beside the input.
 from __future__ import annotations
 
 import csv
-import gc
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -22,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from patron.core import bulk
 from patron.core.models import User
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.kinds import IMPORTERS, Importer, Row, RunState
@@ -310,45 +309,6 @@ ProgressCallback = Callable[[ImportResult, list[Row]], None]
 FastPath = Callable[[list[int], list[list[Any]]], int | None]
 
 
-@contextmanager
-def _larger_wal_checkpoints() -> Iterator[None]:
-    """SQLite: checkpoint the write-ahead log every 64 MB instead of every 4 MB during the run,
-    then once at the end. Safe: durability and crash recovery are unchanged (synchronous stays
-    NORMAL, every batch still commits); it only stops the customer rows each batch updates from
-    being copied into the database file again and again. Restored afterwards."""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA wal_autocheckpoint = 16384")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {previous}")
-            if not connection.in_atomic_block:
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-
-@contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """A batch holds tens of thousands of small objects without cycles; the cyclic garbage
-    collector would walk them (and all of Django) every 700 allocations. Collect less often
-    during the run, and restore the thresholds after."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(thresholds[0], 50_000), thresholds[1], thresholds[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
 def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCallback | None = None) -> ImportResult:
     """Import ``path``; returns what happened. Raises ``ImportInputError`` for unusable input."""
     path = Path(path)
@@ -384,7 +344,7 @@ def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCa
         key_columns = [header.index(c) for f in importer.group_fields for c, t in mapping.items() if t == f]
         fast = importer.fast_path(header, mapping, table.format) if not options.dry_run else None
         try:
-            with _fewer_gc_passes(), _larger_wal_checkpoints():
+            with bulk.fewer_gc_passes(), bulk.sqlite_bulk_write():
                 _read_batches(table, parser, importer, batch_size, result, error_file, run, on_batch, key_columns, fast)
         except csv.Error as exc:
             line = table.reader.line_num if table.reader is not None else "?"

@@ -9,7 +9,6 @@ database from the history rows just inserted, so each value crosses from Python 
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
+from patron.core import bulk
 from patron.insights import extract, figures
 from patron.insights.models import (
     CurrentScore,
@@ -76,7 +76,7 @@ def scoring_run_execute(
         run.error = ""
         run.save(update_fields=["status", "started_at", "finished_at", "attempts", "error"])
     try:
-        with _fewer_gc_passes():
+        with bulk.fewer_gc_passes():
             progress("extract", 0, 1)
             inputs = extract.inputs()
             config = config or ScoringConfig(as_of=pd.Timestamp(as_of))
@@ -112,60 +112,7 @@ def scoring_run_execute(
     return run
 
 
-@contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """Collect garbage less often during the run, and not through what existed before it.
-
-    The run builds hundreds of thousands of small lists and tuples that hold no cycles (reason
-    and recommendation lists, rows for the database); with the default thresholds the cyclic
-    collector walks them, and all of Django, again and again. Restored afterwards. Objects a
-    process froze itself (the web server before it forks) stay frozen: ``gc.unfreeze`` would
-    release them too, so the run only freezes, and unfreezes, when nothing is frozen yet.
-    """
-    thresholds = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(max(thresholds[0], 50_000), thresholds[1], thresholds[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if freeze:
-            gc.unfreeze()
-
-
 WRITE_CACHE_KIB = 1024 * 1024  # SQLite's page cache during the write-back (allocated as used)
-
-
-@contextmanager
-def _larger_wal_checkpoints() -> Iterator[None]:
-    """SQLite: checkpoint the write-ahead log every 64 MB instead of every 4 MB during the write.
-
-    Every chunk still commits (same durability, synchronous stays NORMAL); the pages a chunk
-    touches (the indexes' pages are all over the file) are just no longer copied into the
-    database file after every chunk. One checkpoint at the end.
-    """
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size")
-        cache = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA wal_autocheckpoint = 16384")
-        # The score tables' indexes at 1M customers outgrow the usual 64 MB page cache: each
-        # chunk's index updates then re-read pages from the file (write 40 s at 1M).
-        cursor.execute(f"PRAGMA cache_size = {-WRITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {previous}")
-            cursor.execute(f"PRAGMA cache_size = {cache}")
-            if not connection.in_atomic_block:
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _write(run: ScoringRun, result: ScoringResult, progress: Progress) -> None:
@@ -176,7 +123,8 @@ def _write(run: ScoringRun, result: ScoringResult, progress: Progress) -> None:
     now = timezone.now()
     total = len(scores)
     progress("write", 0, total)  # the stage starts now, not after its first chunk
-    with _larger_wal_checkpoints():
+    # The score tables' indexes at 1M customers outgrow SQLite's usual 64 MB page cache.
+    with bulk.sqlite_bulk_write(cache_kib=WRITE_CACHE_KIB):
         _write_chunks(run, scores, latest, now, progress)
 
 
