@@ -280,9 +280,13 @@ def test_the_page_says_when_the_figures_were_computed(client, book):
     NpsFigures.objects.update(computed_at=local(2026, 11, 23, 14, 10))
     client.force_login(book.root)
     page = _text(client.get(URL))
-    assert "Figures as of Nov. 23, 2026, 2:10 p.m." in page
+    assert "Figures as of Nov. 23, 2026, 2:10 p.m.; filtered views are counted live." in page
+    assert "period comparisons" not in page  # the themes page has none
     client.cookies["django_language"] = "zh-hans"
-    assert "2026年11月23日" in _text(client.get(URL))
+    assert "数据截至 2026年11月23日" in _text(client.get(URL)) and "筛选视图为实时统计" in _text(client.get(URL))
+    client.cookies["django_language"] = "zh-hant"
+    assert "篩選檢視為即時統計" in _text(client.get(URL))
+    client.cookies["django_language"] = "zh-hans"
     filtered = _text(client.get(URL, {"start": "2025-01-01"}))
     assert 'data-testid="figures-as-of"' not in filtered
 
