@@ -18,7 +18,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.http import HttpRequest
-from django.urls import URLResolver, path
+from django.urls import URLResolver
 from django.urls.exceptions import Resolver404
 from django.urls.resolvers import RegexPattern, ResolverMatch
 
@@ -54,10 +54,11 @@ class AnswerLinkHandler(WSGIHandler):
     def resolve_request(self, request: HttpRequest) -> ResolverMatch:
         resolver = self._resolver
         if resolver is None:
-            from patron.feedback import views  # after django.setup()
+            from patron.feedback import urls  # after django.setup()
 
-            route = [path("s/i/<str:token>/", views.answer, name="answer")]
-            inner = URLResolver(RegexPattern(r""), route, app_name="feedback", namespace="feedback")
+            # The answer route itself, as feedback.urls declares it, alone in its namespace.
+            route = [p for p in urls.urlpatterns if getattr(p, "name", None) == "answer"]
+            inner = URLResolver(RegexPattern(r""), route, app_name=urls.app_name, namespace=urls.app_name)
             resolver = type(self)._resolver = URLResolver(RegexPattern(r"^/"), [inner])
         try:
             match = resolver.resolve(request.path_info)

@@ -192,28 +192,27 @@ def language_for(customer: Customer, requested: str | None = None) -> str:
 # ---------------------------------------------------------------- outbound webhooks
 
 
-def _emit(event: str, payload: dict[str, Any]) -> None:
-    """Tell ``patron.ingest.webhooks.emit`` (outbound webhooks) when that module is installed."""
+def _webhooks() -> Any:
+    """``patron.ingest.webhooks`` (outbound webhooks) when that module is installed, else None."""
     try:
-        module = importlib.import_module("patron.ingest.webhooks")
+        return importlib.import_module("patron.ingest.webhooks")
     except ModuleNotFoundError as exc:
         if exc.name in {"patron.ingest.webhooks", "patron.ingest"}:
-            return
+            return None
         raise
-    emit = getattr(module, "emit", None)
+
+
+def _emit(event: str, payload: dict[str, Any]) -> None:
+    """Tell the outbound webhooks' ``emit`` of the event."""
+    emit = getattr(_webhooks(), "emit", None)
     if callable(emit):
         emit(event, payload)
 
 
 def _listening(*events: str) -> bool:
-    """Whether an outbound webhook subscribes to one of ``events`` (``patron.ingest.webhooks``)."""
-    try:
-        module = importlib.import_module("patron.ingest.webhooks")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"patron.ingest.webhooks", "patron.ingest"}:
-            return False
-        raise
-    return any(module.listening(e) for e in events)
+    """Whether an outbound webhook subscribes to one of ``events``."""
+    module = _webhooks()
+    return module is not None and any(module.listening(e) for e in events)
 
 
 def response_payload(response: Response) -> dict[str, Any]:
@@ -627,12 +626,14 @@ def response_record(
     return response, True
 
 
-def _claim_sql() -> str:
+def _claim(pk: int, now: datetime) -> tuple[str, list[Any]]:
+    """Mark the invitation answered unless it already is: the statement and its parameters."""
     qn = connection.ops.quote_name
-    return (
+    sql = (
         f"UPDATE {qn(Invitation._meta.db_table)} SET {qn('answered_at')} = %s "  # noqa: S608 - names from models
         f"WHERE {qn('id')} = %s AND {qn('answered_at')} IS NULL"
     )
+    return sql, [Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection), pk]
 
 
 def _record_at_once(pk: int, now: datetime, response: Response, owner_id: int | bool | None) -> bool:
@@ -647,16 +648,14 @@ def _record_at_once(pk: int, now: datetime, response: Response, owner_id: int | 
         match = _rule_match(response)
         if match is not None:
             follow_up = _follow_up_for(response, match.reason, match.rule, match.sla_hours, now, owner_id)
-    at = Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection)
-    return rows.insert_if_updated(
-        _claim_sql() + " RETURNING id", [at, pk], response, follow_up, link="response_id"
-    )
+    claim, params = _claim(pk, now)
+    return rows.insert_if_updated(claim + " RETURNING id", params, response, follow_up, link="response_id")
 
 
 def _claim_invitation(pk: int, now: datetime) -> bool:
     """Mark the invitation answered unless it already is; one plain UPDATE (runs on every click)."""
     with rows.hot_cursor() as cursor:
-        cursor.execute(_claim_sql(), [Invitation._meta.get_field("answered_at").get_db_prep_save(now, connection), pk])
+        cursor.execute(*_claim(pk, now))
         return cursor.rowcount == 1
 
 
