@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.utils import timezone
 
@@ -50,3 +53,31 @@ def make_order(customer: Customer, *, product: Product | None = None, quantity: 
         lines=[LineInput(product=product, quantity=quantity)],
         **kwargs,
     )
+
+
+@contextmanager
+def committed_book(
+    customers: int, seed: int, *, as_of: date | None = None, copy_to: Path | None = None
+) -> Iterator[None]:
+    """A generated book committed for a module's tests, so that a second connection (ADBC) sees
+    it; scored as of ``as_of`` if given, copied to the SQLite file ``copy_to`` if given; emptied
+    afterwards. Use inside ``django_db_blocker.unblock()``."""
+    import sqlite3
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from patron.generator.writer import generate_dataset
+    from patron.insights.services import scoring_run_execute
+
+    generate_dataset(customers, seed=seed)
+    if as_of is not None:
+        scoring_run_execute(as_of=as_of)
+    if copy_to is not None:
+        connection.ensure_connection()
+        with sqlite3.connect(copy_to) as target:
+            connection.connection.backup(target)
+    try:
+        yield
+    finally:
+        call_command("flush", interactive=False, verbosity=0)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from patron.feedback import nps_figures, nps_refresh
 from patron.insights import extract
+from tests import factories
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite columnar reader")
 
@@ -18,18 +17,11 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLit
 @pytest.fixture(scope="module")
 def database_file(django_db_setup, django_db_blocker, tmp_path_factory):
     """A small generated and scored book, committed, and a file copy for ADBC to open."""
-    from patron.generator.writer import generate_dataset
-    from patron.insights.services import scoring_run_execute
-
     path = tmp_path_factory.mktemp("nps") / "copy.sqlite3"
-    with django_db_blocker.unblock():
-        generate_dataset(400, seed=22)
-        scoring_run_execute(as_of=date(2025, 12, 31))
-        connection.ensure_connection()
-        with sqlite3.connect(path) as target:
-            connection.connection.backup(target)
+    with django_db_blocker.unblock(), factories.committed_book(
+        400, seed=22, as_of=date(2025, 12, 31), copy_to=path
+    ):
         yield str(path)
-        call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.mark.django_db

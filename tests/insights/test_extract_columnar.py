@@ -6,10 +6,10 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from django.core.management import call_command
 from django.db import connection, connections
 
 from patron.insights import extract
+from tests import factories
 
 # The SQLite reader: a copy of the test database is opened as a file (tests/insights/
 # test_postgres_paths.py covers PostgreSQL's).
@@ -19,16 +19,9 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLit
 @pytest.fixture(scope="module")
 def database_file(django_db_setup, django_db_blocker, tmp_path_factory):
     """A small generated book, committed, and a file copy of the test database for ADBC to open."""
-    from patron.generator.writer import generate_dataset
-
     path = tmp_path_factory.mktemp("extract") / "copy.sqlite3"
-    with django_db_blocker.unblock():
-        generate_dataset(400, seed=21)
-        connection.ensure_connection()
-        with sqlite3.connect(path) as target:
-            connection.connection.backup(target)
+    with django_db_blocker.unblock(), factories.committed_book(400, seed=21, copy_to=path):
         yield str(path)
-        call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.mark.django_db

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from django.core.management import call_command
 from django.db import connection, connections
 
 from patron.insights import extract, services
+from tests import factories
 
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
 
@@ -37,12 +37,8 @@ def test_postgres_address_for_the_columnar_reader(monkeypatch):
 @pytest.fixture(scope="module")
 def committed_book(django_db_setup, django_db_blocker):
     """A small generated book, committed so that a second connection (ADBC) sees it."""
-    from patron.generator.writer import generate_dataset
-
-    with django_db_blocker.unblock():
-        generate_dataset(300, seed=23)
+    with django_db_blocker.unblock(), factories.committed_book(300, seed=23):
         yield
-        call_command("flush", interactive=False, verbosity=0)
 
 
 @on_postgres
