@@ -27,7 +27,7 @@ def database_file(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.mark.django_db
 def test_columnar_answers_give_the_cursors_figures(database_file, monkeypatch):
     cursor_frame = nps_refresh.answers_frame()
-    monkeypatch.setattr(extract, "_sqlite_file", lambda: database_file)
+    monkeypatch.setattr(extract, "sqlite_file", lambda: database_file)
     calls = []
     real = extract._fetch_columnar
     monkeypatch.setattr(extract, "_fetch_columnar", lambda *a: calls.append(a) or real(*a))

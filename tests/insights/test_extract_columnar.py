@@ -27,7 +27,7 @@ def database_file(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.mark.django_db
 def test_columnar_frames_equal_cursor_frames(database_file, monkeypatch):
     cursor_inputs, cursor_facts = extract.inputs(), extract.customer_facts_frame()
-    monkeypatch.setattr(extract, "_sqlite_file", lambda: database_file)
+    monkeypatch.setattr(extract, "sqlite_file", lambda: database_file)
     columnar_inputs, columnar_facts = extract.inputs(), extract.customer_facts_frame()
     for name in ("orders", "lines", "costs", "customers", "nps", "interactions", "follow_ups"):
         expected, got = getattr(cursor_inputs, name), getattr(columnar_inputs, name)
@@ -38,7 +38,7 @@ def test_columnar_frames_equal_cursor_frames(database_file, monkeypatch):
 
 @pytest.mark.django_db
 def test_columnar_read_handles_nulls_types_and_empty_results(database_file, monkeypatch):
-    monkeypatch.setattr(extract, "_sqlite_file", lambda: database_file)
+    monkeypatch.setattr(extract, "sqlite_file", lambda: database_file)
     with sqlite3.connect(database_file) as con:
         con.execute("CREATE TABLE IF NOT EXISTS probe (a INTEGER, b REAL, c TEXT)")
         con.execute("DELETE FROM probe")
@@ -64,11 +64,11 @@ def test_columnar_read_handles_nulls_types_and_empty_results(database_file, monk
 def test_cursor_is_used_inside_a_transaction_and_for_memory_databases(monkeypatch):
     db = connections["default"]
     # Another connection would not see this (test's) transaction's uncommitted rows.
-    assert db.in_atomic_block and extract._sqlite_file() is None
+    assert db.in_atomic_block and extract.sqlite_file() is None
     monkeypatch.setattr(db, "in_atomic_block", False)
     monkeypatch.setitem(db.settings_dict, "NAME", "data/patron.sqlite3")
-    assert extract._sqlite_file() == "data/patron.sqlite3"
+    assert extract.sqlite_file() == "data/patron.sqlite3"
     monkeypatch.setitem(db.settings_dict, "NAME", ":memory:")
-    assert extract._sqlite_file() is None
+    assert extract.sqlite_file() is None
     monkeypatch.setitem(db.settings_dict, "NAME", "file:memorydb_default?mode=memory&cache=shared")
-    assert extract._sqlite_file() is None
+    assert extract.sqlite_file() is None

@@ -64,7 +64,7 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
 
 
-def _sqlite_file() -> str | None:
+def sqlite_file() -> str | None:
     """The SQLite file another connection can read the same data from, else None.
 
     Inside a transaction this connection may hold writes no other connection sees yet (a test's
@@ -81,7 +81,7 @@ def _sqlite_file() -> str | None:
 def _postgres_uri() -> str | None:
     """A libpq URI to the same PostgreSQL database for another connection, else None.
 
-    None inside a transaction, for the same reason as :func:`_sqlite_file`.
+    None inside a transaction, for the same reason as :func:`sqlite_file`.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return None
@@ -105,7 +105,7 @@ def _fetch_columnar(sql: str, columns: Sequence[str]) -> pd.DataFrame | None:
     (float64 with NaN where NULL), reals float64, text str. None when not applicable, so the
     caller reads through the cursor.
     """
-    path, uri = _sqlite_file(), _postgres_uri()
+    path, uri = sqlite_file(), _postgres_uri()
     if path is None and uri is None:
         return None
     if path is not None:
@@ -275,7 +275,7 @@ def _read_all(
     5.2 s instead of 9.3. Only when the data is read through ADBC (decided here, in the caller's
     thread: a transaction or an in-memory database keeps everything on this connection).
     """
-    if not parallel or (_sqlite_file() is None and _postgres_uri() is None):
+    if not parallel or (sqlite_file() is None and _postgres_uri() is None):
         return {name: read() for name, read in readers.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(_in_thread, read) for name, read in readers.items()}

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.db import connection, transaction
 from django.utils import timezone
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
 from patron.core import bulk
-from patron.insights import extract, figures
+from patron.insights import extract, figures, score_ingest
 from patron.insights.models import (
     CurrentScore,
     CustomerScore,
@@ -132,20 +133,24 @@ def _write_chunks(
     run: ScoringRun, scores: pd.DataFrame, latest: bool, now: Any, progress: Progress
 ) -> None:
     total = len(scores)
-    ranges = []
-    for start in range(0, total, WRITE_CHUNK):
-        chunk = scores.iloc[start : start + WRITE_CHUNK]
-        lo, hi = int(chunk.index[0]), int(chunk.index[-1])
-        ranges.append((lo, hi))
-        ids, columns = _columns(chunk)
-        with transaction.atomic():
-            CustomerScore.objects.filter(run=run, customer_id__gte=lo, customer_id__lte=hi).delete()
-            _insert(
-                CustomerScore._meta.db_table,
-                ["run_id", "customer_id", *SCORE_FIELDS],
-                zip(repeat(run.pk), ids, *columns),
-            )
-        progress("write", min(start + WRITE_CHUNK, total), total)
+    starts = range(0, total, WRITE_CHUNK)
+    ranges = [
+        (int(scores.index[start]), int(scores.index[min(start + WRITE_CHUNK, total) - 1]))
+        for start in starts
+    ]
+    if not _ingest_history(run, scores, starts, ranges, progress):
+        for start, (lo, hi) in zip(starts, ranges, strict=True):
+            ids, columns = _columns(scores.iloc[start : start + WRITE_CHUNK])
+            with transaction.atomic():
+                CustomerScore.objects.filter(
+                    run=run, customer_id__gte=lo, customer_id__lte=hi
+                ).delete()
+                _insert(
+                    CustomerScore._meta.db_table,
+                    ["run_id", "customer_id", *SCORE_FIELDS],
+                    zip(repeat(run.pk), ids, *columns),
+                )
+            progress("write", min(start + WRITE_CHUNK, total), total)
     if latest:
         # The current scores in one transaction, after the history: their indexes (CLV, churn
         # risk, ...) take each chunk's rows all over the index, so a commit per chunk wrote
@@ -155,6 +160,45 @@ def _write_chunks(
             for lo, hi in ranges:
                 CurrentScore.objects.filter(customer_id__gte=lo, customer_id__lte=hi).delete()
                 _copy_current(run, now, lo, hi)
+
+
+def _ingest_history(
+    run: ScoringRun,
+    scores: pd.DataFrame,
+    starts: range,
+    ranges: list[tuple[int, int]],
+    progress: Progress,
+) -> bool:
+    """The history rows through ADBC as Arrow columns (SQLite file, outside a transaction);
+    False when that path does not apply and the caller writes through the cursor.
+
+    At 1M customers: see docs/analytics/scoring.md (the write-back).
+    """
+    path = extract.sqlite_file()
+    if path is None:
+        return False
+    total = len(scores)
+    table = pa.table(
+        {
+            "run_id": pa.array(np.full(total, run.pk, dtype="int64")),
+            "customer_id": pa.array(scores.index.to_numpy(dtype="int64")),
+            **score_ingest.arrow_columns(
+                scores, SCORE_FIELDS, text=TEXT_FIELDS, integer=INT_FIELDS, convert=_column
+            ),
+        }
+    )
+    written = 0
+
+    def done(rows: int) -> None:
+        nonlocal written
+        written += rows
+        progress("write", written, total)
+
+    chunks = (
+        (lo, hi, table.slice(start, WRITE_CHUNK))
+        for start, (lo, hi) in zip(starts, ranges, strict=True)
+    )
+    return score_ingest.ingest(path, CustomerScore._meta.db_table, run.pk, chunks, done)
 
 
 @contextmanager
