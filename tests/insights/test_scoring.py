@@ -239,3 +239,45 @@ def test_deleting_a_run_keeps_the_current_scores_it_wrote(generated):
     older.delete()
     assert CurrentScore.objects.filter(customer_id__in=ids, run__isnull=True).count() == 5
     assert CurrentScore.objects.filter(run=run).count() == CurrentScore.objects.count() - 5
+
+
+def _nps_rows() -> list[tuple]:
+    from patron.feedback.models import NpsFigures
+
+    return sorted(
+        NpsFigures.objects.values_list("kind", "owner_id", "branch_id", "region_id", "figures"),
+        key=repr,
+    )
+
+
+@pytest.mark.django_db
+def test_nps_figures_of_a_run_equal_a_refresh_from_the_stored_scores(generated):
+    """The run computes the NPS figures from the scores in memory while it writes them; the
+    figures and their source equal those read back from the database afterwards."""
+    from patron.feedback import nps_refresh
+    from patron.feedback.models import NpsFigures
+
+    computed = []
+    real = nps_refresh.compute
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nps_refresh, "compute", lambda frame: computed.append(frame) or real(frame))
+        services.scoring_run_execute(as_of=AS_OF)
+    assert len(computed) == 1 and computed[0]["segment"].ne("").sum() > 100
+    by_run = _nps_rows()
+    assert len(by_run) > 10
+    source = NpsFigures.objects.get(kind=NpsFigures.Kind.TOTAL).source
+    assert source == nps_refresh.source_signature()
+    assert nps_refresh.nps_figures_refresh(only_if_changed=True) is False  # nothing changed since
+    nps_refresh.nps_figures_refresh()
+    assert _nps_rows() == by_run
+
+
+@pytest.mark.django_db
+def test_rerunning_an_older_day_keeps_the_nps_figures_on_the_current_scores(generated):
+    from patron.feedback import nps_refresh
+
+    nps_refresh.nps_figures_refresh()
+    before = _nps_rows()
+    services.scoring_run_execute(as_of=AS_OF - timedelta(days=60))  # not the latest run
+    assert ScoringRun.objects.filter(as_of__gt=AS_OF - timedelta(days=60)).exists()
+    assert _nps_rows() == before

@@ -26,6 +26,10 @@ def _nps_answers():
     return Response.objects.filter(survey__kind=SurveyKind.NPS)
 
 
+SCORE_COLUMNS = ["customer_id", "segment", "value_class", "clv", "profit_12m", "churn_risk"]
+CUSTOMER_COLUMNS = ["customer_id", "owner_id", "branch_id", "region_id"]
+
+
 def answers_frame() -> pd.DataFrame:
     """Every NPS answer with its customer's slice and current scores (``nps_figures.COLUMNS``).
 
@@ -34,21 +38,42 @@ def answers_frame() -> pd.DataFrame:
     the data, else the cursor). At 1M customers on SQLite (458,185 answers) the joined query
     spent 7.9 s looking up customers and scores answer by answer, the ORM 13.7 s; these reads 3 s.
     """
-    from patron.core.models import Branch
     from patron.customers.models import Customer
-    from patron.feedback.models import Survey
     from patron.insights.extract import fetch_frame
     from patron.insights.models import CurrentScore
 
     q = connection.ops.quote_name
-    real = "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
+    real = _real()
+    customers = fetch_frame(
+        f"SELECT id, {q('owner_id')}, {q('branch_id')}, {q('region_id')} FROM {q(Customer._meta.db_table)}",  # noqa: S608
+        CUSTOMER_COLUMNS,
+    )
+    scores = fetch_frame(
+        f"SELECT {q('customer_id')}, {q('rfm_segment')}, {q('value_class')}, CAST({q('clv')} AS {real}), "  # noqa: S608
+        f"CAST({q('profit_12m')} AS {real}), CAST({q('churn_risk')} AS {real}) FROM {q(CurrentScore._meta.db_table)}",
+        SCORE_COLUMNS,
+    )
+    return joined(read_answers(), customers, scores)
+
+
+def _real() -> str:
+    return "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
+
+
+def read_answers() -> tuple[pd.DataFrame, dict[int, int | None]]:
+    """The NPS answers (one whole-table read) and each branch's region."""
+    from patron.core.models import Branch
+    from patron.feedback.models import Survey
+    from patron.insights.extract import fetch_frame
+
+    q = connection.ops.quote_name
     surveys = [
         int(pk) for pk in Survey.objects.filter(kind=SurveyKind.NPS).values_list("pk", flat=True)
     ]
     answers = fetch_frame(
         f"SELECT id, {q('created_at')}, {q('score_class')}, {q('touchpoint')}, {q('channel')}, "  # noqa: S608 - names from the models
         f"{q('branch_id')}, {q('customer_id')}, CASE WHEN {q('comment')} <> '' THEN 1 ELSE 0 END, "
-        f"CAST({q('sentiment')} AS {real}), {q('themes')} FROM {q(Response._meta.db_table)} "
+        f"CAST({q('sentiment')} AS {_real()}), {q('themes')} FROM {q(Response._meta.db_table)} "
         f"WHERE {q('survey_id')} IN ({', '.join(map(str, surveys or [0]))})",
         [
             "response_id",
@@ -63,26 +88,28 @@ def answers_frame() -> pd.DataFrame:
             "themes",
         ],
     )
-    customers = fetch_frame(
-        f"SELECT id, {q('owner_id')}, {q('branch_id')}, {q('region_id')} FROM {q(Customer._meta.db_table)}",  # noqa: S608
-        ["customer_id", "owner_id", "branch_id", "region_id"],
-    )
-    scores = fetch_frame(
-        f"SELECT {q('customer_id')}, {q('rfm_segment')}, {q('value_class')}, CAST({q('clv')} AS {real}), "  # noqa: S608
-        f"CAST({q('profit_12m')} AS {real}), CAST({q('churn_risk')} AS {real}) FROM {q(CurrentScore._meta.db_table)}",
-        ["customer_id", "segment", "value_class", "clv", "profit_12m", "churn_risk"],
-    )
+    return answers, dict(Branch.objects.values_list("pk", "region_id"))
+
+
+def joined(
+    answers: tuple[pd.DataFrame, dict[int, int | None]],
+    customers: pd.DataFrame,
+    scores: pd.DataFrame,
+) -> pd.DataFrame:
+    """The answers (:func:`read_answers`) with their customers' slices (``CUSTOMER_COLUMNS``)
+    and current scores (``SCORE_COLUMNS``, as stored: '' for missing text). No database: a
+    scoring run joins the customers and scores it holds in memory, in a thread."""
+    frame, regions = answers
     # Anonymous answers (no customer) look up key -1, which no customer has: empty fields.
-    key = pd.to_numeric(answers["customer_id"], errors="coerce").fillna(-1).astype("int64")
+    key = pd.to_numeric(frame["customer_id"], errors="coerce").fillna(-1).astype("int64")
     by_customer = [
-        frame.assign(customer_id=pd.to_numeric(frame["customer_id"]).astype("int64")).set_index(
+        part.assign(customer_id=pd.to_numeric(part["customer_id"]).astype("int64")).set_index(
             "customer_id"
         )
-        for frame in (customers, scores)
+        for part in (customers[CUSTOMER_COLUMNS], scores[SCORE_COLUMNS])
     ]
-    regions = dict(Branch.objects.values_list("pk", "region_id"))
-    frame = answers.assign(
-        answer_region_id=pd.to_numeric(answers["answer_branch_id"], errors="coerce").map(regions),
+    frame = frame.assign(
+        answer_region_id=pd.to_numeric(frame["answer_branch_id"], errors="coerce").map(regions),
         **{
             name: part[name].reindex(key).to_numpy()
             for part in by_customer
@@ -101,17 +128,27 @@ def source_signature() -> str:
     Two cheap queries. Not covered (the next run or answer picks them up): reassigned customers,
     scores refreshed between runs by a purchase, comments re-analysed by ``analyse_comments``.
     """
+    return f"{answers_signature()}:{run_signature()}"[:100]
+
+
+def answers_signature() -> str:
+    """The answers' part of :func:`source_signature`; read before the answers themselves, so an
+    answer arriving in between makes the next check see a change."""
     answers = _nps_answers().aggregate(n=Count("pk"), last=Max("pk"), comment=Max("comment_at"))
+    comment = answers["comment"]
+    comment_part = f"{int(comment.timestamp() * 1_000_000)}" if comment else "-"
+    return f"{answers['n']}:{answers['last'] or 0}:{comment_part}"
+
+
+def run_signature() -> str:
+    """The last finished scoring run's part of :func:`source_signature`."""
     run = (
         ScoringRun.objects.filter(status=ScoringRun.Status.DONE, finished_at__isnull=False)
         .order_by("-finished_at")
         .values_list("pk", "finished_at")
         .first()
     )
-    run_part = f"{run[0]}@{run[1].isoformat()}" if run and run[1] else "-"
-    comment = answers["comment"]
-    comment_part = f"{int(comment.timestamp() * 1_000_000)}" if comment else "-"
-    return f"{answers['n']}:{answers['last'] or 0}:{comment_part}:{run_part}"[:100]
+    return f"{run[0]}@{run[1].isoformat()}" if run and run[1] else "-"
 
 
 def nps_figures_refresh(*, only_if_changed: bool = False) -> bool:
@@ -125,11 +162,22 @@ def nps_figures_refresh(*, only_if_changed: bool = False) -> bool:
         )
         if stored == signature:
             return False
-    frame = answers_frame()
-    figures = nps_figures.compute(frame, timezone.get_default_timezone_name())
+    nps_figures_store(compute(answers_frame()), signature)
+    return True
+
+
+def compute(frame: pd.DataFrame) -> nps_figures.Figures:
+    """The figures of an answer frame; touches no database (a scoring run calls it in a thread)."""
+    return nps_figures.compute(frame, timezone.get_default_timezone_name())
+
+
+def nps_figures_store(figures: nps_figures.Figures, signature: str) -> None:
+    """Replace every ``NpsFigures`` row with these figures, computed from data as of ``signature``."""
     now = timezone.now()
     kind = NpsFigures.Kind
-    rows = [NpsFigures(kind=kind.TOTAL, figures=figures.total, computed_at=now, source=signature)]
+    rows = [
+        NpsFigures(kind=kind.TOTAL, figures=figures.total, computed_at=now, source=signature[:100])
+    ]
     for key, part in figures.slices:
         if key is None:
             rows.append(NpsFigures(kind=kind.ANONYMOUS, figures=part, computed_at=now))
@@ -155,8 +203,7 @@ def nps_figures_refresh(*, only_if_changed: bool = False) -> bool:
         _lock()
         NpsFigures.objects.all().delete()
         NpsFigures.objects.bulk_create(rows, batch_size=500)
-    logger.info("NPS figures: %d answers, %d slices", len(frame), len(figures.slices))
-    return True
+    logger.info("NPS figures: %d slices", len(figures.slices))
 
 
 def _lock() -> None:

@@ -14,6 +14,7 @@ import logging
 import math
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from itertools import repeat
@@ -82,9 +83,23 @@ def scoring_run_execute(
             inputs = extract.inputs()
             config = config or ScoringConfig(as_of=pd.Timestamp(as_of))
             result = run_pipeline(inputs, config, progress=lambda step: progress(step, 0, 1))
-            _write(run, result, progress)
-            progress("dashboards", 0, 1)
-            _write_dashboards(run, result, inputs.orders, pd.Timestamp(as_of))
+            latest = not ScoringRun.objects.filter(
+                as_of__gt=run.as_of, status=ScoringRun.Status.DONE
+            ).exists()
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # The dashboards' and the NPS page's figures need only what is in memory by now:
+                # computed in a thread while the scores are written, which spends most of its
+                # time in SQLite or the driver, outside the GIL.
+                facts = extract.customer_facts_frame()
+                dashboards = pool.submit(
+                    figures.compute, facts, result.scores, inputs.orders, pd.Timestamp(as_of)
+                )
+                # Not the latest run: the NPS figures stay with the later run's current scores.
+                nps = _nps_figures_meanwhile(pool, facts, result.scores) if latest else None
+                _write(run, result, latest, progress)
+                progress("dashboards", 0, 1)
+                _store_dashboards(run, *dashboards.result())
+                nps_figures = (nps[0], nps[1].result()) if nps else None
     except Exception as exc:
         run.status = ScoringRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"
@@ -106,21 +121,58 @@ def scoring_run_execute(
             "finished_at",
         ]
     )
-    from patron.feedback.nps_refresh import nps_figures_refresh  # here: feedback imports insights
+    from patron.feedback import nps_refresh  # here: feedback imports insights
 
     progress("nps figures", 0, 1)
-    nps_figures_refresh()  # the NPS page's figures use the new segments, classes and weights
+    # The NPS page's figures use the new segments, classes and weights.
+    if nps_figures is None:
+        nps_refresh.nps_figures_refresh()
+    else:
+        answers, computed = nps_figures
+        nps_refresh.nps_figures_store(computed, f"{answers}:{nps_refresh.run_signature()}")
     return run
+
+
+def _nps_figures_meanwhile(
+    pool: ThreadPoolExecutor, facts: pd.DataFrame, scores: pd.DataFrame
+) -> tuple[str, Future[Any]]:
+    """The NPS figures over this run's scores, computed in ``pool``; the answers are read here
+    (this thread's connection sees what the run sees). Returns the answers' part of the
+    figures' source signature, read before the answers, and the figures' future."""
+    from patron.feedback import nps_refresh  # here: feedback imports insights
+
+    signature = nps_refresh.answers_signature()
+    answers = nps_refresh.read_answers()
+
+    def compute() -> Any:
+        return nps_refresh.compute(nps_refresh.joined(answers, facts, _as_stored(scores)))
+
+    return signature, pool.submit(compute)
+
+
+def _as_stored(scores: pd.DataFrame) -> pd.DataFrame:
+    """The NPS figures' score columns (``nps_refresh.SCORE_COLUMNS``) as the current scores
+    table holds them once written: the values :func:`_column` gives."""
+    fields = {
+        "segment": "rfm_segment",
+        "value_class": "value_class",
+        "clv": "clv",
+        "profit_12m": "profit_12m",
+        "churn_risk": "churn_risk",
+    }
+    return pd.DataFrame(
+        {
+            "customer_id": scores.index.to_numpy(dtype="int64"),
+            **{name: _column(field, scores[field]) for name, field in fields.items()},
+        }
+    )
 
 
 WRITE_CACHE_KIB = 1024 * 1024  # SQLite's page cache during the write-back (allocated as used)
 
 
-def _write(run: ScoringRun, result: ScoringResult, progress: Progress) -> None:
+def _write(run: ScoringRun, result: ScoringResult, latest: bool, progress: Progress) -> None:
     scores = result.scores.rename(columns=RENAMED)
-    latest = not ScoringRun.objects.filter(
-        as_of__gt=run.as_of, status=ScoringRun.Status.DONE
-    ).exists()
     now = timezone.now()
     total = len(scores)
     progress("write", 0, total)  # the stage starts now, not after its first chunk
@@ -256,11 +308,12 @@ def _copy_current(run: ScoringRun, now: Any, lo: int, hi: int) -> None:
                 cursor.execute("PRAGMA ignore_check_constraints = OFF")
 
 
-def _write_dashboards(
-    run: ScoringRun, result: ScoringResult, orders: pd.DataFrame, as_of: pd.Timestamp
+def _store_dashboards(
+    run: ScoringRun,
+    total: dict[str, Any],
+    slices: list[tuple[tuple[int | None, ...], dict[str, Any]]],
 ) -> None:
     """The dashboards' figures of this run: one row over everyone, one per (owner, branch, region)."""
-    total, slices = figures.compute(extract.customer_facts_frame(), result.scores, orders, as_of)
     with transaction.atomic():
         DashboardFigures.objects.update_or_create(run=run, defaults={"figures": _jsonable(total)})
         DashboardSlice.objects.filter(run=run).delete()
