@@ -5,14 +5,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-import adbc_driver_sqlite.dbapi as adbc
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 from django.db import connection
 
-from patron.insights import extract, score_ingest, services
+from patron.insights import extract, score_ingest, services, sqlite_worker
 from patron.insights.models import CustomerScore, ScoringRun
 from tests import factories
 
@@ -81,8 +80,8 @@ def test_rerun_through_adbc_writes_the_cursor_paths_rows(database_file, monkeypa
     monkeypatch.setattr(extract, "sqlite_file", lambda: database_file)
     monkeypatch.setattr(services, "WRITE_CHUNK", 37)  # several chunks, the last one short
     ingested = []
-    real = score_ingest.ingest
-    monkeypatch.setattr(score_ingest, "ingest", lambda *a: ingested.append(a) or real(*a))
+    real = sqlite_worker.ingest
+    monkeypatch.setattr(sqlite_worker, "ingest", lambda *a: ingested.append(a) or real(*a))
     steps = []
     services.scoring_run_execute(as_of=AS_OF, progress=lambda *step: steps.append(step))
     assert len(ingested) == 1
@@ -104,12 +103,15 @@ def test_a_failing_chunk_is_rolled_back_and_the_error_raised(database_file):
             f"SELECT {', '.join(COLUMNS)} FROM insights_customerscore WHERE customer_id = ?",  # noqa: S608
             (first,),
         ).fetchone()
-    good = pa.Table.from_pylist([dict(zip(COLUMNS, template, strict=True))])
+    good = pa.RecordBatch.from_pylist([dict(zip(COLUMNS, template, strict=True))])
     changed = good.set_column(COLUMNS.index("clv"), "clv", pa.array([123.5]))
     missing_customer = good.set_column(1, "customer_id", pa.array([10**9]))
-    chunks = [(first, first, changed), (last + 1, 10**9, missing_customer)]
-    with pytest.raises(adbc.Error):
-        score_ingest.ingest(database_file, "insights_customerscore", run_id, chunks, lambda n: None)
+    done = []
+    with pytest.raises(sqlite_worker.WorkerError, match="FOREIGN KEY"):
+        sqlite_worker.ingest(
+            database_file, "insights_customerscore", run_id, [changed, missing_customer], done.append
+        )
+    assert done == [1]
     with sqlite3.connect(database_file) as file:
         # The first chunk committed; the second (a customer that does not exist) left nothing.
         assert file.execute(

@@ -181,12 +181,13 @@ def profit_by_period(
     serve = ct.group_by(["customer", "p"]).aggregate(cost_to_serve=ct.amount.sum())
     activity = _outer(sales, serve, ["customer", "p"])
 
-    bounds = _ibis.execute(activity.aggregate(first=activity.p.min(), last=activity.p.max()))
-    first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
-    if pd.isna(first):
+    # The first and last period with activity, from the dates (a period is monotonic in its
+    # date) rather than a second pass of the engine over the whole aggregation.
+    dates = _dates_within([lines["date"], costs["date"]], lo, hi)
+    if dates is None:
         return _empty_periods(customer_col, period_col, order_lines[customer_col].dtype, code)
-    if hi is not None:
-        last = _ibis.period_of(hi - pd.Timedelta(1, "ns"), code).ordinal
+    first = _ibis.period_of(dates[0], code).ordinal
+    last = _ibis.period_of(hi - pd.Timedelta(1, "ns") if hi is not None else dates[1], code).ordinal
     # Densify inside the engine: each customer x every period from their first to the last.
     starts = activity.group_by("customer").aggregate(first=activity.p.min())
     grid_periods = ibis.memtable({"p": np.arange(int(first), int(last) + 1, dtype="int64")})
@@ -356,6 +357,23 @@ def _filter(t: ir.Table, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> ir
     if hi is not None:
         t = t.filter(t.date < hi.to_pydatetime())
     return t
+
+
+def _dates_within(
+    columns: list[pd.Series], lo: pd.Timestamp | None, hi: pd.Timestamp | None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The earliest and latest date in ``[lo, hi)`` over the columns, or None if there is none."""
+    lows, highs = [], []
+    for dates in columns:
+        if lo is not None:
+            dates = dates[dates >= lo]
+        if hi is not None:
+            dates = dates[dates < hi]
+        dates = dates.dropna()
+        if len(dates):
+            lows.append(dates.min())
+            highs.append(dates.max())
+    return (min(lows), max(highs)) if lows else None
 
 
 def _outer(a: ir.Table, b: ir.Table, keys: list[str]) -> ir.Table:

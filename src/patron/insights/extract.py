@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pandas as pd
@@ -19,10 +19,12 @@ from django.conf import settings
 from django.db import connection, connections
 
 from patron.analytics.pipeline import ScoringInputs
+from patron.insights import sqlite_worker
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 200_000
+T = TypeVar("T")
 
 
 def _epoch(column: str) -> str:
@@ -78,6 +80,12 @@ def sqlite_file() -> str | None:
     return name
 
 
+def reads_elsewhere() -> bool:
+    """Whether whole-table reads go through other connections (ADBC), which see the same data
+    from any thread: not inside a transaction, not on an in-memory database."""
+    return sqlite_file() is not None or _postgres_uri() is not None
+
+
 def _postgres_uri() -> str | None:
     """A libpq URI to the same PostgreSQL database for another connection, else None.
 
@@ -108,22 +116,28 @@ def _fetch_columnar(sql: str, columns: Sequence[str]) -> pd.DataFrame | None:
     path, uri = sqlite_file(), _postgres_uri()
     if path is None and uri is None:
         return None
-    if path is not None:
-        import adbc_driver_sqlite.dbapi as adbc  # here: only whole-book runs need the drivers
-    else:
-        import adbc_driver_postgresql.dbapi as adbc  # type: ignore[no-redef]
-
     # Django's cursor turns '%%' into '%'; ADBC sends the text as it is.
     text = sql.replace("%%", "%")
-    try:
-        with adbc.connect(path or uri) as con, con.cursor() as cursor:
-            cursor.execute(text)
-            table = cursor.fetch_arrow_table()
-    except (adbc.Error, OSError):
-        # E.g. on SQLite a column NULL in the first 1,024 rows and REAL later: the driver fixes
-        # each column's type on the first rows and refuses to change it.
-        logger.warning("columnar read failed; reading through the cursor", exc_info=True)
-        return None
+    if path is not None:
+        # In a child process: the driver's own copy of SQLite must not share this process's
+        # file locks with Django's (see sqlite_worker).
+        try:
+            table = sqlite_worker.read(path, text)
+        except (sqlite_worker.WorkerError, OSError):
+            # E.g. a column NULL in the first 1,024 rows and REAL later: the driver fixes each
+            # column's type on the first rows and refuses to change it.
+            logger.warning("columnar read failed; reading through the cursor", exc_info=True)
+            return None
+    else:
+        import adbc_driver_postgresql.dbapi as adbc  # here: only whole-book runs need the driver
+
+        try:
+            with adbc.connect(uri) as con, con.cursor() as cursor:
+                cursor.execute(text)
+                table = cursor.fetch_arrow_table()
+        except (adbc.Error, OSError):
+            logger.warning("columnar read failed; reading through the cursor", exc_info=True)
+            return None
     if table.num_rows == 0:
         return _empty(columns)
     frame = table.rename_columns(list(columns)).to_pandas()
@@ -275,16 +289,17 @@ def _read_all(
     5.2 s instead of 9.3. Only when the data is read through ADBC (decided here, in the caller's
     thread: a transaction or an in-memory database keeps everything on this connection).
     """
-    if not parallel or (sqlite_file() is None and _postgres_uri() is None):
+    if not parallel or not reads_elsewhere():
         return {name: read() for name, read in readers.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(_in_thread, read) for name, read in readers.items()}
+        futures = {name: pool.submit(in_thread, read) for name, read in readers.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
-def _in_thread(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+def in_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` (in a worker thread) and close the database connections it opened there."""
     try:
-        return read()
+        return work()
     finally:
         connections.close_all()  # a read that fell back to the cursor opened this thread's own
 

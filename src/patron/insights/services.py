@@ -14,7 +14,7 @@ import logging
 import math
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from itertools import repeat
@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
 from patron.core import bulk
-from patron.insights import extract, figures, score_ingest
+from patron.insights import extract, figures, score_ingest, sqlite_worker
 from patron.insights.models import (
     CurrentScore,
     CustomerScore,
@@ -87,19 +87,11 @@ def scoring_run_execute(
                 as_of__gt=run.as_of, status=ScoringRun.Status.DONE
             ).exists()
             with ThreadPoolExecutor(max_workers=1) as pool:
-                # The dashboards' and the NPS page's figures need only what is in memory by now:
-                # computed in a thread while the scores are written, which spends most of its
-                # time in SQLite or the driver, outside the GIL.
-                facts = extract.customer_facts_frame()
-                dashboards = pool.submit(
-                    figures.compute, facts, result.scores, inputs.orders, pd.Timestamp(as_of)
-                )
-                # Not the latest run: the NPS figures stay with the later run's current scores.
-                nps = _nps_figures_meanwhile(pool, facts, result.scores) if latest else None
+                later = _figures_meanwhile(pool, result, inputs.orders, pd.Timestamp(as_of), latest)
                 _write(run, result, latest, progress)
                 progress("dashboards", 0, 1)
-                _store_dashboards(run, *dashboards.result())
-                nps_figures = (nps[0], nps[1].result()) if nps else None
+                dashboards, nps_figures = later()
+                _store_dashboards(run, *dashboards)
     except Exception as exc:
         run.status = ScoringRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"
@@ -133,21 +125,44 @@ def scoring_run_execute(
     return run
 
 
-def _nps_figures_meanwhile(
-    pool: ThreadPoolExecutor, facts: pd.DataFrame, scores: pd.DataFrame
-) -> tuple[str, Future[Any]]:
-    """The NPS figures over this run's scores, computed in ``pool``; the answers are read here
-    (this thread's connection sees what the run sees). Returns the answers' part of the
-    figures' source signature, read before the answers, and the figures' future."""
+Figures = tuple[Any, tuple[str, Any] | None]  # the dashboards' (total, slices); NPS (source, figures)
+
+
+def _figures_meanwhile(
+    pool: ThreadPoolExecutor,
+    result: ScoringResult,
+    orders: pd.DataFrame,
+    as_of: pd.Timestamp,
+    latest: bool,
+) -> Callable[[], Figures]:
+    """The dashboards' and the NPS page's figures of this run, computed in ``pool`` while the
+    caller writes the scores (which spends most of its time in SQLite, the driver or the
+    database server, outside the GIL); returns the function that waits for them.
+
+    They need only the run's frames, the customers' facts and the NPS answers. Those are read
+    in the thread too when the reads go through other connections (ADBC), else here first:
+    this thread's connection may hold data no other connection sees yet (a test's transaction).
+    Not the latest run: no NPS figures (they stay with the later run's current scores).
+    """
     from patron.feedback import nps_refresh  # here: feedback imports insights
 
-    signature = nps_refresh.answers_signature()
-    answers = nps_refresh.read_answers()
+    def read() -> tuple[pd.DataFrame, tuple[str, Any] | None]:
+        facts = extract.customer_facts_frame()
+        if not latest:
+            return facts, None
+        # The answers' part of the figures' source, read before the answers.
+        return facts, (nps_refresh.answers_signature(), nps_refresh.read_answers())
 
-    def compute() -> Any:
-        return nps_refresh.compute(nps_refresh.joined(answers, facts, _as_stored(scores)))
+    def compute(facts: pd.DataFrame, answers: tuple[str, Any] | None) -> Figures:
+        dashboards = figures.compute(facts, result.scores, orders, as_of)
+        if answers is None:
+            return dashboards, None
+        frame = nps_refresh.joined(answers[1], facts, _as_stored(result.scores))
+        return dashboards, (answers[0], nps_refresh.compute(frame))
 
-    return signature, pool.submit(compute)
+    if extract.reads_elsewhere():
+        return pool.submit(extract.in_thread, lambda: compute(*read())).result
+    return pool.submit(compute, *read()).result
 
 
 def _as_stored(scores: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +205,7 @@ def _write_chunks(
         (int(scores.index[start]), int(scores.index[min(start + WRITE_CHUNK, total) - 1]))
         for start in starts
     ]
-    if not _ingest_history(run, scores, starts, ranges, progress):
+    if not _ingest_history(run, scores, starts, progress):
         for start, (lo, hi) in zip(starts, ranges, strict=True):
             ids, columns = _columns(scores.iloc[start : start + WRITE_CHUNK])
             with transaction.atomic():
@@ -218,7 +233,6 @@ def _ingest_history(
     run: ScoringRun,
     scores: pd.DataFrame,
     starts: range,
-    ranges: list[tuple[int, int]],
     progress: Progress,
 ) -> bool:
     """The history rows through ADBC as Arrow columns (SQLite file, outside a transaction);
@@ -230,7 +244,7 @@ def _ingest_history(
     if path is None:
         return False
     total = len(scores)
-    table = pa.table(
+    rows = pa.record_batch(
         {
             "run_id": pa.array(np.full(total, run.pk, dtype="int64")),
             "customer_id": pa.array(scores.index.to_numpy(dtype="int64")),
@@ -241,16 +255,20 @@ def _ingest_history(
     )
     written = 0
 
-    def done(rows: int) -> None:
+    def done(n: int) -> None:
         nonlocal written
-        written += rows
+        written += n
         progress("write", written, total)
 
-    chunks = (
-        (lo, hi, table.slice(start, WRITE_CHUNK))
-        for start, (lo, hi) in zip(starts, ranges, strict=True)
-    )
-    return score_ingest.ingest(path, CustomerScore._meta.db_table, run.pk, chunks, done)
+    # One batch per chunk: the child deletes the run's rows of each batch's first..last
+    # customer (the chunk's range, as the cursor path) and inserts the batch, in one transaction.
+    chunks = [rows.slice(start, WRITE_CHUNK) for start in starts]
+    try:
+        sqlite_worker.ingest(path, CustomerScore._meta.db_table, run.pk, chunks, done)
+    except OSError:
+        logger.warning("the ADBC writer could not start; writing through the cursor", exc_info=True)
+        return False
+    return True
 
 
 @contextmanager

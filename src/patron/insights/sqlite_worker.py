@@ -1,0 +1,300 @@
+"""Whole-table reads and the scores' bulk write on SQLite through ADBC, in a child process.
+
+The ADBC driver carries its own copy of SQLite. Two copies of SQLite in one process break
+SQLite's locking: POSIX locks belong to the process, so closing the driver's connection drops
+the locks Django's connection holds, and the driver, seeing no other connection, checkpoints
+and deletes the write-ahead log Django's connection is still using (rows Django writes after
+that are lost, or the file is damaged; ``tests/insights/test_sqlite_worker.py``). In a child
+process the driver is just another process, which SQLite is built for.
+
+    python -m patron.insights.sqlite_worker serve PATH
+        stdin: one query per line (JSON text); stdout per query: ``+`` and an Arrow IPC
+        stream, or ``-`` and the error on one line. The parent keeps up to two such readers
+        per database file for the life of the process (:func:`read`).
+    python -m patron.insights.sqlite_worker ingest PATH TABLE RUN_ID
+        stdin: an Arrow IPC stream, one record batch per transaction (delete the run's rows of
+        the batch's customers, insert the batch); stdout: the rows of each committed batch;
+        on an error the message on stderr and exit status 1.
+
+Imports neither Django nor pandas (starts in about half a second): what the parent sends
+decides everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.ipc
+
+# The pragmas of Django's connection (config/database.py), a page cache for the bulk write.
+PRAGMAS = (
+    "synchronous = NORMAL",
+    "foreign_keys = ON",
+    "busy_timeout = 30000",
+    "cache_size = -1048576",
+    "wal_autocheckpoint = 16384",
+)
+
+
+class WorkerError(RuntimeError):
+    """The child failed; its message says why."""
+
+
+# --- the parent's side ------------------------------------------------------------------------
+
+
+def read(path: str, sql: str) -> pa.Table:
+    """The query's result as an Arrow table, read by a child process (WorkerError if it fails).
+
+    Up to two readers per database file are started on demand and kept (idle, no connection
+    open) until this process ends: a whole-book job's reads reuse them, two at a time.
+    """
+    reader = _take(path)
+    try:
+        table = reader.query(sql)
+    except WorkerError:
+        _give(path, reader if reader.alive() else None)
+        raise
+    _give(path, reader)
+    return table
+
+
+class _Reader:
+    def __init__(self, path: str) -> None:
+        self.child, self.errors = _start("serve", path)
+
+    def alive(self) -> bool:
+        return self.child.poll() is None
+
+    def query(self, sql: str) -> pa.Table:
+        stdin, stdout = self.child.stdin, self.child.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(json.dumps(sql).encode() + b"\n")
+            stdin.flush()
+            status = stdout.read(1)
+            if status == b"+":
+                return pa.ipc.open_stream(stdout).read_all()
+            if status == b"-":
+                raise WorkerError(stdout.readline().decode(errors="replace").strip())
+        except (pa.ArrowInvalid, OSError):
+            pass
+        self.child.kill()
+        self.child.wait()
+        lines = self.errors().strip().splitlines()
+        raise WorkerError(lines[-1] if lines else "the reader stopped")
+
+
+_idle: dict[str, list[_Reader]] = {}
+_started: dict[str, int] = {}
+_lock = threading.Condition()
+READERS = 2
+
+
+def _take(path: str) -> _Reader:
+    with _lock:
+        while not _idle.get(path) and _started.get(path, 0) >= READERS:
+            _lock.wait()
+        if _idle.get(path):
+            return _idle[path].pop()
+        _started[path] = _started.get(path, 0) + 1
+    try:
+        return _Reader(path)
+    except OSError:
+        _give(path, None)
+        raise
+
+
+def _give(path: str, reader: _Reader | None) -> None:
+    with _lock:
+        if reader is None:
+            _started[path] -= 1
+        else:
+            _idle.setdefault(path, []).append(reader)
+        _lock.notify()
+
+
+def ingest(
+    path: str,
+    table: str,
+    run_id: int,
+    batches: Sequence[pa.RecordBatch],
+    done: Callable[[int], None],
+) -> None:
+    """Write each batch in its own transaction through one child; ``done(rows)`` after each."""
+    if not batches:
+        return
+    child, errors = _start("ingest", path, table, str(int(run_id)))
+    assert child.stdin is not None and child.stdout is not None
+    stdin = child.stdin
+
+    def send() -> None:
+        try:
+            with pa.ipc.new_stream(stdin, batches[0].schema) as stream:
+                for batch in batches:
+                    stream.write_batch(batch)
+            stdin.close()
+        except (pa.ArrowInvalid, OSError):
+            pass  # the child stopped early: its exit status and message say why
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    for line in child.stdout:
+        done(int(line))
+    sender.join()
+    _finish(child, errors)
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
+    """The child, and a function that waits for it to end and returns what it wrote to stderr."""
+    child = subprocess.Popen(  # noqa: S603 - this interpreter and module; args: a path, names
+        [sys.executable, "-m", "patron.insights.sqlite_worker", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # stderr is read in a thread, so a long message cannot block the child.
+    text: list[bytes] = []
+    stderr = child.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: text.append(stderr.read()), daemon=True)
+    reader.start()
+
+    def errors() -> str:
+        reader.join()
+        return b"".join(text).decode(errors="replace")
+
+    return child, errors
+
+
+def _finish(child: subprocess.Popen[bytes], errors: Callable[[], str]) -> None:
+    status = child.wait()
+    text = errors()
+    if status != 0:
+        lines = text.strip().splitlines()
+        raise WorkerError(lines[-1] if lines else f"exit status {status}")
+
+
+# --- the child's side -------------------------------------------------------------------------
+
+
+def _connect(path: str) -> tuple[Any, Any]:
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    database = adbc.AdbcDatabase(driver=adbc_driver_sqlite._driver_path(), uri=path)
+    connection = adbc.AdbcConnection(database)
+    return database, connection
+
+
+def _execute(connection: Any, sql: str, params: pa.RecordBatch | None = None) -> None:
+    import adbc_driver_manager as adbc
+
+    with adbc.AdbcStatement(connection) as statement:
+        statement.set_sql_query(sql)
+        if params is not None:
+            statement.bind(params)
+        statement.execute_update()
+
+
+def _query(connection: Any, sql: str) -> pa.Table:
+    import adbc_driver_manager as adbc
+
+    with adbc.AdbcStatement(connection) as statement:
+        statement.set_sql_query(sql)
+        handle, _rows = statement.execute_query()
+        return pa.RecordBatchReader._import_from_c(handle.address).read_all()
+
+
+def _serve_child(path: str, out: IO[bytes]) -> None:
+    for line in sys.stdin.buffer:
+        try:
+            database, connection = _connect(path)
+            try:
+                table = _query(connection, json.loads(line))
+            finally:
+                connection.close()
+                database.close()
+        except Exception as exc:  # the query failed, not the reader: say so, serve the next
+            message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+            out.write(b"-" + message.encode() + b"\n")
+        else:
+            out.write(b"+")
+            with pa.ipc.new_stream(out, table.schema) as stream:
+                stream.write_table(table)
+        out.flush()
+
+
+def _batches(source: IO[bytes]) -> Iterator[pa.RecordBatch]:
+    yield from pa.ipc.open_stream(source)
+
+
+def _ingest_child(path: str, table: str, run_id: int, out: IO[bytes]) -> None:
+    import adbc_driver_manager as adbc
+
+    database, connection = _connect(path)
+    try:
+        for pragma in PRAGMAS:
+            _execute(connection, f"PRAGMA {pragma}")
+        connection.set_autocommit(False)
+        name = '"' + table.replace('"', '""') + '"'
+        for batch in _batches(sys.stdin.buffer):
+            if batch.num_rows == 0:
+                continue
+            customers = batch.column("customer_id")
+            bounds = pa.record_batch(
+                [pa.array([run_id]), customers.slice(0, 1), customers.slice(len(customers) - 1)],
+                names=["run", "lo", "hi"],
+            )
+            try:
+                _execute(
+                    connection,
+                    f"DELETE FROM {name} WHERE run_id = ? AND customer_id BETWEEN ? AND ?",  # noqa: S608
+                    bounds,
+                )
+                with adbc.AdbcStatement(connection) as statement:
+                    statement.set_options(
+                        **{
+                            adbc.StatementOptions.INGEST_TARGET_TABLE.value: table,
+                            adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_APPEND,
+                        }
+                    )
+                    statement.bind(batch)
+                    statement.execute_update()
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            out.write(f"{batch.num_rows}\n".encode())
+            out.flush()
+        connection.set_autocommit(True)
+        _execute(connection, "PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        connection.close()
+        database.close()
+
+
+def main(argv: Sequence[str]) -> int:
+    out = sys.stdout.buffer
+    try:
+        if argv[:1] == ["serve"] and len(argv) == 2:
+            _serve_child(argv[1], out)
+        elif argv[:1] == ["ingest"] and len(argv) == 4:
+            _ingest_child(argv[1], argv[2], int(argv[3]), out)
+        else:
+            sys.stderr.write("usage: sqlite_worker serve PATH | ingest PATH TABLE RUN_ID\n")
+            return 2
+    except Exception as exc:  # the parent raises WorkerError with this line
+        sys.stderr.write(f"{type(exc).__name__}: {exc}".replace("\n", " ") + "\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
