@@ -51,6 +51,9 @@ def test_readers_at_once_share_at_most_two_children(database):
 
     path, _connection = database
     with ThreadPoolExecutor(max_workers=5) as pool:
-        counts = list(pool.map(lambda n: sqlite_worker.read(path, f"SELECT a FROM t WHERE a < {n}").num_rows, range(10, 60, 5)))
-    assert counts == list(range(10, 60, 5))
+        limits = range(10, 60, 5)
+        counts = list(
+            pool.map(lambda n: sqlite_worker.read(path, f"SELECT a FROM t WHERE a < {int(n)}").num_rows, limits)  # noqa: S608
+        )
+    assert counts == list(limits)
     assert sqlite_worker._started[path] <= sqlite_worker.READERS

@@ -523,9 +523,7 @@ def recommend_next(
     rule_items = [x for s in rules["antecedents"] for x in s] + [
         x for s in rules["consequents"] for x in s
     ]
-    item_index = pd.Index(
-        pd.unique(pd.Series(list(purchases[item_col]) + rule_items, dtype=object))
-    )
+    item_index = _item_index(purchases[item_col], rule_items)
     p_item = item_index.get_indexer(pd.Index(purchases[item_col]))
     n_items = len(item_index)
     owned = _sorted_unique(cust_codes.astype(np.int64) * n_items + p_item)
@@ -611,6 +609,20 @@ def recommend_next(
             "consequents": cons[r],
         }
     )
+
+
+def _item_index(bought: pd.Series, rule_items: list[Any]) -> pd.Index:
+    """Every item, purchases' first then the rules', in order of first appearance.
+
+    Integer items (product ids) stay in numpy: a Python object per purchase cost more than the
+    whole recommendation at a million customers. Other labels go through objects.
+    """
+    if pd.api.types.is_integer_dtype(bought.dtype) and all(
+        isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in rule_items
+    ):
+        values = np.concatenate([bought.to_numpy(dtype="int64"), np.asarray(rule_items, dtype="int64")])
+        return pd.Index(pd.unique(values))
+    return pd.Index(pd.unique(pd.Series(list(bought) + rule_items, dtype=object)))
 
 
 def _explode(sets: Iterable[frozenset[Any]], index: pd.Index) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from patron.analytics import basket, churn, clv, migration, rfm, trends, value
+from patron.analytics import _pairs, basket, churn, clv, migration, rfm, trends, value
 from patron.analytics.errors import AnalyticsInputError
 
 MIGRATION_CLASSES: tuple[str, ...] = ("most_valuable", "other", "below_zero")
@@ -449,7 +449,9 @@ def _baskets(
         return
     window_start = as_of + pd.Timedelta(days=1) - pd.Timedelta(days=config.basket_days)
     recent_orders = orders.loc[orders["date"] >= window_start, "order_id"]
-    recent = lines[lines["order_id"].isin(recent_orders)][["order_id", "product_id"]].drop_duplicates()
+    recent = _pairs.drop_duplicates(
+        lines.loc[lines["order_id"].isin(recent_orders), ["order_id", "product_id"]], "order_id", "product_id"
+    )
     if recent["order_id"].nunique() < 100:
         diagnostics["baskets"] = {"skipped": "fewer than 100 orders in the basket window"}
         return
@@ -477,7 +479,7 @@ def _baskets(
         return
     owner = orders[["order_id", "customer_id"]]
     purchases = lines[["order_id", "product_id"]].merge(owner, on="order_id")[["customer_id", "product_id"]]
-    purchases = purchases.drop_duplicates()
+    purchases = _pairs.drop_duplicates(purchases, "customer_id", "product_id")
     recs = basket.recommend_next(purchases, rules, k=config.recommendations)
     recs = recs.sort_values(["customer_id", "rank"])
     grouped = _lists(recs["customer_id"], recs["product_id"].astype("int64"))
