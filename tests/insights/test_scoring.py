@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from patron.customers.models import Customer
@@ -281,3 +282,40 @@ def test_rerunning_an_older_day_keeps_the_nps_figures_on_the_current_scores(gene
     services.scoring_run_execute(as_of=AS_OF - timedelta(days=60))  # not the latest run
     assert ScoringRun.objects.filter(as_of__gt=AS_OF - timedelta(days=60)).exists()
     assert _nps_rows() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the test database is SQLite's shared in-memory one, whose other connections are "
+    "locked out while this test's transaction writes; a file database has no such lock",
+)
+def test_figures_read_and_computed_in_the_thread_equal_those_read_here(generated, monkeypatch):
+    """Where whole-table reads go through other connections the run reads the customers' facts
+    and the NPS answers in its figures thread too (closing that thread's connections); the
+    figures are those of a run that read them here."""
+    from django.db import connections
+
+    from patron.insights import extract
+    from patron.insights.models import DashboardFigures, DashboardSlice
+
+    def stored(run: ScoringRun) -> tuple:
+        slices = DashboardSlice.objects.filter(run=run).values_list(
+            "owner_id", "branch_id", "region_id", "figures"
+        )
+        return DashboardFigures.objects.get(run=run).figures, sorted(slices, key=repr)
+
+    run = services.scoring_run_execute(as_of=AS_OF)
+    here, nps_here = stored(run), _nps_rows()
+    threads = []
+    real = extract.in_thread
+    monkeypatch.setattr(extract, "reads_elsewhere", lambda: True)
+    monkeypatch.setattr(
+        extract,
+        "in_thread",
+        lambda work: threads.append((work.__qualname__, connections["default"])) or real(work),
+    )
+    run = services.scoring_run_execute(as_of=AS_OF)
+    figures_threads = [db for name, db in threads if name.startswith("_figures_meanwhile")]
+    assert len(figures_threads) == 1 and figures_threads[0].connection is None  # closed
+    assert stored(run) == here and _nps_rows() == nps_here
