@@ -228,6 +228,7 @@ def _serve_child(path: str, out: IO[bytes]) -> None:
             out.write(b"+")
             with pa.ipc.new_stream(out, table.schema) as stream:
                 stream.write_table(table)
+            del table  # an idle reader holds no result
         out.flush()
 
 
