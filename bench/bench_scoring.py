@@ -75,9 +75,26 @@ def main() -> None:
             stages.append((step, time.perf_counter(), time.process_time(), server_cpu()))
             print(f"{time.strftime('%H:%M:%S')} {step}", flush=True)
 
+    def children_cpu() -> tuple[float, float]:
+        """CPU time of the SQLite ADBC child processes: the readers, still running (from /proc),
+        and the run's writers, ended and waited for (this process's children usage)."""
+        from patron.insights import sqlite_worker
+
+        tick = os.sysconf("SC_CLK_TCK")
+        readers = 0.0
+        for idle in sqlite_worker._idle.values():
+            for reader in idle:
+                stat = Path(f"/proc/{reader.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                readers += (int(stat[11]) + int(stat[12])) / tick
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return readers, usage.ru_utime + usage.ru_stime - children0
+
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children0 = usage0.ru_utime + usage0.ru_stime
     wall0, cpu0, server0 = time.perf_counter(), time.process_time(), server_cpu()
     run = services.scoring_run_execute(as_of=as_of, progress=progress)
     wall, cpu, server = time.perf_counter() - wall0, time.process_time() - cpu0, server_cpu() - server0
+    children = children_cpu()
     ends = [*stages[1:], ("end", wall0 + wall, cpu0 + cpu, server0 + server)]
     rows = [(name, e[1] - w, e[2] - c, e[3] - sc) for (name, w, c, sc), e in zip(stages, ends, strict=True)]
     server_head = " server CPU (s) |" if postgres else ""
@@ -100,6 +117,13 @@ def main() -> None:
         f"| **total** | **{wall:.1f}** | **{cpu:.1f}** |" + (f" **{server:.1f}** |" if postgres else ""),
         "",
         f"Peak RSS: {rss_mib:,.0f} MiB.",
+        "",
+        "CPU is this process's (every thread). Not in it: the SQLite ADBC child processes "
+        f"(`insights.sqlite_worker`): readers {children[0]:.1f} s, writer {children[1]:.1f} s.",
+        "",
+        "Migration and baskets run in a second thread from the start of the pipeline: their rows "
+        "above are the wait for them after churn; their own wall times are among the step "
+        "timings below.",
         "",
         "Pipeline step timings recorded by the run (wall, s): "
         + ", ".join(f"{k} {v:.1f}" for k, v in (run.diagnostics or {}).get("timings", {}).items()),
