@@ -75,19 +75,11 @@ def main() -> None:
             stages.append((step, time.perf_counter(), time.process_time(), server_cpu()))
             print(f"{time.strftime('%H:%M:%S')} {step}", flush=True)
 
-    def children_cpu() -> tuple[float, float]:
-        """CPU time of the SQLite ADBC child processes: the readers, still running (from /proc),
-        and the run's writers, ended and waited for (this process's children usage)."""
-        from patron.insights import sqlite_worker
-
-        tick = os.sysconf("SC_CLK_TCK")
-        readers = 0.0
-        for idle in sqlite_worker._idle.values():
-            for reader in idle:
-                stat = Path(f"/proc/{reader.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-                readers += (int(stat[11]) + int(stat[12])) / tick
+    def children_cpu() -> float:
+        """CPU time of the SQLite ADBC child processes (readers and writer), which the run
+        stops and waits for at its end: this process's children usage."""
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return readers, usage.ru_utime + usage.ru_stime - children0
+        return usage.ru_utime + usage.ru_stime - children0
 
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     children0 = usage0.ru_utime + usage0.ru_stime
@@ -119,7 +111,7 @@ def main() -> None:
         f"Peak RSS: {rss_mib:,.0f} MiB.",
         "",
         "CPU is this process's (every thread). Not in it: the SQLite ADBC child processes "
-        f"(`insights.sqlite_worker`): readers {children[0]:.1f} s, writer {children[1]:.1f} s.",
+        f"(`insights.sqlite_worker`, readers and writer): {children:.1f} s.",
         "",
         "Migration and baskets run in a second thread from the start of the pipeline: their rows "
         "above are the wait for them after churn; their own wall times are among the step "

@@ -57,3 +57,20 @@ def test_readers_at_once_share_at_most_two_children(database):
         )
     assert counts == list(limits)
     assert sqlite_worker._started[path] <= sqlite_worker.READERS
+
+
+def test_close_stops_the_idle_readers_and_a_fork_starts_afresh(database):
+    path, _connection = database
+    sqlite_worker.read(path, "SELECT 1")
+    children = [reader.child for reader in sqlite_worker._idle[path]]
+    assert children and all(child.poll() is None for child in children)
+    sqlite_worker.close()
+    assert all(child.poll() is not None for child in children)
+    assert sqlite_worker._started.get(path, 0) == 0 and not sqlite_worker._idle
+    sqlite_worker.read(path, "SELECT 1")  # readers start again on demand
+    pid = os.fork()
+    if pid == 0:  # the child must not use the parent's readers' pipes
+        os._exit(0 if not sqlite_worker._idle and not sqlite_worker._started else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert sqlite_worker._idle[path]  # the parent's are still there
+    sqlite_worker.close()

@@ -110,5 +110,9 @@ def nps_figures_refresh(period: str) -> bool:
     """Periodic (core.scheduler), every 10 minutes: the NPS page's precomputed figures, skipped
     while no NPS answer was added or removed and no scoring run finished since."""
     from patron.feedback.nps_refresh import nps_figures_refresh as refresh  # pandas: only here
+    from patron.insights import sqlite_worker
 
-    return refresh(only_if_changed=True)
+    try:
+        return refresh(only_if_changed=True)
+    finally:
+        sqlite_worker.close()  # no reader process lingers in the worker between jobs

@@ -66,6 +66,15 @@ def scoring_run_execute(
     config: ScoringConfig | None = None,
 ) -> ScoringRun:
     """Score every customer as of ``as_of`` (default: today); idempotent per day."""
+    try:
+        return _scoring_run(as_of, progress, config)
+    finally:
+        sqlite_worker.close()  # no reader process lingers between runs
+
+
+def _scoring_run(
+    as_of: date | None, progress: Progress | None, config: ScoringConfig | None
+) -> ScoringRun:
     progress = progress or _noop
     as_of = as_of or timezone.localdate()
     now = timezone.now()

@@ -23,6 +23,7 @@ decides everything.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -72,6 +73,17 @@ class _Reader:
     def alive(self) -> bool:
         return self.child.poll() is None
 
+    def stop(self) -> None:
+        """End the child: its input closes, it finishes its loop and exits."""
+        if self.child.stdin is not None:
+            self.child.stdin.close()
+        try:
+            self.child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+            self.child.wait()
+        self.errors()
+
     def query(self, sql: str) -> pa.Table:
         stdin, stdout = self.child.stdin, self.child.stdout
         assert stdin is not None and stdout is not None
@@ -95,6 +107,29 @@ _idle: dict[str, list[_Reader]] = {}
 _started: dict[str, int] = {}
 _lock = threading.Condition()
 READERS = 2
+
+
+def close() -> None:
+    """Stop the idle readers (a whole-book job calls this when it is done: no child lingers in
+    a long-lived process between jobs)."""
+    with _lock:
+        readers = [reader for idle in _idle.values() for reader in idle]
+        for path, idle in _idle.items():
+            _started[path] -= len(idle)
+        _idle.clear()
+    for reader in readers:
+        reader.stop()
+
+
+def _forget() -> None:
+    """In a forked child: the readers' pipes belong to the parent; start afresh."""
+    global _lock
+    _idle.clear()
+    _started.clear()
+    _lock = threading.Condition()
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 def _take(path: str) -> _Reader:
