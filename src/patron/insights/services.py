@@ -134,7 +134,7 @@ def _scoring_run(
     return run
 
 
-Figures = tuple[Any, tuple[str, Any] | None]  # the dashboards' (total, slices); NPS (source, figures)
+RunFigures = tuple[Any, tuple[str, Any] | None]  # dashboards: (total, slices); NPS: (source, figures)
 
 
 def _figures_meanwhile(
@@ -143,7 +143,7 @@ def _figures_meanwhile(
     orders: pd.DataFrame,
     as_of: pd.Timestamp,
     latest: bool,
-) -> Callable[[], Figures]:
+) -> Callable[[], RunFigures]:
     """The dashboards' and the NPS page's figures of this run, computed in ``pool`` while the
     caller writes the scores (which spends most of its time in SQLite, the driver or the
     database server, outside the GIL); returns the function that waits for them.
@@ -162,7 +162,7 @@ def _figures_meanwhile(
         # The answers' part of the figures' source, read before the answers.
         return facts, (nps_refresh.answers_signature(), nps_refresh.read_answers())
 
-    def compute(facts: pd.DataFrame, answers: tuple[str, Any] | None) -> Figures:
+    def compute(facts: pd.DataFrame, answers: tuple[str, Any] | None) -> RunFigures:
         dashboards = figures.compute(facts, result.scores, orders, as_of)
         if answers is None:
             return dashboards, None
@@ -247,7 +247,7 @@ def _ingest_history(
     """The history rows through ADBC as Arrow columns (SQLite file, outside a transaction);
     False when that path does not apply and the caller writes through the cursor.
 
-    At 1M customers: see docs/analytics/scoring.md (the write-back).
+    Why a child process and what it saves: docs/analytics/scoring.md (a run at a million customers).
     """
     path = extract.sqlite_file()
     if path is None:
