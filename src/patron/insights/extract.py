@@ -284,10 +284,11 @@ def _read_all(
 ) -> dict[str, pd.DataFrame]:
     """Run the readers; the whole book's through ADBC two at a time.
 
-    Each columnar read opens its own connection and spends most of its time in the driver and
-    Arrow, outside the GIL: on two cores the four largest tables of a 1M-customer book come in
-    5.2 s instead of 9.3. Only when the data is read through ADBC (decided here, in the caller's
-    thread: a transaction or an in-memory database keeps everything on this connection).
+    Each columnar read runs on its own connection (on SQLite in a reader process, see
+    sqlite_worker) and this thread mostly waits for it outside the GIL: on two cores the four
+    largest tables of a 1M-customer book came in 5.2 s instead of 9.3. Only when the data is
+    read through ADBC (decided here, in the caller's thread: a transaction or an in-memory
+    database keeps everything on this connection).
     """
     if not parallel or not reads_elsewhere():
         return {name: read() for name, read in readers.items()}
