@@ -81,7 +81,9 @@ def test_rerun_through_adbc_writes_the_cursor_paths_rows(database_file, monkeypa
     monkeypatch.setattr(services, "WRITE_CHUNK", 37)  # several chunks, the last one short
     ingested = []
     real = sqlite_worker.ingest
-    monkeypatch.setattr(sqlite_worker, "ingest", lambda *a: ingested.append(a) or real(*a))
+    monkeypatch.setattr(
+        sqlite_worker, "ingest", lambda *a, **kw: ingested.append(a) or real(*a, **kw)
+    )
     steps = []
     services.scoring_run_execute(as_of=AS_OF, progress=lambda *step: steps.append(step))
     assert len(ingested) == 1
@@ -109,7 +111,12 @@ def test_a_failing_chunk_is_rolled_back_and_the_error_raised(database_file):
     done = []
     with pytest.raises(sqlite_worker.WorkerError, match="FOREIGN KEY"):
         sqlite_worker.ingest(
-            database_file, "insights_customerscore", run_id, [changed, missing_customer], done.append
+            database_file,
+            "insights_customerscore",
+            run_id,
+            [changed, missing_customer],
+            done.append,
+            pragmas=services._WRITER_PRAGMAS,  # the run's writer: foreign keys on
         )
     assert done == [1]
     with sqlite3.connect(database_file) as file:

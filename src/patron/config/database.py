@@ -13,6 +13,10 @@ SUPPORTED_ENGINES = {
     "django.db.backends.postgresql": "postgresql",
 }
 
+# Every SQLite connection's settings (Django's, and the scoring run's ADBC writer's).
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-64000")
+SQLITE_TIMEOUT = 30  # seconds a connection waits for another's write lock
+
 
 def database_from_url(url: str | None, data_dir: Path) -> dict[str, Any]:
     """The embedded SQLite file under ``data_dir`` unless ``url`` names another database."""
@@ -41,10 +45,9 @@ def database_from_url(url: str | None, data_dir: Path) -> dict[str, Any]:
         config["OPTIONS"] = {
             # WAL lets the web server read while the worker or an import writes; IMMEDIATE
             # transactions take the write lock up front instead of failing half-way.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-            "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;",
+            "init_command": "".join(f"PRAGMA {pragma}; " for pragma in SQLITE_PRAGMAS),
             "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
+            "timeout": SQLITE_TIMEOUT,
         }
     else:
         config.setdefault("OPTIONS", {})

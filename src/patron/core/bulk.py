@@ -32,6 +32,14 @@ def fewer_gc_passes() -> Iterator[None]:
             gc.unfreeze()
 
 
+def sqlite_write_pragmas(cache_kib: int | None = None) -> list[str]:
+    """The pragmas of a bulk write (:func:`sqlite_bulk_write`), for any connection that does one."""
+    pragmas = ["wal_autocheckpoint = 16384"]  # pages of 4 KiB: every 64 MB
+    if cache_kib is not None:
+        pragmas.append(f"cache_size = {-int(cache_kib)}")
+    return pragmas
+
+
 @contextmanager
 def sqlite_bulk_write(*, cache_kib: int | None = None) -> Iterator[None]:
     """SQLite: checkpoint the write-ahead log every 64 MB instead of every 4 MB, and optionally
@@ -49,9 +57,8 @@ def sqlite_bulk_write(*, cache_kib: int | None = None) -> Iterator[None]:
         previous = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA cache_size")
         cache = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA wal_autocheckpoint = 16384")
-        if cache_kib is not None:
-            cursor.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
+        for pragma in sqlite_write_pragmas(cache_kib):
+            cursor.execute(f"PRAGMA {pragma}")
     try:
         yield
     finally:

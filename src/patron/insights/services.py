@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
+from patron.config import database
 from patron.core import bulk
 from patron.insights import extract, figures, score_ingest, sqlite_worker
 from patron.insights.models import (
@@ -193,6 +194,13 @@ def _as_stored(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 WRITE_CACHE_KIB = 1024 * 1024  # SQLite's page cache during the write-back (allocated as used)
+# The ADBC writer's connection: every SQLite connection's settings (foreign keys, synchronous,
+# the wait for a lock) and the bulk write's.
+_WRITER_PRAGMAS = [
+    *database.SQLITE_PRAGMAS,
+    f"busy_timeout = {database.SQLITE_TIMEOUT * 1000}",
+    *bulk.sqlite_write_pragmas(WRITE_CACHE_KIB),
+]
 
 
 def _write(run: ScoringRun, result: ScoringResult, latest: bool, progress: Progress) -> None:
@@ -273,7 +281,9 @@ def _ingest_history(
     # customer (the chunk's range, as the cursor path) and inserts the batch, in one transaction.
     chunks = [rows.slice(start, WRITE_CHUNK) for start in starts]
     try:
-        sqlite_worker.ingest(path, CustomerScore._meta.db_table, run.pk, chunks, done)
+        sqlite_worker.ingest(
+            path, CustomerScore._meta.db_table, run.pk, chunks, done, pragmas=_WRITER_PRAGMAS
+        )
     except OSError:
         logger.warning("the ADBC writer could not start; writing through the cursor", exc_info=True)
         return False

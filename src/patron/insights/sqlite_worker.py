@@ -10,11 +10,12 @@ process the driver is just another process, which SQLite is built for.
     python -m patron.insights.sqlite_worker serve PATH
         stdin: one query per line (JSON text); stdout per query: ``+`` and an Arrow IPC
         stream, or ``-`` and the error on one line. The parent keeps up to two such readers
-        per database file for the life of the process (:func:`read`).
-    python -m patron.insights.sqlite_worker ingest PATH TABLE RUN_ID
-        stdin: an Arrow IPC stream, one record batch per transaction (delete the run's rows of
-        the batch's customers, insert the batch); stdout: the rows of each committed batch;
-        on an error the message on stderr and exit status 1.
+        per database file until a job calls :func:`close` (:func:`read`).
+    python -m patron.insights.sqlite_worker ingest PATH TABLE RUN_ID [PRAGMA ...]
+        runs the pragmas the parent passes (its connection's settings and the bulk write's),
+        then stdin: an Arrow IPC stream, one record batch per transaction (delete the run's
+        rows of the batch's customers, insert the batch); stdout: the rows of each committed
+        batch; on an error the message on stderr and exit status 1.
 
 Imports neither Django nor pandas (starts in about half a second): what the parent sends
 decides everything.
@@ -27,20 +28,11 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.ipc
-
-# The pragmas of Django's connection (config/database.py), a page cache for the bulk write.
-PRAGMAS = (
-    "synchronous = NORMAL",
-    "foreign_keys = ON",
-    "busy_timeout = 30000",
-    "cache_size = -1048576",
-    "wal_autocheckpoint = 16384",
-)
 
 
 class WorkerError(RuntimeError):
@@ -54,7 +46,7 @@ def read(path: str, sql: str) -> pa.Table:
     """The query's result as an Arrow table, read by a child process (WorkerError if it fails).
 
     Up to two readers per database file are started on demand and kept (idle, no connection
-    open) until this process ends: a whole-book job's reads reuse them, two at a time.
+    open) until :func:`close`: a whole-book job's reads reuse them, two at a time.
     """
     reader = _take(path)
     try:
@@ -99,8 +91,7 @@ class _Reader:
             pass
         self.child.kill()
         self.child.wait()
-        lines = self.errors().strip().splitlines()
-        raise WorkerError(lines[-1] if lines else "the reader stopped")
+        raise WorkerError(_last_line(self.errors(), "the reader stopped"))
 
 
 _idle: dict[str, list[_Reader]] = {}
@@ -161,11 +152,14 @@ def ingest(
     run_id: int,
     batches: Sequence[pa.RecordBatch],
     done: Callable[[int], None],
+    *,
+    pragmas: Sequence[str] = (),
 ) -> None:
-    """Write each batch in its own transaction through one child; ``done(rows)`` after each."""
+    """Write each batch in its own transaction through one child, which first runs ``pragmas``
+    (e.g. ``"foreign_keys = ON"``); ``done(rows)`` after each batch."""
     if not batches:
         return
-    child, errors = _start("ingest", path, table, str(int(run_id)))
+    child, errors = _start("ingest", path, table, str(int(run_id)), *pragmas)
     assert child.stdin is not None and child.stdout is not None
     stdin = child.stdin
 
@@ -212,8 +206,13 @@ def _finish(child: subprocess.Popen[bytes], errors: Callable[[], str]) -> None:
     status = child.wait()
     text = errors()
     if status != 0:
-        lines = text.strip().splitlines()
-        raise WorkerError(lines[-1] if lines else f"exit status {status}")
+        raise WorkerError(_last_line(text, f"exit status {status}"))
+
+
+def _last_line(text: str, otherwise: str) -> str:
+    """The child's message: the last line it wrote to stderr (see :func:`_one_line`)."""
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else otherwise
 
 
 # --- the child's side -------------------------------------------------------------------------
@@ -257,8 +256,7 @@ def _serve_child(path: str, out: IO[bytes]) -> None:
                 connection.close()
                 database.close()
         except Exception as exc:  # the query failed, not the reader: say so, serve the next
-            message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-            out.write(b"-" + message.encode() + b"\n")
+            out.write(b"-" + _one_line(exc).encode() + b"\n")
         else:
             out.write(b"+")
             with pa.ipc.new_stream(out, table.schema) as stream:
@@ -267,20 +265,22 @@ def _serve_child(path: str, out: IO[bytes]) -> None:
         out.flush()
 
 
-def _batches(source: IO[bytes]) -> Iterator[pa.RecordBatch]:
-    yield from pa.ipc.open_stream(source)
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")
 
 
-def _ingest_child(path: str, table: str, run_id: int, out: IO[bytes]) -> None:
+def _ingest_child(
+    path: str, table: str, run_id: int, pragmas: Sequence[str], out: IO[bytes]
+) -> None:
     import adbc_driver_manager as adbc
 
     database, connection = _connect(path)
     try:
-        for pragma in PRAGMAS:
+        for pragma in pragmas:
             _execute(connection, f"PRAGMA {pragma}")
         connection.set_autocommit(False)
         name = '"' + table.replace('"', '""') + '"'
-        for batch in _batches(sys.stdin.buffer):
+        for batch in pa.ipc.open_stream(sys.stdin.buffer):
             if batch.num_rows == 0:
                 continue
             customers = batch.column("customer_id")
@@ -321,13 +321,15 @@ def main(argv: Sequence[str]) -> int:
     try:
         if argv[:1] == ["serve"] and len(argv) == 2:
             _serve_child(argv[1], out)
-        elif argv[:1] == ["ingest"] and len(argv) == 4:
-            _ingest_child(argv[1], argv[2], int(argv[3]), out)
+        elif argv[:1] == ["ingest"] and len(argv) >= 4:
+            _ingest_child(argv[1], argv[2], int(argv[3]), argv[4:], out)
         else:
-            sys.stderr.write("usage: sqlite_worker serve PATH | ingest PATH TABLE RUN_ID\n")
+            sys.stderr.write(
+                "usage: sqlite_worker serve PATH | ingest PATH TABLE RUN_ID [PRAGMA ...]\n"
+            )
             return 2
     except Exception as exc:  # the parent raises WorkerError with this line
-        sys.stderr.write(f"{type(exc).__name__}: {exc}".replace("\n", " ") + "\n")
+        sys.stderr.write(_one_line(exc) + "\n")
         return 1
     return 0
 
