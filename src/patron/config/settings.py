@@ -14,6 +14,7 @@ from pathlib import Path
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from patron.config import secret_key
 from patron.config.database import database_from_url
 
 # Lets model fields be written with generic parameters (typed for mypy) at run time.
@@ -38,10 +39,12 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DEBUG = _env_bool("PATRON_DEBUG", False)
 TESTING = _env_bool("PATRON_TESTING", False)
-# The demo and tests run without a configured key; production must set one.
-SECRET_KEY = os.environ.get("SECRET_KEY") or os.environ.get(
-    "PATRON_SECRET_KEY", "patron-insecure-development-key-change-me-in-production"
-)
+# Signs the survey, unsubscribe and comment links. Production sets it (serve, worker and
+# check --deploy refuse to run without it, see patron.cli); elsewhere a random key made once in
+# the data folder (patron.config.secret_key).
+_configured_key = secret_key.from_environment(os.environ)
+PATRON_SECRET_KEY_CONFIGURED = bool(_configured_key)
+SECRET_KEY = _configured_key or secret_key.local_key(DATA_DIR)
 ALLOWED_HOSTS = [h for h in os.environ.get("PATRON_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("PATRON_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 PATRON_BASE_URL = os.environ.get("PATRON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
