@@ -114,7 +114,7 @@ def test_an_unusable_key_file_is_a_clear_error(tmp_path):
 def test_the_test_run_signs_with_the_data_folder_key(settings):
     if settings.PATRON_SECRET_KEY_CONFIGURED:
         pytest.skip("this run has SECRET_KEY in its environment")
-    assert settings.SECRET_KEY == (settings.DATA_DIR / secret_key.FILE_NAME).read_text().strip()
+    assert (settings.DATA_DIR / secret_key.FILE_NAME).read_text().strip() == settings.SECRET_KEY
 
 
 @pytest.mark.slow
