@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from patron.config.secret_key import local_key
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -308,6 +310,8 @@ def main() -> None:
         "PATRON_ANSWER_RATE_LIMIT": "0",
         "DJANGO_SETTINGS_MODULE": "patron.config.settings",
         "PATRON_LOG_LEVEL": "ERROR",
+        # patron serve needs a configured key: the one this process signs the links with.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or local_key(data_dir),
     }
     env.pop("PATRON_TESTING", None)
     os.environ.update({k: v for k, v in env.items() if k != "PATRON_TESTING"})

@@ -35,6 +35,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
+from patron.config.secret_key import local_key
+
 ROOT = Path(__file__).resolve().parents[1]
 PATRON = [sys.executable, "-m", "patron.cli"]
 
@@ -238,6 +240,7 @@ def main() -> None:
     _ensure_database(args.database_url)
     data_dir = Path(tempfile.mkdtemp(prefix="patron-bench-api-"))
     env = {**os.environ, "DATABASE_URL": args.database_url, "PATRON_DATA_DIR": str(data_dir)}
+    env.setdefault("SECRET_KEY", local_key(data_dir))  # patron serve needs a configured key
     env.pop("PATRON_TESTING", None)
     os.environ.update({"DATABASE_URL": args.database_url, "PATRON_DATA_DIR": str(data_dir)})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patron.config.settings")

@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser.conftest import LAUNCH_ARGS, chromium_path  # noqa: E402
 
+from patron.config.secret_key import local_key  # noqa: E402
+
 PASSWORD = "patron-demo"  # noqa: S105 — the demo users' password (patron.web.demo)
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -108,6 +110,7 @@ def main() -> None:
     env = {**os.environ, "PATRON_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)  # the demo's own SQLite file in data_dir
     env.pop("PATRON_TESTING", None)
+    env.setdefault("SECRET_KEY", local_key(data_dir))  # patron serve needs a configured key
     patron("demo", "--no-serve", "--customers", str(args.customers), env=env)
     customer = best_customer(env)
 

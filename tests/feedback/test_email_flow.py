@@ -107,7 +107,10 @@ def test_comment_added_and_changed_on_thank_you_page(client, smtp, alice, nps_su
     # Coming back through the email link shows the comment and lets the customer change it.
     again = client.get(urlsplit(link).path + "?score=10")
     assert "Fast delivery" in again.content.decode()
-    client.post(action, {"comment": "Fast delivery, friendly driver"})
+    # The form already sent works no more; the page's new one does.
+    assert client.post(action, {"comment": "Slow"}).status_code == 410
+    fresh = re.search(r'action="(/s/r/[^"]+)"', again.content.decode()).group(1)
+    assert client.post(fresh, {"comment": "Fast delivery, friendly driver"}).status_code == 200
     assert Response.objects.get(customer=customer).comment == "Fast delivery, friendly driver"
 
 

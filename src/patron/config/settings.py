@@ -12,8 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from patron.config import secret_key
 from patron.config.database import database_from_url
 
 # Lets model fields be written with generic parameters (typed for mypy) at run time.
@@ -38,10 +40,12 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DEBUG = _env_bool("PATRON_DEBUG", False)
 TESTING = _env_bool("PATRON_TESTING", False)
-# The demo and tests run without a configured key; production must set one.
-SECRET_KEY = os.environ.get("SECRET_KEY") or os.environ.get(
-    "PATRON_SECRET_KEY", "patron-insecure-development-key-change-me-in-production"
-)
+# Signs the survey, unsubscribe and comment links. Production sets it (serve, worker and
+# check --deploy refuse to run without it, see patron.cli); elsewhere a random key made once in
+# the data folder (patron.config.secret_key).
+_configured_key = secret_key.from_environment(os.environ)
+PATRON_SECRET_KEY_CONFIGURED = bool(_configured_key)
+SECRET_KEY = _configured_key or secret_key.local_key(DATA_DIR)
 ALLOWED_HOSTS = [h for h in os.environ.get("PATRON_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("PATRON_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 PATRON_BASE_URL = os.environ.get("PATRON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -55,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "patron.core",
@@ -71,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "patron.config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -169,6 +175,38 @@ DEFAULT_FROM_EMAIL = os.environ.get("PATRON_FROM_EMAIL", "Patron <patron@localho
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+
+# Behind a TLS-terminating proxy (docs/configuration.md): the proxy says which scheme the
+# browser used in X-Forwarded-Proto (and must overwrite any such header the client sent); plain
+# http is redirected to https, browsers are told to use https only (HSTS), and cookies travel
+# over https only.
+HTTPS = _env_bool("PATRON_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    try:
+        SECURE_HSTS_SECONDS = int(os.environ.get("PATRON_HSTS_SECONDS", str(365 * 24 * 3600)))
+    except ValueError as exc:
+        raise ImproperlyConfigured("PATRON_HSTS_SECONDS must be a whole number of seconds") from exc
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PATRON_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("PATRON_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else only from the app's
+# own origin; no inline script, event handler attribute or style anywhere (templates keep theirs
+# in static files, chart data travels in json_script blocks, which are data, not script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Pagination and page sizes used by lists and the timeline.
 PATRON_PAGE_SIZE = 25

@@ -2,8 +2,8 @@
 
 Clicks on the links of survey emails (``/s/i/<token>/?score=N``) arrive by the thousand after a
 mailing and need none of the session, login, CSRF or message machinery: they go through the
-same Django views with a shorter middleware stack (security headers, language, common, frame
-options), a URL resolver that knows only their one route, and no per-request connection health
+same Django views with a shorter middleware stack (security headers and the HTTPS redirect,
+Content-Security-Policy, language, common, frame options), a URL resolver that knows only their one route, and no per-request connection health
 check (``SELECT 1``): the view's first query retries once on a new connection instead (see
 ``feedback.selectors.invitation_for_answer``). Every other request gets the full stack of
 ``settings.MIDDLEWARE``, the whole URL configuration and the health check.
@@ -27,6 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patron.config.settings")
 ANSWER_LINKS = "/s/i/"
 ANSWER_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",
+    "patron.config.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -97,6 +97,14 @@ class AlreadyAnsweredError(ValidationError):
         )
 
 
+class CommentChangedError(ValidationError):
+    def __init__(self) -> None:
+        super().__init__(
+            _("This form has already been sent. To change your comment again, open the link from your email again."),
+            code="comment_changed",
+        )
+
+
 class SurveyClosedError(ValidationError):
     def __init__(self) -> None:
         super().__init__(_("This survey is closed and takes no more answers."), code="survey_closed")
@@ -715,15 +723,25 @@ def response_create(
 def response_update_comment(
     *, response: Response, comment: str | None, answers: dict[str, Any] | None = None
 ) -> Response:
-    """The thank-you page: the respondent adds or changes the comment and the other answers."""
+    """The thank-you page: the respondent adds or changes the comment and the other answers.
+
+    Only over the comment as ``response`` was read: CommentChangedError if it has changed since
+    (the same form sent twice, or after another change), so each comment form works once.
+    """
     text = clean_comment(comment)
     cleaned = clean_answers(response.survey, answers)
-    response.comment = text
-    response.comment_at = timezone.now()
-    response.answers = {**response.answers, **cleaned}
-    for name, value in _comment_analysis(text).items():
-        setattr(response, name, value)
-    response.save(update_fields=["comment", "comment_at", "answers", "sentiment", "themes"])
+    with transaction.atomic():
+        # Locks the row (SQLite: the IMMEDIATE transaction's write lock), so of two posts of one
+        # form the second sees the first one's change.
+        stored = Response.objects.select_for_update().filter(pk=response.pk).values_list("comment_at", flat=True)
+        if list(stored) != [response.comment_at]:
+            raise CommentChangedError
+        response.comment = text
+        response.comment_at = timezone.now()
+        response.answers = {**response.answers, **cleaned}
+        for name, value in _comment_analysis(text).items():
+            setattr(response, name, value)
+        response.save(update_fields=["comment", "comment_at", "answers", "sentiment", "themes"])
     # A keyword or sentiment rule may match the new comment.
     _after_response(response, new=False)
     return response

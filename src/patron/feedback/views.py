@@ -161,7 +161,7 @@ def _thanks(
             response.survey,
             language,
             response=response,
-            comment_url=_comment_url(response.pk),
+            comment_url=_comment_url(response),
             comment_value=response.comment if comment_value is None else comment_value,
             kiosk_url=kiosk_url,
             message=message,
@@ -175,13 +175,14 @@ def _thanks(
 _COMMENT_URLS: dict[str, str] = {}
 
 
-def _comment_url(response_pk: int) -> str:
-    """The thank-you page's comment form URL; reversed once per script prefix (every click needs one)."""
+def _comment_url(response: Response) -> str:
+    """The thank-you page's comment form URL, for the response as it stands (the link works once);
+    reversed once per script prefix (every click needs one)."""
     prefix = get_script_prefix()
     pattern = _COMMENT_URLS.get(prefix)
     if pattern is None:
         pattern = _COMMENT_URLS[prefix] = reverse("feedback:response-comment", args=["\x02"]).replace("%02", "\x02")
-    return pattern.replace("\x02", links.comment_token(response_pk))
+    return pattern.replace("\x02", links.comment_token(response.pk, response.comment_at))
 
 
 class _Placeholder:
@@ -213,7 +214,7 @@ def _plain_thanks(request: HttpRequest, response: Response, *, language: str) ->
         with translation.override(language):
             page = render_to_string("feedback/public/thanks.html", context, request=request)
         pages[language] = page
-    url = _comment_url(response.pk)
+    url = _comment_url(response)
     content = page.replace(_Placeholder.score, escape(response.score)).replace(_COMMENT_URL, escape(url))
     return _public_headers(HttpResponse(content), language)
 
@@ -291,7 +292,7 @@ def response_comment(request: HttpRequest, token: str) -> HttpResponse:
     if (too_big := _too_big(request)) is not None:
         return too_big
     try:
-        pk = links.parse_comment_token(token)
+        pk, version = links.parse_comment_token(token)
     except links.TokenExpired:
         return _problem(request, 410, _("This page has expired; open the link from your email again to change your comment."))
     except links.BadToken:
@@ -300,12 +301,16 @@ def response_comment(request: HttpRequest, token: str) -> HttpResponse:
     if response is None:
         raise Http404
     language = _language(request, response.language)
+    if links.comment_version(response.comment_at) != version:
+        return _problem(request, 410, str(services.CommentChangedError().message), language=language)
     kiosk_url = request.POST.get("kiosk", "")
     kiosk_url = kiosk_url if kiosk_url.startswith("/s/") else ""
     try:
         services.response_update_comment(
             response=response, comment=request.POST.get("comment", ""), answers=_answers_from(request.POST, response.survey)
         )
+    except services.CommentChangedError as exc:  # the same form sent twice at once: the other won
+        return _problem(request, 410, exc.messages[0], language=language)
     except ValidationError as exc:
         # Nothing is stored; the text comes back so the respondent can shorten it.
         return _thanks(
