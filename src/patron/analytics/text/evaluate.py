@@ -35,11 +35,12 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 
 from patron.analytics.errors import AnalyticsInputError, check_columns
 from patron.analytics.text import segment
-from patron.analytics.text.analyse import analyse
+from patron.analytics.text.analyse import analyse, warm_up
+from patron.analytics.text.normalise import detect_language
 from patron.analytics.text.drivers import theme_drivers
 from patron.analytics.text.model import SentimentModel
 from patron.analytics.text.sentiment import score_sentiment
-from patron.analytics.text.themes import Taxonomy, default_taxonomy
+from patron.analytics.text.taxonomy import Taxonomy, default_taxonomy
 
 __all__ = [
     "LABELS",
@@ -197,7 +198,7 @@ def _prf(tp: int, n_pred: int, support: int) -> tuple[float, float, float]:
 
 def language_confusion(frame: pd.DataFrame) -> pd.DataFrame:
     """Labelled language (rows) against :func:`detect_language` (columns)."""
-    detected = [segment.detect_language(t) for t in frame["text"]]
+    detected = [detect_language(t) for t in frame["text"]]
     return pd.crosstab(frame["language"], pd.Series(detected, index=frame.index, name="detected"))
 
 
@@ -281,7 +282,7 @@ def time_analyse(texts: Sequence[str], rounds: int = 5) -> dict[str, float]:
     comments never seen before (segmentation caches emptied first).
     """
     t0 = time.perf_counter()
-    segment.warm_up()
+    warm_up()
     warm = time.perf_counter() - t0
     for t in texts:  # fill caches the way a long-running worker has them
         analyse(t)
@@ -390,7 +391,7 @@ def report(
 ) -> str:
     """The full Markdown report for a labelled CSV."""
     t0 = time.perf_counter()
-    segment.warm_up()
+    warm_up()
     warm_up_s = time.perf_counter() - t0
     frame = load_labelled(path)
     tax = default_taxonomy()

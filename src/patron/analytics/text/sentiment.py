@@ -26,23 +26,21 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from patron.analytics.text import segment
-from patron.analytics.text._resources import read_table
+from patron.analytics.text.lexicon import Lexicon, lexicon
+from patron.analytics.text.normalise import ensure_text
 from patron.analytics.text.segment import Token
 
 __all__ = [
     "NEGATIVE_THRESHOLD",
     "POSITIVE_THRESHOLD",
     "Contribution",
-    "Lexicon",
     "Sentiment",
     "SentimentLabel",
     "label_for",
-    "lexicon",
     "score_sentiment",
     "score_tokens",
 ]
@@ -87,126 +85,6 @@ class Sentiment:
     score: float
     label: SentimentLabel
     contributions: tuple[Contribution, ...] = ()
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Valences and modifiers, keyed by normalised term (English: stemmed words joined by a
-    space; Chinese: the Simplified characters)."""
-
-    valence: dict[str, float]
-    negated_valence: dict[str, float]
-    negators: dict[str, float]
-    intensifiers: dict[str, float]
-    contrast: dict[str, bool]  # term -> only when opening a clause
-    concession: dict[str, bool]
-    directions: dict[str, float] = field(default_factory=dict)  # high +1, low -1
-    aspects: dict[str, float] = field(default_factory=dict)  # cost -1, benefit +1
-    max_words: int = field(default=1)
-
-    def is_known(self, term: str) -> bool:
-        return (
-            term in self.valence
-            or term in self.negators
-            or term in self.intensifiers
-            or term in self.contrast
-            or term in self.concession
-            or term in self.directions
-            or term in self.aspects
-        )
-
-
-def _key(term: str) -> str:
-    """The lookup key of a lexicon term: its tokens' matching forms joined like the scanner
-    joins them (English words by a space, Chinese by nothing)."""
-    tokens = segment.tokenize(term)
-    return _join(tokens) if tokens else segment.normalise(term).strip()
-
-
-def _join(tokens: Iterable[Token]) -> str:
-    out = ""
-    prev: Token | None = None
-    for t in tokens:
-        if prev is not None and prev.kind == "en" and t.kind == "en":
-            out += " "
-        out += t.text if t.kind == "en" else t.raw
-        prev = t
-    return out
-
-
-def _modifier_key(term: str) -> str:
-    # modifiers are matched on raw (unstemmed) forms: "nothing" must not become "noth"
-    return segment.normalise(term).strip()
-
-
-@functools.cache
-def lexicon() -> Lexicon:
-    """The packaged lexicon, loaded once (its Chinese words are in jieba's dictionary, so they
-    are segmented whole)."""
-    valence: dict[str, float] = {}
-    negated: dict[str, float] = {}
-    for name in ("sentiment_zh.tsv", "sentiment_en.tsv", "emoji.tsv"):
-        for row in read_table(name, 2, 3):
-            term = row[0]
-            # English keys are stemmed below; Chinese and emoji keys are the normalised term
-            key = term if name == "sentiment_en.tsv" else segment.normalise(term).strip()
-            if key in valence:
-                raise ValueError(f"{name}: {term!r} is listed twice")
-            valence[key] = float(row[1])
-            if len(row) == 3:
-                negated[key] = float(row[2])
-    negators: dict[str, float] = {}
-    intensifiers: dict[str, float] = {}
-    contrast: dict[str, bool] = {}
-    concession: dict[str, bool] = {}
-    for kind, _lang, term, value in read_table("modifiers.tsv", 4):
-        key = _modifier_key(term)
-        if kind == "negator":
-            negators[key] = float(value)
-        elif kind == "intensifier":
-            intensifiers[key] = float(value)
-        elif kind == "contrast":
-            contrast[key] = value == "1"
-        elif kind == "concession":
-            concession[key] = value == "1"
-        else:
-            raise ValueError(f"modifiers.tsv: unknown kind {kind!r} for {term!r}")
-    # English terms: stem each word ("delays" -> "delay") so inflections meet
-    keyed_valence: dict[str, float] = {}
-    keyed_negated: dict[str, float] = {}
-    for key, v in valence.items():
-        k = _key(key) if _is_latin(key) else key
-        if k in keyed_valence and keyed_valence[k] != v:
-            raise ValueError(f"sentiment lexicon: {key!r} and another term both stem to {k!r}")
-        keyed_valence[k] = v
-        if key in negated:
-            keyed_negated[k] = negated[key]
-    directions: dict[str, float] = {}
-    aspects: dict[str, float] = {}
-    sign = {"up": 1.0, "down": -1.0, "cost": -1.0, "benefit": 1.0}
-    for kind, term in read_table("aspects.tsv", 2):
-        if kind not in sign:
-            raise ValueError(f"aspects.tsv: unknown kind {kind!r} for {term!r}")
-        key = _key(term) if _is_latin(term) else segment.normalise(term).strip()
-        (directions if kind in ("up", "down") else aspects)[key] = sign[kind]
-    max_words = max(
-        len(k.split(" ")) for k in [*keyed_valence, *aspects, *directions] if _is_latin(k)
-    )
-    return Lexicon(
-        valence=keyed_valence,
-        negated_valence=keyed_negated,
-        negators=negators,
-        intensifiers=intensifiers,
-        contrast=contrast,
-        concession=concession,
-        directions=directions,
-        aspects=aspects,
-        max_words=max(max_words, 3),
-    )
-
-
-def _is_latin(term: str) -> bool:
-    return bool(term) and term[0].isascii() and term[0].isalpha()
 
 
 def label_for(score: float) -> SentimentLabel:
@@ -407,7 +285,7 @@ def _items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
             window = tokens[i : i + width]
             if any(t.kind in ("punct", "num", "emoji") for t in window):
                 continue
-            key = _join(window)
+            key = segment.join_tokens(window)
             raw_key = " ".join(t.raw for t in window) if window[0].kind == "en" else key
             lead = _lead_items(raw_key, lex, clause_start=clause_start)
             core = _core_items(key, lex, with_intensifier=False)
@@ -550,7 +428,7 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
 def score_sentiment(text: object) -> Sentiment:
     """Sentiment of one comment (Chinese, English or mixed): score in [-1, 1], label and the
     contributing terms. Empty or missing text is neutral with score 0."""
-    text = segment.ensure_text(text)
+    text = ensure_text(text)
     if not text.strip():
         return Sentiment(0.0, "neutral", ())
     return score_tokens(segment.tokenize(text))
