@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from patron.analytics.text import segment
+from patron.analytics.text import cues, segment
 from patron.analytics.text.lexicon import Lexicon, lexicon
 from patron.analytics.text.normalise import ensure_text
 from patron.analytics.text.segment import Token
@@ -57,10 +57,18 @@ INTENSIFIER_WINDOW = 2
 CONTRAST_BEFORE = 0.5
 CONTRAST_AFTER = 1.5
 CONCESSION = 0.5
+#: A scare-quoted phrase with no praise in it ('system upgrade', 「既往症」): a mild complaint.
+QUOTED = -0.6
+#: What a contrast stands for when nothing after it scores ("lovely, but check-in took an
+#: hour" is a complaint even when the cues miss the hour).
+IMPLIED_CONTRAST = -1.0
+#: A negator that says something was still not done, or done by nobody ("还没下来", "冇人理",
+#: "no one told me"), when the verb it negates is not in the lexicon.
+UNDONE = -0.8
 
 _ZH_PARTICLES = "了啊的吧呀啦哦呢嘛哈么"
 _ZH_COMPLEMENTS = frozenset("了到上开通动起出进下来去住懂完着清全")
-_POTENTIAL_RE = re.compile(r"^[\u3400-\u9fff]{1,2}不([\u3400-\u9fff])$")
+_POTENTIAL_RE = re.compile(r"^[\u3400-\u9fff]{1,2}[不唔]([\u3400-\u9fff])$")
 _POTENTIAL_VALENCE = -0.8
 # degree suffixes ("差多了" much worse, "烦死了", "好极了") and result complements that make a
 # verb a complaint ("开错" issued wrongly, "压坏" crushed)
@@ -107,6 +115,7 @@ _OTHER = "other"
 _DIRECTION = "direction"
 _ASPECT = "aspect"
 _POTENTIAL = "potential"  # a Chinese potential complement ("打不通"), scored as a word
+_CUE = "cue"  # a complaint or praise without an evaluative word (see cues.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +126,7 @@ class _Item:
     # for words that are also intensifiers ("好" in "好慢" vs "很好")
     alt_intensifier: float | None = None
     negated_value: float | None = None
+    quote: int = 0  # the quoted span the word is in (scare quotes), 0 if none
 
 
 def _lead_items(key: str, lex: Lexicon, *, clause_start: bool) -> list[_Item]:
@@ -294,7 +304,7 @@ def _items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
             neg = _neg_items(raw_key, lex)
             if not (lead or core or neg):
                 continue
-            items.extend([*lead, *core, *neg])
+            items.extend(_quoted([*lead, *core, *neg], window[0].quote))
             i += width
             matched = True
             break
@@ -302,7 +312,10 @@ def _items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
             clause_start = False
             continue
         if tok.kind == "zh":
-            items.extend(_zh_items_cached(tok.raw, clause_start))
+            if tok.raw in _NOT_BEFORE_NUMBERS and i + 1 < n and tokens[i + 1].raw[0] in _NUMERALS:
+                items.append(_Item(_OTHER, tok.raw))  # 快一倍: almost, not fast
+            else:
+                items.extend(_quoted(list(_zh_items_cached(tok.raw, clause_start)), tok.quote))
         elif tok.kind == "en":
             lead = _lead_items(tok.raw, lex, clause_start=clause_start)
             core = _core_items(tok.text, lex, with_intensifier=False) or _core_items(
@@ -311,7 +324,7 @@ def _items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
             neg = _neg_items(tok.raw, lex)
             if not core and not neg and tok.raw in lex.intensifiers:
                 core = [_Item(_INT, tok.raw, lex.intensifiers[tok.raw])]
-            items.extend([*lead, *core, *neg] or [_Item(_OTHER, tok.raw)])
+            items.extend(_quoted([*lead, *core, *neg], tok.quote) or [_Item(_OTHER, tok.raw)])
         elif tok.kind == "emoji":
             key = tok.raw.rstrip("\ufe0f")
             if key in lex.valence:
@@ -320,6 +333,53 @@ def _items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
             items.append(_Item(_OTHER, tok.raw))
         clause_start = False
         i += 1
+    return items
+
+
+_NUMERALS = frozenset("0123456789一二三四五六七八九十两几半")
+_NOT_BEFORE_NUMBERS = frozenset({"快", "差不多", "将近"})
+
+
+def _quoted(items: list[_Item], quote: int) -> list[_Item]:
+    if not quote:
+        return items
+    return [
+        _Item(it.kind, it.term, it.value, it.alt_intensifier, it.negated_value, quote)
+        if it.kind == _WORD
+        else it
+        for it in items
+    ]
+
+
+def _clause_items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
+    """The items of one clause, with its cues (waiting times, scarcity, scare quotes) at the
+    end, and without its negators when it is a superlative (没有比你们更好的)."""
+    items = _items(tokens, lex)
+    if cues.is_superlative(tokens):
+        items = [
+            _Item(_INT, it.term, 1.3) if it.kind == _NEG else it
+            for it in items
+            if not (it.kind == _WORD and it.value == _POTENTIAL_VALENCE)
+        ]
+    quotes = {t.quote for t in tokens if t.quote}
+    for quote in sorted(quotes):
+        if not any(it.quote == quote and it.value > 0 for it in items):
+            phrase = "".join(t.raw if t.kind == "zh" else f" {t.raw}" for t in tokens if t.quote == quote)
+            items.append(_Item(_CUE, f"\"{phrase.strip()}\"", QUOTED))
+    items.extend(_Item(_CUE, phrase, value) for phrase, value in cues.clause_cues(tokens))
+    return items
+
+
+def _all_items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
+    items: list[_Item] = []
+    start = 0
+    for i in range(len(tokens) + 1):
+        if i == len(tokens) or tokens[i].kind == "punct":
+            if i > start:
+                items.extend(_clause_items(tokens[start:i], lex))
+            if i < len(tokens):
+                items.append(_Item(_BOUNDARY, tokens[i].raw))
+            start = i + 1
     return items
 
 
@@ -352,24 +412,58 @@ def _resolve_directions(items: list[_Item]) -> list[_Item]:
 # --- scoring ----------------------------------------------------------------------------------
 
 
+# Words a pending negator passes over; any other word without a valence takes the negation
+# with it ("完全不理会我的问题": 不 negates 理会, not 问题).
+_PASS_OVER = frozenset(
+    "的 了 地 得 是 都 也 还 再 又 会 能 可以 要 想 过 给 把 被 让 我 你 他 她 它 我们 你们 他们 人 有 "
+    "什么 任何 那么 这么 怎么 多少 一个 一次 一下 就 才 在 对 跟 和 与 或 啲 咗 嘅 个 喺 "
+    "the a an my your our their his her its it this that these those be been being is are was "
+    "were am do does did have has had even at all so very really too any ever quite as much "
+    "enough to for with me us them you i we they he she one yet just get got seem seems seemed "
+    "feel feels again more about of in on by".split()
+)
+_UNDONE_NEGATORS = frozenset(
+    "还没 还没有 仍未 还未 尚未 仲未 仲未有 都还没 没人 冇人 无人 没有人 没有一个人 nobody no one noone".split()
+)
+
+
 def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
     items = _resolve_directions(items)
     contributions: list[Contribution] = []
     weights: list[float] = []  # clause weight per contribution, adjusted by later contrasts
+    clauses: list[int] = []  # the clause of each contribution
+    clause = 0
     after_contrast = 1.0
     concession = 1.0
     neg: float | None = None
+    neg_term = ""
     neg_age = 0
     inten: float | None = None
     int_age = 0
+
+    def add(c: Contribution) -> None:
+        contributions.append(c)
+        weights.append(after_contrast * concession)
+        clauses.append(clause)
+
     for idx, item in enumerate(items):
         if item.kind == _BOUNDARY:
             neg, inten, concession = None, None, 1.0
+            clause += 1
             continue
         if item.kind == _CONTRAST:
-            if any(it.kind == _WORD for it in items[idx + 1 :]):
+            rest = items[idx + 1 :]
+            if any(it.kind in (_WORD, _CUE) for it in rest):
                 weights = [w * CONTRAST_BEFORE for w in weights]
                 after_contrast = CONTRAST_AFTER
+            elif sum(c.value for c in contributions) > 0 and sum(
+                1 for it in rest if it.kind == _OTHER
+            ) >= 2:
+                # praise, then "but" and a clause with no scored word: what follows is the
+                # complaint ("the room was lovely, but check-in took an hour")
+                weights = [w * CONTRAST_BEFORE for w in weights]
+                after_contrast = CONTRAST_AFTER
+                add(Contribution(item.term + " …", IMPLIED_CONTRAST, 1.0, IMPLIED_CONTRAST))
             neg, inten = None, None
             continue
         if item.kind == _ASPECT:
@@ -377,8 +471,12 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
         if item.kind == _CONCESSION:
             concession = CONCESSION
             continue
+        if item.kind == _CUE:
+            add(Contribution(item.term, item.value, 1.0, item.value))
+            continue
         if item.kind == _NEG:
             neg = item.value if neg is None else neg * item.value
+            neg_term = item.term
             neg_age = 0
             continue
         if item.kind == _INT:
@@ -387,8 +485,8 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
             continue
         if item.kind == _WORD:
             nxt = items[idx + 1] if idx + 1 < len(items) else None
-            if item.alt_intensifier is not None and nxt is not None and nxt.kind == _WORD:
-                # "好慢": 好 strengthens the next word rather than being praise itself
+            if item.alt_intensifier is not None and nxt is not None and nxt.kind in (_WORD, _NEG):
+                # "好慢", "好冇禮貌": 好 strengthens what follows rather than being praise itself
                 inten = item.alt_intensifier if inten is None else inten * item.alt_intensifier
                 int_age = 0
                 continue
@@ -401,28 +499,66 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
                 if neg is not None:
                     weight *= neg
                 value = valence * weight
+            term = item.term
+            if item.quote and value > 0:
+                # praise in scare quotes means the opposite: 服务真是"一流"
+                term, weight, value = f'"{term}"', -weight, -value
             if value != 0.0 or valence != 0.0:
-                contributions.append(
-                    Contribution(item.term, valence, weight, value, negated=negated)
-                )
-                weights.append(after_contrast * concession)
+                add(Contribution(term, valence, weight, value, negated=negated))
             if value != 0.0 or item.negated_value is None or neg is not None:
                 neg, inten = None, None
             continue
-        # any other token ages the pending modifiers
+        # any other token ages the pending modifiers; a content word takes the negation
         if neg is not None:
             neg_age += 1
-            if neg_age >= NEGATION_WINDOW:
+            if item.term not in _PASS_OVER and not item.term.isdigit():
+                if neg < 0 and neg_term in _UNDONE_NEGATORS:
+                    add(Contribution(f"{neg_term} {item.term}", UNDONE, 1.0, UNDONE, negated=True))
+                neg = None
+            elif neg_age >= NEGATION_WINDOW:
                 neg = None
         if inten is not None:
             int_age += 1
             if int_age >= INTENSIFIER_WINDOW:
                 inten = None
+    weights = _sarcastic_interjections(contributions, weights, clauses, clause + 1)
     final = [
         Contribution(c.term, c.valence, c.weight * w, c.value * w, c.negated)
         for c, w in zip(contributions, weights, strict=True)
     ]
     return sum(c.value for c in final), final
+
+
+def _sarcastic_interjections(
+    contributions: list[Contribution], weights: list[float], clauses: list[int], n_clauses: int
+) -> list[float]:
+    """"Great, another 'system upgrade' … Brilliant.": a clause that is nothing but one word of
+    praise, in a comment whose other clauses complain, is sarcasm; its weight is flipped."""
+    if n_clauses < 2 or len(contributions) < 2:
+        return weights
+    per_clause: dict[int, list[int]] = {}
+    for i, c in enumerate(clauses):
+        per_clause.setdefault(c, []).append(i)
+    out = list(weights)
+    for members in per_clause.values():
+        if len(members) != 1:
+            continue
+        i = members[0]
+        c = contributions[i]
+        if c.value <= 0 or c.term not in _INTERJECTIONS:
+            continue
+        rest = sum(
+            contributions[j].value * weights[j] for j in range(len(contributions)) if j not in members
+        )
+        if rest < 0:
+            out[i] = -weights[i]
+    return out
+
+
+_INTERJECTIONS = frozenset(
+    "great brilliant fantastic wonderful perfect lovely superb excellent amazing awesome nice "
+    "good 好 棒 真棒 厉害 优秀 完美 太好了 好极了 佩服".split()
+)
 
 
 def score_sentiment(text: object) -> Sentiment:
@@ -438,7 +574,7 @@ def score_tokens(tokens: list[Token]) -> Sentiment:
     """:func:`score_sentiment` on tokens from :func:`~patron.analytics.text.segment.tokenize`."""
     if not tokens:
         return Sentiment(0.0, "neutral", ())
-    total, contributions = _score_items(_items(tokens, lexicon()))
+    total, contributions = _score_items(_all_items(tokens, lexicon()))
     score = total / math.sqrt(total * total + ALPHA)
     score = max(-1.0, min(1.0, score))
     return Sentiment(round(score, 4), label_for(score), tuple(contributions))
