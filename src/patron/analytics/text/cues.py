@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from patron.analytics.text.segment import Token
 
-__all__ = ["SLOW", "QUICK", "SCARCE", "clause_cues", "clause_text", "is_superlative"]
+__all__ = ["QUICK", "SCARCE", "SLOW", "clause_cues", "clause_text", "comment_cues", "is_superlative"]
 
 SLOW = -1.0
 QUICK = 0.6
@@ -33,7 +33,11 @@ _ZH_DURATION = re.compile(f"({_ZH_NUM}{_ZH_UNIT})")
 _ZH_SLOW_BEFORE = re.compile("(?:等|排|拖|耗|花了|用了|办了|审|才|足足|整整|快|咗|了)[^0-9一二三四五六七八九十两几半百千]{0,2}$")
 _ZH_SLOW_AFTER = re.compile("^(?:才|还|都还|仍|了还|了都|都没|也没|都冇|仲|先|过去了)")
 _ZH_QUICK_AFTER = re.compile("^(?:就|便|内|之内|以内|搞定|左右就)")
-_ZH_SCARCE = re.compile("(?:只|就|才|先得)(?:开了|开|有|剩下|剩|来了|派了)?(?:一|两|二|1|2)个(?!月|星期|礼拜|小时|钟)")
+_ZH_SCARCE = re.compile(
+    "(?:只|就|才|先得)(?:开了|开|有|剩下|剩|来了|派了)?(?:(?:一|两|二|1|2)个(?!月|星期|礼拜|小时|钟)|半)"
+)
+# a promise, then what happened: "说是90%，实际只报了60%", "说好免的，结果还是扣了"
+_ZH_BROKEN_PROMISE = re.compile("(?:说好|说是|号称|承诺|答应|明明说)[^。！？!?]{1,20}?[,，]?(?:实际|结果|最后|到头来|却)")
 _ZH_SUPERLATIVE = re.compile("(?:没有|没|冇|找不到|再也找不到|无)(?:[^,，。!?]{0,8})?比[^,，。!?]{1,12}(?:更|还要|还)")
 
 _EN_NUM = (
@@ -43,7 +47,7 @@ _EN_NUM = (
 _EN_UNIT = r"(?:\w+\s+)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\b"
 _EN_SLOW = re.compile(
     r"\b(?:took|take|takes|taken|taking|wait|waited|waiting|queue|queued|queuing|hold|still|"
-    r"after|over|spent|been|for|another|nearly|almost)\b(?:\s+\S+){0,3}?\s+"
+    r"after|over|spent|been|for|another|nearly|almost|sit|sat|stuck|pending)\b(?:\s+\S+){0,3}?\s+"
     + _EN_NUM
     + r"\s+"
     + _EN_UNIT
@@ -51,9 +55,16 @@ _EN_SLOW = re.compile(
 _EN_FOREVER = re.compile(
     r"\b(?:hold|wait|waited|waiting|took|takes|queue|queued|dragged)\b(?:\s+\S+){0,2}?\s+"
     r"(?:forever|ages|an eternity)\b"
+    r"|\b(?:for|took|after|waited|sit|sat|sitting|stuck|pending)\s+(?:days|weeks|months|hours)\b"
 )
 _EN_QUICK = re.compile(r"\b(?:in|within)\s+(?:just\s+|only\s+|under\s+)?" + _EN_NUM + r"\s+" + _EN_UNIT)
 _EN_SCARCE = re.compile(r"\bonly\s+(?:one|two|1|2|a single)\b")
+
+
+_EN_HINTS = frozenset(
+    "only forever ages eternity minute minutes min mins hour hours hr hrs day days week weeks "
+    "month months year years".split()
+)
 
 
 def clause_text(tokens: Sequence[Token]) -> str:
@@ -93,15 +104,18 @@ def _en_cues(text: str) -> list[tuple[str, float]]:
 
 def clause_cues(tokens: Sequence[Token]) -> list[tuple[str, float]]:
     """Cues of one clause (tokens between punctuation), in order found."""
-    if not any(t.kind in ("num", "zh") for t in tokens) and not any(
-        t.raw in ("only", "forever", "ages") for t in tokens
-    ):
+    if not any(t.kind in ("num", "zh") or t.raw in _EN_HINTS for t in tokens):
         return []
     text = clause_text(tokens)
     cues = _zh_cues(text) if any(t.kind == "zh" for t in tokens) else []
     if any(t.kind == "en" for t in tokens):
         cues += _en_cues(text)
     return cues
+
+
+def comment_cues(text: str) -> list[tuple[str, float]]:
+    """Cues that span clauses: a broken promise (说好…结果…, 说是…实际…)."""
+    return [(m.group(), SLOW) for m in _ZH_BROKEN_PROMISE.finditer(text)]
 
 
 def is_superlative(tokens: Sequence[Token]) -> bool:

@@ -245,7 +245,10 @@ def _decompose_zh(word: str, lex: Lexicon) -> list[tuple[str, str, float]] | Non
     for size in range(len(stripped) - 1, 1, -1):
         tail = stripped[-size:]
         if tail in lex.valence:
-            return [(_OTHER, stripped[:-size], 0.0), (_WORD, tail, 0.0)]
+            head = stripped[:-size]
+            if head[-1] in lex.negators:  # "说不清楚": the tail is negated
+                return [(_OTHER, head[:-1], 0.0), (_NEG, head[-1], 0.0), (_WORD, tail, 0.0)]
+            return [(_OTHER, head, 0.0), (_WORD, tail, 0.0)]
     if len(stripped) >= 2 and not segment.is_dictionary_word(word):
         return _greedy_zh(stripped, lex)
     return None
@@ -372,6 +375,9 @@ def _clause_items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
 
 def _all_items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
     items: list[_Item] = []
+    if any(t.kind == "zh" for t in tokens):
+        text = cues.clause_text(tokens).replace(" ", "")
+        items.extend(_Item(_CUE, phrase, value) for phrase, value in cues.comment_cues(text))
     start = 0
     for i in range(len(tokens) + 1):
         if i == len(tokens) or tokens[i].kind == "punct":
@@ -446,11 +452,14 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
         weights.append(after_contrast * concession)
         clauses.append(clause)
 
+    others: dict[int, int] = {}  # words in each clause that scored nothing
     for idx, item in enumerate(items):
         if item.kind == _BOUNDARY:
             neg, inten, concession = None, None, 1.0
             clause += 1
             continue
+        if item.kind == _OTHER and item.term not in ("job", "work", "one"):
+            others[clause] = others.get(clause, 0) + 1
         if item.kind == _CONTRAST:
             rest = items[idx + 1 :]
             if any(it.kind in (_WORD, _CUE) for it in rest):
@@ -521,7 +530,7 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
             int_age += 1
             if int_age >= INTENSIFIER_WINDOW:
                 inten = None
-    weights = _sarcastic_interjections(contributions, weights, clauses, clause + 1)
+    weights = _sarcastic_interjections(contributions, weights, clauses, others)
     final = [
         Contribution(c.term, c.valence, c.weight * w, c.value * w, c.negated)
         for c, w in zip(contributions, weights, strict=True)
@@ -530,11 +539,12 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
 
 
 def _sarcastic_interjections(
-    contributions: list[Contribution], weights: list[float], clauses: list[int], n_clauses: int
+    contributions: list[Contribution], weights: list[float], clauses: list[int], others: dict[int, int]
 ) -> list[float]:
     """"Great, another 'system upgrade' … Brilliant.": a clause that is nothing but one word of
-    praise, in a comment whose other clauses complain, is sarcasm; its weight is flipped."""
-    if n_clauses < 2 or len(contributions) < 2:
+    praise (perhaps with "job": "Great job."), in a comment whose other clauses
+    complain, is sarcasm; its weight is flipped."""
+    if len(set(clauses)) < 2:
         return weights
     per_clause: dict[int, list[int]] = {}
     for i, c in enumerate(clauses):
@@ -545,7 +555,7 @@ def _sarcastic_interjections(
             continue
         i = members[0]
         c = contributions[i]
-        if c.value <= 0 or c.term not in _INTERJECTIONS:
+        if c.value <= 0 or c.term not in _INTERJECTIONS or others.get(clauses[i], 0):
             continue
         rest = sum(
             contributions[j].value * weights[j] for j in range(len(contributions)) if j not in members
