@@ -468,11 +468,14 @@ class Taxonomy:
             tok = tokens[i]
             if tok.kind == "zh" and not whole_keyword and len(tok.raw) >= 3:
                 # part of a longer word the taxonomy does not list ("售后" in "售后服务")
+                # longest first, and not inside a longer one: "手续费" in "手续费收", not "手续"
                 word = tok.raw
+                covered: list[tuple[int, int]] = []
                 for size in range(len(word) - 1, 1, -1):
                     for start in range(len(word) - size + 1):
                         codes = index.get(word[start : start + size])
-                        if codes:
+                        if codes and not any(a <= start and start + size <= b for a, b in covered):
+                            covered.append((start, start + size))
                             kw = keyword[word[start : start + size]]
                             hits.extend((code, kw, i, i + 1) for code in codes)
         found: dict[str, list[str]] = defaultdict(list)
