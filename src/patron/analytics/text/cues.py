@@ -10,6 +10,7 @@ clause like a lexicon word (so they are weighted by contrast and shown as contri
   after, for), or followed by "still" (才, 还没, 都没) is slow: -1; a duration followed by 就 /
   搞定 ("三天就到了", "五分钟搞定") or after "in"/"within" ("settled in 10 days") is quick: +0.6;
 * "only one/two", 只开了两个, 就一个人, 先得两个 (Cantonese "only"): -0.8;
+* asking or chasing again and again (催了好几次, "I've asked twice", "kept asking"): -1;
 * 没有比…更… / 找不到比…更… (there is none better) is a superlative, not a negation: the
   clause is flagged so the scorer drops its negators.
 """
@@ -21,11 +22,12 @@ from collections.abc import Sequence
 
 from patron.analytics.text.segment import Token
 
-__all__ = ["QUICK", "SCARCE", "SLOW", "clause_cues", "clause_text", "comment_cues", "is_superlative"]
+__all__ = ["QUICK", "REPEATED", "SCARCE", "SLOW", "clause_cues", "clause_text", "comment_cues", "is_superlative"]
 
-SLOW = -1.0
+SLOW = -1.3
 QUICK = 0.6
 SCARCE = -0.8
+REPEATED = -1.0
 
 _ZH_NUM = "[0-9一二三四五六七八九十两几半多百千成整]+"
 _ZH_UNIT = "(?:个)?(?:多)?(?:分钟|小时|钟头|个钟|钟|天|日|周|星期|礼拜|个月|月|年)(?:多)?"
@@ -37,7 +39,16 @@ _ZH_SCARCE = re.compile(
     "(?:只|就|才|先得)(?:开了|开|有|剩下|剩|来了|派了)?(?:(?:一|两|二|1|2)个(?!月|星期|礼拜|小时|钟)|半)"
 )
 # a promise, then what happened: "说是90%，实际只报了60%", "说好免的，结果还是扣了"
-_ZH_BROKEN_PROMISE = re.compile("(?:说好|说是|号称|承诺|答应|明明说)[^。！？!?]{1,20}?[,，]?(?:实际|结果|最后|到头来|却)")
+_ZH_BROKEN_PROMISE = re.compile(
+    "(?:说好|说是|号称|承诺|答应|明明说|说)[^。！？!?]{1,20}?[,，](?:实际|结果|最后|到头来|却|又说)"
+)
+# asked, called, chased ... again and again: 催了好几次, 问了三次, "I've asked twice"
+_ZH_REPEATED = re.compile("(?:问|打|催|找|说|反映|投诉|寄|交|跑|打电话)了?(?:两|三|四|五|好几|几|[2-9])(?:次|遍|趟)")
+_EN_REPEATED = re.compile(
+    r"\b(?:asked|called|rang|phoned|chased|emailed|wrote|written|sent|told them)\b(?:\s+\S+){0,4}?\s+"
+    r"(?:twice|three times|four times|\d+ times|several times|multiple times|repeatedly)\b"
+)
+_EN_KEPT = re.compile(r"\bkept\s+(?!me\b|us\b)\w+ing\b")
 _ZH_SUPERLATIVE = re.compile("(?:没有|没|冇|找不到|再也找不到|无)(?:[^,，。!?]{0,8})?比[^,，。!?]{1,12}(?:更|还要|还)")
 
 _EN_NUM = (
@@ -53,7 +64,7 @@ _EN_SLOW = re.compile(
     + _EN_UNIT
 )
 _EN_FOREVER = re.compile(
-    r"\b(?:hold|wait|waited|waiting|took|takes|queue|queued|dragged)\b(?:\s+\S+){0,2}?\s+"
+    r"\b(?:hold|wait|waited|waiting|took|take|takes|taking|queue|queued|dragged)\b(?:\s+\S+){0,2}?\s+"
     r"(?:forever|ages|an eternity)\b"
     r"|\b(?:for|took|after|waited|sit|sat|sitting|stuck|pending)\s+(?:days|weeks|months|hours)\b"
 )
@@ -62,7 +73,7 @@ _EN_SCARCE = re.compile(r"\bonly\s+(?:one|two|1|2|a single)\b")
 
 
 _EN_HINTS = frozenset(
-    "only forever ages eternity minute minutes min mins hour hours hr hrs day days week weeks "
+    "only forever ages eternity twice times repeatedly kept minute minutes min mins hour hours hr hrs day days week weeks "
     "month months year years".split()
 )
 
@@ -90,6 +101,7 @@ def _zh_cues(text: str) -> list[tuple[str, float]]:
             cues.append((before[-2:] + m.group(), SLOW))
     for m in _ZH_SCARCE.finditer(squeezed):
         cues.append((m.group(), SCARCE))
+    cues += [(m.group(), REPEATED) for m in _ZH_REPEATED.finditer(squeezed)]
     return cues
 
 
@@ -99,6 +111,7 @@ def _en_cues(text: str) -> list[tuple[str, float]]:
     if not slow:
         cues += [(m.group(), QUICK) for m in _EN_QUICK.finditer(text)]
     cues += [(m.group(), SCARCE) for m in _EN_SCARCE.finditer(text)]
+    cues += [(m.group(), REPEATED) for m in (*_EN_REPEATED.finditer(text), *_EN_KEPT.finditer(text))]
     return cues
 
 
@@ -114,7 +127,7 @@ def clause_cues(tokens: Sequence[Token]) -> list[tuple[str, float]]:
 
 
 def comment_cues(text: str) -> list[tuple[str, float]]:
-    """Cues that span clauses: a broken promise (说好…结果…, 说是…实际…)."""
+    """Cues that span clauses: a broken promise (说好…结果…, 说是…实际…, 说能赔…又说…)."""
     return [(m.group(), SLOW) for m in _ZH_BROKEN_PROMISE.finditer(text)]
 
 

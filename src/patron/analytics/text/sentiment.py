@@ -429,7 +429,8 @@ _PASS_OVER = frozenset(
     "feel feels again more about of in on by".split()
 )
 _UNDONE_NEGATORS = frozenset(
-    "还没 还没有 仍未 还未 尚未 仲未 仲未有 都还没 没人 冇人 无人 没有人 没有一个人 nobody no one noone".split()
+    "还没 还没有 仍未 还未 尚未 仲未 仲未有 都还没 没人 冇人 无人 没有人 没有一个人 没法 无法 不能 "
+    "nobody no one noone can't cannot cant couldn't couldnt won't wont wouldn't unable".split()
 )
 
 
