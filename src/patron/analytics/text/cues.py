@@ -36,14 +36,17 @@ _ZH_SLOW_BEFORE = re.compile("(?:等|排|拖|耗|花了|用了|办了|审|才|�
 _ZH_SLOW_AFTER = re.compile("^(?:才|还|都还|仍|了还|了都|都没|也没|都冇|仲|先|过去了)")
 _ZH_QUICK_AFTER = re.compile("^(?:就|便|内|之内|以内|搞定|左右就)")
 _ZH_SCARCE = re.compile(
-    "(?:只|就|才|先得)(?:开了|开|有|剩下|剩|来了|派了)?(?:(?:一|两|二|1|2)个(?!月|星期|礼拜|小时|钟)|半)"
+    "(?:只|就|才|先得)(?:开了|开|有|剩下|剩|来了|派了)?(?:(?:一|两|二|1|2)个(?!月|星期|礼拜|小时|钟)|一半|半)"
 )
 # a promise, then what happened: "说是90%，实际只报了60%", "说好免的，结果还是扣了"
 _ZH_BROKEN_PROMISE = re.compile(
     "(?:说好|说是|号称|承诺|答应|明明说|说)[^。！？!?]{1,20}?[,，](?:实际|结果|最后|到头来|却|又说)"
 )
 # asked, called, chased ... again and again: 催了好几次, 问了三次, "I've asked twice"
-_ZH_REPEATED = re.compile("(?:问|打|催|找|说|反映|投诉|寄|交|跑|打电话)了?(?:两|三|四|五|好几|几|[2-9])(?:次|遍|趟)")
+_ZH_REPEATED = re.compile(
+    "(?:问|打|催|找|说|反映|投诉|寄|交|跑|打电话|上传|提交|刷|换|转)了?[^,，。!?]{0,4}?"
+    "(?:两|三|四|五|好几|几|[2-9])(?:次|遍|趟|个)"
+)
 _EN_REPEATED = re.compile(
     r"\b(?:asked|called|rang|phoned|chased|emailed|wrote|written|sent|told them)\b(?:\s+\S+){0,4}?\s+"
     r"(?:twice|three times|four times|\d+ times|several times|multiple times|repeatedly)\b"
@@ -69,6 +72,7 @@ _EN_FOREVER = re.compile(
     r"|\b(?:for|took|after|waited|sit|sat|sitting|stuck|pending)\s+(?:days|weeks|months|hours)\b"
 )
 _EN_QUICK = re.compile(r"\b(?:in|within)\s+(?:just\s+|only\s+|under\s+)?" + _EN_NUM + r"\s+" + _EN_UNIT)
+_EN_NEGATED = re.compile(r"\b(?:not|no|never|\w+n't)\b")
 _EN_SCARCE = re.compile(r"\bonly\s+(?:one|two|1|2|a single)\b")
 
 
@@ -109,7 +113,9 @@ def _en_cues(text: str) -> list[tuple[str, float]]:
     slow = [m.group() for m in (*_EN_SLOW.finditer(text), *_EN_FOREVER.finditer(text))]
     cues = [(s, SLOW) for s in slow]
     if not slow:
-        cues += [(m.group(), QUICK) for m in _EN_QUICK.finditer(text)]
+        # "hasn't updated in two weeks" is slow, "settled in 10 days" quick
+        negated = _EN_NEGATED.search(text) is not None
+        cues += [(m.group(), SLOW if negated else QUICK) for m in _EN_QUICK.finditer(text)]
     cues += [(m.group(), SCARCE) for m in _EN_SCARCE.finditer(text)]
     cues += [(m.group(), REPEATED) for m in (*_EN_REPEATED.finditer(text), *_EN_KEPT.finditer(text))]
     return cues

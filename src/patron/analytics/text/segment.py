@@ -87,6 +87,8 @@ def stem(word: str) -> str:
     inflections. Words with an apostrophe and words of three letters or fewer are kept as they
     are.
     """
+    if word.endswith("'s") and len(word) > 3:  # possessive: "app's" is "app"
+        word = word[:-2]
     if len(word) <= 3 or "'" in word or word in _KEEP:
         return word
     if word.endswith("ies") and len(word) > 4:

@@ -68,7 +68,7 @@ UNDONE = -0.8
 
 _ZH_PARTICLES = "了啊的吧呀啦哦呢嘛哈么"
 _ZH_COMPLEMENTS = frozenset("了到上开通动起出进下来去住懂完着清全")
-_POTENTIAL_RE = re.compile(r"^[\u3400-\u9fff]{1,2}[不唔]([\u3400-\u9fff])$")
+_POTENTIAL_RE = re.compile(r"^[\u3400-\u9fff]{1,2}[不唔]([\u3400-\u9fff])[来去]?$")
 _POTENTIAL_VALENCE = -0.8
 # degree suffixes ("差多了" much worse, "烦死了", "好极了") and result complements that make a
 # verb a complaint ("开错" issued wrongly, "压坏" crushed)
@@ -239,6 +239,9 @@ def _decompose_zh(word: str, lex: Lexicon) -> list[tuple[str, str, float]] | Non
         and stripped[:-1] not in lex.negators
     ):
         return [(_WORD, stripped[-1], 0.0)] if stripped[-1] in lex.valence else None
+    for size in range(len(stripped) - 1, 1, -1):  # "价格比": an aspect at the start
+        if stripped[:size] in lex.aspects:
+            return [(_WORD, stripped[:size], 0.0), (_OTHER, stripped[size:], 0.0)]
     m = _POTENTIAL_RE.match(stripped)
     if m and m.group(1) in _ZH_COMPLEMENTS:
         return [(_POTENTIAL, stripped, _POTENTIAL_VALENCE)]
@@ -422,7 +425,7 @@ def _resolve_directions(items: list[_Item]) -> list[_Item]:
 # with it ("完全不理会我的问题": 不 negates 理会, not 问题).
 _PASS_OVER = frozenset(
     "的 了 地 得 是 都 也 还 再 又 会 能 可以 要 想 过 给 把 被 让 我 你 他 她 它 我们 你们 他们 人 有 "
-    "什么 任何 那么 这么 怎么 多少 一个 一次 一下 就 才 在 对 跟 和 与 或 啲 咗 嘅 个 喺 "
+    "什么 任何 那么 这么 怎么 多少 一个 一次 一下 就 才 在 对 跟 和 与 或 啲 咗 嘅 个 喺 提前 事先 "
     "the a an my your our their his her its it this that these those be been being is are was "
     "were am do does did have has had even at all so very really too any ever quite as much "
     "enough to for with me us them you i we they he she one yet just get got seem seems seemed "
@@ -430,7 +433,8 @@ _PASS_OVER = frozenset(
 )
 _UNDONE_NEGATORS = frozenset(
     "还没 还没有 仍未 还未 尚未 仲未 仲未有 都还没 没人 冇人 无人 没有人 没有一个人 没法 无法 不能 "
-    "nobody no one noone can't cannot cant couldn't couldnt won't wont wouldn't unable".split()
+    "nobody no one noone can't cannot cant couldn't couldnt won't wont wouldn't unable didn't "
+    "didnt hasn't hasnt haven't havent hadn't never without".split()
 )
 
 
