@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from patron.analytics.text import cues, segment
+from patron.analytics.text import cues, learned, segment
 from patron.analytics.text.lexicon import Lexicon, lexicon
 from patron.analytics.text.normalise import ensure_text
 from patron.analytics.text.segment import Token
@@ -590,6 +590,18 @@ def score_tokens(tokens: list[Token]) -> Sentiment:
     if not tokens:
         return Sentiment(0.0, "neutral", ())
     total, contributions = _score_items(_all_items(tokens, lexicon()))
+    if not contributions:
+        return _learned(tokens)
     score = total / math.sqrt(total * total + ALPHA)
     score = max(-1.0, min(1.0, score))
     return Sentiment(round(score, 4), label_for(score), tuple(contributions))
+
+
+def _learned(tokens: list[Token]) -> Sentiment:
+    """No word of the lexicon and no cue: the learned model decides (see learned.py). Its
+    contributions are the model's features, marked ``model:``."""
+    label, score, pushes = learned.model().predict(tokens)
+    contributions = tuple(
+        Contribution(f"model:{feature[2:]}", value, 1.0, value) for feature, value in pushes
+    )
+    return Sentiment(round(score, 4), label, contributions)
