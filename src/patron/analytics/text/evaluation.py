@@ -42,8 +42,9 @@ LABELS = ("negative", "neutral", "positive")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant", "mixed")
 
 
-def load_labelled(path: str | Path) -> pd.DataFrame:
-    """Read and check a labelled CSV; ``themes`` becomes a tuple of codes, ``tags`` a tuple."""
+def load_labelled(path: str | Path, *, industry: str = "general") -> pd.DataFrame:
+    """Read and check a labelled CSV; ``themes`` becomes a tuple of codes, ``tags`` a tuple.
+    Without an ``industry`` column every comment is of ``industry``."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError) as exc:
@@ -52,7 +53,7 @@ def load_labelled(path: str | Path) -> pd.DataFrame:
     if "script" in frame:  # the older form: language zh/en/mixed, script zh-Hans/zh-Hant/...
         frame["language"] = frame["script"]
     if "industry" not in frame:
-        frame["industry"] = "general"
+        frame["industry"] = industry
     if "tags" not in frame:
         frame["tags"] = ""
     if "split" not in frame:

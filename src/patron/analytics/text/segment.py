@@ -35,6 +35,7 @@ __all__ = [
     "Token",
     "add_words",
     "build",
+    "clear_caches",
     "is_dictionary_word",
     "join_tokens",
     "register_dictionary",
@@ -201,6 +202,11 @@ def add_words(words: Iterable[str]) -> None:
 def is_dictionary_word(word: str) -> bool:
     """Whether jieba knows ``word`` from a dictionary (rather than guessing it with its HMM)."""
     return bool(_jieba().FREQ.get(word))
+
+
+def clear_caches() -> None:
+    """Forget segmented phrases (for measuring the cost of text never seen before)."""
+    _segment_short.cache_clear()
 
 
 def build() -> None:

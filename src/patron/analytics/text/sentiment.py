@@ -392,6 +392,11 @@ def _all_items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
     return items
 
 
+def clear_caches() -> None:
+    """Forget the analysed Chinese words (for measuring text never seen before)."""
+    _zh_items_cached.cache_clear()
+
+
 @functools.lru_cache(maxsize=16384)
 def _zh_items_cached(word: str, clause_start: bool) -> tuple[_Item, ...]:
     return tuple(_zh_items(word, lexicon(), clause_start=clause_start))
@@ -576,22 +581,23 @@ _INTERJECTIONS = frozenset(
 )
 
 
-def score_sentiment(text: object) -> Sentiment:
+def score_sentiment(text: object, *, fallback: bool = True) -> Sentiment:
     """Sentiment of one comment (Chinese, English or mixed): score in [-1, 1], label and the
-    contributing terms. Empty or missing text is neutral with score 0."""
+    contributing terms. Empty or missing text is neutral with score 0. When the lexicon finds
+    nothing, the learned model decides (``fallback=False``: the comment is neutral)."""
     text = ensure_text(text)
     if not text.strip():
         return Sentiment(0.0, "neutral", ())
-    return score_tokens(segment.tokenize(text))
+    return score_tokens(segment.tokenize(text), fallback=fallback)
 
 
-def score_tokens(tokens: list[Token]) -> Sentiment:
+def score_tokens(tokens: list[Token], *, fallback: bool = True) -> Sentiment:
     """:func:`score_sentiment` on tokens from :func:`~patron.analytics.text.segment.tokenize`."""
     if not tokens:
         return Sentiment(0.0, "neutral", ())
     total, contributions = _score_items(_all_items(tokens, lexicon()))
     if not contributions:
-        return _learned(tokens)
+        return _learned(tokens) if fallback else Sentiment(0.0, "neutral", ())
     score = total / math.sqrt(total * total + ALPHA)
     score = max(-1.0, min(1.0, score))
     return Sentiment(round(score, 4), label_for(score), tuple(contributions))
