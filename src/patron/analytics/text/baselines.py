@@ -89,7 +89,9 @@ def vader_labels(texts: Sequence[str]) -> list[str]:
     out = []
     for t in texts:
         compound = analyzer.polarity_scores(t)["compound"]  # type: ignore[attr-defined]
-        out.append("positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral")
+        out.append(
+            "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+        )
     return out
 
 

@@ -22,7 +22,16 @@ from collections.abc import Sequence
 
 from patron.analytics.text.segment import Token
 
-__all__ = ["QUICK", "REPEATED", "SCARCE", "SLOW", "clause_cues", "clause_text", "comment_cues", "is_superlative"]
+__all__ = [
+    "QUICK",
+    "REPEATED",
+    "SCARCE",
+    "SLOW",
+    "clause_cues",
+    "clause_text",
+    "comment_cues",
+    "is_superlative",
+]
 
 SLOW = -1.3
 QUICK = 0.6
@@ -32,7 +41,9 @@ REPEATED = -1.0
 _ZH_NUM = "[0-9一二三四五六七八九十两几半多百千成整]+"
 _ZH_UNIT = "(?:个)?(?:多)?(?:分钟|小时|钟头|个钟|钟|天|日|周|星期|礼拜|个月|月|年)(?:多)?"
 _ZH_DURATION = re.compile(f"({_ZH_NUM}{_ZH_UNIT})")
-_ZH_SLOW_BEFORE = re.compile("(?:等|排|拖|耗|花了|用了|办了|审|才|足足|整整|快|咗|了)[^0-9一二三四五六七八九十两几半百千]{0,2}$")
+_ZH_SLOW_BEFORE = re.compile(
+    "(?:等|排|拖|耗|花了|用了|办了|审|才|足足|整整|快|咗|了)[^0-9一二三四五六七八九十两几半百千]{0,2}$"
+)
 _ZH_SLOW_AFTER = re.compile("^(?:才|还|都还|仍|了还|了都|都没|也没|都冇|仲|先|过去了)")
 _ZH_QUICK_AFTER = re.compile("^(?:就|便|内|之内|以内|搞定|左右就)")
 _ZH_SCARCE = re.compile(
@@ -52,7 +63,9 @@ _EN_REPEATED = re.compile(
     r"(?:twice|three times|four times|\d+ times|several times|multiple times|repeatedly)\b"
 )
 _EN_KEPT = re.compile(r"\bkept\s+(?!me\b|us\b)\w+ing\b")
-_ZH_SUPERLATIVE = re.compile("(?:没有|没|冇|找不到|再也找不到|无)(?:[^,，。!?]{0,8})?比[^,，。!?]{1,12}(?:更|还要|还)")
+_ZH_SUPERLATIVE = re.compile(
+    "(?:没有|没|冇|找不到|再也找不到|无)(?:[^,，。!?]{0,8})?比[^,，。!?]{1,12}(?:更|还要|还)"
+)
 
 _EN_NUM = (
     r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
@@ -71,14 +84,40 @@ _EN_FOREVER = re.compile(
     r"(?:forever|ages|an eternity)\b"
     r"|\b(?:for|took|after|waited|sit|sat|sitting|stuck|pending)\s+(?:days|weeks|months|hours)\b"
 )
-_EN_QUICK = re.compile(r"\b(?:in|within)\s+(?:just\s+|only\s+|under\s+)?" + _EN_NUM + r"\s+" + _EN_UNIT)
+_EN_QUICK = re.compile(
+    r"\b(?:in|within)\s+(?:just\s+|only\s+|under\s+)?" + _EN_NUM + r"\s+" + _EN_UNIT
+)
 _EN_NEGATED = re.compile(r"\b(?:not|no|never|\w+n't)\b")
 _EN_SCARCE = re.compile(r"\bonly\s+(?:one|two|1|2|a single)\b")
 
 
 _EN_HINTS = frozenset(
-    "only forever ages eternity twice times repeatedly kept minute minutes min mins hour hours hr hrs day days week weeks "
-    "month months year years".split()
+    [
+        "only",
+        "forever",
+        "ages",
+        "eternity",
+        "twice",
+        "times",
+        "repeatedly",
+        "kept",
+        "minute",
+        "minutes",
+        "min",
+        "mins",
+        "hour",
+        "hours",
+        "hr",
+        "hrs",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+    ]
 )
 
 
@@ -117,7 +156,9 @@ def _en_cues(text: str) -> list[tuple[str, float]]:
         negated = _EN_NEGATED.search(text) is not None
         cues += [(m.group(), SLOW if negated else QUICK) for m in _EN_QUICK.finditer(text)]
     cues += [(m.group(), SCARCE) for m in _EN_SCARCE.finditer(text)]
-    cues += [(m.group(), REPEATED) for m in (*_EN_REPEATED.finditer(text), *_EN_KEPT.finditer(text))]
+    cues += [
+        (m.group(), REPEATED) for m in (*_EN_REPEATED.finditer(text), *_EN_KEPT.finditer(text))
+    ]
     return cues
 
 

@@ -300,8 +300,7 @@ class _Comments:
         for i in candidates:
             words = self.words(i)
             other_language = (
-                prefer_language is not None
-                and detect_language(self.texts[i]) != prefer_language
+                prefer_language is not None and detect_language(self.texts[i]) != prefer_language
             )
             sentiment = self.sentiment(i)
             agrees = sentiment < 0 if want_negative else sentiment > 0

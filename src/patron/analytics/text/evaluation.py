@@ -69,8 +69,9 @@ def load_labelled(path: str | Path, *, industry: str = "general") -> pd.DataFram
         raise AnalyticsInputError(f"{path}: unknown industries {bad}")
     frame["themes"] = [tuple(t for t in s.split(";") if t) for s in frame["themes"]]
     frame["tags"] = [tuple(t for t in s.split(";") if t) for s in frame["tags"]]
-    for industry, group in frame.groupby("industry"):
-        unknown = sorted({t for ts in group["themes"] for t in ts} - set(preset(str(industry)).codes))
+    for code, group in frame.groupby("industry"):
+        industry = str(code)
+        unknown = sorted({t for ts in group["themes"] for t in ts} - set(preset(industry).codes))
         if unknown:
             raise AnalyticsInputError(
                 f"{path}: theme codes not in the {industry} taxonomy: {unknown}"

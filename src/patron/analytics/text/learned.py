@@ -24,11 +24,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from patron.analytics.text import segment
 from patron.analytics.text._resources import read_text
 from patron.analytics.text.segment import Token
 
-__all__ = ["C", "MODEL_FILE", "LinearModel", "model", "token_features"]
+__all__ = ["MODEL_FILE", "C", "LinearModel", "model", "token_features"]
 
 MODEL_FILE = "sentiment_model.json"
 #: Regularisation of the shipped model (inverse strength, as scikit-learn's ``C``).

@@ -33,6 +33,9 @@ class Lexicon:
     directions: dict[str, float] = field(default_factory=dict)  # high +1, low -1
     aspects: dict[str, float] = field(default_factory=dict)  # cost -1, benefit +1
     max_words: int = field(default=1)
+    pass_over: frozenset[str] = frozenset()  # words a pending negator passes over
+    undone: frozenset[str] = frozenset()  # negators of an action not done ("还没", "no one")
+    interjections: frozenset[str] = frozenset()  # praise that can stand alone as sarcasm
 
     def is_known(self, term: str) -> bool:
         return (
@@ -78,6 +81,7 @@ def lexicon() -> Lexicon:
     intensifiers: dict[str, float] = {}
     contrast: dict[str, bool] = {}
     concession: dict[str, bool] = {}
+    sets: dict[str, set[str]] = {"passover": set(), "undone": set(), "interjection": set()}
     for kind, _lang, term, value in read_table("modifiers.tsv", 4):
         key = _modifier_key(term)
         if kind == "negator":
@@ -88,6 +92,8 @@ def lexicon() -> Lexicon:
             contrast[key] = value == "1"
         elif kind == "concession":
             concession[key] = value == "1"
+        elif kind in sets:
+            sets[kind].add(key)
         else:
             raise ValueError(f"modifiers.tsv: unknown kind {kind!r} for {term!r}")
     # English terms: stem each word ("delays" -> "delay") so inflections meet
@@ -121,6 +127,10 @@ def lexicon() -> Lexicon:
         directions=directions,
         aspects=aspects,
         max_words=max(max_words, 3),
+        pass_over=frozenset(sets["passover"]),
+        undone=frozenset(sets["undone"]),
+        # matched against contributions, whose English terms are stemmed
+        interjections=frozenset(term_key(t) if is_latin(t) else t for t in sets["interjection"]),
     )
 
 

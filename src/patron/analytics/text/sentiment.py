@@ -370,8 +370,10 @@ def _clause_items(tokens: list[Token], lex: Lexicon) -> list[_Item]:
     quotes = {t.quote for t in tokens if t.quote}
     for quote in sorted(quotes):
         if not any(it.quote == quote and it.value > 0 for it in items):
-            phrase = "".join(t.raw if t.kind == "zh" else f" {t.raw}" for t in tokens if t.quote == quote)
-            items.append(_Item(_CUE, f"\"{phrase.strip()}\"", QUOTED))
+            phrase = "".join(
+                t.raw if t.kind == "zh" else f" {t.raw}" for t in tokens if t.quote == quote
+            )
+            items.append(_Item(_CUE, f'"{phrase.strip()}"', QUOTED))
     items.extend(_Item(_CUE, phrase, value) for phrase, value in cues.clause_cues(tokens))
     return items
 
@@ -426,24 +428,7 @@ def _resolve_directions(items: list[_Item]) -> list[_Item]:
 # --- scoring ----------------------------------------------------------------------------------
 
 
-# Words a pending negator passes over; any other word without a valence takes the negation
-# with it ("完全不理会我的问题": 不 negates 理会, not 问题).
-_PASS_OVER = frozenset(
-    "的 了 地 得 是 都 也 还 再 又 会 能 可以 要 想 过 给 把 被 让 我 你 他 她 它 我们 你们 他们 人 有 "
-    "什么 任何 那么 这么 怎么 多少 一个 一次 一下 就 才 在 对 跟 和 与 或 啲 咗 嘅 个 喺 提前 事先 "
-    "the a an my your our their his her its it this that these those be been being is are was "
-    "were am do does did have has had even at all so very really too any ever quite as much "
-    "enough to for with me us them you i we they he she one yet just get got seem seems seemed "
-    "feel feels again more about of in on by".split()
-)
-_UNDONE_NEGATORS = frozenset(
-    "还没 还没有 仍未 还未 尚未 仲未 仲未有 都还没 没人 冇人 无人 没有人 没有一个人 没法 无法 不能 "
-    "nobody no one noone can't cannot cant couldn't couldnt won't wont wouldn't unable didn't "
-    "didnt hasn't hasnt haven't havent hadn't never without".split()
-)
-
-
-def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
+def _score_items(items: list[_Item], lex: Lexicon) -> tuple[float, list[Contribution]]:
     items = _resolve_directions(items)
     contributions: list[Contribution] = []
     weights: list[float] = []  # clause weight per contribution, adjusted by later contrasts
@@ -475,9 +460,10 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
             if any(it.kind in (_WORD, _CUE) for it in rest):
                 weights = [w * CONTRAST_BEFORE for w in weights]
                 after_contrast = CONTRAST_AFTER
-            elif sum(c.value for c in contributions) > 0 and sum(
-                1 for it in rest if it.kind == _OTHER
-            ) >= 2:
+            elif (
+                sum(c.value for c in contributions) > 0
+                and sum(1 for it in rest if it.kind == _OTHER) >= 2
+            ):
                 # praise, then "but" and a clause with no scored word: what follows is the
                 # complaint ("the room was lovely, but check-in took an hour")
                 weights = [w * CONTRAST_BEFORE for w in weights]
@@ -530,8 +516,8 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
         # any other token ages the pending modifiers; a content word takes the negation
         if neg is not None:
             neg_age += 1
-            if item.term not in _PASS_OVER and not item.term.isdigit():
-                if neg < 0 and neg_term in _UNDONE_NEGATORS:
+            if item.term not in lex.pass_over and not item.term.isdigit():
+                if neg < 0 and neg_term in lex.undone:
                     add(Contribution(f"{neg_term} {item.term}", UNDONE, 1.0, UNDONE, negated=True))
                 neg = None
             elif neg_age >= NEGATION_WINDOW:
@@ -540,7 +526,7 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
             int_age += 1
             if int_age >= INTENSIFIER_WINDOW:
                 inten = None
-    weights = _sarcastic_interjections(contributions, weights, clauses, others)
+    weights = _sarcastic_interjections(contributions, weights, clauses, others, lex.interjections)
     final = [
         Contribution(c.term, c.valence, c.weight * w, c.value * w, c.negated)
         for c, w in zip(contributions, weights, strict=True)
@@ -549,36 +535,36 @@ def _score_items(items: list[_Item]) -> tuple[float, list[Contribution]]:
 
 
 def _sarcastic_interjections(
-    contributions: list[Contribution], weights: list[float], clauses: list[int], others: dict[int, int]
+    contributions: list[Contribution],
+    weights: list[float],
+    clauses: list[int],
+    others: dict[int, int],
+    interjections: frozenset[str],
 ) -> list[float]:
-    """"Great, another 'system upgrade' … Brilliant.": a clause that is nothing but one word of
+    """ "Great, another 'system upgrade' … Brilliant.": a clause that is nothing but one word of
     praise (perhaps with "job": "Great job."), in a comment whose other clauses
     complain, is sarcasm; its weight is flipped."""
     if len(set(clauses)) < 2:
         return weights
     per_clause: dict[int, list[int]] = {}
-    for i, c in enumerate(clauses):
-        per_clause.setdefault(c, []).append(i)
+    for i, clause in enumerate(clauses):
+        per_clause.setdefault(clause, []).append(i)
     out = list(weights)
     for members in per_clause.values():
         if len(members) != 1:
             continue
         i = members[0]
         c = contributions[i]
-        if c.value <= 0 or c.term not in _INTERJECTIONS or others.get(clauses[i], 0):
+        if c.value <= 0 or c.term not in interjections or others.get(clauses[i], 0):
             continue
         rest = sum(
-            contributions[j].value * weights[j] for j in range(len(contributions)) if j not in members
+            contributions[j].value * weights[j]
+            for j in range(len(contributions))
+            if j not in members
         )
         if rest < 0:
             out[i] = -weights[i]
     return out
-
-
-_INTERJECTIONS = frozenset(
-    "great brilliant fantastic wonderful perfect lovely superb excellent amazing awesome nice "
-    "good 好 棒 真棒 厉害 优秀 完美 太好了 好极了 佩服".split()
-)
 
 
 def score_sentiment(text: object, *, fallback: bool = True) -> Sentiment:
@@ -595,7 +581,7 @@ def score_tokens(tokens: list[Token], *, fallback: bool = True) -> Sentiment:
     """:func:`score_sentiment` on tokens from :func:`~patron.analytics.text.segment.tokenize`."""
     if not tokens:
         return Sentiment(0.0, "neutral", ())
-    total, contributions = _score_items(_all_items(tokens, lexicon()))
+    total, contributions = _score_items(_all_items(tokens, lex := lexicon()), lex)
     if not contributions:
         return _learned(tokens) if fallback else Sentiment(0.0, "neutral", ())
     score = total / math.sqrt(total * total + ALPHA)
@@ -610,4 +596,12 @@ def _learned(tokens: list[Token]) -> Sentiment:
     contributions = tuple(
         Contribution(f"model:{feature[2:]}", value, 1.0, value) for feature, value in pushes
     )
-    return Sentiment(round(score, 4), label, contributions)
+    return Sentiment(round(score, 4), label_for_class(label), contributions)
+
+
+def label_for_class(label: str) -> SentimentLabel:
+    if label == "negative":
+        return "negative"
+    if label == "positive":
+        return "positive"
+    return "neutral"

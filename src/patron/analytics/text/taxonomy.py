@@ -22,6 +22,7 @@ word that is not itself a keyword: "售后" matches in "售后服务", but "服�
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import tomllib
@@ -213,7 +214,9 @@ class Taxonomy:
             raise AnalyticsInputError(f"theme codes must be unique; repeated: {', '.join(dupes)}")
         for theme in self.themes:
             _check_code(theme.code, "theme code")
-            if theme.within is not None and (theme.within not in codes or theme.within == theme.code):
+            if theme.within is not None and (
+                theme.within not in codes or theme.within == theme.code
+            ):
                 raise AnalyticsInputError(
                     f"theme {theme.code!r}: within {theme.within!r} is not another theme of the "
                     "taxonomy"
@@ -230,7 +233,9 @@ class Taxonomy:
             while code in within:
                 code = within[code]
                 if code in seen:
-                    raise AnalyticsInputError(f"themes {', '.join(sorted(seen))} are within each other")
+                    raise AnalyticsInputError(
+                        f"themes {', '.join(sorted(seen))} are within each other"
+                    )
                 seen.add(code)
         segment.add_words(kw for t in self.themes for kw in (*t.keywords_zh, *t.exclude))
         index: dict[str, list[str]] = defaultdict(list)
@@ -380,15 +385,23 @@ class Taxonomy:
             new = Theme.from_spec(code, spec)
             by_code[code] = _merge(by_code[code], new) if code in by_code else new
         return Taxonomy(
-            tuple(by_code.values()), code=self.code, labels=self.labels, touchpoints=self.touchpoints
+            tuple(by_code.values()),
+            code=self.code,
+            labels=self.labels,
+            touchpoints=self.touchpoints,
         )
 
     def for_touchpoints(self, *touchpoints: str) -> Taxonomy:
         """The themes of these touchpoints and those of any touchpoint (none listed): what a
         survey after, say, a claim can be about."""
-        keep = tuple(t for t in self.themes if not t.touchpoints or set(t.touchpoints) & set(touchpoints))
+        keep = tuple(
+            t for t in self.themes if not t.touchpoints or set(t.touchpoints) & set(touchpoints)
+        )
         return Taxonomy(
-            tuple(_replace(t, within=t.within if t.within in {k.code for k in keep} else None) for t in keep),
+            tuple(
+                _replace(t, within=t.within if t.within in {k.code for k in keep} else None)
+                for t in keep
+            ),
             code=self.code,
             labels=self.labels,
             touchpoints={tp: lab for tp, lab in self.touchpoints.items() if tp in touchpoints},
@@ -490,7 +503,9 @@ class Taxonomy:
             if not more:
                 break
             broader |= more
-        return {code: tuple(found[code]) for code in self.codes if code in found and code not in broader}
+        return {
+            code: tuple(found[code]) for code in self.codes if code in found and code not in broader
+        }
 
     def match(self, text: object) -> dict[str, tuple[str, ...]]:
         """Themes of one comment: code -> matched keywords."""
@@ -498,17 +513,7 @@ class Taxonomy:
 
 
 def _replace(theme: Theme, **changes: Any) -> Theme:
-    values = {
-        "code": theme.code,
-        "labels": theme.labels,
-        "description": theme.description,
-        "words": theme.words,
-        "exclude": theme.exclude,
-        "touchpoints": theme.touchpoints,
-        "within": theme.within,
-    }
-    values.update(changes)
-    return Theme(**values)
+    return dataclasses.replace(theme, **changes)
 
 
 def _merge(old: Theme, new: Theme) -> Theme:
@@ -535,9 +540,7 @@ def _merge(old: Theme, new: Theme) -> Theme:
 
 def _preset_data(code: str) -> dict[str, Any]:
     if code not in PRESETS:
-        raise AnalyticsInputError(
-            f"no packaged taxonomy {code!r}; there are: {', '.join(PRESETS)}"
-        )
+        raise AnalyticsInputError(f"no packaged taxonomy {code!r}; there are: {', '.join(PRESETS)}")
     return tomllib.loads(read_text(f"taxonomies/{code}.toml"))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from patron.analytics.errors import AnalyticsInputError
 from patron.analytics.text import segment
 from patron.analytics.text.evaluation import load_labelled
-from patron.analytics.text.learned import C, MODEL_FILE, token_features
+from patron.analytics.text.learned import MODEL_FILE, C, token_features
 
 __all__ = ["main", "train"]
 
