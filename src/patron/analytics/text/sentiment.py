@@ -453,8 +453,8 @@ def _score_items(items: list[_Item], lex: Lexicon) -> tuple[float, list[Contribu
             neg, inten, concession = None, None, 1.0
             clause += 1
             continue
-        if item.kind == _OTHER and item.term not in ("job", "work", "one"):
-            others[clause] = others.get(clause, 0) + 1
+        if item.kind != _WORD and item.term not in ("job", "work", "one"):
+            others[clause] = others.get(clause, 0) + 1  # anything but the praise itself
         if item.kind == _CONTRAST:
             rest = items[idx + 1 :]
             if any(it.kind in (_WORD, _CUE) for it in rest):
