@@ -73,7 +73,9 @@ def test_ranking_and_figures_by_hand(responses):
 
 
 def test_options(responses):
-    assert theme_drivers(responses, min_mentions=4, taxonomy=RETAIL)["theme"].tolist() == ["delivery"]
+    assert theme_drivers(responses, min_mentions=4, taxonomy=RETAIL)["theme"].tolist() == [
+        "delivery"
+    ]
     zh = theme_drivers(responses, language="zh-Hans", n_examples=0, taxonomy=RETAIL)
     assert zh.loc[0, "label"] == "物流配送"
     assert zh.loc[0, "examples"] == []

@@ -550,19 +550,21 @@ def _sarcastic_interjections(
     for i, clause in enumerate(clauses):
         per_clause.setdefault(clause, []).append(i)
     out = list(weights)
-    for members in per_clause.values():
-        if len(members) != 1:
-            continue
-        i = members[0]
-        c = contributions[i]
-        if c.value <= 0 or c.term not in interjections or others.get(clauses[i], 0):
-            continue
-        rest = sum(
-            contributions[j].value * weights[j]
-            for j in range(len(contributions))
-            if j not in members
-        )
-        if rest < 0:
+    lone = [
+        members[0]
+        for clause, members in per_clause.items()
+        if len(members) == 1
+        and contributions[members[0]].value > 0
+        and contributions[members[0]].term in interjections
+        and not others.get(clause, 0)
+    ]
+    rest = sum(
+        c.value * w
+        for i, (c, w) in enumerate(zip(contributions, weights, strict=True))
+        if i not in lone
+    )
+    if lone and rest < 0:
+        for i in lone:
             out[i] = -weights[i]
     return out
 
