@@ -37,7 +37,7 @@ from patron.analytics.text.evaluation import (
     sentiment_metrics,
     theme_metrics,
 )
-from patron.analytics.text.taxonomy import default_taxonomy, preset
+from patron.analytics.text.taxonomy import preset
 
 __all__ = ["FAILURE_CASES", "GOALS", "main", "report", "throughput"]
 
@@ -130,7 +130,7 @@ _NOT_APPLICABLE = "n/a"
 def _theme_methods(frame: pd.DataFrame) -> list[tuple[str, Sequence[Sequence[str]]]]:
     methods: list[tuple[str, Sequence[Sequence[str]]]] = [
         ("Patron, the industry's taxonomy", predict(frame)["themes"].tolist()),
-        ("Patron, the general taxonomy", predict(frame, default_taxonomy())["themes"].tolist()),
+        ("Patron, the general taxonomy", predict(frame, preset("general"))["themes"].tolist()),
     ]
     if baselines.available()["jieba"]:
         taxonomies = [preset(i) for i in frame["industry"]]

@@ -40,6 +40,7 @@ from patron.analytics.text._resources import read_text
 from patron.analytics.text.segment import Token
 
 __all__ = [
+    "DEFAULT_PRESET",
     "LABEL_LANGUAGES",
     "PRESETS",
     "WORD_LANGUAGES",
@@ -54,7 +55,7 @@ __all__ = [
 #: conversion to Simplified; the Traditional list is for regional words such as 櫃檯 or 專線).
 LABEL_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 WORD_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
-#: The packaged taxonomies, by industry; "general" is the default and the base of the others.
+#: The packaged taxonomies, by industry; "general" holds every theme and is the base of the others.
 PRESETS = ("general", "retail", "bank", "insurance", "car_rental", "b2b")
 
 _MAX_WINDOW = 4  # keywords up to four tokens long ("value for money", "worth every penny")
@@ -550,9 +551,14 @@ def preset(code: str = "general") -> Taxonomy:
     return Taxonomy.from_mapping(_preset_data(code))
 
 
+#: The preset used when no taxonomy is given: the themes Patron had before the industry presets
+#: (the codes stored with analysed comments), until an organisation picks its own.
+DEFAULT_PRESET = "retail"
+
+
 def default_taxonomy() -> Taxonomy:
-    """The taxonomy used when none is given: the ``general`` preset."""
-    return preset("general")
+    """The taxonomy used when none is given: the :data:`DEFAULT_PRESET` preset."""
+    return preset(DEFAULT_PRESET)
 
 
 def load_taxonomy(source: str | Path | Mapping[str, Any] | Taxonomy | None = None) -> Taxonomy:
