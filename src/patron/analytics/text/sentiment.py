@@ -1,24 +1,32 @@
-"""Lexicon-based sentiment for Chinese and English comments.
+"""Lexicon-based sentiment for Chinese and English comments, with a learned fallback.
 
 A transparent scorer in the tradition of VADER (Hutto & Gilbert, 2014), extended to Chinese:
 
 * every token (or phrase of tokens) found in the lexicon (``data/sentiment_en.tsv``,
   ``data/sentiment_zh.tsv``, ``data/emoji.tsv``) contributes its valence, in [-2, 2];
-* an **intensifier** ("very", "非常", "有点") within two tokens before multiplies it;
-* a **negator** ("not", "never", "不", "没有") within four tokens before, in the same clause,
-  flips it with a factor of -0.75 (so "not good" is weaker than "bad"), or replaces it with the
-  term's own negated valence ("doesn't work", "没回复" are complaints though "work" and "回复"
-  are neutral);
+* an **intensifier** ("very", "非常", "有点", Cantonese "好", "勁") within two tokens before
+  multiplies it;
+* a **negator** ("not", "never", "不", "没有", "冇", "唔") flips the next word that has a valence
+  with a factor of -0.75, or gives it its own negated valence ("doesn't work", "没回复"). It passes
+  over function words only: the first other word takes it ("完全不理会我的问题": 不 negates 理会,
+  not 问题). A negator of something not done ("还没", "冇人", "no one", "can't") before a verb the
+  lexicon does not know is itself a complaint;
 * a **contrast** ("but", "但是", "就是" opening a clause) halves everything before it and
-  multiplies what follows by 1.5; a **concession** ("although", "虽然") halves its own clause;
+  multiplies what follows by 1.5 (praise, "but" and nothing scored after it is a complaint); a
+  **concession** ("although", "虽然") halves its own clause;
+* **cues** without an evaluative word (waiting times, scarcity, chasing, broken promises; see
+  :mod:`patron.analytics.text.cues`) count like words;
+* **sarcasm**: praise in scare quotes is reversed (服务真是"一流"); a lone word of praise in a
+  comment that otherwise complains is reversed ("… Brilliant.");
 * a Chinese word the dictionary keeps whole is split into its parts when they are known:
-  "太贵了" = 太 (intensifier) + 贵; "不满意" = 不 (negator) + 满意; "X不C" potential
-  complements ("解决不了", "打不通") are complaints of inability.
+  "太贵了" = 太 + 贵; "不满意" = 不 + 满意; "X不C" / "X唔C" potential complements ("解决不了",
+  "打唔通") are complaints of inability.
 
 The sum ``s`` of contributions becomes a score in (-1, 1) as ``s / sqrt(s**2 + 2)`` and a label:
 ``positive`` above :data:`POSITIVE_THRESHOLD`, ``negative`` below :data:`NEGATIVE_THRESHOLD`,
-otherwise ``neutral``. :func:`score_sentiment` also returns the contributions, so a user can
-see why a comment scored as it did.
+otherwise ``neutral``. A comment in which nothing scores goes to the learned model of
+:mod:`patron.analytics.text.learned`. :func:`score_sentiment` returns the contributions either
+way, so a user can see why a comment scored as it did.
 """
 
 from __future__ import annotations
