@@ -1,102 +1,197 @@
-"""Accuracy floors on the hand-labelled comments (tests/analytics/data/comments_labelled.csv).
+"""Accuracy of the comment analysis on labelled comments, per language (real, can-fail checks).
 
-The floors sit a little below the figures measured by
-``python -m patron.analytics.text.evaluate tests/analytics/data/comments_labelled.csv``
-(reported in bench/results/text.md), so a change to the lexicons, taxonomy or rules that loses
-accuracy fails here.
+The held-out comments (tests/analytics/data/text/comments_test.csv, see the README beside it)
+were written after all tuning. The floors below sit one comment under the figures measured by
+
+    python -m patron.analytics.text.evaluate \
+        tests/analytics/data/text/comments_dev.csv tests/analytics/data/text/comments_test.csv
+
+(reported in docs/analytics/text.md), so a change that loses accuracy fails here. Where the goal
+of issue 18 (sentiment 0.85, themes 0.80 per language) is met it is asserted as such; where it
+is not, a strict xfail says so and turns into a failure the day it is met, to be made a check.
 """
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from patron.analytics.text import default_taxonomy, detect_language, score_sentiment
-from patron.analytics.text.evaluate import (
-    cross_validate_sentiment,
+from patron.analytics.text import detect_language
+from patron.analytics.text.evaluation import (
     load_labelled,
-    sentiment_scores,
-    theme_scores,
+    predict,
+    scores_by,
+    sentiment_metrics,
+    theme_metrics,
 )
-from patron.analytics.text.model import SentimentModel
+from patron.analytics.text.learned import MODEL_FILE
+from patron.analytics.text.taxonomy import preset
 
-DATA = Path(__file__).parent / "data" / "comments_labelled.csv"
+DATA = Path(__file__).parent / "data"
+DEV = DATA / "text" / "comments_dev.csv"
+TEST = DATA / "text" / "comments_test.csv"
+OLDER = DATA / "comments_labelled.csv"  # 364 retail comments labelled for an earlier version
+LANGS = ["en", "zh-Hans", "zh-Hant"]
+
+
+def _scores(path, **kwargs):
+    frame = load_labelled(path, **kwargs)
+    pred = predict(frame)
+    groups = [g for g in [*LANGS, "mixed"] if (frame["language"] == g).any()]
+    sent = scores_by(
+        frame, list(pred["sentiment"]), sentiment_metrics, column="sentiment", groups=groups
+    )
+    themes = scores_by(frame, list(pred["themes"]), theme_metrics, column="themes", groups=groups)
+    return frame, pred, sent.set_index("language"), themes.set_index("language")
 
 
 @pytest.fixture(scope="module")
-def labelled():
-    return load_labelled(DATA)
+def test_set():
+    return _scores(TEST)
 
 
 @pytest.fixture(scope="module")
-def sentiment(labelled):
-    pred = [score_sentiment(t).label for t in labelled["text"]]
-    return sentiment_scores(labelled, pred).set_index("group")
+def dev_set():
+    return _scores(DEV)
 
 
-@pytest.fixture(scope="module")
-def themes(labelled):
-    tax = default_taxonomy()
-    pred = [tuple(tax.match(t)) for t in labelled["text"]]
-    return theme_scores(labelled, pred, tax).set_index(["theme", "language"])
+def test_the_labelled_sets_are_what_the_brief_asks_for():
+    dev, test = load_labelled(DEV), load_labelled(TEST)
+    both = pd.concat([dev, test])
+    assert len(both) >= 300 and len(test) >= 150
+    for frame in (dev, test, both):
+        counts = frame["language"].value_counts()
+        assert set(counts.index) == set(LANGS) and counts.nunique() == 1  # a third each
+        assert set(frame["industry"]) == {"bank", "insurance", "car_rental", "retail", "b2b"}
+        assert set(frame["sentiment"]) == {"negative", "neutral", "positive"}
+    assert not both["text"].duplicated().any()
+    assert not set(dev["id"]) & set(test["id"])
+    tags = {t for ts in both["tags"] for t in ts}
+    assert {"negation", "contrast", "sarcasm", "mixed", "emoji", "typo", "cantonese"} <= tags
+    for industry, group in both.groupby("industry"):
+        used = {t for ts in group["themes"] for t in ts}
+        assert used <= set(preset(industry).codes)
 
 
-def test_the_labelled_set_is_what_the_brief_asks_for(labelled):
-    assert len(labelled) >= 300
-    counts = labelled["language"].value_counts()
-    assert counts["zh"] >= 150 and counts["en"] >= 150 and counts["mixed"] >= 20
-    assert (labelled["script"] == "zh-Hant").sum() >= 25
-    assert not labelled["text"].duplicated().any()
-    assert set(labelled["sentiment"]) == {"negative", "neutral", "positive"}
-    used = {t for ts in labelled["themes"] for t in ts}
-    assert used == set(default_taxonomy().codes)
-    assert set(labelled["split"]) == {"dev", "test"}
-
-
-def test_language_detection(labelled):
-    detected = pd.Series([detect_language(t) for t in labelled["text"]], index=labelled.index)
-    single = labelled["language"] != "mixed"
-    assert (detected[single] == labelled.loc[single, "language"]).all()
-    mixed = ~single
-    assert (detected[mixed] == "mixed").mean() >= 0.65  # measured 17 of 24
+# --- held out -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("group", "accuracy", "macro_f1"),
-    # measured: all 0.860 / 0.835, en 0.799 / 0.767, zh 0.918 / 0.906
-    [("all", 0.84, 0.81), ("en", 0.78, 0.74), ("zh", 0.90, 0.88)],
+    ("language", "floor"),
+    # measured: en 0.733, zh-Hans 0.900, zh-Hant 0.900
+    [("en", 0.71), ("zh-Hans", 0.88), ("zh-Hant", 0.88)],
 )
-def test_sentiment_floors(sentiment, group, accuracy, macro_f1):
-    row = sentiment.loc[group]
-    assert row.accuracy >= accuracy, row
-    assert row.macro_f1 >= macro_f1, row
+def test_sentiment_floor_on_held_out_comments(test_set, language, floor):
+    assert test_set[2].loc[language, "accuracy"] >= floor
 
 
 @pytest.mark.parametrize(
-    ("language", "f1"),
-    # measured micro-F1: all 0.902, en 0.881, zh 0.920
-    [("all", 0.88), ("en", 0.86), ("zh", 0.90)],
+    ("language", "floor"),
+    # measured (exact set match): en 0.583, zh-Hans 0.800, zh-Hant 0.767
+    [("en", 0.56), ("zh-Hans", 0.78), ("zh-Hant", 0.75)],
 )
-def test_theme_micro_f1_floors(themes, language, f1):
-    assert themes.loc[("micro", language), "f1"] >= f1
+def test_theme_floor_on_held_out_comments(test_set, language, floor):
+    assert test_set[3].loc[language, "accuracy"] >= floor
 
 
-def test_every_theme_is_found_reasonably_well(themes):
-    per_theme = themes.xs("all", level="language").drop(index=["micro", "macro"])
-    # measured: lowest F1 0.800 (product_quality, store); lowest recall 0.814
-    assert (per_theme["f1"] >= 0.77).all(), per_theme["f1"].sort_values().head()
-    assert (per_theme["recall"] >= 0.78).all(), per_theme["recall"].sort_values().head()
+@pytest.mark.parametrize("language", ["zh-Hans", "zh-Hant"])
+def test_sentiment_goal_is_met_in_chinese(test_set, language):
+    assert test_set[2].loc[language, "accuracy"] >= 0.85
 
 
-def test_supervised_baseline_in_cross_validation(labelled):
-    # one repeat of 5-fold CV of tf-idf + logistic regression; measured 0.687 mean over 5 repeats
-    cv = cross_validate_sentiment(
-        labelled, {"model": lambda: SentimentModel(C=4.0)}, folds=5, repeats=1, seed=0
+def test_theme_goal_is_met_in_simplified_chinese(test_set):
+    assert test_set[3].loc["zh-Hans", "accuracy"] >= 0.80
+
+
+@pytest.mark.xfail(strict=True, reason="goal not met on held-out English comments (0.733)")
+def test_sentiment_goal_in_english(test_set):
+    assert test_set[2].loc["en", "accuracy"] >= 0.85
+
+
+@pytest.mark.xfail(
+    strict=True, reason="goal not met on held-out comments (en 0.583, zh-Hant 0.767)"
+)
+@pytest.mark.parametrize("language", ["en", "zh-Hant"])
+def test_theme_goal(test_set, language):
+    assert test_set[3].loc[language, "accuracy"] >= 0.80
+
+
+def test_beats_the_libraries_on_held_out_comments(test_set):
+    baselines = pytest.importorskip("patron.analytics.text.baselines")
+    if not all(baselines.available().values()):
+        pytest.skip("baseline libraries not installed")
+    frame, pred, sent, themes = test_set
+    dev = load_labelled(DEV)
+    zh_dev = dev[dev["language"] != "en"]
+    thresholds = baselines.fit_snownlp_thresholds(
+        baselines.snownlp_scores(list(zh_dev["text"])), list(zh_dev["sentiment"])
     )
-    scores = cv.summary().set_index(["method", "group"])
-    assert scores.loc[("model", "all"), "accuracy"] >= 0.64
-    # the lexicon beats it, which is why analyse() uses the lexicon
-    assert (
-        scores.loc[("lexicon (no training)", "all"), "accuracy"]
-        > scores.loc[("model", "all"), "accuracy"]
+    zh = frame[frame["language"] != "en"]
+    snow = baselines.snownlp_labels(baselines.snownlp_scores(list(zh["text"])), thresholds)
+    ours = sentiment_metrics(list(zh["sentiment"]), list(pred.loc[zh.index, "sentiment"]))
+    assert ours["accuracy"] > sentiment_metrics(list(zh["sentiment"]), snow)["accuracy"]
+    en = frame[frame["language"] == "en"]
+    vader = baselines.vader_labels(list(en["text"]))
+    assert sent.loc["en", "accuracy"] > sentiment_metrics(list(en["sentiment"]), vader)["accuracy"]
+    jieba = baselines.jieba_themes(list(frame["text"]), [preset(i) for i in frame["industry"]])
+    assert themes.loc["all", "accuracy"] > theme_metrics(list(frame["themes"]), jieba)["accuracy"]
+
+
+# --- dev and the older set ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_dev_comments(dev_set, language):
+    # tuned on, so these are high (measured: sentiment 0.96-0.99, themes 0.90-0.94)
+    assert dev_set[2].loc[language, "accuracy"] >= 0.94
+    assert dev_set[3].loc[language, "accuracy"] >= 0.88
+
+
+def test_older_retail_comments():
+    frame, _pred, sent, themes = _scores(OLDER, industry="retail")
+    # measured: sentiment all 0.860, en 0.840, zh-Hans 0.860; themes micro-F1 all 0.868
+    assert sent.loc["all", "accuracy"] >= 0.84
+    assert sent.loc["en", "accuracy"] >= 0.82 and sent.loc["zh-Hans", "accuracy"] >= 0.84
+    assert themes.loc["all", "f1"] >= 0.85
+    detected = pd.Series([detect_language(t) for t in frame["text"]], index=frame.index)
+    single = frame["language"] != "mixed"
+    expected = frame.loc[single, "language"].map({"en": "en", "zh-Hans": "zh", "zh-Hant": "zh"})
+    assert (detected[single] == expected).all()
+
+
+def test_the_shipped_model_is_what_training_on_the_dev_comments_gives(tmp_path):
+    out = tmp_path / "model.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "patron.analytics.text.train", str(DEV), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
+    assert done.returncode == 0, done.stderr
+    shipped = Path(__file__).parents[2] / "src/patron/analytics/text/data" / MODEL_FILE
+    assert json.loads(out.read_text()) == json.loads(shipped.read_text())
+
+
+def test_training_rejects_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text\n1,hello\n", encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "patron.analytics.text.train",
+            str(bad),
+            "--out",
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error:") and len(done.stderr.strip().splitlines()) == 1

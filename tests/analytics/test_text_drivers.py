@@ -7,8 +7,11 @@ import pandas as pd
 import pytest
 
 from patron.analytics.errors import AnalyticsInputError, InvalidScoreError
-from patron.analytics.text import nps_class, theme_drivers
+from patron.analytics.text import nps_class, preset, theme_drivers
 from patron.analytics.text.drivers import DRIVER_COLUMNS
+
+# the comments are a shop's; the arithmetic is checked with the retail taxonomy
+RETAIL = preset("retail")
 
 RESPONSES = [
     (2, "Delivery was late again and nobody called"),
@@ -31,7 +34,7 @@ def responses():
 
 
 def test_ranking_and_figures_by_hand(responses):
-    out = theme_drivers(responses, n_examples=2)
+    out = theme_drivers(responses, n_examples=2, taxonomy=RETAIL)
     assert list(out.columns) == DRIVER_COLUMNS
     assert out["theme"].tolist() == ["delivery", "price", "staff"]
 
@@ -70,12 +73,14 @@ def test_ranking_and_figures_by_hand(responses):
 
 
 def test_options(responses):
-    assert theme_drivers(responses, min_mentions=4)["theme"].tolist() == ["delivery"]
-    zh = theme_drivers(responses, language="zh-Hans", n_examples=0)
+    assert theme_drivers(responses, min_mentions=4, taxonomy=RETAIL)["theme"].tolist() == [
+        "delivery"
+    ]
+    zh = theme_drivers(responses, language="zh-Hans", n_examples=0, taxonomy=RETAIL)
     assert zh.loc[0, "label"] == "物流配送"
     assert zh.loc[0, "examples"] == []
     renamed = responses.rename(columns={"score": "nps", "comment": "text"})
-    same = theme_drivers(renamed, "nps", "text")
+    same = theme_drivers(renamed, "nps", "text", taxonomy=RETAIL)
     assert same["theme"].tolist() == ["delivery", "price", "staff"]
 
 
@@ -95,11 +100,11 @@ def test_stored_themes_and_example_language(responses):
             ("price",),
         ]
     )
-    given = theme_drivers(stored, themes_col="themes")
-    computed = theme_drivers(responses)
+    given = theme_drivers(stored, themes_col="themes", taxonomy=RETAIL)
+    computed = theme_drivers(responses, taxonomy=RETAIL)
     cols = ["theme", "mentions", "detractor_mentions", "promoter_mentions", "impact"]
     pd.testing.assert_frame_equal(given[cols], computed[cols])
-    english = theme_drivers(responses, examples_language="en", n_examples=1)
+    english = theme_drivers(responses, examples_language="en", n_examples=1, taxonomy=RETAIL)
     assert english.loc[0, "examples"] == ["The courier lost my parcel"]
     with pytest.raises(AnalyticsInputError, match="does not have: parking"):
         theme_drivers(stored.assign(themes="parking"), themes_col="themes")

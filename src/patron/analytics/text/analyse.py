@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from patron.analytics.text import segment
-from patron.analytics.text.segment import Language
+from patron.analytics.text.lexicon import lexicon
+from patron.analytics.text.normalise import Language, as_series, detect_language, ensure_text
 from patron.analytics.text.sentiment import SentimentLabel, score_tokens
-from patron.analytics.text.themes import Taxonomy, _as_series, default_taxonomy
+from patron.analytics.text.taxonomy import PRESETS, Taxonomy, default_taxonomy, preset
 
-__all__ = ["MAX_CHARS", "CommentAnalysis", "analyse", "analyse_many"]
+__all__ = ["MAX_CHARS", "CommentAnalysis", "analyse", "analyse_many", "warm_up"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,16 @@ MAX_CHARS = 10_000
 _EMPTY = CommentAnalysis("unknown", 0.0, "neutral", (), {})
 
 
+def warm_up() -> None:
+    """Build the jieba tokenizer and load the lexicon and the packaged taxonomies now (about a
+    second) rather than on the first Chinese comment; call it when a web worker or a scoring
+    run starts."""
+    segment.build()
+    lexicon()
+    for code in PRESETS:
+        preset(code)
+
+
 def analyse(
     text: object, taxonomy: Taxonomy | None = None, *, max_chars: int | None = MAX_CHARS
 ) -> CommentAnalysis:
@@ -50,7 +61,7 @@ def analyse(
     ``docs/analytics/text.md`` for the measured figures). Text beyond ``max_chars`` characters
     is not analysed and ``truncated`` is set (``None``: no limit).
     """
-    text = segment.ensure_text(text)
+    text = ensure_text(text)
     if not text.strip():
         return _EMPTY
     truncated = max_chars is not None and len(text) > max_chars
@@ -60,7 +71,7 @@ def analyse(
     sentiment = score_tokens(tokens)
     terms = (taxonomy or default_taxonomy()).match_tokens(tokens)
     return CommentAnalysis(
-        language=segment.detect_language(text),
+        language=detect_language(text),
         sentiment=sentiment.score,
         sentiment_label=sentiment.label,
         themes=tuple(terms),
@@ -75,7 +86,7 @@ def analyse_many(comments: object, taxonomy: Taxonomy | None = None) -> pd.DataF
     Columns: ``language``, ``sentiment``, ``sentiment_label``, ``themes`` (tuple of codes),
     ``truncated``.
     """
-    series = _as_series(comments)
+    series = as_series(comments)
     results = [analyse(v, taxonomy) for v in series]
     return pd.DataFrame(
         {

@@ -31,8 +31,9 @@ import pandas as pd
 
 from patron.analytics.errors import AnalyticsInputError, InvalidScoreError, check_columns
 from patron.analytics.text import segment
+from patron.analytics.text.normalise import detect_language, ensure_text, normalise
 from patron.analytics.text.sentiment import score_tokens
-from patron.analytics.text.themes import Taxonomy, default_taxonomy
+from patron.analytics.text.taxonomy import Taxonomy, default_taxonomy
 
 __all__ = ["DRIVER_COLUMNS", "nps_class", "theme_drivers"]
 
@@ -149,7 +150,7 @@ def theme_drivers(
     bad_rows = []
     for idx, value in frame[text_col].items():
         try:
-            texts.append(segment.ensure_text(value))
+            texts.append(ensure_text(value))
         except AnalyticsInputError:
             bad_rows.append(idx)
     if bad_rows:
@@ -299,8 +300,7 @@ class _Comments:
         for i in candidates:
             words = self.words(i)
             other_language = (
-                prefer_language is not None
-                and segment.detect_language(self.texts[i]) != prefer_language
+                prefer_language is not None and detect_language(self.texts[i]) != prefer_language
             )
             sentiment = self.sentiment(i)
             agrees = sentiment < 0 if want_negative else sentiment > 0
@@ -318,7 +318,7 @@ class _Comments:
         out: list[str] = []
         seen: set[str] = set()
         for *_, i in scored:
-            key = segment.normalise(self.texts[i]).strip()
+            key = normalise(self.texts[i]).strip()
             if key in seen:
                 continue
             seen.add(key)

@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from patron.analytics.text import segment
+from patron.analytics.text.normalise import ensure_text, normalise
 from patron.analytics.text.sentiment import score_sentiment
 
 __all__ = ["SentimentModel", "features"]
@@ -31,7 +32,7 @@ _EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 def features(text: str) -> list[str]:
     """The bag of features of one comment (prefixed by kind: c: characters, w: words)."""
-    norm = segment.normalise(segment.ensure_text(text))
+    norm = normalise(ensure_text(text))
     out: list[str] = []
     for run in _HAN_RUN.findall(norm):
         for n in (1, 2, 3):
@@ -73,7 +74,7 @@ class SentimentModel(ClassifierMixin, BaseEstimator):
         return x
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentimentModel:
-        texts = [segment.ensure_text(t) for t in texts]
+        texts = [ensure_text(t) for t in texts]
         x = self._matrix(texts, fit=True)
         self.classifier_ = LogisticRegression(
             C=self.C, max_iter=5000, class_weight="balanced", solver="newton-cg"
@@ -82,5 +83,5 @@ class SentimentModel(ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        texts = [segment.ensure_text(t) for t in texts]
+        texts = [ensure_text(t) for t in texts]
         return self.classifier_.predict(self._matrix(texts, fit=False))

@@ -1,17 +1,17 @@
-"""Normalisation, language detection and tokenisation of short feedback texts.
+"""Tokenisation of short feedback texts in Chinese, English or both.
 
-Every comment, whatever its language, goes through one pipeline:
-
-1. :func:`normalise`: Unicode NFKC (full-width letters, digits and punctuation become ASCII),
-   Traditional Chinese characters mapped to Simplified (a character table derived from OpenCC),
-   lower case, curly apostrophes made straight.
-2. :func:`tokenize`: runs of Chinese characters are segmented with jieba (Patron's own
-   ``jieba.Tokenizer`` with a domain dictionary, built once on first use with its log output
-   silenced); runs of Latin letters become words with a light suffix-stripping stemmer; emoji
-   and emoticons are tokens; clause punctuation is kept as a boundary token.
+:func:`tokenize` normalises a comment (:func:`~patron.analytics.text.normalise.normalise`) and
+splits it: runs of Chinese characters are segmented with jieba (Patron's own
+``jieba.Tokenizer`` with a domain dictionary, built once on first use with its log output
+silenced); runs of Latin letters become words with a light suffix-stripping stemmer; emoji and
+emoticons are tokens; clause punctuation is kept as a boundary token.
 
 So a mixed comment such as "物流 tracking 一直不更新" is handled token by token, and the
 lexicons and theme keywords are matched the same way in both languages.
+
+The lexicon and the taxonomies register the Chinese words they need kept whole with
+:func:`register_dictionary` (read when the tokenizer is built, so segmentation does not depend
+on which of them was loaded first) or :func:`add_words`; this module imports neither.
 """
 
 from __future__ import annotations
@@ -20,37 +20,33 @@ import functools
 import logging
 import re
 import threading
-import unicodedata
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
-
-from patron.analytics.errors import AnalyticsInputError
 from patron.analytics.text._resources import read_lines
+from patron.analytics.text.normalise import HAN, ensure_text, normalise
 
 if TYPE_CHECKING:
     import jieba
 
 __all__ = [
-    "Language",
     "Token",
     "add_words",
-    "detect_language",
-    "ensure_text",
+    "build",
+    "clear_caches",
     "is_dictionary_word",
-    "normalise",
+    "join_tokens",
+    "register_dictionary",
     "stem",
     "stop_words",
     "tokenize",
-    "warm_up",
 ]
 
-Language = Literal["zh", "en", "mixed", "unknown"]
 TokenKind = Literal["zh", "en", "num", "emoji", "punct"]
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = HAN
 _EMOJI = "\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2b55\u2764"
 _TOKEN_RE = re.compile(
     # Chinese with letters or digits attached ("cp值", "app很好用") goes to jieba as one run
@@ -62,7 +58,6 @@ _TOKEN_RE = re.compile(
     r"|(?P<punct>[.!?;,:\n…~。！？；，、：]+)"
 )
 _HAN_RE = re.compile(f"[{_HAN}]")
-_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,56 +68,9 @@ class Token:
     text: str
     raw: str
     kind: TokenKind
-
-
-def ensure_text(text: object, *, name: str = "text") -> str:
-    """``text`` as a string: ``None`` and NaN (a missing comment) become ``""``.
-
-    Anything else that is not a string raises :class:`AnalyticsInputError`: a number or a list
-    where a comment was expected is a bug upstream, not a comment to analyse.
-    """
-    if text is None:
-        return ""
-    if isinstance(text, str):
-        return text
-    if (isinstance(text, float) and text != text) or text is pd.NA:  # missing in pandas
-        return ""
-    raise AnalyticsInputError(f"{name} must be a string, got {type(text).__name__}")
-
-
-@functools.cache
-def _t2s_table() -> dict[int, int]:
-    return {ord(pair[0]): ord(pair[1]) for pair in read_lines("t2s_chars.txt")}
-
-
-def normalise(text: str) -> str:
-    """NFKC, Traditional to Simplified Chinese, lower case, straight apostrophes."""
-    text = unicodedata.normalize("NFKC", text)
-    return text.translate(_t2s_table()).lower().replace("\u2019", "'").replace("\u2018", "'")
-
-
-def detect_language(text: object) -> Language:
-    """``"zh"``, ``"en"``, ``"mixed"`` or ``"unknown"`` (no letters: empty, digits, emoji).
-
-    Counts Chinese characters (1.5 characters make a word, the average word length) and Latin
-    words. A comment is ``"mixed"`` when both languages have at least two words and the smaller
-    one holds at least a fifth of them; so a Chinese comment with one English loanword
-    ("App很好用") is Chinese. Latin-script text is taken as English: other European languages are
-    not told apart.
-    """
-    text = ensure_text(text)
-    han = len(_HAN_RE.findall(text))
-    latin = len(_LATIN_WORD_RE.findall(text))
-    zh_words = han / 1.5
-    if han == 0 and latin == 0:
-        return "unknown"
-    if latin == 0:
-        return "zh"
-    if han == 0:
-        return "en"
-    if latin >= 2 and han >= 2 and min(zh_words, latin) / (zh_words + latin) >= 0.2:
-        return "mixed"
-    return "zh" if zh_words >= latin else "en"
+    #: which quoted span the token is in (1, 2, ... in order; 0: not quoted). Customers put
+    #: praise in scare quotes to mean the opposite: 服务真是"一流", 'next day delivery'.
+    quote: int = 0
 
 
 _VOWELS = frozenset("aeiouy")
@@ -140,6 +88,8 @@ def stem(word: str) -> str:
     inflections. Words with an apostrophe and words of three letters or fewer are kept as they
     are.
     """
+    if word.endswith("'s") and len(word) > 3:  # possessive: "app's" is "app"
+        word = word[:-2]
     if len(word) <= 3 or "'" in word or word in _KEEP:
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -178,6 +128,23 @@ def stop_words() -> frozenset[str]:
 _jieba_lock = threading.Lock()
 _jieba_tokenizer: jieba.Tokenizer | None = None
 _extra_words: set[str] = set()
+_sources: list[Callable[[], Iterable[str]]] = []
+
+
+def register_dictionary(source: Callable[[], Iterable[str]]) -> None:
+    """Have ``source()`` (Chinese words to keep whole) read when the tokenizer is built, or at
+    once if it is built already. The lexicon and the packaged taxonomies register their words
+    this way when their modules are imported."""
+    with _jieba_lock:
+        _sources.append(source)
+        built = _jieba_tokenizer is not None
+    if built:
+        add_words(source())
+
+
+def _dictionary_word(word: str) -> str | None:
+    w = normalise(ensure_text(word, name="word")).strip()
+    return w if len(w) >= 2 and _HAN_RE.search(w) else None
 
 
 def _build_jieba() -> jieba.Tokenizer:
@@ -197,32 +164,13 @@ def _build_jieba() -> jieba.Tokenizer:
         for line in read_lines("userdict_zh.txt"):
             word, freq, tag = line.split()
             tokenizer.add_word(word, int(freq), tag)
-        # the packaged lexicon and taxonomy words, so segmentation does not depend on which
-        # of them happened to be loaded first
-        _extra_words.update(_packaged_words())
+        for source in _sources:
+            _extra_words.update(w for w in map(_dictionary_word, source()) if w)
         for word in sorted(_extra_words):
             tokenizer.add_word(word)
     finally:
         logger.setLevel(level)
     return tokenizer
-
-
-def _packaged_words() -> set[str]:
-    import tomllib
-
-    from patron.analytics.text._resources import read_table, read_text
-
-    words = [row[0] for row in read_table("sentiment_zh.tsv", 2, 3)]
-    words += [row[2] for row in read_table("modifiers.tsv", 4) if row[1] == "zh"]
-    words += [row[1] for row in read_table("aspects.tsv", 2)]
-    for spec in tomllib.loads(read_text("themes.toml"))["themes"].values():
-        words += spec.get("zh", [])
-    out = set()
-    for word in words:
-        w = normalise(word).strip()
-        if len(w) >= 2 and _HAN_RE.search(w):
-            out.add(w)
-    return out
 
 
 def _jieba() -> jieba.Tokenizer:
@@ -234,17 +182,13 @@ def _jieba() -> jieba.Tokenizer:
     return _jieba_tokenizer
 
 
-def add_words(words: object) -> None:
+def add_words(words: Iterable[str]) -> None:
     """Make jieba keep each of ``words`` (Chinese) as one word when segmenting.
 
     The sentiment lexicon and theme keywords are registered this way, so "性价比" or "转人工"
     stay whole. Takes effect at once if the tokenizer is already built.
     """
-    new = set()
-    for word in words:  # type: ignore[attr-defined]
-        w = normalise(ensure_text(word, name="word")).strip()
-        if len(w) >= 2 and _HAN_RE.search(w) and w not in _extra_words:
-            new.add(w)
+    new = {w for w in map(_dictionary_word, words) if w and w not in _extra_words}
     if not new:
         return
     with _jieba_lock:
@@ -260,13 +204,13 @@ def is_dictionary_word(word: str) -> bool:
     return bool(_jieba().FREQ.get(word))
 
 
-def warm_up() -> None:
-    """Build the jieba tokenizer and load the lexicons now (about a second) rather than on the
-    first Chinese comment; call it when a web worker or a scoring run starts."""
-    from patron.analytics.text import sentiment, themes
+def clear_caches() -> None:
+    """Forget segmented phrases (for measuring the cost of text never seen before)."""
+    _segment_short.cache_clear()
 
-    sentiment.lexicon()
-    themes.default_taxonomy()
+
+def build() -> None:
+    """Build the tokenizer now (about a second) rather than on the first Chinese comment."""
     _jieba()
 
 
@@ -282,29 +226,62 @@ def _segment_han(run: str) -> tuple[str, ...]:
     return tuple(_jieba().cut(run, HMM=True))
 
 
+# a short span in double quotes, corner brackets, or single quotes that are not apostrophes
+_QUOTED_RE = re.compile(
+    r"[\"\u201c]([^\"\u201c\u201d\n]{1,40})[\"\u201d]"
+    r"|[\u300c\u300e]([^\u300c\u300d\u300e\u300f\n]{1,40})[\u300d\u300f]"
+    r"|(?<![a-z0-9])'([^'\n]{1,40})'(?![a-z0-9])"
+)
+
+
 def tokenize(text: object) -> list[Token]:
     """Normalise ``text`` and split it into :class:`Token` s (see the module docstring)."""
     text = normalise(ensure_text(text))
     tokens: list[Token] = []
+    spans = [m.span() for m in _QUOTED_RE.finditer(text)]
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
         value = m.group()
-        if kind == "zh":
-            for w in _segment_han(value):
-                if _HAN_RE.search(w):
-                    tokens.append(Token(w, w, "zh"))
-                elif w.isascii() and w.isalpha():
-                    tokens.append(Token(stem(w), w, "en"))
-                elif w.isdigit():
-                    tokens.append(Token(w, w, "num"))
-                elif w.strip():
-                    tokens.append(Token(w, w, "punct" if not w.isalnum() else "num"))
-        elif kind == "en":
-            tokens.append(Token(stem(value), value, "en"))
-        elif kind == "num":
-            tokens.append(Token(value, value, "num"))
-        elif kind in ("emoji", "emoticon"):
-            tokens.append(Token(value, value, "emoji"))
-        else:
-            tokens.append(Token(value, value, "punct"))
+        if spans:
+            quote = next((n for n, (a, b) in enumerate(spans, 1) if a < m.start() < b), 0)
+            if quote:
+                before = len(tokens)
+                _add(tokens, kind, value)
+                tokens[before:] = [Token(t.text, t.raw, t.kind, quote) for t in tokens[before:]]
+                continue
+        _add(tokens, kind, value)
     return tokens
+
+
+def _add(tokens: list[Token], kind: str | None, value: str) -> None:
+    if kind == "zh":
+        for w in _segment_han(value):
+            if _HAN_RE.search(w):
+                tokens.append(Token(w, w, "zh"))
+            elif w.isascii() and w.isalpha():
+                tokens.append(Token(stem(w), w, "en"))
+            elif w.isdigit():
+                tokens.append(Token(w, w, "num"))
+            elif w.strip():
+                tokens.append(Token(w, w, "punct" if not w.isalnum() else "num"))
+    elif kind == "en":
+        tokens.append(Token(stem(value), value, "en"))
+    elif kind == "num":
+        tokens.append(Token(value, value, "num"))
+    elif kind in ("emoji", "emoticon"):
+        tokens.append(Token(value, value, "emoji"))
+    else:
+        tokens.append(Token(value, value, "punct"))
+
+
+def join_tokens(tokens: Sequence[Token]) -> str:
+    """The matching key of a run of tokens: English words (stemmed) joined by a space, Chinese
+    words and anything else by nothing. Lexicon and taxonomy phrases are keyed the same way."""
+    out = ""
+    prev: Token | None = None
+    for t in tokens:
+        if prev is not None and prev.kind == "en" and t.kind == "en":
+            out += " "
+        out += t.text if t.kind == "en" else t.raw
+        prev = t
+    return out
