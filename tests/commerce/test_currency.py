@@ -330,3 +330,22 @@ def test_an_empty_database_follows_a_new_base_currency():
     finally:
         Ledger.objects.update(base_currency="CNY")
         currency.forget_base_check()
+
+
+def test_the_analytics_extract_reads_base_money_and_leaves_out_what_waits():
+    from patron.insights.extract import costs_frame, orders_frame
+
+    rate("USD", "2025-03-05", "7")
+    customer = make_customer()
+    usd = make_product(price=10, cost=4, currency="USD")
+    converted = order_create(customer=customer, channel="web", ordered_at=at("2025-03-05"), lines=[LineInput(usd, 1)],
+                             currency="USD")
+    waiting = order_create(customer=customer, channel="web", ordered_at=at("2025-03-05"), lines=[LineInput(usd, 3)],
+                           currency="USD")
+    Order.objects.filter(pk=waiting.pk).update(exchange_rate=None, base_revenue=0, base_cost_of_goods=0)
+    cost_event_create(customer=customer, kind="ticket", amount=Decimal("2"), occurred_at=at("2025-03-05"), currency="USD")
+    for ids in (None, [customer.pk]):
+        orders = orders_frame(ids)
+        assert orders["order_id"].tolist() == [converted.pk]
+        assert (orders["revenue"].tolist(), orders["cogs"].tolist()) == ([70.0], [28.0])
+        assert costs_frame(ids)["amount"].tolist() == [14.0]
