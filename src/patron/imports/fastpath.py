@@ -10,8 +10,14 @@ the rows to write are assembled by C-level gathers and ``zip``.
 The path takes a batch only if the row path would create every order in it without a single
 error: anything else (a blank or unparseable cell, an unknown customer, product or branch, an
 order that already exists or appeared in an earlier batch, amounts with currency symbols, a
-row with the wrong number of cells) returns ``None`` and the engine runs the row path on the
-same batch, which reports each problem with its line. Tests compare both paths on the same files.
+row with the wrong number of cells, an order in another currency with no exchange rate for its day)
+returns ``None`` and the engine runs the row path on the same batch, which reports each problem
+with its line. Tests compare both paths on the same files.
+
+Money: a batch all in the base currency needs no conversion (rate 1). Otherwise the rates of the
+batch's (currency, day) pairs are loaded once, each order's sums are converted
+(``commerce.currency``), and the few lines that take a price from a product in another currency
+than their order get their own converted signature.
 """
 
 from __future__ import annotations
