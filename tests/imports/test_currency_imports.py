@@ -153,3 +153,46 @@ def test_only_administrators_import_rates(db):
     assert kinds.RateImporter.permitted(make_user("root", "admin"))
     assert not kinds.RateImporter.permitted(make_user("alice", "rep"))
     assert not kinds.RateImporter.permitted(make_user("mia", "manager"))
+
+
+def test_the_order_created_payload_of_imported_orders_carries_base_amounts_in_bounded_queries(tmp_path, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from patron.imports.events import orders_created
+    from patron.ingest.models import WebhookDelivery
+    from patron.ingest.webhooks import webhook_create
+
+    webhook_create(name="ERP", url="http://127.0.0.1:9/hook", events=["order.created"])
+    path = write_csv(tmp_path / "orders.csv", ORDERS, [
+        order_row(f"O-{i}", "C-2", "2025-03-05T10:00:00+08:00") for i in range(6)
+    ])
+    assert counts(run(path, "orders")) == (6, 0, 0, 0)
+    data = WebhookDelivery.objects.first().payload["data"]
+    assert (data["currency"], data["revenue"], data["base_currency"], data["exchange_rate"], data["base_revenue"]) == (
+        "USD", "10.00", "CNY", "7.2", "72.00")
+    ids = sorted(Order.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as two:
+        orders_created(ids[:2])
+    with CaptureQueriesContext(connection) as six:
+        orders_created(ids)
+    assert len(six) == len(two)
+
+
+def test_the_order_list_sorts_by_base_revenue(client, tmp_path, world, alice):
+    from django.urls import reverse
+
+    from patron.commerce.services import LineInput, order_create
+    from tests.commerce.test_currency import at
+
+    Customer.objects.update(owner=alice)
+    acme, globex = Customer.objects.get(external_id="C-1"), Customer.objects.get(external_id="C-2")
+    # 20 USD is 144 CNY: more than the 100 CNY order although 20 < 100.
+    order_create(customer=globex, channel="web", ordered_at=at("2025-03-05"),
+                 lines=[LineInput(make_product(price=20, cost=0, currency="USD"), 1)], external_id="USD")
+    order_create(customer=acme, channel="web", ordered_at=at("2025-03-05"),
+                 lines=[LineInput(make_product(price=100, cost=0), 1)], external_id="CNY")
+    client.force_login(alice)
+    for sort, expected in (("-revenue", ["USD", "CNY"]), ("revenue", ["CNY", "USD"])):
+        rows = client.get(reverse("order-list"), {"sort": sort}).context["rows"]
+        assert [o.external_id for o in rows] == expected
