@@ -179,3 +179,12 @@ def test_batch_cost_events_without_a_rate_are_item_errors(as_alice, world):
     assert sorted(CostEvent.objects.values_list("currency", "base_amount")) == [("CNY", Decimal("10.00")), ("USD", Decimal("70.00"))]
     world.refresh_from_db()
     assert world.cost_to_serve_total == Decimal("80.00")
+
+
+def test_the_timeline_gives_base_amounts_and_the_originals(as_alice, as_root, world):
+    as_root.post("/rates", {"currency": "USD", "date": "2025-03-05", "rate": "7.1"})
+    as_alice.post("/orders", order_body(currency="USD"))
+    items = as_alice.get(f"/customers/{world.pk}/timeline").json()["items"]
+    order = next(i for i in items if i["kind"] == "order")
+    assert (order["amount"], order["currency"]) == ("710.00", "CNY")
+    assert (order["extra"]["original_amount"], order["extra"]["original_currency"]) == ("100.00", "USD")

@@ -260,7 +260,7 @@ def cost_event_data(event: CostEvent) -> dict[str, Any]:
         "amount": event.amount,
         "currency": event.currency,
         "base_currency": base_currency(),
-        "exchange_rate": event.exchange_rate,
+        "exchange_rate": _rate_text(event.exchange_rate),
         "base_amount": event.base_amount if event.exchange_rate is not None else None,
         "occurred_at": event.occurred_at,
         "note": event.note,

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patron.commerce.currency import (
+    ONE,
     RateBook,
     RateInput,
     check_rate,
@@ -1035,8 +1036,12 @@ class OrderImporter(Importer):
         self._load_fast_lines({r.key for r in rows if r.key in run.order_headers and r.key not in counters})
         batch_numbers: dict[Any, dict[int, int]] = defaultdict(dict)
         batch_headers: dict[Any, tuple[int, tuple[Any, ...]]] = {}
+        base = base_currency()
+        # Only money in another currency needs its day and a rate: the usual file needs neither.
         book = RateBook(
-            (r.values.get("currency") or r.customer[1], rate_day(r.values["ordered_at"])) for r in rows if r.customer
+            (currency, rate_day(r.values["ordered_at"]))
+            for r in rows
+            if r.customer and (currency := r.values.get("currency") or r.customer[1]) != base
         )
         for r in rows:
             v = r.values
@@ -1069,15 +1074,15 @@ class OrderImporter(Importer):
             quantity = v["quantity"]
             unit_price = product[1] if price is None else price
             unit_cost = product[2] if cost is None else cost
-            day = rate_day(v["ordered_at"])
             try:
-                rate = book.rate(currency, day)
+                rate = ONE if currency == base else book.rate(currency, rate_day(v["ordered_at"]))
                 if product[3] != currency and (price is None or cost is None):
                     # The product's price or cost in the order's currency (commerce.currency).
-                    rate_from = book.rate(product[3], day)
+                    rate_from = book.rate(product[3], rate_day(v["ordered_at"]))
                     unit_price = cross(unit_price, rate_from, rate) if price is None else unit_price
                     unit_cost = cross(unit_cost, rate_from, rate) if cost is None else unit_cost
-                to_base((quantity * unit_price).quantize(CENT), rate, currency)  # fits once converted
+                if rate != ONE:
+                    to_base((quantity * unit_price).quantize(CENT), rate, currency)  # fits once converted
             except ValidationError as exc:
                 r.reject(" ".join(exc.messages))
                 continue

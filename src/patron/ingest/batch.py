@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.commerce.currency import (
+    ONE,
     MissingRateError,
     RateBook,
     check_base_currency,
@@ -399,7 +400,7 @@ def _plan_order(
     revenue = cogs = Decimal(0)
     currency = item.currency or customer.currency
     try:
-        rate = rates.rate(currency, rate_day(item.ordered_at)) if currency != rates.base else Decimal(1)
+        rate = rates.rate(currency, rate_day(item.ordered_at)) if currency != rates.base else ONE
     except MissingRateError as exc:
         return _missing_rate(index, exc, ext)
     for number, line in enumerate(item.lines, start=1):
@@ -638,7 +639,7 @@ def events_ingest(
             if isinstance(item, CostEventIn):
                 currency = item.currency or customer.currency
                 try:
-                    rate = rates.rate(currency, rate_day(item.occurred_at)) if currency != rates.base else Decimal(1)
+                    rate = rates.rate(currency, rate_day(item.occurred_at)) if currency != rates.base else ONE
                     base_amount = to_base(item.amount, rate, currency)
                 except MissingRateError as exc:
                     results[index] = _missing_rate(index, exc, ext)
