@@ -145,7 +145,8 @@ def _prepared_rows(csv_path: Path, batch_size: int) -> list[tuple[list[tuple], l
     def close() -> None:
         if current is not None:
             orders.append((current["id"], current["ext"], current["customer"], current["channel"], None,
-                           current["at"], "CNY", current["revenue"], current["cogs"], now, now))
+                           current["at"], "CNY", current["revenue"], current["cogs"], 1, current["revenue"],
+                           current["cogs"], now, now))
 
     with open(csv_path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -171,7 +172,7 @@ def _prepared_rows(csv_path: Path, batch_size: int) -> list[tuple[list[tuple], l
 
 
 ORDER_COLS = ("id", "external_id", "customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue",
-              "cost_of_goods", "created_at", "updated_at")
+              "cost_of_goods", "exchange_rate", "base_revenue", "base_cost_of_goods", "created_at", "updated_at")
 LINE_COLS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "unit_cost", "amount")
 
 
@@ -183,7 +184,8 @@ def _limit_sqlite(db_file: Path, batches: list[tuple[list[tuple], list[tuple]]])
 
     ready = [
         (
-            [(o[0], o[1], o[2], o[3], o[4], sql_dt(o[5]), o[6], str(o[7]), str(o[8]), sql_dt(o[9]), sql_dt(o[10]))
+            [(o[0], o[1], o[2], o[3], o[4], sql_dt(o[5]), o[6], str(o[7]), str(o[8]), o[9], str(o[10]), str(o[11]),
+              sql_dt(o[12]), sql_dt(o[13]))
              for o in orders],
             [(ln[0], ln[1], ln[2], str(ln[3]), str(ln[4]), str(ln[5]), str(ln[6])) for ln in lines],
         )
@@ -236,7 +238,7 @@ def _verify() -> dict[str, Any]:
     revenue: dict[int, Decimal] = defaultdict(Decimal)
     cogs: dict[int, Decimal] = defaultdict(Decimal)
     count: dict[int, int] = defaultdict(int)
-    for customer_id, order_revenue, order_cogs in Order.objects.values_list("customer_id", "revenue", "cost_of_goods").iterator(chunk_size=10000):
+    for customer_id, order_revenue, order_cogs in Order.objects.values_list("customer_id", "base_revenue", "base_cost_of_goods").iterator(chunk_size=10000):
         revenue[customer_id] += order_revenue
         cogs[customer_id] += order_cogs
         count[customer_id] += 1

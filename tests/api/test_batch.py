@@ -25,9 +25,10 @@ def item(ext, customer, at="2025-05-01T10:00:00+08:00", sku="A", qty=1, **extra)
 def assert_totals_match_orders(customer):
     customer.refresh_from_db()
     agg = Order.objects.filter(customer=customer).aggregate(
-        revenue=Sum("revenue"), cogs=Sum("cost_of_goods"), n=Count("id"), first=Min("ordered_at"), last=Max("ordered_at")
+        revenue=Sum("base_revenue"), cogs=Sum("base_cost_of_goods"), n=Count("id"), first=Min("ordered_at"),
+        last=Max("ordered_at"),
     )
-    serve = CostEvent.objects.filter(customer=customer).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    serve = CostEvent.objects.filter(customer=customer).aggregate(s=Sum("base_amount"))["s"] or Decimal(0)
     assert customer.revenue_total == (agg["revenue"] or 0)
     assert customer.cogs_total == (agg["cogs"] or 0)
     assert customer.cost_to_serve_total == serve

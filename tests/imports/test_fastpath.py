@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from patron.commerce.models import Order, OrderLine
+from patron.commerce.models import ExchangeRate, Order, OrderLine
 from patron.customers.models import Customer
 from patron.imports import fastpath, kinds
 from patron.ingest.columns import COLUMNS
@@ -36,9 +37,22 @@ def rows(n_orders, seed=3, numbered=True):
     return out
 
 
+def load_rates():
+    """Rates for the USD and EUR orders of ``rows``: daily, but every other Monday has none, so
+    the rule "latest rate at most 7 days before" is used too."""
+    start = date(2023, 12, 25)
+    ExchangeRate.objects.bulk_create(
+        ExchangeRate(currency=cur, date=start + timedelta(days=d), rate=Decimal(rate) + Decimal(d) / 10000)
+        for cur, rate in (("USD", "7.1"), ("EUR", "7.8"))
+        for d in range(300)
+        if d % 14
+    )
+
+
 @pytest.fixture
 def world(db):
     make_branch("N1", "North One", region_code="N", region_name="North")
+    load_rates()
     for i in range(6):
         make_customer(f"Customer {i}", external_id=f"C-{i}", currency="EUR" if i == 2 else "CNY")
     for sku, price, cost in (("A", "100.00", "60.00"), ("B", "19.99", "7.33"), ("C", "0.10", "0.07")):
@@ -46,7 +60,7 @@ def world(db):
 
 
 def snapshot():
-    orders = sorted(Order.objects.values_list("external_id", "customer__external_id", "channel", "branch__code", "ordered_at", "currency", "revenue", "cost_of_goods"))
+    orders = sorted(Order.objects.values_list("external_id", "customer__external_id", "channel", "branch__code", "ordered_at", "currency", "revenue", "cost_of_goods", "exchange_rate", "base_revenue", "base_cost_of_goods"))
     lines = sorted(OrderLine.objects.values_list("order__external_id", "line_no", "product__sku", "quantity", "unit_price", "unit_cost", "amount"))
     totals = sorted(Customer.objects.values_list("external_id", "revenue_total", "cogs_total", "profit_total", "order_count", "first_order_at", "last_order_at"))
     return orders, lines, totals

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
-from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.commerce.services import cost_event_create, customer_totals_refresh
 from patron.customers.models import Contact, Customer
 from patron.engagement.models import Interaction
@@ -139,10 +139,12 @@ def test_orders_for_unknown_or_invisible_customers_are_rejected(tmp_path, catalo
 
 def test_customer_by_patron_id_and_currency_from_the_customer(tmp_path, catalogue):
     usd = make_customer("US buyer", currency="USD")
+    ExchangeRate.objects.create(currency="USD", date=date(2024, 3, 5), rate=Decimal("7.2"))
     header = ["external_id", "customer_id", "channel", "ordered_at", "product_sku", "quantity"]
     path = write_csv(tmp_path / "o.csv", header, [["O-1", usd.pk, "phone", "2024-03-05", "A", "1"]])
     assert counts(run(path, "orders")) == (1, 0, 0, 0)
-    assert Order.objects.get().currency == "USD"
+    order = Order.objects.get()
+    assert order.currency == "USD" and order.base_revenue == (order.revenue * Decimal("7.2")).quantize(Decimal("0.01"))
 
 
 def test_export_shaped_file_round_trips_without_mapping(tmp_path, catalogue, north):

@@ -18,7 +18,7 @@ from patron.ingest.models import WebhookDelivery
 from patron.ingest.webhooks import verify_signature, webhook_create
 from tests.factories import make_branch, make_customer, make_product
 from tests.imports.helpers import counts, run, write_csv
-from tests.imports.test_fastpath import rows
+from tests.imports.test_fastpath import load_rates, rows
 from tests.ingest.test_webhooks import Receiver, run_worker
 
 HEADER = list(COLUMNS["orders"].columns)
@@ -34,6 +34,7 @@ def receiver():
 @pytest.fixture
 def world(db):
     make_branch("N1", "North One", region_code="N", region_name="North")
+    load_rates()
     for i in range(6):
         make_customer(f"Customer {i}", external_id=f"C-{i}", currency="EUR" if i == 2 else "CNY")
     for sku, price, cost in (("A", "100.00", "60.00"), ("B", "19.99", "7.33"), ("C", "0.10", "0.07")):

@@ -146,7 +146,8 @@ def update_product(request: HttpRequest, product_id: Id, body: ProductPatch):
 
 # ---------------------------------------------------------------- orders
 
-ORDER_SORTS = {"id": "id", "ordered_at": "ordered_at", "revenue": "revenue", "created_at": "created_at"}
+# Money sorts by the base-currency amount, comparable across currencies.
+ORDER_SORTS = {"id": "id", "ordered_at": "ordered_at", "revenue": "base_revenue", "created_at": "created_at"}
 
 
 class OrderFilters(Schema):
@@ -283,7 +284,7 @@ def update_order(request: HttpRequest, order_id: Id, body: OrderPatch):
 
 # ---------------------------------------------------------------- cost events
 
-COST_SORTS = {"id": "id", "occurred_at": "occurred_at", "amount": "amount", "created_at": "created_at"}
+COST_SORTS = {"id": "id", "occurred_at": "occurred_at", "amount": "base_amount", "created_at": "created_at"}
 
 
 class CostEventFilters(Schema):
@@ -353,5 +354,5 @@ def update_cost_event(request: HttpRequest, event_id: Id, body: CostEventPatch):
     changes = Changes.of(body).values
     if changes.get("note", "") is None:
         changes["note"] = ""
-    _null_not_allowed(changes, ("kind", "amount", "occurred_at"))
+    _null_not_allowed(changes, ("kind", "amount", "currency", "occurred_at"))
     return cost_event_data(cost_event_update(event=event, changes=changes))

@@ -1,12 +1,26 @@
-"""Products, orders with lines on any channel, and cost-to-serve events."""
+"""Products, orders with lines on any channel, cost-to-serve events and exchange rates.
+
+Orders and cost events keep their original currency and amounts and, beside them, the amounts
+in the base currency at the rate of their date (``commerce.currency``). Totals, lists, sorting,
+the analytics extract and every chart read the base amounts only.
+"""
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.choices import SalesChannel
-from patron.core.models import Branch, CurrencyField, ExternalIdField, MoneyField, TimeStampedModel
+from patron.core.models import (
+    Branch,
+    CurrencyField,
+    ExternalIdField,
+    MoneyField,
+    RateField,
+    TimeStampedModel,
+    currency_validator,
+)
 from patron.customers.models import Customer
 
 
@@ -38,9 +52,16 @@ class Order(TimeStampedModel):
     )
     ordered_at = models.DateTimeField(_("ordered at"))
     currency = CurrencyField(_("currency"))
-    # Sums of the lines, stored so lists and profit need no join.
+    # Sums of the lines in the order's own currency, stored so lists and profit need no join.
     revenue = MoneyField(_("revenue"))
     cost_of_goods = MoneyField(_("cost of goods"))
+    # The rate used (base units per unit of ``currency``; 1 in the base currency) and the sums in
+    # the base currency. No rate means not converted (an order in another currency that was in
+    # the database before rates existed): its base amounts stay 0 and it counts in no total
+    # until ``patron rates convert`` finds a rate.
+    exchange_rate = RateField(_("exchange rate"), null=True, blank=True)
+    base_revenue = MoneyField(_("revenue in the base currency"))
+    base_cost_of_goods = MoneyField(_("cost of goods in the base currency"))
 
     class Meta:
         ordering = ["-ordered_at", "-id"]
@@ -50,15 +71,30 @@ class Order(TimeStampedModel):
             models.Index(fields=["customer", "-ordered_at"]),
             models.Index(fields=["ordered_at"]),
             # The order list sorted by revenue (then id) stops after a page instead of sorting all.
-            models.Index(fields=["revenue", "id"], name="commerce_order_revenue_id"),
+            models.Index(fields=["base_revenue", "id"], name="commerce_order_base_revenue_id"),
+            # The few orders waiting for a rate, found without reading the others.
+            models.Index(fields=["currency"], condition=Q(exchange_rate__isnull=True), name="commerce_order_unconverted"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                # Null-safe: a CHECK whose condition is NULL passes.
+                condition=Q(exchange_rate__isnull=False, exchange_rate__gt=0)
+                | Q(exchange_rate__isnull=True, base_revenue=0, base_cost_of_goods=0),
+                name="order_base_amounts_converted",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.external_id or f"#{self.pk}"
 
     @property
+    def converted(self) -> bool:
+        return self.exchange_rate is not None
+
+    @property
     def margin(self):
-        return self.revenue - self.cost_of_goods
+        """In the base currency."""
+        return self.base_revenue - self.base_cost_of_goods
 
 
 class OrderLine(models.Model):
@@ -95,6 +131,9 @@ class CostEvent(TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = MoneyField(_("amount"))
     currency = CurrencyField(_("currency"))
+    # As on Order: the rate used and the amount in the base currency; no rate = not converted.
+    exchange_rate = RateField(_("exchange rate"), null=True, blank=True)
+    base_amount = MoneyField(_("amount in the base currency"))
     occurred_at = models.DateTimeField(_("occurred at"))
     note = models.CharField(_("note"), max_length=300, blank=True)
 
@@ -102,7 +141,63 @@ class CostEvent(TimeStampedModel):
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("cost-to-serve event")
         verbose_name_plural = _("cost-to-serve events")
-        indexes = [models.Index(fields=["customer", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"]),
+            models.Index(
+                fields=["currency"], condition=Q(exchange_rate__isnull=True), name="commerce_costevent_unconverted"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(exchange_rate__isnull=False, exchange_rate__gt=0)
+                | Q(exchange_rate__isnull=True, base_amount=0),
+                name="costevent_base_amount_converted",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+    @property
+    def converted(self) -> bool:
+        return self.exchange_rate is not None
+
+
+class ExchangeRate(TimeStampedModel):
+    """How many units of the base currency one unit of ``currency`` was worth on ``date``."""
+
+    currency = models.CharField(_("currency"), max_length=3, validators=[currency_validator])
+    date = models.DateField(_("date"))
+    rate = RateField(_("rate"))
+    source = models.CharField(_("source"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["currency", "-date"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            # Also the index of the lookup "latest rate of this currency on or before a day".
+            models.UniqueConstraint(fields=["currency", "date"], name="exchangerate_one_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.date:%Y-%m-%d} {self.rate}"
+
+
+class Ledger(models.Model):
+    """The base currency the stored base amounts are in (one row).
+
+    Written when the database is created; if ``PATRON_BASE_CURRENCY`` later names another
+    currency while orders, cost events or rates exist, writes of money are refused rather than
+    adding amounts of two currencies (``commerce.currency.check_base_currency``).
+    """
+
+    base_currency = models.CharField(_("base currency"), max_length=3, validators=[currency_validator])
+
+    class Meta:
+        verbose_name = _("ledger")
+        verbose_name_plural = _("ledger")
+
+    def __str__(self) -> str:
+        return self.base_currency

@@ -1,4 +1,4 @@
-"""API shapes of products, orders (with lines) and cost events.
+"""API shapes of products, orders (with lines), cost events and exchange rates.
 
 ``order_data`` is also the payload of the ``order.created`` webhook, so a subscriber receives
 exactly what ``GET /api/v1/orders/{id}`` returns.
@@ -7,7 +7,7 @@ exactly what ``GET /api/v1/orders/{id}`` returns.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field
 from pydantic import AwareDatetime, WithJsonSchema, model_validator
 
-from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.core.apikit import (
     Currency,
     ExternalId,
@@ -31,6 +31,7 @@ from patron.core.apikit import (
     Str300,
 )
 from patron.core.choices import SalesChannel
+from patron.core.models import base_currency
 
 # Inline in the OpenAPI document (Django names several enums "Kind").
 CostEventKind = Annotated[CostEvent.Kind, WithJsonSchema({"type": "string", "enum": CostEvent.Kind.values})]
@@ -57,7 +58,7 @@ class ProductIn(InputSchema):
     unit_cost: Money
     category: Str100 = ""
     external_id: ExternalId | None = None
-    currency: Currency = "CNY"
+    currency: Currency | None = Field(None, description="Of the list price and unit cost; default: the base currency.")
     is_active: bool = True
 
 
@@ -99,7 +100,11 @@ class OrderIn(InputSchema):
     channel: SalesChannel
     ordered_at: AwareDatetime
     branch: Str20 | None = Field(None, description="Branch code.")
-    currency: Currency | None = Field(None, description="Defaults to the customer's currency.")
+    currency: Currency | None = Field(
+        None,
+        description="Defaults to the customer's currency. Another currency than the base needs an exchange rate "
+        "for the order's date (POST /rates); without one the order is refused (422 missing_rate).",
+    )
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
@@ -136,9 +141,15 @@ class OrderOut(OutputSchema):
     channel: str
     branch: str | None
     ordered_at: datetime
-    currency: str
+    currency: str = Field(description="The order's own currency: revenue, cost_of_goods and the lines are in it.")
     revenue: Decimal
     cost_of_goods: Decimal
+    base_currency: str = Field(description="The company's base currency (PATRON_BASE_CURRENCY).")
+    exchange_rate: Decimal | None = Field(
+        description="Base units per unit of currency, at the order's date; null: waiting for a rate (counts in no total)."
+    )
+    base_revenue: Decimal | None = Field(description="Revenue in the base currency, as every total counts it.")
+    base_cost_of_goods: Decimal | None
     lines: list[LineOut]
     created_at: datetime
 
@@ -150,6 +161,9 @@ class CostEventOut(OutputSchema):
     kind: str
     amount: Decimal
     currency: str
+    base_currency: str
+    exchange_rate: Decimal | None
+    base_amount: Decimal | None = Field(description="In the base currency; null: waiting for a rate.")
     occurred_at: datetime
     note: str
     created_at: datetime
@@ -176,6 +190,7 @@ class CostEventPatch(InputSchema):
     external_id: ExternalId | None = None
     kind: CostEventKind | None = None
     amount: Money | None = None
+    currency: Currency | None = None
     occurred_at: AwareDatetime | None = None
     note: Str300 | None = None
 
@@ -216,6 +231,10 @@ def order_data(
         "currency": order.currency,
         "revenue": str(order.revenue),
         "cost_of_goods": str(order.cost_of_goods),
+        "base_currency": base_currency(),
+        "exchange_rate": _rate_text(order.exchange_rate),
+        "base_revenue": str(order.base_revenue) if order.exchange_rate is not None else None,
+        "base_cost_of_goods": str(order.base_cost_of_goods) if order.exchange_rate is not None else None,
         "lines": [
             {
                 "line_no": line.line_no,
@@ -240,7 +259,57 @@ def cost_event_data(event: CostEvent) -> dict[str, Any]:
         "kind": event.kind,
         "amount": event.amount,
         "currency": event.currency,
+        "base_currency": base_currency(),
+        "exchange_rate": _rate_text(event.exchange_rate),
+        "base_amount": event.base_amount if event.exchange_rate is not None else None,
         "occurred_at": event.occurred_at,
         "note": event.note,
         "created_at": event.created_at,
+    }
+
+
+def _rate_text(rate: Decimal | None) -> str | None:
+    """A rate as text without trailing zeros (7.1, not 7.1000000000); 1 for the base currency."""
+    if rate is None:
+        return None
+    text = format(rate, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# ---------------------------------------------------------------- exchange rates
+
+
+class RateIn(InputSchema):
+    """A rate to the base currency: base units for one unit of ``currency`` on ``date``."""
+
+    currency: Currency
+    date: date
+    rate: Annotated[Decimal, Field(gt=0, lt=10**10, max_digits=20, decimal_places=10)]
+    source: Str100 = ""
+
+
+class RateOut(OutputSchema):
+    currency: str
+    date: date
+    rate: Decimal
+    source: str
+    updated_at: datetime
+
+
+class RateSaved(RateOut):
+    status: str = Field(description="created, updated or unchanged.")
+
+
+class RatesSaved(OutputSchema):
+    base_currency: str
+    items: list[RateSaved] = Field(description="One per rate sent, in order.")
+
+
+def rate_data(rate: ExchangeRate) -> dict[str, Any]:
+    return {
+        "currency": rate.currency,
+        "date": rate.date,
+        "rate": Decimal(_rate_text(rate.rate) or "0"),
+        "source": rate.source,
+        "updated_at": rate.updated_at,
     }

@@ -23,8 +23,9 @@ def visible_orders(user: User) -> QuerySet[Order]:
 ORDER_SORTS = {
     "-ordered_at": (F("ordered_at").desc(),),
     "ordered_at": (F("ordered_at").asc(),),
-    "-revenue": (F("revenue").desc(),),
-    "revenue": (F("revenue").asc(),),
+    # In the base currency, so orders in different currencies compare (and the index serves it).
+    "-revenue": (F("base_revenue").desc(),),
+    "revenue": (F("base_revenue").asc(),),
     "customer": (F("customer__name").asc(),),
     "-customer": (F("customer__name").desc(),),
     "channel": (F("channel").asc(), F("ordered_at").desc()),

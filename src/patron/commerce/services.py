@@ -1,14 +1,16 @@
 """Writes of products, orders and cost events.
 
 Each write updates the customer's running totals in the same transaction, so the customer's
-profit and order figures are current the moment the order is visible.
+profit and order figures are current the moment the order is visible. Totals are in the base
+currency: an order or cost event in another currency is converted at the rate of its date
+(``commerce.currency``) and refused when there is none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,14 +20,13 @@ from django.db.models import DateTimeField, F, Max, Min, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
 
+from patron.commerce.currency import CENT, RateBook, cross, rate_day, rate_for, to_base
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.signals import customers_changed
 from patron.core.errors import DuplicateExternalIdError
-from patron.core.models import Branch
+from patron.core.models import Branch, base_currency
 from patron.customers.models import Customer
 from patron.ingest.webhooks import emit
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ def product_create(
     unit_cost: Decimal | int,
     category: str = "",
     external_id: str | None = None,
-    currency: str = "CNY",
+    currency: str | None = None,
 ) -> Product:
+    """A product; its list price and unit cost are in ``currency`` (default: the base currency)."""
     if external_id and Product.objects.filter(external_id=external_id).exists():
         raise DuplicateExternalIdError(str(Product._meta.verbose_name), external_id)
     product = Product(
@@ -55,7 +57,7 @@ def product_create(
         list_price=Decimal(list_price),
         unit_cost=Decimal(unit_cost),
         external_id=external_id or None,
-        currency=currency,
+        currency=currency or base_currency(),
     )
     product.full_clean()
     product.save()
@@ -68,8 +70,12 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-def build_lines(lines: Sequence[LineInput]) -> tuple[list[OrderLine], Decimal, Decimal]:
-    """Validated, priced lines (not saved) and the order's revenue and cost of goods."""
+def build_lines(
+    lines: Sequence[LineInput], *, currency: str, day: date, book: RateBook | None = None
+) -> tuple[list[OrderLine], Decimal, Decimal]:
+    """Validated, priced lines (not saved) and the order's revenue and cost of goods, in the
+    order's ``currency``. A price or cost taken from a product priced in another currency is
+    converted at the rates of ``day``."""
     if not lines:
         raise ValidationError(_("An order needs at least one line."), code="no_lines")
     built: list[OrderLine] = []
@@ -79,6 +85,13 @@ def build_lines(lines: Sequence[LineInput]) -> tuple[list[OrderLine], Decimal, D
             raise ValidationError(_("Line %(n)s: the quantity must be positive.") % {"n": number}, code="quantity")
         price = line.product.list_price if line.unit_price is None else Decimal(line.unit_price)
         cost = line.product.unit_cost if line.unit_cost is None else Decimal(line.unit_cost)
+        if line.product.currency != currency and (line.unit_price is None or line.unit_cost is None):
+            book = book or RateBook()
+            rate_from, rate_to = book.rate(line.product.currency, day), book.rate(currency, day)
+            if line.unit_price is None:
+                price = cross(price, rate_from, rate_to)
+            if line.unit_cost is None:
+                cost = cross(cost, rate_from, rate_to)
         if price < 0 or cost < 0:
             raise ValidationError(_("Line %(n)s: prices and costs cannot be negative.") % {"n": number}, code="price")
         built.append(
@@ -109,16 +122,24 @@ def order_create(
 ) -> Order:
     if external_id and Order.objects.filter(external_id=external_id).exists():
         raise DuplicateExternalIdError(str(Order._meta.verbose_name), external_id)
-    built, revenue, cogs = build_lines(lines)
+    currency = currency or customer.currency
+    ordered_at = _aware(ordered_at)
+    book = RateBook([(currency, rate_day(ordered_at))])
+    built, revenue, cogs = build_lines(lines, currency=currency, day=rate_day(ordered_at), book=book)
+    rate = book.rate(currency, rate_day(ordered_at))
+    base_revenue, base_cogs = to_base(revenue, rate, currency), to_base(cogs, rate, currency)
     order = Order(
         customer=customer,
         channel=channel,
-        ordered_at=_aware(ordered_at),
+        ordered_at=ordered_at,
         external_id=external_id or None,
         branch=branch,
-        currency=currency or customer.currency,
+        currency=currency,
         revenue=revenue,
         cost_of_goods=cogs,
+        exchange_rate=rate,
+        base_revenue=base_revenue,
+        base_cost_of_goods=base_cogs,
     )
     order.full_clean(exclude=["customer", "branch"])
     order.save()
@@ -127,9 +148,9 @@ def order_create(
     OrderLine.objects.bulk_create(built)
     moment = Value(order.ordered_at, output_field=DateTimeField())
     Customer.objects.filter(pk=customer.pk).update(
-        revenue_total=F("revenue_total") + revenue,
-        cogs_total=F("cogs_total") + cogs,
-        profit_total=F("profit_total") + revenue - cogs,
+        revenue_total=F("revenue_total") + base_revenue,
+        cogs_total=F("cogs_total") + base_cogs,
+        profit_total=F("profit_total") + base_revenue - base_cogs,
         order_count=F("order_count") + 1,
         first_order_at=Least(Coalesce(F("first_order_at"), moment), moment),
         last_order_at=Greatest(Coalesce(F("last_order_at"), moment), moment),
@@ -156,20 +177,26 @@ def cost_event_create(
     amount = Decimal(amount)
     if amount < 0:
         raise ValidationError(_("A cost-to-serve amount cannot be negative."), code="negative_cost")
+    currency = currency or customer.currency
+    occurred_at = _aware(occurred_at)
+    rate = rate_for(currency, occurred_at)
+    base_amount = to_base(amount, rate, currency)
     event = CostEvent(
         customer=customer,
         kind=kind,
         amount=amount,
-        occurred_at=_aware(occurred_at),
+        occurred_at=occurred_at,
         external_id=external_id or None,
         note=note,
-        currency=currency or customer.currency,
+        currency=currency,
+        exchange_rate=rate,
+        base_amount=base_amount,
     )
     event.full_clean(exclude=["customer"])
     event.save()
     Customer.objects.filter(pk=customer.pk).update(
-        cost_to_serve_total=F("cost_to_serve_total") + amount,
-        profit_total=F("profit_total") - amount,
+        cost_to_serve_total=F("cost_to_serve_total") + base_amount,
+        profit_total=F("profit_total") - base_amount,
     )
     customers_changed.send(sender=CostEvent, customer_ids=[customer.pk])
     return event
@@ -181,7 +208,8 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
     The bulk writers (imports, merges) call this at the end of each batch instead of adding
     deltas, so re-imports, updates and moved records can never leave a total off. One set-based
     UPDATE per chunk of customers aggregates and writes in the database, with no round trip.
-    Returns the number of customers refreshed.
+    Sums are of the base-currency amounts; orders waiting for a rate (no ``exchange_rate``) count
+    in nothing, not even the order count. Returns the number of customers refreshed.
     """
     import json
 
@@ -194,11 +222,12 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
 
     # Table and column names come from the models; values go as parameters.
     orders_t, events_t = qn(Order._meta.db_table), qn(CostEvent._meta.db_table)
-    o_customer, o_at = column(Order, "customer"), column(Order, "ordered_at")
-    e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "amount")
+    o_customer, o_at, o_rate = column(Order, "customer"), column(Order, "ordered_at"), column(Order, "exchange_rate")
+    # Events waiting for a rate have a base amount of 0: they add nothing.
+    e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "base_amount")
     c = {name: column(Customer, name) for name in _TOTAL_FIELDS}
     customers_t = qn(Customer._meta.db_table)
-    revenue, cogs = column(Order, "revenue"), column(Order, "cost_of_goods")
+    revenue, cogs = column(Order, "base_revenue"), column(Order, "base_cost_of_goods")
     if connection.vendor == "postgresql":
         # Numeric sums: exact as they are.
         wanted, target = "unnest(%s::bigint[])", "ids.id"
@@ -224,7 +253,7 @@ def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
         f"{c['first_order_at']} = o.first, {c['last_order_at']} = o.last "
         f"FROM {ids_from} "
         f"LEFT JOIN (SELECT {o_customer} AS id, {sums}, COUNT(*) AS n, MIN({o_at}) AS first, MAX({o_at}) AS last "
-        f"FROM {orders_t} WHERE {o_customer} {filter_} GROUP BY 1) AS o ON o.id = {target} "
+        f"FROM {orders_t} WHERE {o_customer} {filter_} AND {o_rate} IS NOT NULL GROUP BY 1) AS o ON o.id = {target} "
         f"LEFT JOIN (SELECT {e_customer} AS id, {serve} FROM {events_t} WHERE {e_customer} {filter_} GROUP BY 1) AS e "
         f"ON e.id = {target} WHERE {customers_t}.id = {target}"
     )
@@ -295,7 +324,9 @@ def product_update(*, product: Product, changes: Mapping[str, Any]) -> Product:
 
 
 def _refresh_order_span(customer_id: int) -> None:
-    span = Order.objects.filter(customer_id=customer_id).aggregate(first=Min("ordered_at"), last=Max("ordered_at"))
+    span = Order.objects.filter(customer_id=customer_id, exchange_rate__isnull=False).aggregate(
+        first=Min("ordered_at"), last=Max("ordered_at")
+    )
     Customer.objects.filter(pk=customer_id).update(first_order_at=span["first"], last_order_at=span["last"])
 
 
@@ -306,21 +337,33 @@ ORDER_UPDATABLE = frozenset({"external_id", "channel", "ordered_at", "branch", "
 def order_update(
     *, order: Order, changes: Mapping[str, Any], lines: Sequence[LineInput] | None = None
 ) -> Order:
-    """Change an order and, if ``lines`` is given, replace its lines; the customer's totals follow."""
+    """Change an order and, if ``lines`` is given, replace its lines; the customer's totals follow.
+
+    A new currency, time or set of lines converts the order again at the rate of its (new)
+    date, and is refused when there is none.
+    """
     order = Order.objects.select_for_update().get(pk=order.pk)
     changes = dict(changes)
     _only(changes, ORDER_UPDATABLE)
     _check_new_external_id(order, changes)
     if "ordered_at" in changes:
         changes["ordered_at"] = _aware(changes["ordered_at"])
-    old_revenue, old_cogs, old_at = order.revenue, order.cost_of_goods, order.ordered_at
+    old_at, old_rate = order.ordered_at, order.exchange_rate
+    old_base = (order.base_revenue, order.base_cost_of_goods)
     for name, value in changes.items():
         setattr(order, name, value)
     fields = list(changes)
     built: list[OrderLine] = []
-    if lines is not None:
-        built, order.revenue, order.cost_of_goods = build_lines(lines)
-        fields += ["revenue", "cost_of_goods"]
+    if lines is not None or {"currency", "ordered_at"} & set(changes):
+        day = rate_day(order.ordered_at)
+        book = RateBook([(order.currency, day)])
+        if lines is not None:
+            built, order.revenue, order.cost_of_goods = build_lines(lines, currency=order.currency, day=day, book=book)
+            fields += ["revenue", "cost_of_goods"]
+        order.exchange_rate = book.rate(order.currency, day)
+        order.base_revenue = to_base(order.revenue, order.exchange_rate, order.currency)
+        order.base_cost_of_goods = to_base(order.cost_of_goods, order.exchange_rate, order.currency)
+        fields += ["exchange_rate", "base_revenue", "base_cost_of_goods"]
     order.full_clean(exclude=["customer", "branch"])
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
@@ -329,26 +372,31 @@ def order_update(
         for b in built:
             b.order = order
         OrderLine.objects.bulk_create(built)
-    revenue_delta = order.revenue - old_revenue
-    cogs_delta = order.cost_of_goods - old_cogs
-    if revenue_delta or cogs_delta:
-        Customer.objects.filter(pk=order.customer_id).update(
-            revenue_total=F("revenue_total") + revenue_delta,
-            cogs_total=F("cogs_total") + cogs_delta,
-            profit_total=F("profit_total") + revenue_delta - cogs_delta,
-        )
-    if order.ordered_at != old_at:
-        _refresh_order_span(order.customer_id)
+    if old_rate is None and order.exchange_rate is not None:
+        # It starts counting: its count and dates as well as its money.
+        customer_totals_refresh([order.customer_id])
+    else:
+        revenue_delta = order.base_revenue - old_base[0]
+        cogs_delta = order.base_cost_of_goods - old_base[1]
+        if revenue_delta or cogs_delta:
+            Customer.objects.filter(pk=order.customer_id).update(
+                revenue_total=F("revenue_total") + revenue_delta,
+                cogs_total=F("cogs_total") + cogs_delta,
+                profit_total=F("profit_total") + revenue_delta - cogs_delta,
+            )
+        if order.ordered_at != old_at:
+            _refresh_order_span(order.customer_id)
     customers_changed.send(sender=Order, customer_ids=[order.customer_id])
     return order
 
 
-COST_EVENT_UPDATABLE = frozenset({"external_id", "kind", "amount", "occurred_at", "note"})
+COST_EVENT_UPDATABLE = frozenset({"external_id", "kind", "amount", "currency", "occurred_at", "note"})
 
 
 @transaction.atomic
 def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEvent:
-    """Change a cost-to-serve event; a new amount moves the customer's cost to serve and profit."""
+    """Change a cost-to-serve event; a new amount, currency or time converts it again (refused
+    without a rate) and moves the customer's cost to serve and profit."""
     event = CostEvent.objects.select_for_update().get(pk=event.pk)
     changes = dict(changes)
     _only(changes, COST_EVENT_UPDATABLE)
@@ -359,13 +407,17 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
         changes["amount"] = Decimal(changes["amount"])
         if changes["amount"] < 0:
             raise ValidationError(_("A cost-to-serve amount cannot be negative."), code="negative_cost")
-    old_amount = event.amount
+    old_base = event.base_amount
     for name, value in changes.items():
         setattr(event, name, value)
+    if {"amount", "currency", "occurred_at"} & set(changes):
+        event.exchange_rate = rate_for(event.currency, event.occurred_at)
+        event.base_amount = to_base(event.amount, event.exchange_rate, event.currency)
+        changes.update(exchange_rate=event.exchange_rate, base_amount=event.base_amount)
     event.full_clean(exclude=["customer"])
     if changes:
         event.save(update_fields=[*changes, "updated_at"])
-    delta = event.amount - old_amount
+    delta = event.base_amount - old_base
     if delta:
         Customer.objects.filter(pk=event.customer_id).update(
             cost_to_serve_total=F("cost_to_serve_total") + delta,
@@ -373,4 +425,3 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
         )
         customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
     return event
-

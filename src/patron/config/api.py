@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from patron.commerce.currency import MissingRateError
 from patron.core.apikit import ApiError, validation_details, validation_message
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.tokens import token_authenticate
@@ -110,6 +111,12 @@ def _duplicate(request: HttpRequest, exc: DuplicateExternalIdError) -> HttpRespo
     return _error(request, 409, "duplicate_external_id", " ".join(exc.messages))
 
 
+@api.exception_handler(MissingRateError)
+def _missing_rate(request: HttpRequest, exc: MissingRateError) -> HttpResponse:
+    details = {"currency": exc.currency, "date": exc.day.isoformat()}
+    return _error(request, 422, "missing_rate", " ".join(exc.messages), details)
+
+
 @api.exception_handler(DjangoValidationError)
 def _service_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     details = exc.message_dict if hasattr(exc, "error_dict") else None
@@ -149,6 +156,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _mount() -> None:
     from patron.commerce.api import router as commerce_router
+    from patron.commerce.rates_api import router as rates_router
     from patron.core.api import router as core_router
     from patron.customers.api import router as customers_router
     from patron.engagement.api import router as engagement_router
@@ -158,6 +166,7 @@ def _mount() -> None:
     api.add_router("/", core_router)
     api.add_router("/", customers_router)
     api.add_router("/", commerce_router)
+    api.add_router("/", rates_router)
     api.add_router("/", engagement_router)
     api.add_router("/", ingest_router)
     api.add_router("/", feedback_router)

@@ -8,6 +8,7 @@ docs/configuration.md.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -153,6 +154,19 @@ LANGUAGES = [
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "django_language"
 TIME_ZONE = os.environ.get("PATRON_TIME_ZONE", "Asia/Shanghai")
+
+# Money: every total, score and chart is in the base currency; an order or cost event in another
+# currency is converted at the rate of its date (the latest rate on or before that date, at most
+# PATRON_RATE_MAX_AGE_DAYS older), and refused when there is none. See commerce/currency.py.
+PATRON_BASE_CURRENCY = os.environ.get("PATRON_BASE_CURRENCY", "CNY")
+if not re.fullmatch(r"[A-Z]{3}", PATRON_BASE_CURRENCY):
+    raise ImproperlyConfigured(
+        f"PATRON_BASE_CURRENCY must be a three-letter ISO 4217 code such as CNY, not {PATRON_BASE_CURRENCY!r}"
+    )
+_rate_age = os.environ.get("PATRON_RATE_MAX_AGE_DAYS", "7")
+if not _rate_age.isdigit() or int(_rate_age) > 366:
+    raise ImproperlyConfigured(f"PATRON_RATE_MAX_AGE_DAYS must be a whole number of days from 0 to 366, not {_rate_age!r}")
+PATRON_RATE_MAX_AGE_DAYS = int(_rate_age)
 USE_I18N = True
 USE_TZ = True
 

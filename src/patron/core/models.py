@@ -10,12 +10,19 @@ from django.utils.translation import gettext_lazy as _
 currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code, e.g. CNY."))
 
 
+def base_currency() -> str:
+    """The company's base currency (``PATRON_BASE_CURRENCY``): every total is kept in it."""
+    from django.conf import settings
+
+    return str(settings.PATRON_BASE_CURRENCY)
+
+
 class CurrencyField(models.CharField):
-    """An ISO 4217 code stored beside every money amount."""
+    """An ISO 4217 code stored beside every money amount; the base currency unless given."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 3)
-        kwargs.setdefault("default", "CNY")
+        kwargs.setdefault("default", base_currency)
         kwargs.setdefault("validators", [currency_validator])
         super().__init__(*args, **kwargs)
 
@@ -27,6 +34,18 @@ class MoneyField(models.DecimalField):
         kwargs.setdefault("max_digits", 16)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("default", 0)
+        super().__init__(*args, **kwargs)
+
+
+class RateField(models.DecimalField):
+    """An exchange rate: units of the base currency for one unit of another currency.
+
+    Ten decimal places keep seven significant digits even for rates like 0.000287 (VND → CNY).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 20)
+        kwargs.setdefault("decimal_places", 10)
         super().__init__(*args, **kwargs)
 
 

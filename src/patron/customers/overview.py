@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.http import Http404
 
-from patron.core.models import User
+from patron.core.models import User, base_currency
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import can_edit_customer, visible_customers
 from patron.engagement.models import Task
@@ -61,7 +61,7 @@ def customer_overview(
         cost_to_serve=customer.cost_to_serve_total,
         profit=customer.profit_total,
         orders=customer.order_count,
-        currency=customer.currency,
+        currency=base_currency(),  # the running totals are in the base currency
     )
     open_tasks = list(
         Task.objects.filter(customer=customer, status=Task.Status.OPEN).select_related("assignee").order_by("due_at")[:10]

@@ -85,7 +85,9 @@ class CustomerIn(InputSchema):
     acquired_on: date | None = None
     acquisition_channel: SalesChannel | None = None
     acquisition_cost: Money = Decimal(0)
-    currency: Currency = "CNY"
+    currency: Currency | None = Field(
+        None, description="The customer's billing currency, the default of their orders; default: the base currency."
+    )
     is_key_account: bool = False
     consent_email: bool = False
     consent_survey: bool = False

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from patron.core.errors import DuplicateExternalIdError
-from patron.core.models import Branch, Region, User
+from patron.core.models import Branch, Region, User, base_currency
 from patron.core.roles import assignable_owners, can_assign_owners
 from patron.customers.models import Contact, Customer, Tag
 from patron.customers.selectors import editable_customers, search_key
@@ -43,7 +43,7 @@ def customer_create(
     is_key_account: bool = False,
     consent_email: bool = False,
     consent_survey: bool = False,
-    currency: str = "CNY",
+    currency: str | None = None,
     tags: list[str] | None = None,
     **extra: Any,
 ) -> Customer:
@@ -67,7 +67,7 @@ def customer_create(
         is_key_account=is_key_account,
         consent_email=consent_email,
         consent_survey=consent_survey,
-        currency=currency,
+        currency=currency or base_currency(),
         **extra,
     )
     customer.full_clean(exclude=["owner", "branch", "region"])

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from patron.commerce.models import CostEvent, Order
+from patron.core.models import base_currency
 from patron.engagement.models import Interaction, Task
 from patron.engagement.timeline import TimelineEntry, TimelineSource, register
 
 
+def _original(amount: Decimal, currency: str, base: str) -> dict[str, Any]:
+    return {"original_amount": amount, "original_currency": currency} if currency != base else {}
+
+
 def _orders(qs: QuerySet[Order]) -> Iterable[TimelineEntry]:
+    base = base_currency()
     for order in qs.annotate(n_lines=Count("lines")):
         yield TimelineEntry(
             kind="order",
@@ -22,13 +30,16 @@ def _orders(qs: QuerySet[Order]) -> Iterable[TimelineEntry]:
             channel=order.channel,
             title=_("Order %(ref)s") % {"ref": order.external_id or f"#{order.pk}"},
             detail=ngettext("%(n)d line", "%(n)d lines", order.n_lines) % {"n": order.n_lines},  # type: ignore[attr-defined]
-            amount=order.revenue,
-            currency=order.currency,
-            extra={"channel_label": order.get_channel_display(), "margin": order.margin},
+            # In the base currency, as the totals; the original amount beside it when it differs.
+            amount=order.base_revenue if order.converted else None,
+            currency=base,
+            extra={"channel_label": order.get_channel_display(), "margin": order.margin, **_original(
+                order.revenue, order.currency, base)},
         )
 
 
 def _cost_events(qs: QuerySet[CostEvent]) -> Iterable[TimelineEntry]:
+    base = base_currency()
     for event in qs:
         yield TimelineEntry(
             kind="cost",
@@ -37,8 +48,9 @@ def _cost_events(qs: QuerySet[CostEvent]) -> Iterable[TimelineEntry]:
             channel="",
             title=str(event.get_kind_display()),
             detail=event.note,
-            amount=-event.amount,
-            currency=event.currency,
+            amount=-event.base_amount if event.converted else None,
+            currency=base,
+            extra=_original(-event.amount, event.currency, base),
         )
 
 

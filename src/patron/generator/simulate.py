@@ -124,7 +124,12 @@ class Population:
     key_account_revenue: float = 22_000.0  # companies at or above this revenue
     active_days: float = 180.0
     lapsed_days: float = 365.0
-    currency: str = "CNY"
+    # Money is simulated in the base currency. This share of customers is billed in
+    # foreign_currency at rates around foreign_rate (base units per foreign unit); see
+    # generator/currencies.py. 0 by default: everyone buys in the base currency.
+    foreign_share: float = 0.0
+    foreign_currency: str = "USD"
+    foreign_rate: float = 7.1
 
     def replace(self, **changes: Any) -> Population:
         known = {f.name for f in fields(self)}

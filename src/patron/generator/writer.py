@@ -4,7 +4,9 @@
 Each chunk of customers is written in one transaction with ``executemany`` on the raw tables —
 the ORM's per-object work would take hours at ten million order lines — so a kill leaves whole
 chunks only. The customers' running totals come from the simulation (exact integer cents) and
-equal what ``commerce.services`` would have accumulated order by order.
+equal what ``commerce.services`` would have accumulated order by order; customers billed in a
+foreign currency (``Population.foreign_share``) get theirs from the converted amounts
+(``generator.currencies``).
 
 The truth (per-customer latent values) and the survey answers go to Parquet files under
 ``DATA_DIR/generated/``; their paths are in ``GeneratedDataset.truth["files"]``.
@@ -32,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
+from patron.commerce.currency import check_base_currency
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.core.models import Branch, Region, Role, User
 from patron.customers.models import Contact, Customer
@@ -41,7 +44,7 @@ from patron.feedback.comments import analyse_texts
 from patron.feedback.models import Channel as FeedbackChannel
 from patron.feedback.models import FollowUp, Purpose, Response, Survey, SurveyKind, Touchpoint
 from patron.feedback.models import score_class as feedback_score_class
-from patron.generator import simulate, vocab
+from patron.generator import currencies, simulate, vocab
 from patron.generator.models import GeneratedDataset
 
 DEFAULT_CHUNK_SIZE = 20_000
@@ -135,7 +138,7 @@ def ensure_reference_data() -> ReferenceIds:
             category=str(row["category"]),
             list_price=Decimal(int(row["list_price_cents"])) / 100,
             unit_cost=Decimal(int(row["unit_cost_cents"])) / 100,
-            currency=simulate.Population().currency,
+            currency=check_base_currency(),
         )
         for row in catalogue.to_dict("records")
         if row["external_id"] not in existing
@@ -252,8 +255,10 @@ def _search_key(name: str) -> str:
     return search_key(name)
 
 
-def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.ndarray:
-    """Write one chunk in the current transaction; returns the customers' database ids."""
+def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
+    """Write one chunk in the current transaction; returns the customers' database ids.
+
+    The chunk carries its currencies and converted amounts (``currencies.convert_chunk``)."""
     aware = connection.vendor == "postgresql"
     cust = chunk.customers
     n = len(cust)
@@ -290,7 +295,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
                 "is_key_account": cust["is_key_account"].astype(bool).tolist(),
                 "consent_email": cust["consent_email"].astype(bool).tolist(),
                 "consent_survey": cust["consent_survey"].astype(bool).tolist(),
-                "currency": [currency] * n,
+                "currency": cust["currency"].tolist(),
                 "revenue_total": _money(cust["revenue_cents"]),
                 "cogs_total": _money(cust["cogs_cents"]),
                 "cost_to_serve_total": _money(cust["cost_to_serve_cents"]),
@@ -339,9 +344,12 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
                 "channel": orders["channel"].tolist(),
                 "branch_id": _ids(orders["branch_index"], ref.branches),
                 "ordered_at": ordered,
-                "currency": [currency] * k,
+                "currency": orders["currency"].tolist(),
                 "revenue": _money(orders["revenue_cents"]),
                 "cost_of_goods": _money(orders["cogs_cents"]),
+                "exchange_rate": currencies.rate_values(orders["rate"]),
+                "base_revenue": _money(orders["base_revenue_cents"]),
+                "base_cost_of_goods": _money(orders["base_cogs_cents"]),
             },
             k,
         )
@@ -376,7 +384,9 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds, currency: str) -> np.n
                 "customer_id": index_to_id.loc[events["customer_index"]].tolist(),
                 "kind": events["kind"].tolist(),
                 "amount": _money(events["amount_cents"]),
-                "currency": [currency] * ne,
+                "currency": events["currency"].tolist(),
+                "exchange_rate": currencies.rate_values(events["rate"]),
+                "base_amount": _money(events["base_amount_cents"]),
                 "occurred_at": occurred,
             },
             ne,
@@ -522,6 +532,9 @@ def generate_dataset(
     if found:
         delete_generated(seed)
 
+    base = check_base_currency()
+    if params.foreign_share > 0 and params.foreign_currency == base:
+        raise GeneratorError(f"The foreign currency must differ from the base currency {base}.")
     ref = ensure_reference_data()
     truth = simulate.population_truth(params)
     truth.update({"chunk_size": chunk_size, "owners": len(ref.owners), "status": "running"})
@@ -548,7 +561,8 @@ def generate_dataset(
                 task = bar.add_task("Generating customers", total=customers)
             for chunk in simulate.iter_chunks(customers, seed, chunk_size=chunk_size, params=params):
                 with transaction.atomic():
-                    ids = write_chunk(chunk, ref, params.currency)
+                    currencies.convert_chunk(chunk, params, seed, base)
+                    ids = write_chunk(chunk, ref)
                 id_of = pd.Series(ids, index=chunk.customers["customer_index"].to_numpy())
                 truth_out.append(chunk.truth.assign(customer_id=ids))
                 responses_out.append(

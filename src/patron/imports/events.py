@@ -36,7 +36,8 @@ def _payloads(order_ids: list[int]) -> Iterator[dict[str, Any]]:
             Order.objects.filter(pk__in=chunk)
             .select_related("customer", "branch")
             .only("id", "external_id", "customer_id", "customer__external_id", "channel", "branch__code",
-                  "ordered_at", "currency", "revenue", "cost_of_goods", "created_at")
+                  "ordered_at", "currency", "revenue", "cost_of_goods", "exchange_rate", "base_revenue",
+                  "base_cost_of_goods", "created_at")
             .order_by("pk")
         )
         lines: dict[int, list[OrderLine]] = defaultdict(list)

@@ -10,8 +10,14 @@ the rows to write are assembled by C-level gathers and ``zip``.
 The path takes a batch only if the row path would create every order in it without a single
 error: anything else (a blank or unparseable cell, an unknown customer, product or branch, an
 order that already exists or appeared in an earlier batch, amounts with currency symbols, a
-row with the wrong number of cells) returns ``None`` and the engine runs the row path on the
-same batch, which reports each problem with its line. Tests compare both paths on the same files.
+row with the wrong number of cells, an order in another currency with no exchange rate for its day)
+returns ``None`` and the engine runs the row path on the same batch, which reports each problem
+with its line. Tests compare both paths on the same files.
+
+Money: a batch all in the base currency needs no conversion (rate 1). Otherwise the rates of the
+batch's (currency, day) pairs are loaded once, each order's sums are converted
+(``commerce.currency``), and the few lines that take a price from a product in another currency
+than their order get their own converted signature.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from django.core.exceptions import ValidationError
 from django.db import connection
 
+from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, rate_day, to_base
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
@@ -223,46 +231,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
         numbers = np.empty(n, dtype=np.int64)
         numbers[order] = np.arange(n) - group_start + 1
 
-    # -- lines: quantities, prices, amounts per distinct (product, quantity, price, cost) --------
-    # One integer per distinct (product, quantity, price, cost): a mixed-radix number of the codes.
-    radix = [len(sku.values), len(quantity.values), len(price.values) if price else 1, len(cost.values) if cost else 1]
-    combined = sku.codes.copy()
-    for codes, base in ((quantity.codes, radix[1]), (price.codes if price else None, radix[2]),
-                        (cost.codes if cost else None, radix[3])):
-        combined = combined * base + (codes if codes is not None else 0)
-    distinct, inverse = np.unique(combined, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    signatures = []
-    for value in distinct.tolist():
-        value, c = divmod(value, radix[3])
-        value, p = divmod(value, radix[2])
-        s, q = divmod(value, radix[1])
-        signatures.append((s, q, p, c))
-    sig_product: list[int] = []
-    sig_text: list[tuple[str, str, str, str]] = []
-    sig_cents = np.empty(len(signatures), dtype=np.int64)
-    sig_cogs_cents = np.empty(len(signatures), dtype=np.int64)
-    for i, (s, q, p, c) in enumerate(signatures):
-        product_id, list_price, unit_cost = resolved_products[s]
-        qty: Decimal = quantity.values[q]
-        unit_price = list_price if price is None or price.values[p] is None else price.values[p][0]
-        line_cost = unit_cost if cost is None or cost.values[c] is None else cost.values[c][0]
-        amount = (qty * unit_price).quantize(CENT)
-        cogs = (qty * line_cost).quantize(CENT)
-        sig_product.append(product_id)
-        sig_text.append((str(qty), str(unit_price), str(line_cost), str(amount)))
-        sig_cents[i] = int(amount.scaleb(2))
-        sig_cogs_cents[i] = int(cogs.scaleb(2))
-    revenue_cents = np.zeros(n_orders, dtype=np.int64)
-    cogs_cents = np.zeros(n_orders, dtype=np.int64)
-    np.add.at(revenue_cents, key.codes, sig_cents[inverse])
-    np.add.at(cogs_cents, key.codes, sig_cogs_cents[inverse])
-
-    # -- orders ------------------------------------------------------------------------------
-    ids = writer.allocate_ids(Order, n_orders)
-    now = run.now
-    lines = np.array(lines_list, dtype=np.int64)
-
+    # -- each order's currency and the rates of its day ------------------------------------
     def per_order(column: _Column, values: list[Any] | None = None) -> list[Any]:
         table = np.empty(len(column.values), dtype=object)
         table[:] = column.values if values is None else values
@@ -274,14 +243,102 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
         currencies = [cur or c[1] for cur, c in zip(per_order(currency), order_customers, strict=True)]
     else:
         currencies = [c[1] for c in order_customers]
-    branches_of_orders = per_order(branch, branch_ids) if branch is not None else [None] * n_orders
     moments = per_order(ordered_at)
-    channels = per_order(channel)
+    base = check_base_currency()
+    cross_rows = _cross_currency_rows(currencies, key, sku, price, cost, resolved_products)
+    converting = set(currencies) != {base} or cross_rows.size > 0
+    days = {m: rate_day(m) for m in set(moments)} if converting else {}
+    wanted = [(c, days[m]) for c, m in zip(currencies, moments, strict=True) if c != base] if converting else []
+    order_of_row = key.codes
+    wanted += [(resolved_products[sku.codes[i]][3], days[moments[order_of_row[i]]]) for i in cross_rows.tolist()]
+    book = RateBook(wanted) if wanted else None
+
+    def rate(currency_code: str, moment: Any) -> Decimal:
+        if currency_code == base:
+            return ONE
+        assert book is not None
+        found = book.find(currency_code, days[moment])
+        if found is None:
+            raise _Fallback  # the row path reports the missing rate on each line
+        return found
+
+    # -- lines: quantities, prices, amounts per distinct (product, quantity, price, cost) --------
+    # One integer per distinct (product, quantity, price, cost): a mixed-radix number of the codes.
+    radix = [len(sku.values), len(quantity.values), len(price.values) if price else 1, len(cost.values) if cost else 1]
+    combined = sku.codes.copy()
+    for codes, radix_base in ((quantity.codes, radix[1]), (price.codes if price else None, radix[2]),
+                              (cost.codes if cost else None, radix[3])):
+        combined = combined * radix_base + (codes if codes is not None else 0)
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    signatures = []
+    for value in distinct.tolist():
+        value, c = divmod(value, radix[3])
+        value, p = divmod(value, radix[2])
+        s, q = divmod(value, radix[1])
+        signatures.append((s, q, p, c))
+    sig_product: list[int] = []
+    sig_text: list[tuple[str, str, str, str]] = []
+    sig_cents: list[int] = []
+    sig_cogs_cents: list[int] = []
+
+    def add_signature(product_id: int, qty: Decimal, unit_price: Decimal, line_cost: Decimal) -> None:
+        amount = (qty * unit_price).quantize(CENT)
+        sig_product.append(product_id)
+        sig_text.append((str(qty), str(unit_price), str(line_cost), str(amount)))
+        sig_cents.append(int(amount.scaleb(2)))
+        sig_cogs_cents.append(int((qty * line_cost).quantize(CENT).scaleb(2)))
+
+    def explicit(column: _Column | None, code: int) -> Decimal | None:
+        return None if column is None or column.values[code] is None else column.values[code][0]
+
+    for s, q, p, c in signatures:
+        product_id, list_price, unit_cost, _currency = resolved_products[s]
+        unit_price, line_cost = explicit(price, p), explicit(cost, c)
+        add_signature(product_id, quantity.values[q], list_price if unit_price is None else unit_price,
+                      unit_cost if line_cost is None else line_cost)
+    # Lines of an order in another currency than their product's that take the product's price
+    # or cost: that price converted at the order's day (commerce.currency), one signature each.
+    for i in cross_rows.tolist():
+        s, q, p, c = signatures[inverse[i]]
+        product_id, list_price, unit_cost, product_currency = resolved_products[s]
+        order = order_of_row[i]
+        rate_from, rate_to = rate(product_currency, moments[order]), rate(currencies[order], moments[order])
+        unit_price, line_cost = explicit(price, p), explicit(cost, c)
+        add_signature(
+            product_id,
+            quantity.values[q],
+            cross(list_price, rate_from, rate_to) if unit_price is None else unit_price,
+            cross(unit_cost, rate_from, rate_to) if line_cost is None else line_cost,
+        )
+        inverse[i] = len(sig_product) - 1
+    cents = np.array(sig_cents, dtype=np.int64)
+    cogs_of_sig = np.array(sig_cogs_cents, dtype=np.int64)
+    revenue_cents = np.zeros(n_orders, dtype=np.int64)
+    cogs_cents = np.zeros(n_orders, dtype=np.int64)
+    np.add.at(revenue_cents, key.codes, cents[inverse])
+    np.add.at(cogs_cents, key.codes, cogs_of_sig[inverse])
+
+    # -- orders ------------------------------------------------------------------------------
     revenues = [Decimal(int(c)).scaleb(-2) for c in revenue_cents.tolist()]
     costs_of_goods = [Decimal(int(c)).scaleb(-2) for c in cogs_cents.tolist()]
+    if converting:
+        rates = [rate(c, m) for c, m in zip(currencies, moments, strict=True)]
+        try:
+            base_revenues = [to_base(v, r, c) for v, r, c in zip(revenues, rates, currencies, strict=True)]
+            base_costs = [to_base(v, r, c) for v, r, c in zip(costs_of_goods, rates, currencies, strict=True)]
+        except ValidationError:
+            raise _Fallback from None
+    else:  # the common case: everything in the base currency
+        rates, base_revenues, base_costs = [ONE] * n_orders, revenues, costs_of_goods
+    ids = writer.allocate_ids(Order, n_orders)
+    now = run.now
+    lines = np.array(lines_list, dtype=np.int64)
+    branches_of_orders = per_order(branch, branch_ids) if branch is not None else [None] * n_orders
+    channels = per_order(channel)
     order_rows = list(zip(
         ids, keys, customer_ids, channels, branches_of_orders, moments, currencies, revenues, costs_of_goods,
-        [now] * n_orders, [now] * n_orders, strict=True,
+        rates, base_revenues, base_costs, [now] * n_orders, [now] * n_orders, strict=True,
     ))
     headers = zip(customer_ids, channels, branches_of_orders, moments, currencies, strict=True)
     run.order_headers.update(
@@ -323,6 +380,23 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
     customer_totals_refresh(affected)
     customers_changed.send(sender=Order, customer_ids=sorted(affected))
     return n
+
+
+def _cross_currency_rows(currencies: list[str], key: _Column, sku: _Column, price: _Column | None,
+                         cost: _Column | None, products: list[Any]) -> np.ndarray:
+    """Rows whose order is in another currency than their product and that take the product's
+    price or cost (a blank or absent cell): their price is converted row by row."""
+    product_currency = np.array([p[3] for p in products], dtype=object)[sku.codes]
+    if len(set(currencies)) == 1 and (product_currency == currencies[0]).all():
+        return np.zeros(0, dtype=np.int64)
+    order_currency = np.array(currencies, dtype=object)[key.codes]
+    takes = np.zeros(len(key.codes), dtype=bool)
+    for column in (price, cost):
+        if column is None:
+            takes[:] = True
+        else:
+            takes |= np.array([v is None for v in column.values], dtype=bool)[column.codes]
+    return np.flatnonzero(takes & (order_currency != product_currency))
 
 
 def _copy_csv(model: type[Any], columns: Sequence[str], table: pa.Table) -> None:

@@ -138,6 +138,14 @@ def quantity(value: Any, ctx: ParseContext) -> Decimal:
     return amount
 
 
+def rate(value: Any, ctx: ParseContext) -> Decimal:
+    """An exchange rate: a positive number with at most ten decimal places."""
+    amount = check_places(parse_decimal(value), 10, 20, value)
+    if amount <= 0:
+        raise ParseError(_("must be more than zero."))
+    return amount
+
+
 def tags(value: Any, ctx: ParseContext) -> tuple[str, ...]:
     # Export separates tags with ";" (ingest.columns.TAG_SEPARATOR); the full-width one too.
     names = {t.strip() for t in as_text(value).replace("；", ";").split(";")}

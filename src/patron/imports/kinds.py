@@ -17,17 +17,28 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.currency import (
+    ONE,
+    RateBook,
+    RateInput,
+    check_rate,
+    cross,
+    rate_day,
+    rates_save,
+    to_base,
+)
+from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core.choices import ContactChannel, SalesChannel
-from patron.core.models import Branch, Region, Role, User
+from patron.core.models import Branch, Region, Role, User, base_currency
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import customer_scope, search_key, visible_customers
 from patron.customers.services import tag_get_or_create_many
@@ -40,6 +51,12 @@ from patron.imports.models import CustomerMerge
 
 CENT = Decimal("0.01")
 MISSING = object()
+# A target's default that stands for the base currency (PATRON_BASE_CURRENCY), read when used.
+BASE_CURRENCY = object()
+
+
+def _default(value: Any) -> Any:
+    return base_currency() if value is BASE_CURRENCY else value
 
 
 class Row:
@@ -223,8 +240,8 @@ def regions_by_code(codes: set[Any]) -> dict[Any, Any]:
 
 
 def products_by_sku(skus: set[Any]) -> dict[Any, Any]:
-    rows = _in_chunks(Product.objects, "sku", skus, "sku", "pk", "list_price", "unit_cost")
-    return {sku: (pk, price, cost) for sku, pk, price, cost in rows}
+    rows = _in_chunks(Product.objects, "sku", skus, "sku", "pk", "list_price", "unit_cost", "currency")
+    return {sku: (pk, price, cost, currency) for sku, pk, price, cost, currency in rows}
 
 
 def contacts_by_external_id(exts: set[Any]) -> dict[Any, Any]:
@@ -357,7 +374,7 @@ class RecordImporter(Importer):
             # money_currency may already have set the currency an amount's symbol names.
             if name in r.values and attname not in r.desired:
                 value = r.values[name]
-                r.desired[attname] = default if value is None else value
+                r.desired[attname] = _default(default) if value is None else value
         if self.customer_scoped and r.customer is not None:
             r.desired["customer_id"] = r.customer[0]
 
@@ -432,8 +449,11 @@ class RecordImporter(Importer):
     def extra_changed(self, r: Row, old: dict[str, Any]) -> bool:
         return False
 
+    def target_defaults(self) -> dict[str, Any]:
+        return {attname: _default(default) for attname, default in self.targets.values()}
+
     def create_values(self, r: Row) -> dict[str, Any]:
-        values = dict(self.targets.values())
+        values = self.target_defaults()
         values.update(r.desired)
         values["external_id"] = r.key[1] if r.key[0] == "e" else None
         return values
@@ -452,7 +472,7 @@ class RecordImporter(Importer):
                 prepared.append(values)
                 r.extra["id"] = pk
             columns = sorted(set().union(*prepared))
-            defaults = dict(self.targets.values())
+            defaults = self.target_defaults()
             writer.insert(self.model, columns, [[v.get(c, defaults.get(c)) for c in columns] for v in prepared])
         if updates:
             by_columns: dict[tuple[str, ...], list[Row]] = defaultdict(list)
@@ -522,7 +542,7 @@ class CustomerImporter(RecordImporter):
         "acquired_on": ("acquired_on", None),
         "acquisition_channel": ("acquisition_channel", ""),
         "acquisition_cost": ("acquisition_cost", Decimal(0)),
-        "currency": ("currency", "CNY"),
+        "currency": ("currency", BASE_CURRENCY),
         "is_key_account": ("is_key_account", False),
         "consent_email": ("consent_email", False),
         "consent_survey": ("consent_survey", False),
@@ -535,7 +555,7 @@ class CustomerImporter(RecordImporter):
         run.lookup(rows, "region", "region", regions_by_code, _("No region with code %(value)s."))
 
     def prepare(self, r: Row) -> None:
-        self.money_currency(r, ["acquisition_cost"], "CNY")
+        self.money_currency(r, ["acquisition_cost"], base_currency())
         branch = r.values.get("branch")
         if isinstance(branch, tuple):
             r.values["branch"] = branch[0]
@@ -738,7 +758,7 @@ class ProductImporter(RecordImporter):
         "category": ("category", ""),
         "list_price": ("list_price", Decimal(0)),
         "unit_cost": ("unit_cost", Decimal(0)),
-        "currency": ("currency", "CNY"),
+        "currency": ("currency", BASE_CURRENCY),
         "is_active": ("is_active", True),
     }
 
@@ -769,7 +789,7 @@ class ProductImporter(RecordImporter):
         return ok(rows)
 
     def prepare(self, r: Row) -> None:
-        self.money_currency(r, ["list_price", "unit_cost"], "CNY")
+        self.money_currency(r, ["list_price", "unit_cost"], base_currency())
         super().prepare(r)
 
     def fetch_existing(self, rows: list[Row]) -> dict[Any, dict[str, Any]]:
@@ -894,11 +914,34 @@ class CostEventImporter(RecordImporter):
         super().prepare(r)
 
     def compare_fields(self) -> list[str]:
-        return [*super().compare_fields(), "currency"]
+        return [*super().compare_fields(), "currency", "exchange_rate", "base_amount"]
+
+    def _currency(self, r: Row, old: dict[str, Any] | None) -> str:
+        if "currency" in r.desired:
+            return str(r.desired["currency"])
+        if old is not None:
+            return str(old["currency"])  # no currency in the file: an update keeps the event's
+        return str(r.extra.get("currency_default") or (r.customer[1] if r.customer else base_currency()))
+
+    def check_existing(self, rows: list[Row], found: dict[Any, dict[str, Any]]) -> None:
+        """Also convert each amount at the rate of its date: a row without a rate is an error."""
+        super().check_existing(rows, found)
+        live = ok(rows)
+        book = RateBook((self._currency(r, found.get(r.key)), rate_day(r.desired["occurred_at"])) for r in live)
+        for r in live:
+            currency = self._currency(r, found.get(r.key))
+            try:
+                rate = book.rate(currency, rate_day(r.desired["occurred_at"]))
+                r.desired["base_amount"] = to_base(r.desired["amount"], rate, currency)
+            except ValidationError as exc:
+                r.reject(" ".join(exc.messages))
+                continue
+            r.desired["exchange_rate"] = rate
+            r.extra["currency"] = currency
 
     def create_values(self, r: Row) -> dict[str, Any]:
         values = super().create_values(r)
-        values.setdefault("currency", r.extra.get("currency_default") or (r.customer[1] if r.customer else "CNY"))
+        values.setdefault("currency", r.extra["currency"])
         return values
 
     def after(self, creates: list[Row], updates: list[Row], rows: list[Row]) -> None:
@@ -943,6 +986,9 @@ class OrderImporter(Importer):
         "currency",
         "revenue",
         "cost_of_goods",
+        "exchange_rate",
+        "base_revenue",
+        "base_cost_of_goods",
         "created_at",
         "updated_at",
     )
@@ -990,6 +1036,13 @@ class OrderImporter(Importer):
         self._load_fast_lines({r.key for r in rows if r.key in run.order_headers and r.key not in counters})
         batch_numbers: dict[Any, dict[int, int]] = defaultdict(dict)
         batch_headers: dict[Any, tuple[int, tuple[Any, ...]]] = {}
+        base = base_currency()
+        # Only money in another currency needs its day and a rate: the usual file needs neither.
+        book = RateBook(
+            (currency, rate_day(r.values["ordered_at"]))
+            for r in rows
+            if r.customer and (currency := r.values.get("currency") or r.customer[1]) != base
+        )
         for r in rows:
             v = r.values
             assert r.customer is not None
@@ -1021,6 +1074,18 @@ class OrderImporter(Importer):
             quantity = v["quantity"]
             unit_price = product[1] if price is None else price
             unit_cost = product[2] if cost is None else cost
+            try:
+                rate = ONE if currency == base else book.rate(currency, rate_day(v["ordered_at"]))
+                if product[3] != currency and (price is None or cost is None):
+                    # The product's price or cost in the order's currency (commerce.currency).
+                    rate_from = book.rate(product[3], rate_day(v["ordered_at"]))
+                    unit_price = cross(unit_price, rate_from, rate) if price is None else unit_price
+                    unit_cost = cross(unit_cost, rate_from, rate) if cost is None else unit_cost
+                if rate != ONE:
+                    to_base((quantity * unit_price).quantize(CENT), rate, currency)  # fits once converted
+            except ValidationError as exc:
+                r.reject(" ".join(exc.messages))
+                continue
             number = v.get("line_no")
             taken = batch_numbers[r.key]
             if number is None:
@@ -1032,7 +1097,7 @@ class OrderImporter(Importer):
                 continue
             taken[number] = r.line
             batch_headers.setdefault(r.key, (r.line, header))
-            r.desired = {"header": header}
+            r.desired = {"header": header, "rate": rate}
             r.extra["line"] = (number, product[0], quantity, unit_price, unit_cost, (quantity * unit_price).quantize(CENT))
 
     def _load_fast_lines(self, keys: set[Any]) -> None:
@@ -1066,7 +1131,8 @@ class OrderImporter(Importer):
         keys = {r.key for r in rows}
         exts = [k[1] for k in keys if k[0] == "e"]
         ids = [k[1] for k in keys if k[0] == "i"]
-        columns = ["id", "external_id", "customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue", "cost_of_goods"]
+        columns = ["id", "external_id", "customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue",
+                   "cost_of_goods", "exchange_rate", "base_revenue", "base_cost_of_goods"]
         found: dict[Any, dict[str, Any]] = {}
         for chunk in _chunks(exts):
             for row in Order.objects.filter(external_id__in=chunk).values(*columns):
@@ -1112,6 +1178,7 @@ class OrderImporter(Importer):
         for pk, key in zip(ids, new_keys, strict=True):
             group = groups[key]
             customer_id, channel, branch_id, ordered_at, currency = group[0].desired["header"]
+            rate = group[0].desired["rate"]
             revenue = Decimal(0)
             cogs = Decimal(0)
             for r in group:
@@ -1122,7 +1189,7 @@ class OrderImporter(Importer):
                 r.status = "created"
             order_rows.append(
                 [pk, key[1] if key[0] == "e" else None, customer_id, channel, branch_id, ordered_at, currency,
-                 revenue, cogs, now, now]
+                 revenue, cogs, rate, to_base(revenue, rate, currency), to_base(cogs, rate, currency), now, now]
             )
             affected.add(customer_id)
         for key, group in groups.items():
@@ -1131,7 +1198,9 @@ class OrderImporter(Importer):
                 continue
             header = group[0].desired["header"]
             old_header = (old["customer_id"], old["channel"], old["branch_id"], old["ordered_at"], old["currency"])
-            header_changed = header != old_header
+            rate = group[0].desired["rate"]
+            # A new rate (an order that waited for one, a corrected rate) changes the order too.
+            header_changed = header != old_header or rate != old["exchange_rate"]
             current = dict(lines.get(old["id"], {}))
             for r in group:
                 number, product, qty, price, cost, amount = r.extra["line"]
@@ -1147,14 +1216,17 @@ class OrderImporter(Importer):
                 current[number] = (before[0] if before else None, product, qty, price, cost, amount)
             revenue = sum((v[5] for v in current.values()), Decimal(0))
             cogs = sum(((v[2] * v[4]).quantize(CENT) for v in current.values()), Decimal(0))
-            if header_changed or revenue != old["revenue"] or cogs != old["cost_of_goods"]:
-                order_updates.append([*header, revenue, cogs, now, old["id"]])
+            base = (to_base(revenue, rate, header[4]), to_base(cogs, rate, header[4]))
+            if (header_changed or revenue != old["revenue"] or cogs != old["cost_of_goods"]
+                    or base != (old["base_revenue"], old["base_cost_of_goods"])):
+                order_updates.append([*header, revenue, cogs, rate, *base, now, old["id"]])
                 affected.update({header[0], old["customer_id"]})
         writer.insert(Order, self.ORDER_COLUMNS, order_rows)
         writer.insert(OrderLine, self.LINE_COLUMNS, line_rows)
         writer.update(
             Order,
-            ("customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue", "cost_of_goods", "updated_at"),
+            ("customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue", "cost_of_goods", "exchange_rate",
+             "base_revenue", "base_cost_of_goods", "updated_at"),
             order_updates,
         )
         writer.update(OrderLine, ("product_id", "quantity", "unit_price", "unit_cost", "amount"), line_updates)
@@ -1171,7 +1243,66 @@ class OrderImporter(Importer):
                 numbers.setdefault(r.extra["line"][0], r.line)
 
 
+# ---------------------------------------------------------------------------------------------
+# Exchange rates: one row per (currency, date), upserted on that pair.
+
+
+class RateImporter(Importer):
+    kind = "rates"
+    model = ExchangeRate
+    one_of = ()
+    specs = [
+        f.spec("currency", gettext_lazy("currency"), f.currency),
+        f.spec("date", gettext_lazy("date"), f.day),
+        f.spec("rate", gettext_lazy("rate (units of the base currency for one unit)"), f.rate),
+        f.spec("source", gettext_lazy("source"), f.model_text(ExchangeRate, "source")),
+    ]
+
+    @classmethod
+    def permitted(cls, user: User | None) -> bool:
+        """Rates change everyone's money: administrators only."""
+        if user is None or user.is_superuser:
+            return True
+        return user.is_active and user.role == Role.ADMIN
+
+    def process(self, rows: list[Row]) -> None:
+        base = base_currency()
+        batch: dict[Any, int] = {}
+        live: list[Row] = []
+        for r in ok(rows):
+            item = RateInput(r.values["currency"], r.values["date"], r.values["rate"], r.values.get("source") or "")
+            key = (item.currency, item.date)
+            first = self.run.seen.get((self.kind, key)) or batch.get(key)
+            if first is not None:
+                r.reject(
+                    _("%(currency)s on %(date)s already appears on line %(line)s.")
+                    % {"currency": item.currency, "date": item.date.isoformat(), "line": first}
+                )
+                continue
+            try:
+                check_rate(item, base)
+            except ValidationError as exc:
+                r.reject(" ".join(exc.messages))
+                continue
+            batch[key] = r.line
+            r.extra["rate"] = item
+            live.append(r)
+        # Orders and cost events that waited for these rates are converted with the batch.
+        results = rates_save(rates=[r.extra["rate"] for r in live])
+        for r, result in zip(live, results, strict=True):
+            r.status = result.status
+            self.run.seen[(self.kind, (result.rate.currency, result.rate.date))] = r.line
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     cls.kind: cls
-    for cls in (CustomerImporter, ContactImporter, ProductImporter, OrderImporter, InteractionImporter, CostEventImporter)
+    for cls in (
+        CustomerImporter,
+        ContactImporter,
+        ProductImporter,
+        OrderImporter,
+        InteractionImporter,
+        CostEventImporter,
+        RateImporter,
+    )
 }

@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     ORDERS = "orders", _("Orders (one row per line)")
     INTERACTIONS = "interactions", _("Interactions")
     COST_EVENTS = "cost_events", _("Cost-to-serve events")
+    RATES = "rates", _("Exchange rates")
 
 
 class DateOrder(models.TextChoices):

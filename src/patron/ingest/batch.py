@@ -8,6 +8,10 @@ written: an item's order and lines land together or not at all.
 
 Idempotent on ``external_id``: an item whose external id already exists (or appeared earlier in
 the same batch) is reported as ``duplicate`` and changes nothing.
+
+Money in another currency than the base is converted at the rate of the item's date, loaded for
+the whole batch at once (``commerce.currency.RateBook``); an item with no rate for its date is an
+item error (``missing_rate``), never summed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field as DjangoField
 from django.db.models import Model, Q
@@ -28,6 +33,15 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.commerce.currency import (
+    ONE,
+    MissingRateError,
+    RateBook,
+    check_base_currency,
+    cross,
+    rate_day,
+    to_base,
+)
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import CostEventIn, OrderIn, order_data
 from patron.core.models import Branch, User
@@ -132,6 +146,22 @@ class _Customers:
         if customer_id is not None:
             return self.by_id.get(customer_id)
         return self.by_external_id.get(external_id or "")
+
+
+def _rates_for(items: Sequence[Any], customers: _Customers) -> RateBook:
+    """The rates the batch's items in another currency than the base need, in one load."""
+    base = check_base_currency()
+    wanted = []
+    for item in items:
+        customer = customers.get(item.customer_id, item.customer_external_id)
+        currency = item.currency or (customer.currency if customer else base)
+        if currency != base:
+            wanted.append((currency, rate_day(item.occurred_at if isinstance(item, CostEventIn) else item.ordered_at)))
+    return RateBook(wanted)
+
+
+def _missing_rate(index: int, exc: MissingRateError, external_id: str | None) -> ItemResult:
+    return error(index, "missing_rate", " ".join(exc.messages), external_id)
 
 
 def _customers_for(user: User, items: Sequence[Any]) -> _Customers:
@@ -275,6 +305,9 @@ class _PlannedOrder:
     currency: str
     revenue: Decimal
     cogs: Decimal
+    rate: Decimal
+    base_revenue: Decimal
+    base_cogs: Decimal
     lines: list[_Line]
     skus: dict[int, str]
     pk: int | None = None
@@ -286,6 +319,7 @@ def orders_ingest(*, user: User, items: Sequence[tuple[int, OrderIn]]) -> list[I
     parsed = [item for _i, item in items]
     customers = _customers_for(user, parsed)
     products = _products_for(parsed)
+    rates = _rates_for(parsed, customers)
     branches = dict(
         Branch.objects.filter(code__in={i.branch for i in parsed if i.branch}).values_list("code", "pk")
     )
@@ -301,7 +335,7 @@ def orders_ingest(*, user: User, items: Sequence[tuple[int, OrderIn]]) -> list[I
             if ext and (ext in existing or ext in seen):
                 results[index] = ItemResult(index, "duplicate", id=existing.get(ext), external_id=ext)
                 continue
-            outcome = _plan_order(index, item, customers, products, branches)
+            outcome = _plan_order(index, item, customers, products, branches, rates)
             if isinstance(outcome, ItemResult):
                 results[index] = outcome
                 continue
@@ -323,7 +357,7 @@ def orders_ingest(*, user: User, items: Sequence[tuple[int, OrderIn]]) -> list[I
     return [results[index] for index, _item in items]
 
 
-def _products_for(items: Sequence[OrderIn]) -> dict[tuple[str, Any], tuple[int, str, Decimal, Decimal]]:
+def _products_for(items: Sequence[OrderIn]) -> dict[tuple[str, Any], tuple[int, str, Decimal, Decimal, str]]:
     ids, exts, skus = set(), set(), set()
     for item in items:
         for line in item.lines:
@@ -333,13 +367,13 @@ def _products_for(items: Sequence[OrderIn]) -> dict[tuple[str, Any], tuple[int, 
                 exts.add(line.product_external_id)
             elif line.product_sku is not None:
                 skus.add(line.product_sku)
-    found: dict[tuple[str, Any], tuple[int, str, Decimal, Decimal]] = {}
-    fields = ("pk", "external_id", "sku", "list_price", "unit_cost")
+    found: dict[tuple[str, Any], tuple[int, str, Decimal, Decimal, str]] = {}
+    fields = ("pk", "external_id", "sku", "list_price", "unit_cost", "currency")
     for key, values in (("pk", ids), ("external_id", exts), ("sku", skus)):
         for chunk in _chunks(sorted(values)):
-            for pk, ext, sku, price, cost in Product.objects.filter(**{f"{key}__in": chunk}).values_list(*fields):
+            for pk, ext, sku, price, cost, cur in Product.objects.filter(**{f"{key}__in": chunk}).values_list(*fields):
                 ref = {"pk": pk, "external_id": ext, "sku": sku}[key]
-                found[(key, ref)] = (pk, sku, price, cost)
+                found[(key, ref)] = (pk, sku, price, cost, cur)
     return found
 
 
@@ -347,8 +381,9 @@ def _plan_order(
     index: int,
     item: OrderIn,
     customers: _Customers,
-    products: dict[tuple[str, Any], tuple[int, str, Decimal, Decimal]],
+    products: dict[tuple[str, Any], tuple[int, str, Decimal, Decimal, str]],
     branches: dict[str, int],
+    rates: RateBook,
 ) -> _PlannedOrder | ItemResult:
     ext = item.external_id
     customer = customers.get(item.customer_id, item.customer_external_id)
@@ -363,6 +398,11 @@ def _plan_order(
     lines: list[_Line] = []
     skus: dict[int, str] = {}
     revenue = cogs = Decimal(0)
+    currency = item.currency or customer.currency
+    try:
+        rate = rates.rate(currency, rate_day(item.ordered_at)) if currency != rates.base else ONE
+    except MissingRateError as exc:
+        return _missing_rate(index, exc, ext)
     for number, line in enumerate(item.lines, start=1):
         if line.product_id is not None:
             key: tuple[str, Any] = ("pk", line.product_id)
@@ -378,10 +418,18 @@ def _plan_order(
                 _("Line %(n)s: there is no product %(ref)s.") % {"n": number, "ref": key[1]},
                 ext,
             )
-        product_id, sku, list_price, unit_cost = product
+        product_id, sku, list_price, unit_cost, product_currency = product
         skus[product_id] = sku
         price = list_price if line.unit_price is None else line.unit_price
         cost = unit_cost if line.unit_cost is None else line.unit_cost
+        if product_currency != currency and (line.unit_price is None or line.unit_cost is None):
+            # As commerce.services.build_lines: the product's price in the order's currency.
+            try:
+                rate_from = rates.rate(product_currency, rate_day(item.ordered_at))
+            except MissingRateError as exc:
+                return _missing_rate(index, exc, ext)
+            price = cross(price, rate_from, rate) if line.unit_price is None else price
+            cost = cross(cost, rate_from, rate) if line.unit_cost is None else cost
         # The same arithmetic as commerce.services.build_lines, so both paths give equal totals.
         amount = (line.quantity * price).quantize(CENT)
         revenue += amount
@@ -389,8 +437,13 @@ def _plan_order(
         lines.append(_Line(number, product_id, line.quantity, price, cost, amount))
     if revenue >= Decimal("1e14") or cogs >= Decimal("1e14"):
         return error(index, "too_large", _("The order's total is too large."), ext)
-    currency = item.currency or customer.currency
-    return _PlannedOrder(index, item, customer, branch_id, currency, revenue, cogs, lines, skus)
+    try:
+        base_revenue, base_cogs = to_base(revenue, rate, currency), to_base(cogs, rate, currency)
+    except ValidationError as exc:
+        return error(index, "too_large", " ".join(exc.messages), ext)
+    return _PlannedOrder(
+        index, item, customer, branch_id, currency, revenue, cogs, rate, base_revenue, base_cogs, lines, skus
+    )
 
 
 def _write_orders(planned: list[_PlannedOrder], results: dict[int, ItemResult]) -> list[ItemResult]:
@@ -403,7 +456,7 @@ def _write_orders(planned: list[_PlannedOrder], results: dict[int, ItemResult]) 
         _bulk_create_orders(planned, now)
     totals: dict[int, _Totals] = {}
     for p in planned:
-        totals.setdefault(p.customer.pk, _Totals()).add_order(p.revenue, p.cogs, p.item.ordered_at)
+        totals.setdefault(p.customer.pk, _Totals()).add_order(p.base_revenue, p.base_cogs, p.item.ordered_at)
     customers_add_totals(totals)
     _customers_changed(sorted(totals))
     emit_many("order.created", (_order_payload(p, now) for p in planned))
@@ -426,6 +479,9 @@ def _order_row(p: _PlannedOrder, now: datetime) -> dict[str, Any]:
         "currency": p.currency,
         "revenue": p.revenue,
         "cost_of_goods": p.cogs,
+        "exchange_rate": p.rate,
+        "base_revenue": p.base_revenue,
+        "base_cost_of_goods": p.base_cogs,
     }
 
 
@@ -473,6 +529,9 @@ def _bulk_create_orders(planned: list[_PlannedOrder], now: datetime) -> None:
                 currency=p.currency,
                 revenue=p.revenue,
                 cost_of_goods=p.cogs,
+                exchange_rate=p.rate,
+                base_revenue=p.base_revenue,
+                base_cost_of_goods=p.base_cogs,
             )
             for p in planned
         ],
@@ -506,6 +565,9 @@ def _order_payload(p: _PlannedOrder, now: datetime) -> dict[str, Any]:
         currency=p.currency,
         revenue=p.revenue,
         cost_of_goods=p.cogs,
+        exchange_rate=p.rate,
+        base_revenue=p.base_revenue,
+        base_cost_of_goods=p.base_cogs,
         created_at=now,
     )
     lines = [
@@ -532,6 +594,7 @@ def events_ingest(
     results: dict[int, ItemResult] = {}
     parsed = [item for _i, item in items]
     customers = _customers_for(user, parsed)
+    rates = _rates_for([i for i in parsed if isinstance(i, CostEventIn)], customers)
     interactions = [i for i in parsed if isinstance(i, InteractionIn)]
     usernames = {i.handled_by for i in interactions if i.handled_by}
     users = dict(User.objects.filter(username__in=usernames, is_active=True).values_list("username", "pk"))
@@ -574,11 +637,23 @@ def events_ingest(
                 results[index] = error(index, "unknown_customer", _("There is no customer %(ref)s.") % {"ref": ref}, ext)
                 continue
             if isinstance(item, CostEventIn):
+                currency = item.currency or customer.currency
+                try:
+                    rate = rates.rate(currency, rate_day(item.occurred_at)) if currency != rates.base else ONE
+                    base_amount = to_base(item.amount, rate, currency)
+                except MissingRateError as exc:
+                    results[index] = _missing_rate(index, exc, ext)
+                    continue
+                except ValidationError as exc:
+                    results[index] = error(index, "too_large", " ".join(exc.messages), ext)
+                    continue
                 event = CostEvent(
                     customer_id=customer.pk,
                     kind=item.kind,
                     amount=item.amount,
-                    currency=item.currency or customer.currency,
+                    currency=currency,
+                    exchange_rate=rate,
+                    base_amount=base_amount,
                     occurred_at=item.occurred_at,
                     external_id=ext,
                     note=item.note,
@@ -601,7 +676,7 @@ def events_ingest(
             events = CostEvent.objects.bulk_create([e for _i, e in cost_planned], batch_size=2000)
             totals: dict[int, _Totals] = {}
             for event in events:
-                totals.setdefault(event.customer_id, _Totals()).serve += event.amount
+                totals.setdefault(event.customer_id, _Totals()).serve += event.base_amount
             customers_add_totals(totals)
             _customers_changed(sorted(totals))
             written += [ItemResult(i, "created", id=e.pk, external_id=e.external_id) for (i, _), e in zip(cost_planned, events, strict=True)]

@@ -142,7 +142,9 @@ register_kind(
             "unit_price",
             "unit_cost",
         ),
-        derived=("id", "customer_name", "product_name", "line_amount"),
+        # The order's rate and amounts in the base currency (commerce.currency), on each line.
+        derived=("id", "customer_name", "product_name", "line_amount", "exchange_rate", "base_revenue",
+                 "base_cost_of_goods"),
         required=("channel", "ordered_at", "product_sku", "quantity"),
     )
 )
@@ -180,8 +182,17 @@ register_kind(
             "occurred_at",
             "note",
         ),
-        derived=("id", "customer_name"),
+        derived=("id", "customer_name", "exchange_rate", "base_amount"),
         required=("kind", "amount", "occurred_at"),
+    )
+)
+
+register_kind(
+    KindColumns(
+        "rates",
+        # Base-currency units for one unit of ``currency`` on ``date`` (commerce.currency).
+        columns=("currency", "date", "rate", "source"),
+        required=("currency", "date", "rate"),
     )
 )
 

@@ -30,7 +30,7 @@ from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.core.models import User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import of_visible_customers, visible_customers
@@ -43,6 +43,7 @@ BOM = "\ufeff"
 
 # Column types: how a value is written to CSV/XLSX and typed in Parquet.
 STR, INT, MONEY, QTY, BOOL, DATE, DATETIME = "str", "int", "money", "quantity", "bool", "date", "datetime"
+RATE = "rate"
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _xlsx_value(value: Any, kind: str) -> Any:
     # Numbers stay numbers for Excel; everything else is the CSV text, so both import alike.
     if value is None:
         return None
-    if kind in (INT, MONEY, QTY) and not isinstance(value, bool):
+    if kind in (INT, MONEY, QTY, RATE) and not isinstance(value, bool):
         return value
     return text_value(value)
 
@@ -232,6 +233,7 @@ def _arrow_type(kind: str) -> Any:
         INT: pa.int64(),
         MONEY: pa.decimal128(16, 2),
         QTY: pa.decimal128(12, 3),
+        RATE: pa.decimal128(20, 10),
         BOOL: pa.bool_(),
         DATE: pa.date32(),
         DATETIME: pa.timestamp("us", tz="UTC"),
@@ -488,6 +490,9 @@ register_export(
             "branch": "branch__code",
             "ordered_at": "ordered_at",
             "currency": "currency",
+            "exchange_rate": "exchange_rate",
+            "base_revenue": "base_revenue",
+            "base_cost_of_goods": "base_cost_of_goods",
         },
         types={
             "id": INT,
@@ -498,6 +503,9 @@ register_export(
             "unit_price": MONEY,
             "unit_cost": MONEY,
             "line_amount": MONEY,
+            "exchange_rate": RATE,
+            "base_revenue": MONEY,
+            "base_cost_of_goods": MONEY,
         },
         visible=lambda user: _scoped(Order, user),
         complete=_order_lines,
@@ -539,9 +547,29 @@ register_export(
             "currency": "currency",
             "occurred_at": "occurred_at",
             "note": "note",
+            "exchange_rate": "exchange_rate",
+            "base_amount": "base_amount",
         },
-        types={"id": INT, "customer_id": INT, "amount": MONEY, "occurred_at": DATETIME},
+        types={
+            "id": INT,
+            "customer_id": INT,
+            "amount": MONEY,
+            "occurred_at": DATETIME,
+            "exchange_rate": RATE,
+            "base_amount": MONEY,
+        },
         visible=lambda user: _scoped(CostEvent, user),
+    )
+)
+
+register_export(
+    ExportKind(
+        "rates",
+        ExchangeRate,
+        fields={"currency": "currency", "date": "date", "rate": "rate", "source": "source"},
+        types={"date": DATE, "rate": RATE},
+        # Exchange rates are not customer data: everyone who may sign in may read them.
+        visible=lambda user: ExchangeRate.objects.all(),
     )
 )
 

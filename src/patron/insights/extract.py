@@ -161,9 +161,10 @@ def _with_time(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def orders_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    where, params = _customer_filter("customer_id", customer_ids)
+    """Orders in the base currency; an order waiting for a rate is left out, as from the totals."""
+    where, params = _customer_filter("customer_id", customer_ids, converted=True)
     frame = _fetch(
-        f"SELECT id, customer_id, {_epoch('ordered_at')}, {_real('revenue')}, {_real('cost_of_goods')} "
+        f"SELECT id, customer_id, {_epoch('ordered_at')}, {_real('base_revenue')}, {_real('base_cost_of_goods')} "
         f"FROM commerce_order{where}",
         ["order_id", "customer_id", "date", "revenue", "cogs"],
         params,
@@ -179,9 +180,9 @@ def lines_frame() -> pd.DataFrame:
 
 
 def costs_frame(customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    where, params = _customer_filter("customer_id", customer_ids)
+    where, params = _customer_filter("customer_id", customer_ids, converted=True)
     frame = _fetch(
-        f"SELECT customer_id, {_epoch('occurred_at')}, {_real('amount')} FROM commerce_costevent{where}",
+        f"SELECT customer_id, {_epoch('occurred_at')}, {_real('base_amount')} FROM commerce_costevent{where}",
         ["customer_id", "date", "amount"],
         params,
     )
@@ -305,13 +306,18 @@ def in_thread(work: Callable[[], T]) -> T:
         connections.close_all()  # a read that fell back to the cursor opened this thread's own
 
 
-def _customer_filter(column: str, customer_ids: Sequence[int] | None) -> tuple[str, list[int]]:
+def _customer_filter(
+    column: str, customer_ids: Sequence[int] | None, *, converted: bool = False
+) -> tuple[str, list[int]]:
+    """The WHERE clause for these customers (all if None); ``converted`` also leaves out money
+    records waiting for an exchange rate."""
+    rate = " AND exchange_rate IS NOT NULL" if converted else ""
     if customer_ids is None:
-        return "", []
+        return (" WHERE exchange_rate IS NOT NULL" if converted else ""), []
     ids = [int(i) for i in customer_ids]
     if not ids:
         return f" WHERE {column} IS NULL AND 1 = 0", []
-    return f" WHERE {column} IN ({', '.join(['%s'] * len(ids))})", ids
+    return f" WHERE {column} IN ({', '.join(['%s'] * len(ids))}){rate}", ids
 
 
 def _model(app_label: str, name: str) -> Any:

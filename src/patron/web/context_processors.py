@@ -1,4 +1,5 @@
-"""Template context every page needs: the navigation for the user's role and the languages."""
+"""Template context every page needs: the navigation for the user's role, the languages and
+the base currency every total is shown in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from patron.core.models import base_currency
 from patron.core.roles import can_view_models
 
 
@@ -32,4 +34,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append((reverse("models"), _("Models")))
         if user.is_staff or user.is_superuser:
             items.append((reverse("admin:index"), _("Admin")))
-    return {"nav_items": items, "patron_languages": settings.LANGUAGES}
+    return {"nav_items": items, "patron_languages": settings.LANGUAGES, "base_currency": base_currency()}

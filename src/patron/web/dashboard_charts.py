@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from patron.core.models import base_currency
 from patron.insights import charts as model_charts
 from patron.insights.models import ValueClass
 
@@ -23,6 +24,11 @@ PYRAMID = ["below_zero", "other", "most_growable", "most_valuable"]  # bottom to
 def customers_url(**params: Any) -> str:
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{reverse('customer-list')}?{query}" if query else reverse("customer-list")
+
+
+def _money(label: str) -> str:
+    """An axis name for money: the label and the base currency every figure is in."""
+    return f"{label} ({base_currency()})"
 
 
 def _n(value: float) -> str:
@@ -40,7 +46,7 @@ def value_pyramid(figures: dict[str, Any]) -> dict[str, Any] | None:
         "legend": {"data": [_("Customers"), _("Profit, last 12 months")], "bottom": 0},
         "grid": {"left": 120, "bottom": 60},
         "yAxis": {"type": "category", "data": labels},
-        "xAxis": [{"type": "value", "name": _("Customers")}, {"type": "value", "name": _("Profit"), "position": "top"}],
+        "xAxis": [{"type": "value", "name": _("Customers")}, {"type": "value", "name": _money(_("Profit")), "position": "top"}],
         "series": [
             {"name": _("Customers"), "type": "bar", "xAxisIndex": 0,
              "data": [classes.get(c, {}).get("n", 0) for c in PYRAMID]},
@@ -106,13 +112,13 @@ def histogram_chart(
 
 def profit_histogram(figures: dict[str, Any], edges: list[int]) -> dict[str, Any] | None:
     return histogram_chart(
-        edges, figures.get("profit_hist") or [], param="profit", axis_name=_("Profit to date")
+        edges, figures.get("profit_hist") or [], param="profit", axis_name=_money(_("Profit to date"))
     )
 
 
 def clv_histogram(figures: dict[str, Any], edges: list[int]) -> dict[str, Any] | None:
     return histogram_chart(
-        edges, figures.get("clv_hist") or [], param="clv", axis_name=_("Predicted value, next 12 months"),
+        edges, figures.get("clv_hist") or [], param="clv", axis_name=_money(_("Predicted value, next 12 months")),
         skip_below_first=True,
     )  # fmt: skip
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from patron.core.dbstats import refresh_planner_statistics
+from patron.generator.simulate import Population
 from patron.generator.writer import DEFAULT_CHUNK_SIZE, GeneratorError, generate_dataset
 
 
@@ -23,6 +25,32 @@ def _whole_number(minimum: int, what: str):
         return value
 
     return parse
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--foreign-share must be a number from 0 to 1, not {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"--foreign-share must be from 0 to 1, not {text}")
+    return value
+
+
+def _currency(text: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", text):
+        raise argparse.ArgumentTypeError(f"--foreign-currency must be a three-letter code such as USD, not {text!r}")
+    return text
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e9:
+        raise argparse.ArgumentTypeError(f"--foreign-rate must be a positive number, not {text!r}")
+    return value
 
 
 class Command(BaseCommand):
@@ -47,6 +75,19 @@ class Command(BaseCommand):
             action="store_true",
             help="delete customers generated earlier with the same seed (and all their records) first",
         )
+        parser.add_argument(
+            "--foreign-share",
+            type=_share,
+            default=0.0,
+            help="share of customers billed in --foreign-currency (default 0: all in the base currency)",
+        )
+        parser.add_argument("--foreign-currency", type=_currency, default="USD", help="default USD")
+        parser.add_argument(
+            "--foreign-rate",
+            type=_rate,
+            default=7.1,
+            help="base-currency units per foreign unit that generated daily rates move around (default 7.1)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -56,6 +97,11 @@ class Command(BaseCommand):
                 options["seed"],
                 chunk_size=options["chunk_size"],
                 replace=options["replace"],
+                params=Population().replace(
+                    foreign_share=options["foreign_share"],
+                    foreign_currency=options["foreign_currency"],
+                    foreign_rate=options["foreign_rate"],
+                ),
                 progress=not options["no_progress"] and options.get("verbosity", 1) > 0,
             )
         except GeneratorError as exc:
