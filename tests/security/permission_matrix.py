@@ -127,6 +127,7 @@ WEB: dict[str, list[Check]] = {
     ],
     "dashboards": [Check()],
     "login": [Check(access=PUBLIC)],
+    "health": [Check(access=PUBLIC, note="for load balancers: says only whether the database answers")],
     "logout": [Check(access=PUBLIC, method="POST", ok=ok(302))],
     "set_language": [Check(access=PUBLIC, method="POST", ok=ok(302), data=lambda b, r: {"language": "zh-hans", "next": "/"})],
     "customer-list": [
