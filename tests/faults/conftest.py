@@ -1,7 +1,8 @@
 """Real processes (``patron worker``, ``import``, ``score``, ``serve``) killed with SIGKILL mid-work.
 
 They run against a SQLite file, or, when DATABASE_URL names PostgreSQL, against the test
-database (committed data, emptied after each test). The test itself reads the database with
+database (committed data, emptied after each test: mark the tests
+``django_db(transaction=True)``). The test itself reads the database with
 plain SQL and writes through ``patron shell``, as another process would.
 """
 
@@ -140,7 +141,7 @@ def faultdb(request, tmp_path, bytecode) -> Iterator[Database]:
     logs = tmp_path / "logs"
     logs.mkdir()
     if connection.vendor == "postgresql":
-        request.getfixturevalue("transactional_db")  # committed rows, emptied after the test
+        # The test database; the tests' django_db(transaction=True) empties it after each.
         url = _postgres_url(connection.settings_dict)
         database = Database(child_env(DATABASE_URL=url, PATRON_DATA_DIR=str(tmp_path), **bytecode), "postgresql", url, logs)
     else:
@@ -148,6 +149,8 @@ def faultdb(request, tmp_path, bytecode) -> Iterator[Database]:
         data.mkdir()
         shutil.copy(request.getfixturevalue("sqlite_template"), data / "patron.sqlite3")
         database = Database(child_env(PATRON_DATA_DIR=str(data), **bytecode), "sqlite", str(data / "patron.sqlite3"), logs)
+    if database.vendor == "postgresql":  # rows another test left would change every count here
+        assert database.value("SELECT count(*) FROM customers_customer") == 0, "the test database is not empty"
     try:
         yield database
     finally:

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from tests.faults.conftest import kill, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CUSTOMERS = 300
 ORDERS = 20_000

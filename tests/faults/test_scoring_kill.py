@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from tests.faults.conftest import alive, children_of, kill, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CUSTOMERS = 1000
 BEFORE, KILLED = "2025-06-30", "2025-07-31"

@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from tests.faults.conftest import kill, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 INVITATIONS = 12
 STAGE_DELAY = 0.05  # seconds the server takes at each step (a real server's checks, DNS, disk)
