@@ -247,38 +247,46 @@ def _expected(check: Check, role: str, which: str) -> frozenset[int]:
 def _run_one(book: Book, route: Route, check: Check, role: str | None, which: str, record: Any) -> list[str]:
     """One request in a rolled-back savepoint; the failures it shows."""
     url = _url(book, route, check, record)
-    who = "anonymous" if role is None else f"{role}" + (f" ({which} record {record})" if which != "none" else "")
+    who = "anonymous" if role is None else role + (f" ({which} record {record})" if which != "none" else "")
     where = f"{route.key}: {check.method} {url} as {who}"
-    failures: list[str] = []
-    write = check.method != "GET"
+    if role is None:
+        refused = check.access != PUBLIC
+    else:
+        refused = which == "hidden" or role not in check.roles
     with transaction.atomic():
-        refused = role is not None and (which == "hidden" or role not in check.roles)
-        before = _snapshot() if write and refused else None
+        before = _snapshot() if check.method != "GET" and refused else None
         response = _send(book, route, check, role, url, record)
-        status = response.status_code
         if role is None:
-            failures += _anonymous(route, check, response)
+            failures = _anonymous(route, check, response)
         else:
-            expected = _expected(check, role, which)
-            if status not in expected:
-                failures.append(f"{where}: status {status}, expected {sorted(expected)}")
-        body = _body(response) if role is not None and 200 <= status < 300 else ""
-        if body and check.access != PUBLIC:
-            leaked = [m for m in book.hidden_markers(role) if m in body]  # type: ignore[arg-type]
-            if route.kind == "api" and response.get("Content-Type", "").startswith("application/json"):
-                hidden_ids = book.hidden_customer_ids(role)  # type: ignore[arg-type]
-                leaked += [f"customer id {i}" for i in set(_json_customer_ids(json.loads(body))) if i in hidden_ids]
-            if leaked:
-                failures.append(f"{where}: shows customers outside the role's visibility: {leaked}")
-            if check.lists and role in check.roles:
-                failures += _shows(book, check, role, body, response, where)  # type: ignore[arg-type]
-        if check.also is not None and role is not None and 200 <= status < 400:
-            problem = check.also(book, role, response, which)
-            if problem:
-                failures.append(f"{where}: {problem}")
+            failures = _judge(book, route, check, role, which, response, where)
         if before is not None and _snapshot() != before:
-            failures.append(f"{where}: a refused write changed the data (status {status})")
+            failures.append(f"{where}: a refused write changed the data (status {response.status_code})")
         transaction.set_rollback(True)
+    return failures
+
+
+def _judge(book: Book, route: Route, check: Check, role: str, which: str, response: Any, where: str) -> list[str]:
+    """Status, nothing outside the role's visibility, the role's own records in a list."""
+    failures = []
+    status = response.status_code
+    expected = _expected(check, role, which)
+    if status not in expected:
+        failures.append(f"{where}: status {status}, expected {sorted(expected)}")
+    body = _body(response) if 200 <= status < 300 else ""
+    if body and check.access != PUBLIC:  # a public link shows what its token grants, whoever opens it
+        leaked = [m for m in book.hidden_markers(role) if m in body]
+        if route.kind == "api" and response.get("Content-Type", "").startswith("application/json"):
+            hidden_ids = book.hidden_customer_ids(role)
+            leaked += [f"customer id {i}" for i in set(_json_customer_ids(json.loads(body))) if i in hidden_ids]
+        if leaked:
+            failures.append(f"{where}: shows customers outside the role's visibility: {leaked}")
+        if check.lists and role in check.roles:
+            failures += _shows(book, check, role, body, response, where)
+    if check.also is not None and 200 <= status < 400:
+        problem = check.also(book, role, response, which)
+        if problem:
+            failures.append(f"{where}: {problem}")
     return failures
 
 
@@ -330,7 +338,7 @@ _ADMIN_OVERRIDES = {
 }
 
 
-def _admin_case(book: Book, route: Route) -> tuple[Check, Route, Any] | None:
+def _admin_case(book: Book, route: Route) -> tuple[Check, str] | None:
     """The admin route as a check, with its parameters filled (None: the route cannot be filled)."""
     check = _ADMIN_OVERRIDES.get(route.key, ADMIN_SITE)
     values: dict[str, Any] = {}
@@ -368,7 +376,7 @@ def _admin_case(book: Book, route: Route) -> tuple[Check, Route, Any] | None:
         url = "/" + path.replace("^", "").replace("$", "")
     else:
         url = reverse(route.name, kwargs=values)
-    return check, route, url
+    return check, url
 
 
 def _to_admin_login(status: int, location: str) -> bool:
@@ -382,7 +390,7 @@ def _run_admin(book: Book, route: Route) -> list[str]:
         # Nothing to open as the administrator; the staff check still holds for everyone else.
         check, url = ADMIN_SITE, re.sub(r"<(?:\w+:)?\w+>", "1", "/" + route.path)
     else:
-        check, _route, url = case
+        check, url = case
     failures = []
     for role in (None, *ROLES):
         if role == "admin" and case is None:
