@@ -26,6 +26,7 @@ def write_files(folder):
         out.writerow(["external_id", "name"])
         out.writerows([f"C-{i}", f"Customer {i}"] for i in range(CUSTOMERS))
     expected: dict[str, Decimal] = defaultdict(Decimal)
+    cogs: dict[str, Decimal] = defaultdict(Decimal)
     orders_of: dict[str, int] = defaultdict(int)
     lines = 0
     with open(folder / "orders.csv", "w", newline="", encoding="utf-8") as handle:
@@ -40,8 +41,9 @@ def write_files(folder):
                 quantity = rng.randint(1, 4)
                 out.writerow([f"O-{o}", customer, "web", at, line, sku, quantity, PRICES[sku]])
                 expected[customer] += PRICES[sku] * quantity
+                cogs[customer] += PRICES[sku] / 2 * quantity  # the product's unit cost
                 lines += 1
-    return lines, expected, orders_of
+    return lines, expected, cogs, orders_of
 
 
 PRODUCTS = """
@@ -53,7 +55,7 @@ for sku, price in {prices}.items():
 
 
 def test_a_killed_import_run_again_leaves_every_row_once(faultdb, tmp_path):
-    lines, revenue, order_counts = write_files(tmp_path)
+    lines, revenue, cogs, order_counts = write_files(tmp_path)
     faultdb.shell(PRODUCTS.format(prices={k: str(v) for k, v in PRICES.items()}))
     customers = faultdb.run("import", "customers", str(tmp_path / "customers.csv"))
     assert customers.returncode == 0, customers.stderr
@@ -84,7 +86,11 @@ def test_a_killed_import_run_again_leaves_every_row_once(faultdb, tmp_path):
         "GROUP BY o.id, o.revenue HAVING abs(o.revenue - sum(l.amount)) > 0.001"
     ) == []
     stored = {
-        ext: (Decimal(str(total)), count)
-        for ext, total, count in faultdb.sql("SELECT external_id, revenue_total, order_count FROM customers_customer")
+        ext: (Decimal(str(total)), Decimal(str(cost)), count)
+        for ext, total, cost, count in faultdb.sql(
+            "SELECT external_id, revenue_total, cogs_total, order_count FROM customers_customer"
+        )
     }
-    assert stored == {f"C-{i}": (revenue[f"C-{i}"], order_counts[f"C-{i}"]) for i in range(CUSTOMERS)}
+    assert stored == {
+        f"C-{i}": (revenue[f"C-{i}"], cogs[f"C-{i}"], order_counts[f"C-{i}"]) for i in range(CUSTOMERS)
+    }
