@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path
 from django.utils.translation import gettext as _
@@ -21,8 +22,9 @@ from ninja.security import HttpBearer, SessionAuth
 
 from patron.commerce.currency import MissingRateError
 from patron.core.apikit import ApiError, validation_details, validation_message
-from patron.core.errors import DuplicateExternalIdError
+from patron.core.errors import DuplicateExternalIdError, database_unavailable
 from patron.core.tokens import token_authenticate
+from patron.web.errors import unavailable
 
 logger = logging.getLogger("patron.api")
 
@@ -76,6 +78,7 @@ _STATUS_CODES = {
     413: "too_large",
     422: "invalid",
     429: "throttled",
+    503: "unavailable",
 }
 
 
@@ -145,6 +148,15 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
     if isinstance(exc, RequestDataTooBig):
         return _error(request, 413, "too_large", _("The request body is too large."))
     return _error(request, 400, "bad_request", _("The request was refused."))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if database_unavailable(exc):
+        # The server restarting or out of reach: 503, retry later (the transaction was rolled back).
+        return unavailable(request)
+    return _server_error(request, exc)
 
 
 @api.exception_handler(Exception)

@@ -181,9 +181,13 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Django's SMTP backend with a hook at SMTP's point of no return (survey invitations go once).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "patron.core.mail.SMTPBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+# Seconds an SMTP connection waits for the server: a server that stops answering fails the send
+# (recorded on the invitation) instead of holding the worker for ever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "60"))
 DEFAULT_FROM_EMAIL = os.environ.get("PATRON_FROM_EMAIL", "Patron <patron@localhost>")
 
 SESSION_COOKIE_HTTPONLY = True

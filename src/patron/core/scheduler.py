@@ -113,9 +113,13 @@ def prune_results(*, now: datetime | None = None, days: int = RESULTS_KEPT_DAYS)
 
 
 def run(stop: threading.Event, *, interval: float = 30.0) -> None:
-    """The worker's scheduler loop; errors are logged and the loop goes on."""
+    """The worker's scheduler loop; errors are logged and the loop goes on. Each pass also puts
+    back in the queue the tasks of this host's workers that died (``core.workers``)."""
+    from patron.core import workers
+
     while not stop.is_set():
         try:
+            workers.requeue_orphans()
             for item in enqueue_due():
                 logger.info("scheduled %s", item)
         except Exception:

@@ -65,18 +65,23 @@ def can_see_customer(user: User, customer_id: int) -> bool:
 READ_ONLY_ROLES = {Role.ANALYST, Role.MARKETER}
 
 
+def changes_customers(user: User) -> bool:
+    """Whether the user's role changes customer records at all: analysts and marketers only read."""
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_superuser or user.role not in READ_ONLY_ROLES)
+    )
+
+
 def editable_customers(user: User) -> QuerySet[Customer]:
     """The customers ``user`` may change: the visible ones, unless the role only reads."""
-    if not user.is_authenticated or (not user.is_superuser and user.role in READ_ONLY_ROLES):
+    if not changes_customers(user):
         return Customer.objects.none()
     return visible_customers(user)
 
 
 def can_edit_customer(user: User, customer: Customer) -> bool:
     """Analysts and marketers read everything but change nothing on a customer's record."""
-    if not user.is_authenticated or user.role in {Role.ANALYST, Role.MARKETER}:
-        return False
-    return visible_customers(user).filter(pk=customer.pk).exists()
+    return changes_customers(user) and visible_customers(user).filter(pk=customer.pk).exists()
 
 
 def search_key(name: str) -> str:

@@ -223,6 +223,9 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Committed right before the mail server can accept the message (core.mail): from then on
+    # the invitation is not sent again, even if the worker dies before it records sent_at.
+    handed_over_at = models.DateTimeField(_("handed to the mail server"), null=True, blank=True, editable=False)
     send_error = models.CharField(_("sending error"), max_length=300, blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from functools import partial
 
 from django.core.mail import get_connection
 from django.utils import timezone
 from django_tasks import task
 
+from patron.core.mail import hands_over
 from patron.feedback import emails, services
 from patron.feedback.models import FollowUp, Invitation
 
@@ -17,7 +19,13 @@ logger = logging.getLogger("patron.feedback")
 
 @task()
 def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
-    """Send queued email invitations; a failure is recorded on the invitation, the rest still go."""
+    """Send queued email invitations, each once (docs/security.md, "Faults"); a failure is
+    recorded on the invitation, the rest still go.
+
+    Each invitation is marked handed over (committed) at SMTP's point of no return and marked
+    sent after the server's reply. A run that finds it handed over but not sent (the worker died
+    in between, and ``patron worker`` re-ran this task) counts it as sent: the server has it.
+    """
     sent = failed = 0
     invitations = (
         Invitation.objects.filter(pk__in=invitation_ids, sent_at__isnull=True, answered_at__isnull=True)
@@ -29,13 +37,30 @@ def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
     connection = get_connection()
     try:
         for invitation in invitations:
+            if invitation.handed_over_at is not None:
+                services.invitation_mark_sent(invitation=invitation, now=invitation.handed_over_at)
+                sent += 1
+                continue
             if invitation.expires_at <= timezone.now():
                 continue
             try:
                 message = emails.invitation_message(invitation)
                 message.connection = connection
+                if hands_over(connection):
+                    message.before_end_of_data = partial(services.invitation_hand_over, invitation=invitation)  # type: ignore[attr-defined]
+                else:  # a backend without the hook: marked before it sends
+                    services.invitation_hand_over(invitation=invitation)
                 message.send()
+            except services.InvitationTakenError:
+                continue  # another sender has it; the backend dropped this session's transaction
             except (smtplib.SMTPException, OSError) as exc:
+                after_hand_over = hands_over(connection) and invitation.handed_over_at is not None
+                if after_hand_over and not isinstance(exc, smtplib.SMTPResponseException):
+                    # The connection failed after the end of the data was sent, with no refusal:
+                    # the server may have it. As after a crash there, it counts as sent.
+                    services.invitation_mark_sent(invitation=invitation, now=invitation.handed_over_at)
+                    sent += 1
+                    continue
                 failed += 1
                 logger.warning("invitation %s not sent: %s", invitation.pk, exc)
                 services.invitation_mark_sent(invitation=invitation, error=str(exc) or exc.__class__.__name__)

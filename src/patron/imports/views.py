@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,6 +29,7 @@ from patron.imports.kinds import IMPORTERS
 from patron.imports.models import ImportJob, ImportMapping, Kind
 from patron.imports.selectors import import_jobs_for, import_mappings, possible_duplicates_for
 from patron.imports.services import (
+    MergeNotAllowedError,
     customer_merge,
     import_job_create,
     import_job_run,
@@ -61,7 +62,9 @@ def import_index(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     kinds = _kinds_for(user)
     form = UploadForm(request.POST or None, request.FILES or None, kinds=kinds)
-    if request.method == "POST" and kinds and form.is_valid():
+    if request.method == "POST" and not kinds:
+        raise PermissionDenied(_("Your role does not change customers."))
+    if request.method == "POST" and form.is_valid():
         try:
             job = import_job_create(user=user, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"])
         except ValidationError as exc:
@@ -224,7 +227,7 @@ def import_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
     mapping = get_object_or_404(ImportMapping, pk=pk)
     if not importer_class(mapping.kind).permitted(_user(request)):
-        raise Http404
+        raise PermissionDenied(_("%(user)s may not import %(kind)s.") % {"user": _user(request), "kind": mapping.kind})
     import_mapping_delete(mapping=mapping)
     messages.success(request, _("Mapping %(name)s deleted.") % {"name": mapping.name})
     return redirect("import-index")
@@ -247,6 +250,8 @@ def duplicate_merge(request: HttpRequest, pk: int) -> HttpResponse:
     keep, merge = (flag.customer, flag.other) if keep_id == str(flag.customer_id) else (flag.other, flag.customer)
     try:
         log = customer_merge(keep=keep, merge=merge, by=_user(request))
+    except MergeNotAllowedError as exc:
+        raise PermissionDenied(_errors(exc)) from exc
     except ValidationError as exc:
         messages.error(request, _errors(exc))
         return redirect("duplicates")
@@ -264,6 +269,8 @@ def duplicate_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     flag = get_object_or_404(possible_duplicates_for(_user(request)), pk=pk)
     try:
         possible_duplicate_dismiss(flag=flag, by=_user(request))
+    except MergeNotAllowedError as exc:
+        raise PermissionDenied(_errors(exc)) from exc
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from patron.core.workers import is_gone
 from patron.customers.models import Customer
 
 
@@ -41,6 +42,8 @@ class ScoringRun(models.Model):
     # customer between runs.
     churn_model = models.BinaryField(_("churn model"), null=True, blank=True, editable=False)
     error = models.TextField(_("error"), blank=True)
+    # The process running it (core.workers.worker_id): a run whose process is gone was abandoned.
+    runner = models.CharField(_("run by"), max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-as_of"]
@@ -49,6 +52,11 @@ class ScoringRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} ({self.get_status_display()})"
+
+    @property
+    def abandoned(self) -> bool:
+        """Started, and the process running it has ended (killed): the next run of the day resumes it."""
+        return self.status == self.Status.STARTED and bool(self.runner) and is_gone(self.runner)
 
 
 class ScoreFields(models.Model):

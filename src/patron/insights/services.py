@@ -25,10 +25,11 @@ import pandas as pd
 import pyarrow as pa
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
 from patron.config import database
-from patron.core import bulk
+from patron.core import bulk, workers
 from patron.insights import extract, figures, score_ingest, sqlite_worker
 from patron.insights.models import (
     CurrentScore,
@@ -60,6 +61,35 @@ def _noop(_step: str, _done: int, _total: int) -> None:
     return None
 
 
+class ScoringRunBusyError(Exception):
+    """A run of the same day is under way in another process of this host."""
+
+    def __init__(self, as_of: date, runner: str) -> None:
+        super().__init__(
+            _("A scoring run as of %(day)s is already running (process %(runner)s); wait for it to end.")
+            % {"day": as_of.isoformat(), "runner": runner}
+        )
+
+
+ABANDONED = "Abandoned: the process running it ({runner}) stopped before the end."
+
+
+def scoring_runs_abandon(*, except_as_of: date | None = None) -> int:
+    """Mark failed the runs still "started" whose process has ended (killed, or the machine
+    stopped); returns how many. The scores of a run are only current once it is done, so the
+    pages kept serving the previous run's all along."""
+    stale = [
+        run
+        for run in ScoringRun.objects.filter(status=ScoringRun.Status.STARTED).exclude(runner="").only("pk", "runner", "as_of")
+        if run.as_of != except_as_of and workers.is_gone(run.runner)
+    ]
+    for run in stale:
+        ScoringRun.objects.filter(pk=run.pk, status=ScoringRun.Status.STARTED).update(
+            status=ScoringRun.Status.FAILED, error=ABANDONED.format(runner=run.runner), finished_at=timezone.now()
+        )
+    return len(stale)
+
+
 def scoring_run_execute(
     *,
     as_of: date | None = None,
@@ -79,14 +109,20 @@ def _scoring_run(
     progress = progress or _noop
     as_of = as_of or timezone.localdate()
     now = timezone.now()
-    run, created = ScoringRun.objects.get_or_create(as_of=as_of, defaults={"started_at": now})
+    me = workers.worker_id()
+    scoring_runs_abandon(except_as_of=as_of)
+    run, created = ScoringRun.objects.get_or_create(as_of=as_of, defaults={"started_at": now, "runner": me})
     if not created:
+        if run.status == ScoringRun.Status.STARTED and run.runner != me and workers.is_running(run.runner):
+            raise ScoringRunBusyError(as_of, run.runner)
+        # Done, failed, or abandoned by a process that was killed: run it again (rewrites its rows).
         run.status = ScoringRun.Status.STARTED
         run.started_at = now
         run.finished_at = None
         run.attempts += 1
         run.error = ""
-        run.save(update_fields=["status", "started_at", "finished_at", "attempts", "error"])
+        run.runner = me
+        run.save(update_fields=["status", "started_at", "finished_at", "attempts", "error", "runner"])
     try:
         with bulk.fewer_gc_passes():
             progress("extract", 0, 1)

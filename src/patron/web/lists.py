@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -38,6 +39,7 @@ from patron.customers.selectors import (
     COHORT,
     CUSTOMER_SORTS,
     CustomerFilter,
+    changes_customers,
     editable_customers,
     filter_customers,
     visible_customers,
@@ -429,6 +431,8 @@ class BulkForm(forms.Form):
 def customer_bulk(request: HttpRequest) -> HttpResponse:
     """Assign an owner or add a tag to ticked customers, or to every customer the filter matches."""
     user = _user(request)
+    if not changes_customers(user):
+        raise PermissionDenied(_("Your role does not change customers."))
     form = BulkForm(request.POST)
     query = request.POST.get("query", "")[:4000]
     back = reverse("customer-list") + (f"?{query}" if query else "")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from patron.core import scheduler
+from patron.core import scheduler, workers
 
 
 class Command(BaseCommand):
@@ -22,7 +22,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts) -> None:
-        kwargs = {"queue_name": opts["queue_name"], "interval": opts["interval"], "startup_delay": False}
+        # Tasks left RUNNING by a worker of this host that died go back in the queue first.
+        workers.requeue_orphans()
+        kwargs = {
+            "queue_name": opts["queue_name"],
+            "interval": opts["interval"],
+            "startup_delay": False,
+            "worker_id": workers.worker_id(),
+        }
         if opts["max_tasks"] is not None:
             kwargs["max_tasks"] = opts["max_tasks"]
         stop = None

@@ -1,0 +1,390 @@
+"""The permission matrix: for every route of the URL resolver and every operation of the OpenAPI
+document, who may use it and what a customer outside one's visibility gets.
+
+Data only; ``test_permission_matrix.py`` enumerates the routes at run time and fails for a route
+without an entry here. Web routes are keyed by URL name (``feedback:answer``), API operations by
+``METHOD /api/v1/path``. Each entry is a list of checks, each one request made anonymously and
+as every role:
+
+- ``access``: PUBLIC (no login), LOGIN (anonymous: redirect to the login page, or 401 from the
+  API), STAFF (the Django admin: anonymous and non-staff users go to the admin's login).
+- ``roles`` may use it and get a status in ``ok``; the others get ``denied``.
+- ``record``: the kind of record the path parameter (or ``{record}`` in the query or the body)
+  names. Each role gets a record it reaches and, when there is one, a record of a customer it
+  must not see, which is a 404 (``hidden``), never a 403 or a 200, and writes nothing.
+- ``lists``: the page lists records: those of the role's customers appear, and (as on every
+  page) nothing of a customer outside its visibility.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from tests.security.book import EDITORS, ROLES, VISIBLE, WITH_RECORDS, Book
+
+PUBLIC, LOGIN, STAFF = "public", "login", "staff"
+EVERYONE = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+# core.roles.can_view_models; feedback.views.can_manage_surveys.
+MODEL_VIEWERS = frozenset({"admin", "analyst", "manager", "marketer"})
+SURVEY_MANAGERS = frozenset({"admin", "cx", "marketer", "manager"})
+HTMX = {"HX-Request": "true"}
+
+Data = Callable[[Book, Any], Any]
+Also = Callable[[Book, str, Any, str], str | None]
+
+
+@dataclass(frozen=True)
+class Check:
+    method: str = "GET"
+    query: str = ""
+    access: str = LOGIN
+    roles: frozenset[str] = EVERYONE
+    ok: frozenset[int] = frozenset({200})
+    denied: int = 403
+    record: str | None = None
+    hidden: int = 404
+    lists: bool = False
+    shows: tuple[str, ...] = WITH_RECORDS  # customers whose records a list shows (if visible)
+    some: bool = False  # the page shows examples: at least one of them, not all
+    params: dict[str, str] = field(default_factory=dict)  # path parameter -> "shared:kind" / "token:name" / literal
+    data: Data | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    also: Also | None = None  # a further check: (book, role, response, which) -> failure or None
+    note: str = ""
+
+
+def ok(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+def _iso(days: int = -1) -> str:
+    return (timezone.now() + timedelta(days=days)).isoformat()
+
+
+def _upload(_book: Book, _record: Any) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = b"external_id,name\r\nPMX-UPLOAD,Uploaded\r\n"
+    return {"kind": "customers", "file": SimpleUploadedFile("matrix.csv", content, content_type="text/csv")}
+
+
+def _bulk_tag_not_outside(book: Book, role: str, _response: Any, _which: str) -> str | None:
+    """A bulk action never reaches a customer outside the actor's visibility."""
+    from patron.customers.models import Customer
+
+    tagged = set(Customer.objects.filter(tags__name="pmx-bulk").values_list("name", flat=True))
+    outside = sorted(n for n in tagged if n.removeprefix("PMX-") not in VISIBLE[role])
+    return f"bulk tag reached customers outside visibility: {outside}" if outside else None
+
+
+def _no_invitation_for_hidden(book: Book, role: str, response: Any, which: str) -> str | None:
+    if which != "hidden":
+        return None
+    skipped = [s["reason"] for s in response.json()["skipped"]]
+    return None if skipped == ["not_visible"] and not response.json()["queued"] else f"invisible customer not skipped: {response.json()}"
+
+
+def _item_not_found(book: Book, role: str, response: Any, which: str) -> str | None:
+    if which != "hidden":
+        return None
+    items = response.json()["results"]
+    # As for an id that does not exist: nothing tells the customer exists.
+    return None if [i["status"] for i in items] == ["error"] and items[0]["code"] == "unknown_customer" else f"invisible customer's item: {items}"
+
+
+def _order_body(book: Book, customer: Any) -> dict[str, Any]:
+    return {
+        "customer_id": customer, "channel": "web", "ordered_at": _iso(),
+        "lines": [{"product_id": book.shared["product"], "quantity": "1"}],
+    }
+
+
+def _cost_body(book: Book, customer: Any) -> dict[str, Any]:
+    return {"customer_id": customer, "kind": "ticket", "amount": "5.00", "occurred_at": _iso()}
+
+
+def _interaction_body(book: Book, customer: Any) -> dict[str, Any]:
+    return {"customer_id": customer, "channel": "call", "subject": "Matrix call", "occurred_at": _iso()}
+
+
+def _csv(query: str = "") -> str:
+    return "?format=csv" + (f"&{query}" if query else "")
+
+
+# ---------------------------------------------------------------- web pages
+
+WEB: dict[str, list[Check]] = {
+    "home": [
+        Check(),
+        # A manager's drill-down into one rep's home: only reps owning customers the manager sees.
+        Check(query="?rep={record}", record="owner", roles=frozenset({"admin", "manager"}), denied=404),
+    ],
+    "dashboards": [Check()],
+    "login": [Check(access=PUBLIC)],
+    "health": [Check(access=PUBLIC, note="for load balancers: says only whether the database answers")],
+    "logout": [Check(access=PUBLIC, method="POST", ok=ok(302))],
+    "set_language": [Check(access=PUBLIC, method="POST", ok=ok(302), data=lambda b, r: {"language": "zh-hans", "next": "/"})],
+    "customer-list": [
+        Check(lists=True),
+        Check(query=_csv(), lists=True, note="the list's CSV export"),
+        Check(query="?q=PMX", lists=True),
+        Check(query="?owner={other_rep}"),
+        Check(query="?branch={branch_s1}&sort=-profit"),
+        Check(query="?profit_max=0&sort=profit", note="a dashboard bar's drill-down"),
+        Check(query="?key_account=on&sort=-clv"),
+        Check(query=_csv("owner={other_rep}")),
+    ],
+    "customer-bulk": [
+        Check(
+            method="POST", ok=ok(302), roles=EDITORS, record="customer", hidden=302,
+            data=lambda b, r: {"action": "add_tag", "tag": "pmx-bulk", "ids": [r]},
+            also=_bulk_tag_not_outside, note="ticked ids outside visibility are refused, not changed",
+        ),
+        Check(
+            method="POST", ok=ok(302), roles=EDITORS,
+            data=lambda b, r: {"action": "add_tag", "tag": "pmx-bulk", "all_matching": "on", "query": "q=PMX"},
+            also=_bulk_tag_not_outside,
+        ),
+    ],
+    "order-list": [
+        Check(lists=True),
+        Check(query=_csv(), lists=True),
+        Check(query="?owner={other_rep}"),
+        Check(query=_csv("branch={branch_s1}")),
+    ],
+    "response-list": [
+        Check(lists=True),
+        Check(query=_csv(), lists=True),
+        Check(query="?with_comment=on&score_class=detractor", lists=True),
+    ],
+    "task-list": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?assignee={other_rep}")],
+    "search": [
+        Check(),
+        Check(query="?q=PMX", lists=True),
+        Check(query="?q=birch", note="a name's word, as typed"),
+        Check(query="?q=%23{birch_order}", note="an order by its number"),
+        Check(query="?q=birch.buyer", note="a contact by email"),
+    ],
+    "saved-view-create": [
+        Check(method="POST", ok=ok(302), data=lambda b, r: {"name": "Mine", "list_name": "customers", "query_string": "q=PMX"}),
+    ],
+    "saved-view-delete": [Check(method="POST", ok=ok(302), record="saved_view", note="a saved view is its owner's alone")],
+    "customer-detail": [
+        Check(record="customer"),
+        Check(record="customer", query="?fragment=timeline", headers=HTMX, note="the timeline's htmx fragment"),
+        Check(record="customer", query="?channel=call&page=2"),
+    ],
+    "customer-log-interaction": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="customer", data=lambda b, r: {"channel": "call", "subject": "Called"}),
+    ],
+    "customer-add-task": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="customer", data=lambda b, r: {"title": "Call again"}),
+    ],
+    "import-index": [Check(), Check(method="POST", ok=ok(302), roles=EDITORS, data=_upload, note="upload a file")],
+    "import-job": [Check(record="import_job"), Check(record="import_job", headers=HTMX, note="the progress fragment")],
+    "import-map": [Check(record="import_job")],
+    "import-errors": [Check(record="import_job")],
+    "import-rerun": [Check(method="POST", ok=ok(302), record="import_job")],
+    "import-mapping-delete": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, params={"pk": "shared:mapping"}, note="mappings are shared; importers delete them"),
+    ],
+    "duplicates": [Check(lists=True, shows=("ALDER", "ASPEN", "KAURI", "KAPOK"))],
+    "duplicate-merge": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="duplicate", data=lambda b, r: {"keep": b.pair_keep(r)}),
+    ],
+    "duplicate-dismiss": [Check(method="POST", ok=ok(302), roles=EDITORS, record="duplicate")],
+    # Public: links in emails, on receipts and on the kiosk tablet.
+    "feedback:answer": [
+        Check(access=PUBLIC, params={"token": "token:answer"}),
+        Check(access=PUBLIC, params={"token": "token:answer"}, query="?score=9"),
+    ],
+    "feedback:response-comment": [
+        Check(access=PUBLIC, method="POST", params={"token": "token:comment"}, data=lambda b, r: {"comment": "Thanks"}),
+    ],
+    "feedback:unsubscribe": [
+        Check(access=PUBLIC, params={"token": "token:unsubscribe"}),
+        Check(access=PUBLIC, method="POST", params={"token": "token:unsubscribe"}, data=lambda b, r: {"all": "1"}),
+    ],
+    "feedback:public": [
+        Check(access=PUBLIC, params={"key": "token:survey_key"}),
+        Check(access=PUBLIC, method="POST", params={"key": "token:survey_key"}, data=lambda b, r: {"score": "9"}),
+    ],
+    "feedback:kiosk": [Check(access=PUBLIC, params={"key": "token:survey_key"})],
+    # Staff pages of feedback.
+    "feedback:feed": [Check(lists=True), Check(query="?class=detractor", lists=True)],
+    "feedback:feed-rows": [Check(query="?after=0", headers=HTMX, lists=True, note="the live feed's htmx poll")],
+    "feedback:nps": [Check(), Check(query="?period=month&weight=clv"), Check(query="?branch={branch_s1}")],
+    "feedback:nps-responses": [
+        Check(lists=True),
+        Check(query="?score_class=detractor", lists=True, note="a figure's drill-down"),
+        Check(query="?dim=branch&key={branch_s1}"),
+    ],
+    "feedback:themes": [Check(lists=True, some=True, note="up to three example comments per theme")],
+    "feedback:surveys": [
+        Check(),
+        Check(
+            method="POST", ok=ok(302), roles=SURVEY_MANAGERS,
+            data=lambda b, r: {"name": "New NPS", "kind": "nps", "purpose": "relationship", "touchpoint": "relationship"},
+        ),
+    ],
+    "feedback:survey": [Check(params={"pk": "shared:survey"})],
+    "feedback:survey-qr": [
+        Check(params={"pk": "shared:survey", "fmt": "png"}),
+        Check(params={"pk": "shared:survey", "fmt": "svg"}, query="?branch=PMXN1&kiosk=1"),
+    ],
+    "feedback:follow-ups": [
+        Check(),
+        Check(query="?scope=all&status=all", lists=True),
+        Check(query=_csv("scope=all&status=all"), lists=True),
+    ],
+    "feedback:follow-up": [Check(record="follow_up")],
+    "feedback:follow-up-contact": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="follow_up", data=lambda b, r: {"channel": "call", "note": "Called"}),
+    ],
+    "feedback:follow-up-close": [
+        Check(
+            method="POST", ok=ok(302), roles=EDITORS, record="follow_up",
+            data=lambda b, r: {"root_cause": "service", "action_taken": "Fixed", "outcome": "resolved"},
+        ),
+    ],
+    "feedback:reviews": [Check(lists=True, shows=("ALDER", "CEDAR", "BIRCH", "KAURI"))],
+    "feedback:review": [
+        Check(record="review"),
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="review", data=lambda b, r: {"nps": "9", "notes": "Good quarter"}),
+    ],
+    "feedback:customer-send-survey": [
+        Check(
+            method="POST", ok=ok(302), roles=EDITORS, record="customer",
+            data=lambda b, r: {"survey": b.shared["survey"]},
+        ),
+    ],
+    "models": [Check(roles=MODEL_VIEWERS)],
+    "models-run": [Check(roles=MODEL_VIEWERS, params={"run_id": "shared:scoring_run"})],
+}
+
+# The Django admin: every route under admin/ is its own login and staff check (administrators are
+# staff); for everyone else it redirects to the admin's login page.
+ADMIN_SITE = Check(access=STAFF, roles=ADMIN, denied=302)
+
+# Routes of the API's URL configuration that are no operation of its OpenAPI document.
+API_EXTRA: dict[str, list[Check]] = {
+    "api:openapi-json": [Check(access=PUBLIC, note="the API's description: no data")],
+    "api:openapi-view": [Check(access=PUBLIC, note="the API's documentation page")],
+    "api:api-root": [Check(access=PUBLIC, ok=ok(404))],
+    "api/v1/^.*$": [Check(access=PUBLIC, ok=ok(404), params={"": "nope"}, note="unknown API paths: 404 in the API's error shape")],
+}
+
+# ---------------------------------------------------------------- API operations
+
+API: dict[str, list[Check]] = {
+    "GET /api/v1/me": [Check()],
+    "GET /api/v1/customers": [
+        Check(lists=True),
+        Check(query=_csv(), lists=True),
+        Check(query="?q=PMX", lists=True),
+        Check(query="?owner=m_other"),
+        Check(query="?branch=PMXS1&sort=-profit_total"),
+        Check(query="?external_id=PMX-BIRCH-X"),
+    ],
+    "POST /api/v1/customers": [
+        Check(method="POST", ok=ok(201), roles=EDITORS, data=lambda b, r: {"name": "PMX-NEWCO"}),
+        # Creating a customer for someone else's book: only who then sees it may.
+        Check(method="POST", ok=ok(201), roles=frozenset({"admin", "cx"}), data=lambda b, r: {"name": "PMX-GIFT", "owner": "m_other", "branch": "PMXS1"}),
+    ],
+    "GET /api/v1/customers/{customer_id}": [Check(record="customer")],
+    "PATCH /api/v1/customers/{customer_id}": [
+        Check(method="PATCH", ok=ok(200), roles=EDITORS, record="customer", data=lambda b, r: {"city": "Hangzhou"}),
+        # Moving a customer out of one's own visibility is refused.
+        Check(method="PATCH", ok=ok(200), roles=frozenset({"admin", "cx", "manager"}), record="customer", data=lambda b, r: {"owner": "m_other"}),
+    ],
+    "GET /api/v1/customers/{customer_id}/timeline": [Check(record="customer"), Check(record="customer", query="?channel=call")],
+    "GET /api/v1/contacts": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?customer_id={birch}")],
+    "POST /api/v1/contacts": [
+        Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=lambda b, r: {"customer_id": r, "name": "New contact"}),
+        Check(
+            method="POST", ok=ok(201), roles=EDITORS, record="customer_external_id",
+            data=lambda b, r: {"customer_external_id": r, "name": "New contact"},
+        ),
+    ],
+    "GET /api/v1/contacts/{contact_id}": [Check(record="contact")],
+    "PATCH /api/v1/contacts/{contact_id}": [Check(method="PATCH", ok=ok(200), roles=EDITORS, record="contact", data=lambda b, r: {"title": "Owner"})],
+    "GET /api/v1/products": [Check(), Check(query=_csv())],
+    "POST /api/v1/products": [
+        Check(method="POST", ok=ok(201), roles=ADMIN, data=lambda b, r: {"sku": "PMX-NEW", "name": "New tea", "list_price": "10", "unit_cost": "5"}),
+    ],
+    "GET /api/v1/products/{product_id}": [Check(params={"product_id": "shared:product"})],
+    "PATCH /api/v1/products/{product_id}": [
+        Check(method="PATCH", ok=ok(200), roles=ADMIN, params={"product_id": "shared:product"}, data=lambda b, r: {"name": "Renamed"}),
+    ],
+    "GET /api/v1/orders": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?customer_id={birch}")],
+    "POST /api/v1/orders": [Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=_order_body)],
+    "GET /api/v1/orders/{order_id}": [Check(record="order")],
+    "PATCH /api/v1/orders/{order_id}": [Check(method="PATCH", ok=ok(200), roles=EDITORS, record="order", data=lambda b, r: {"channel": "phone"})],
+    "GET /api/v1/cost-events": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?customer_id={birch}")],
+    "POST /api/v1/cost-events": [Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=_cost_body)],
+    "GET /api/v1/cost-events/{event_id}": [Check(record="cost_event")],
+    "PATCH /api/v1/cost-events/{event_id}": [
+        Check(method="PATCH", ok=ok(200), roles=EDITORS, record="cost_event", data=lambda b, r: {"note": "Refund"}),
+    ],
+    "GET /api/v1/interactions": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?handled_by=m_other")],
+    "POST /api/v1/interactions": [Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=_interaction_body)],
+    "GET /api/v1/interactions/{interaction_id}": [Check(record="interaction")],
+    "PATCH /api/v1/interactions/{interaction_id}": [
+        Check(method="PATCH", ok=ok(200), roles=EDITORS, record="interaction", data=lambda b, r: {"subject": "Called back"}),
+    ],
+    "GET /api/v1/tasks": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?assignee=m_other")],
+    "POST /api/v1/tasks": [Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=lambda b, r: {"customer_id": r, "title": "Call"})],
+    "GET /api/v1/tasks/{task_id}": [Check(record="task")],
+    "PATCH /api/v1/tasks/{task_id}": [Check(method="PATCH", ok=ok(200), roles=EDITORS, record="task", data=lambda b, r: {"status": "done"})],
+    "POST /api/v1/ingest/orders": [
+        # A batch answers 200 with one result per item: an invisible customer's item is not_found.
+        Check(
+            method="POST", ok=ok(200), roles=EDITORS, record="customer", hidden=200,
+            data=lambda b, r: {"items": [{**_order_body(b, r), "external_id": "PMX-BATCH-1"}]}, also=_item_not_found,
+        ),
+    ],
+    "POST /api/v1/ingest/events": [
+        Check(
+            method="POST", ok=ok(200), roles=EDITORS, record="customer", hidden=200,
+            data=lambda b, r: {"items": [{"type": "cost_event", **_cost_body(b, r)}, ]}, also=_item_not_found,
+        ),
+    ],
+    "GET /api/v1/webhooks": [Check(roles=ADMIN)],
+    "POST /api/v1/webhooks": [
+        Check(method="POST", ok=ok(201), roles=ADMIN, data=lambda b, r: {"name": "New", "url": "https://example.com/hook", "events": ["order.created"]}),
+    ],
+    "GET /api/v1/webhooks/{webhook_id}": [Check(roles=ADMIN, params={"webhook_id": "shared:webhook"})],
+    "PATCH /api/v1/webhooks/{webhook_id}": [
+        Check(method="PATCH", roles=ADMIN, params={"webhook_id": "shared:webhook"}, data=lambda b, r: {"name": "Renamed"}),
+    ],
+    "DELETE /api/v1/webhooks/{webhook_id}": [Check(method="DELETE", ok=ok(204), roles=ADMIN, params={"webhook_id": "shared:webhook"})],
+    "POST /api/v1/webhooks/{webhook_id}/rotate-secret": [Check(method="POST", roles=ADMIN, params={"webhook_id": "shared:webhook"})],
+    "POST /api/v1/webhooks/{webhook_id}/ping": [Check(method="POST", ok=ok(202), roles=ADMIN, params={"webhook_id": "shared:webhook"})],
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": [Check(roles=ADMIN, params={"webhook_id": "shared:webhook"})],
+    "POST /api/v1/webhook-deliveries/{delivery_id}/retry": [
+        Check(method="POST", ok=ok(202), roles=ADMIN, params={"delivery_id": "shared:delivery"}),
+    ],
+    "POST /api/v1/surveys": [Check(method="POST", ok=ok(201), roles=SURVEY_MANAGERS, data=lambda b, r: {"name": "API NPS"})],
+    "GET /api/v1/surveys": [Check()],
+    "GET /api/v1/surveys/{survey_id}": [Check(params={"survey_id": "shared:survey"})],
+    "POST /api/v1/surveys/{survey_id}/invitations": [
+        # A batch: an invisible customer is skipped as not_visible, nothing is queued for it.
+        Check(
+            method="POST", ok=ok(202), roles=EVERYONE - {"analyst"}, record="customer", hidden=202,
+            params={"survey_id": "shared:survey"}, data=lambda b, r: {"customers": [r], "channel": "link"},
+            also=_no_invitation_for_hidden, note="marketers send surveys; analysts only read",
+        ),
+    ],
+    "GET /api/v1/responses": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?score_class=detractor", lists=True)],
+    "POST /api/v1/responses": [
+        Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=lambda b, r: {"survey": b.shared["survey"], "score": 9, "customer": r}),
+        Check(method="POST", ok=ok(201), roles=EVERYONE - {"analyst"}, data=lambda b, r: {"survey": b.shared["survey"], "score": 9}, note="an anonymous answer"),
+    ],
+    "GET /api/v1/follow-ups": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?status=open", lists=True)],
+}
