@@ -121,7 +121,7 @@ def build_book(files: Path) -> Book:
     from patron.customers.services import contact_create, customer_create
     from patron.engagement.services import interaction_create, task_create
     from patron.feedback import links
-    from patron.feedback.models import FollowUp, Review
+    from patron.feedback.models import FollowUp, Response, Review
     from patron.feedback.services import invitations_create, response_create, survey_create
     from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
     from patron.ingest.webhooks import webhook_create, webhook_ping
@@ -215,7 +215,9 @@ def build_book(files: Path) -> Book:
     book.records = records
     book.tokens = {
         "answer": links.answer_token(invitation),
-        "comment": links.comment_token(records["response"]["ALDER"]),
+        "comment": links.comment_token(
+            records["response"]["ALDER"], Response.objects.get(pk=records["response"]["ALDER"]).comment_at
+        ),
         "unsubscribe": links.unsubscribe_token(customers["ALDER"].pk),
         "survey_key": survey.public_key,
     }

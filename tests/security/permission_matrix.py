@@ -322,6 +322,11 @@ API: dict[str, list[Check]] = {
     "PATCH /api/v1/products/{product_id}": [
         Check(method="PATCH", ok=ok(200), roles=ADMIN, params={"product_id": "shared:product"}, data=lambda b, r: {"name": "Renamed"}),
     ],
+    # Exchange rates are not customer data: everyone signed in reads them, administrators write them.
+    "GET /api/v1/rates": [Check(), Check(query=_csv())],
+    "POST /api/v1/rates": [
+        Check(method="POST", ok=ok(200), roles=ADMIN, data=lambda b, r: {"currency": "USD", "date": "2025-03-05", "rate": "7.1"}),
+    ],
     "GET /api/v1/orders": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?customer_id={birch}")],
     "POST /api/v1/orders": [Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=_order_body)],
     "GET /api/v1/orders/{order_id}": [Check(record="order")],
