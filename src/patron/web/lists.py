@@ -59,7 +59,8 @@ from patron.feedback.lists import (
 )
 from patron.feedback.models import Channel, FollowUp, Response, ScoreClass, Survey, Touchpoint
 from patron.feedback.selectors import loop_report, visible_follow_ups, visible_responses
-from patron.ingest.export import BOM, csv_response, text_value
+from patron.ingest.cells import csv_cell
+from patron.ingest.export import BOM, csv_response
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
 from patron.web.saved_views import saved_views_of
@@ -247,7 +248,8 @@ def render_list(
 def stream_csv(
     header: Sequence[str], rows: Iterator[Sequence[Any]], filename: str
 ) -> StreamingHttpResponse:
-    """A CSV download in the export's format (UTF-8 with BOM, ISO dates), streamed."""
+    """A CSV download in the export's format (UTF-8 with BOM, ISO dates, text that cannot run as
+    a formula), streamed."""
 
     def lines() -> Iterator[bytes]:
         buffer = io.StringIO()
@@ -255,7 +257,7 @@ def stream_csv(
         buffer.write(BOM)
         writer.writerow(header)
         for n, row in enumerate(rows, start=1):
-            writer.writerow([text_value(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
             if n % 500 == 0:
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)
