@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
-from patron.core.apikit import ApiError, validation_details, validation_message
+from patron.core.apikit import ApiError, parse_json_body, validation_details, validation_message
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.tokens import token_authenticate
 
@@ -41,6 +42,13 @@ class BrowserSessionAuth(SessionAuth):
         return user if user.is_authenticated and user.is_active else None
 
 
+class BodyParser(Parser):
+    """JSON bodies through the one guard for malformed and too deeply nested input."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return parse_json_body(request.body)
+
+
 def _unknown_path(request: HttpRequest) -> HttpResponse:
     return _error(request, 404, "not_found", _("There is no API endpoint at %(path)s.") % {"path": request.path})
 
@@ -58,6 +66,7 @@ api = PatronAPI(
     "`Authorization: Bearer <token>` (create one with `patron token create --user NAME`).",
     urls_namespace="api",
     auth=[TokenAuth(), BrowserSessionAuth()],
+    parser=BodyParser(),
 )
 
 
@@ -92,6 +101,8 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApiError):  # ninja wraps what the body parser raised
+        return _api_error(request, exc.__cause__)
     status = exc.status_code
     if status == 400 and "parse" in exc.message:
         return _error(request, 400, "malformed_json", _("The request body is not valid JSON."))

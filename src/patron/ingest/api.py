@@ -33,6 +33,7 @@ from patron.core.apikit import (
     Page,
     not_found,
     paginate,
+    parse_json_body,
     require_admin,
     require_record_writer,
     user_of,
@@ -94,10 +95,7 @@ def _read_items(request: HttpRequest) -> list[Any]:
     raw = request.read(max_bytes() + 1)
     if len(raw) > max_bytes():
         raise ApiError(413, "too_large", _("The request body is larger than %(n)d bytes.") % {"n": max_bytes()})
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from exc
+    body = parse_json_body(raw)
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise ApiError(422, "invalid", _('The body must be an object with an "items" list.'))
     unknown = sorted(set(body) - {"items"})

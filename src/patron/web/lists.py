@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from patron.commerce.models import Order
 from patron.commerce.selectors import ORDER_SORTS, OrderFilter, filter_orders, visible_orders
 from patron.core.choices import SalesChannel
+from patron.core.dates import DayField
 from patron.core.models import Branch, User
 from patron.core.roles import assignable_owners, can_assign_owners
 from patron.customers.models import Customer
@@ -89,9 +90,7 @@ def _people() -> QuerySet[User]:
 
 
 def _date(label: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    return DayField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 # ---------------------------------------------------------------- the list machinery
