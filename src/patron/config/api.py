@@ -20,7 +20,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
-from patron.core.apikit import ApiError, parse_json_body, validation_details, validation_message
+from patron.core.apikit import (
+    ApiError,
+    ErrorOut,
+    parse_json_body,
+    validation_details,
+    validation_message,
+)
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.tokens import token_authenticate
 
@@ -57,6 +63,45 @@ class PatronAPI(NinjaAPI):
     def _get_urls(self) -> list[URLPattern | URLResolver]:
         # Last, whatever routers are added later: unknown paths answer in the API's error shape.
         return [*super()._get_urls(), re_path(r"^.*$", _unknown_path)]
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_shared_answers(schema)
+        return schema
+
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+
+def declare_shared_answers(schema: Any) -> None:
+    """Declare, on every operation, the answers the API's shared machinery gives it, so each
+    route declares only its own (403, 409, ...): 401 without credentials, 422 for parameters or a
+    body that do not validate, 400 for a body that is not JSON or nests too deep, 413 for one
+    that is too large, 404 for a path id that names nothing; and the CSV that ``format=csv``
+    streams (``core.apikit.ListParams``)."""
+    schema["components"]["schemas"].setdefault("ErrorOut", ErrorOut.model_json_schema())
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            parameters = operation.get("parameters", [])
+
+            def declare(status: int, description: str, responses: Any = responses) -> None:
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {"description": description, "content": _ERROR_CONTENT}
+
+            if operation.get("security"):
+                declare(401, "Not authenticated")
+            if parameters or "requestBody" in operation:
+                declare(422, "Invalid input")
+            if "requestBody" in operation:
+                declare(400, "The body is not JSON, or nests too deep")
+                declare(413, "The body is too large")
+            if any(p["in"] == "path" for p in parameters):
+                declare(404, "Not found")
+            if any(p["in"] == "query" and p["name"] == "format" for p in parameters) and 200 in responses:
+                responses[200].setdefault("content", {})["text/csv"] = {
+                    "schema": {"type": "string", "description": "With format=csv: every matching record as CSV."}
+                }
 
 
 api = PatronAPI(
