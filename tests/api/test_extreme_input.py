@@ -125,6 +125,20 @@ def test_web_filters_with_extreme_dates_are_a_message(client, alice, setup, url_
         assert "must be between 1900-01-01 and 2199-12-31" in response.content.decode()
 
 
+@pytest.mark.parametrize("url_name", ["customer-list", "order-list", "task-list", "response-list"])
+def test_web_lists_with_a_huge_page_number_show_the_first_page(client, alice, setup, url_name):
+    client.force_login(alice)
+    response = client.get(reverse(url_name), {"page": "9" * 25})
+    assert response.status_code == 200
+    assert "is not a page number: showing the first page" in response.content.decode()
+
+
+def test_customer_page_with_a_huge_timeline_page_shows_the_first(client, alice, setup):
+    client.force_login(alice)
+    for page in ("9" * 25, "9" * 19, "-3", "x"):
+        assert client.get(setup.get_absolute_url(), {"page": page}).status_code == 200
+
+
 @pytest.mark.parametrize("due", ["0001-01-01T00:00", "9999-12-31T23:59"])
 def test_task_form_with_an_extreme_due_time_is_a_form_error(client, alice, setup, due):
     client.force_login(alice)

@@ -141,16 +141,26 @@ def _read_common(request: HttpRequest, spec: ListSpec) -> tuple[str, int, list[s
         )
         sort = spec.default_sort
     raw_page = request.GET.get("page", "1") or "1"
-    try:
-        page = int(raw_page)
-        if page < 1:
-            raise ValueError(raw_page)
-    except ValueError:
+    page = page_number(raw_page)
+    if page is None:
         errors.append(
             _("“%(page)s” is not a page number: showing the first page.") % {"page": raw_page[:20]}
         )
         page = 1
     return sort, page, errors
+
+
+# Far beyond any real list, and small enough that the page's offset fits the database's integers.
+MAX_PAGE_NUMBER = 10**7
+
+
+def page_number(raw: str) -> int | None:
+    """A page number from a query string, or None for anything else (text, 0, a huge number)."""
+    try:
+        page = int(raw)
+    except ValueError:
+        return None
+    return page if 1 <= page <= MAX_PAGE_NUMBER else None
 
 
 def _read_form(form: forms.Form) -> tuple[dict[str, Any], list[str]]:
