@@ -75,6 +75,17 @@ def test_a_deeply_nested_body_is_400_too_deep(as_alice, setup, path):
     assert_error(as_alice.post(path, nested), 400, "too_deep")
 
 
+def test_the_nesting_limit_is_exactly_32_levels():
+    from patron.core.apikit import MAX_JSON_DEPTH, ApiError, parse_json_body
+
+    assert MAX_JSON_DEPTH == 32
+    assert parse_json_body(b"[" * 32 + b"]" * 32) is not None
+    assert parse_json_body(b'{"a": ' * 31 + b"[]" + b"}" * 31) is not None
+    with pytest.raises(ApiError) as refused:
+        parse_json_body(b"[" * 33 + b"]" * 33)
+    assert refused.value.code == "too_deep" and refused.value.status_code == 400
+
+
 def test_ordinary_nesting_is_not_refused(as_alice, setup):
     body = {"items": [order(setup.pk, external_id="B-1")]}
     response = as_alice.post("/ingest/orders", body)
