@@ -7,6 +7,12 @@ region; nora is an analyst; root is an administrator.
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property-based tests draw the same examples on every run (CI is repeatable) and keep no
+# example database in the work tree.
+hypothesis_settings.register_profile("patron", derandomize=True, database=None, deadline=None)
+hypothesis_settings.load_profile("patron")
 
 # Factories import Django models; imported lazily so tests/analytics can run without Django.
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from tests.faults.conftest import PATRON, child_env, wait_for
 
 pytestmark = pytest.mark.slow

@@ -4,6 +4,7 @@ abandoned, no reader process is left behind, and the next ``patron score`` compl
 from __future__ import annotations
 
 import pytest
+
 from tests.faults.conftest import alive, children_of, kill, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

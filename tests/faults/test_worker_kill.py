@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 
 import pytest
 from aiosmtpd.controller import Controller
+
 from tests.faults.conftest import kill, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

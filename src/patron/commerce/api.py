@@ -13,7 +13,6 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import (
@@ -48,6 +47,7 @@ from patron.core.apikit import (
     ExternalId,
     Id,
     ListParams,
+    Moment,
     Page,
     csv_list,
     editable_customer,
@@ -154,8 +154,8 @@ class OrderFilters(Schema):
     customer_id: Id | None = None
     channel: SalesChannel | None = None
     external_id: ExternalId | None = None
-    ordered_after: AwareDatetime | None = Field(None, description="At or after this time.")
-    ordered_before: AwareDatetime | None = Field(None, description="Before this time.")
+    ordered_after: Moment | None = Field(None, description="At or after this time.")
+    ordered_before: Moment | None = Field(None, description="Before this time.")
 
 
 def _orders(qs: QuerySet[Order]) -> QuerySet[Order]:
@@ -291,8 +291,8 @@ class CostEventFilters(Schema):
     customer_id: Id | None = None
     kind: CostEventKind | None = None
     external_id: ExternalId | None = None
-    occurred_after: AwareDatetime | None = None
-    occurred_before: AwareDatetime | None = None
+    occurred_after: Moment | None = None
+    occurred_before: Moment | None = None
 
 
 @router.get(

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field
-from pydantic import AwareDatetime, WithJsonSchema, model_validator
+from pydantic import WithJsonSchema, model_validator
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.core.apikit import (
@@ -21,6 +21,7 @@ from patron.core.apikit import (
     ExternalId,
     Id,
     InputSchema,
+    Moment,
     Money,
     Name60,
     Name200,
@@ -98,7 +99,7 @@ class OrderIn(InputSchema):
     customer_external_id: ExternalId | None = None
     external_id: ExternalId | None = Field(None, description="Your order number; a second order with it is refused.")
     channel: SalesChannel
-    ordered_at: AwareDatetime
+    ordered_at: Moment
     branch: Str20 | None = Field(None, description="Branch code.")
     currency: Currency | None = Field(
         None,
@@ -117,7 +118,7 @@ class OrderIn(InputSchema):
 class OrderPatch(InputSchema):
     external_id: ExternalId | None = None
     channel: SalesChannel | None = None
-    ordered_at: AwareDatetime | None = None
+    ordered_at: Moment | None = None
     branch: Str20 | None = None
     currency: Currency | None = None
     lines: list[LineIn] | None = Field(None, min_length=1, max_length=1000, description="Replaces every line.")
@@ -175,7 +176,7 @@ class CostEventIn(InputSchema):
     external_id: ExternalId | None = None
     kind: CostEventKind
     amount: Money
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     note: Str300 = ""
     currency: Currency | None = None
 
@@ -191,7 +192,7 @@ class CostEventPatch(InputSchema):
     kind: CostEventKind | None = None
     amount: Money | None = None
     currency: Currency | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
     note: Str300 | None = None
 
 

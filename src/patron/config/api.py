@@ -18,10 +18,17 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from patron.commerce.currency import MissingRateError
-from patron.core.apikit import ApiError, validation_details, validation_message
+from patron.core.apikit import (
+    ApiError,
+    ErrorOut,
+    parse_json_body,
+    validation_details,
+    validation_message,
+)
 from patron.core.errors import DuplicateExternalIdError, database_unavailable
 from patron.core.tokens import token_authenticate
 from patron.web.errors import unavailable
@@ -44,6 +51,13 @@ class BrowserSessionAuth(SessionAuth):
         return user if user.is_authenticated and user.is_active else None
 
 
+class BodyParser(Parser):
+    """JSON bodies through the one guard for malformed and too deeply nested input."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return parse_json_body(request.body)
+
+
 def _unknown_path(request: HttpRequest) -> HttpResponse:
     return _error(request, 404, "not_found", _("There is no API endpoint at %(path)s.") % {"path": request.path})
 
@@ -53,6 +67,45 @@ class PatronAPI(NinjaAPI):
         # Last, whatever routers are added later: unknown paths answer in the API's error shape.
         return [*super()._get_urls(), re_path(r"^.*$", _unknown_path)]
 
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_shared_answers(schema)
+        return schema
+
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+
+def declare_shared_answers(schema: Any) -> None:
+    """Declare, on every operation, the answers the API's shared machinery gives it, so each
+    route declares only its own (403, 409, ...): 401 without credentials, 422 for parameters or a
+    body that do not validate, 400 for a body that is not JSON or nests too deep, 413 for one
+    that is too large, 404 for a path id that names nothing; and the CSV that ``format=csv``
+    streams (``core.apikit.ListParams``)."""
+    schema["components"]["schemas"].setdefault("ErrorOut", ErrorOut.model_json_schema())
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            parameters = operation.get("parameters", [])
+
+            def declare(status: int, description: str, responses: Any = responses) -> None:
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {"description": description, "content": _ERROR_CONTENT}
+
+            if operation.get("security"):
+                declare(401, "Not authenticated")
+            if parameters or "requestBody" in operation:
+                declare(422, "Invalid input")
+            if "requestBody" in operation:
+                declare(400, "The body is not JSON, or nests too deep")
+                declare(413, "The body is too large")
+            if any(p["in"] == "path" for p in parameters):
+                declare(404, "Not found")
+            if any(p["in"] == "query" and p["name"] == "format" for p in parameters) and 200 in responses:
+                responses[200].setdefault("content", {})["text/csv"] = {
+                    "schema": {"type": "string", "description": "With format=csv: every matching record as CSV."}
+                }
+
 
 api = PatronAPI(
     title="Patron API",
@@ -61,6 +114,7 @@ api = PatronAPI(
     "`Authorization: Bearer <token>` (create one with `patron token create --user NAME`).",
     urls_namespace="api",
     auth=[TokenAuth(), BrowserSessionAuth()],
+    parser=BodyParser(),
 )
 
 
@@ -96,6 +150,8 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApiError):  # ninja wraps what the body parser raised
+        return _api_error(request, exc.__cause__)
     status = exc.status_code
     if status == 400 and "parse" in exc.message:
         return _error(request, 400, "malformed_json", _("The request body is not valid JSON."))

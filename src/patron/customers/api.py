@@ -15,7 +15,6 @@ from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime
 
 from patron.core.apikit import (
     ApiError,
@@ -24,6 +23,7 @@ from patron.core.apikit import (
     ExternalId,
     Id,
     ListParams,
+    Moment,
     OutputSchema,
     Page,
     csv_list,
@@ -87,7 +87,7 @@ class CustomerFilters(Schema):
     region: str | None = Field(None, max_length=20, description="Region code.")
     key_account: bool | None = None
     external_id: ExternalId | None = None
-    updated_since: AwareDatetime | None = Field(None, description="Changed at or after this time (with a time zone).")
+    updated_since: Moment | None = Field(None, description="Changed at or after this time (with a time zone).")
 
 
 def _customers(qs: QuerySet[Customer]) -> QuerySet[Customer]:

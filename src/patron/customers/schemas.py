@@ -11,6 +11,7 @@ from pydantic import WithJsonSchema
 
 from patron.core.apikit import (
     Currency,
+    Day,
     ExternalId,
     Id,
     InputSchema,
@@ -82,7 +83,7 @@ class CustomerIn(InputSchema):
     branch: Str20 | None = Field(None, description="Branch code.")
     region: Str20 | None = Field(None, description="Region code; defaults to the branch's region.")
     stage: CustomerStage = Customer.Stage.ACTIVE
-    acquired_on: date | None = None
+    acquired_on: Day | None = None
     acquisition_channel: SalesChannel | None = None
     acquisition_cost: Money = Decimal(0)
     currency: Currency | None = Field(
@@ -106,7 +107,7 @@ class CustomerPatch(InputSchema):
     branch: Str20 | None = None
     region: Str20 | None = None
     stage: CustomerStage | None = None
-    acquired_on: date | None = None
+    acquired_on: Day | None = None
     acquisition_channel: SalesChannel | None = None
     acquisition_cost: Money | None = None
     currency: Currency | None = None

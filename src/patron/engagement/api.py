@@ -7,7 +7,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime
 
 from patron.core.apikit import (
     ApiError,
@@ -16,6 +15,7 @@ from patron.core.apikit import (
     ExternalId,
     Id,
     ListParams,
+    Moment,
     Page,
     csv_list,
     editable_customer,
@@ -76,8 +76,8 @@ class InteractionFilters(Schema):
     direction: Direction | None = None
     handled_by: str | None = Field(None, max_length=150, description="Username.")
     external_id: ExternalId | None = None
-    occurred_after: AwareDatetime | None = None
-    occurred_before: AwareDatetime | None = None
+    occurred_after: Moment | None = None
+    occurred_before: Moment | None = None
 
 
 @router.get(
@@ -187,7 +187,7 @@ class TaskFilters(Schema):
     status: TaskStatus | None = None
     assignee: str | None = Field(None, max_length=150, description="Username.")
     external_id: ExternalId | None = None
-    due_before: AwareDatetime | None = None
+    due_before: Moment | None = None
 
 
 @router.get("/tasks", response={200: Page[TaskOut], **ERRORS}, summary="List tasks", tags=["tasks"])

@@ -7,9 +7,18 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field
-from pydantic import AwareDatetime, WithJsonSchema, model_validator
+from pydantic import WithJsonSchema, model_validator
 
-from patron.core.apikit import ExternalId, Id, InputSchema, LongText, Name200, OutputSchema, Str150
+from patron.core.apikit import (
+    ExternalId,
+    Id,
+    InputSchema,
+    LongText,
+    Moment,
+    Name200,
+    OutputSchema,
+    Str150,
+)
 from patron.core.choices import ContactChannel
 from patron.engagement.models import Interaction, Task
 
@@ -44,7 +53,7 @@ class InteractionIn(InputSchema):
     direction: Direction = Interaction.Direction.INBOUND
     subject: Name200
     body: LongText = ""
-    occurred_at: AwareDatetime | None = Field(None, description="Defaults to now.")
+    occurred_at: Moment | None = Field(None, description="Defaults to now.")
     handled_by: Str150 | None = Field(None, description="Username.")
     contact_id: Id | None = None
     contact_external_id: ExternalId | None = None
@@ -64,7 +73,7 @@ class InteractionPatch(InputSchema):
     direction: Direction | None = None
     subject: Name200 | None = None
     body: LongText | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
     handled_by: Str150 | None = None
 
 
@@ -89,7 +98,7 @@ class TaskIn(InputSchema):
     title: Name200
     notes: LongText = ""
     assignee: Str150 | None = Field(None, description="Username; defaults to the customer's owner.")
-    due_at: AwareDatetime | None = None
+    due_at: Moment | None = None
 
     @model_validator(mode="after")
     def _one_customer_reference(self) -> TaskIn:
@@ -103,7 +112,7 @@ class TaskPatch(InputSchema):
     title: Name200 | None = None
     notes: LongText | None = None
     assignee: Str150 | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Moment | None = None
     status: TaskStatus | None = None
 
 

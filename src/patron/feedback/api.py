@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import StringConstraints
 
 from patron.core.apikit import (
     MAX_PAGE,
@@ -22,6 +22,7 @@ from patron.core.apikit import (
     ErrorOut,
     Id,
     InputSchema,
+    Moment,
     Page,
     editable_customer,
     forbidden,
@@ -269,7 +270,7 @@ class ResponseFilters(PageParams):
     customer: Id | None = None
     survey: Id | None = None
     score_class: Literal["detractor", "passive", "promoter"] | None = None
-    since: AwareDatetime | None = Field(None, description="Only answers at or after this time (ISO 8601 with zone).")
+    since: Moment | None = Field(None, description="Only answers at or after this time (ISO 8601 with zone).")
 
 
 @router.get("/responses", response={200: Page[ResponseOut], 401: ErrorOut, 422: ErrorOut}, summary="List survey responses")
@@ -297,7 +298,7 @@ class ResponseIn(InputSchema):
     language: LanguageLiteral | None = None
     touchpoint: TouchpointLiteral | None = None
     branch: BranchCode | None = Field(None, description="Branch code")
-    answered_at: AwareDatetime | None = None
+    answered_at: Moment | None = None
 
 
 @router.post("/responses", response={201: ResponseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},

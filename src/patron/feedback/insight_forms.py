@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from patron.core.dates import DayField
 from patron.feedback.models import ScoreClass
 from patron.feedback.nps_selectors import DIMENSIONS, PERIODS, WEIGHTS, NPSFilters
 
@@ -19,10 +20,10 @@ class FilterForm(forms.Form):
     """Survey, date range and branch: the filters every figure on the NPS and themes pages obeys."""
 
     survey = forms.TypedChoiceField(label=_("Survey"), coerce=int, required=False, empty_value=None)
-    start = forms.DateField(
+    start = DayField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    end = forms.DateField(
+    end = DayField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     branch = forms.TypedChoiceField(label=_("Branch"), coerce=int, required=False, empty_value=None)
@@ -86,16 +87,16 @@ class CompareForm(forms.Form):
     MODES = [("periods", _("Two periods")), ("groups", _("Two groups"))]
 
     cmp = forms.ChoiceField(label=_("Compare"), choices=MODES, required=False)
-    a_start = forms.DateField(
+    a_start = DayField(
         label=_("Period A from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    a_end = forms.DateField(
+    a_end = DayField(
         label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    b_start = forms.DateField(
+    b_start = DayField(
         label=_("Period B from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    b_end = forms.DateField(
+    b_end = DayField(
         label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     group_a = forms.CharField(label=_("Group A"), required=False, max_length=80)

@@ -26,6 +26,7 @@ from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.kinds import IMPORTERS, Importer, Row, RunState
 from patron.imports.parsing import ParseError, UnreadableFileError, as_text
 from patron.imports.sources import Table, is_blank, open_table
+from patron.ingest.cells import escape_text
 
 DEFAULT_BATCH_SIZE = 5000
 ERROR_SAMPLE = 200
@@ -185,7 +186,7 @@ class _RowParser:
     def miss(self, position: int, raw: Any) -> Any:
         """Parse a cell not seen before (or unhashable); errors are kept as ParseError values."""
         parse = self.columns[position][3]
-        if raw.__class__ is str and not raw.strip():
+        if raw.__class__ is str and not as_text(raw):
             value: Any = None
         else:
             try:
@@ -269,17 +270,27 @@ class _ErrorFile:
             names = set(self.header)
             line_col = "line" if "line" not in names else "import_line"
             error_col = "error" if "error" not in names else "import_error"
-            self.writer.writerow([*self.header, line_col, error_col])
+            self.writer.writerow([escape_text(c) for c in [*self.header, line_col, error_col]])
         width = len(self.header)
-        cells = ["" if c is None else (c if isinstance(c, str) else as_text(c)) for c in row.cells[:width]]
+        # Each cell as the import reads it, written so that it reads back the same and cannot
+        # run as a formula in a spreadsheet (the file may hold someone else's bad input).
+        cells = [_error_cell(c) for c in row.cells[:width]]
         cells += [""] * (width - len(cells))
-        self.writer.writerow([*cells, row.line, " ".join(row.errors)])
+        self.writer.writerow([*cells, row.line, escape_text(" ".join(row.errors))])
 
     def close(self) -> bool:
         if self.handle is None:
             return False
         self.handle.close()
         return True
+
+
+def _error_cell(cell: Any) -> Any:
+    if cell is None:
+        return ""
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        return as_text(cell)  # an XLSX number: written as one
+    return escape_text(as_text(cell))
 
 
 def _open(path: Path, options: ImportOptions) -> Table:

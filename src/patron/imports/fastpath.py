@@ -42,7 +42,8 @@ from patron.commerce.signals import customers_changed
 from patron.imports import writer
 from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
-from patron.imports.parsing import ParseError
+from patron.imports.parsing import ParseError, as_text
+from patron.ingest.cells import APOSTROPHE
 
 if TYPE_CHECKING:
     from patron.imports.kinds import OrderImporter
@@ -93,7 +94,7 @@ _BAD = object()
 
 def _plain_text(distinct: pa.Array, spec: FieldSpec) -> list[str] | None:
     """The distinct values of a text field that the field's parser would return unchanged (no
-    surrounding spaces, within its length), checked in C; None if any is not."""
+    surrounding spaces, no apostrophe in front, within its length), checked in C; None if any is not."""
     limit = getattr(spec.parse, "max_length", None)
     if limit is None:
         return None
@@ -101,7 +102,7 @@ def _plain_text(distinct: pa.Array, spec: FieldSpec) -> list[str] | None:
         return None
     values = distinct.to_pylist()
     # str.strip, exactly as the parser strips (Arrow's idea of whitespace is narrower).
-    if values != [v.strip() for v in values]:
+    if values != [v.strip() for v in values] or any(v.startswith(APOSTROPHE) for v in values):
         return None
     return values
 
@@ -124,7 +125,7 @@ def _encode(cells: Sequence[str], spec: FieldSpec, ctx: ParseContext, memo: dict
     for raw in distinct:
         value = memo.get(raw, _BAD)
         if value is _BAD:
-            if not raw.strip():
+            if not as_text(raw):
                 value = None
             else:
                 try:

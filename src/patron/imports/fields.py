@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from patron.core.dates import check_day
 from patron.imports.parsing import (
     ChoiceParser,
     ParseError,
@@ -101,12 +102,19 @@ def boolean(value: Any, ctx: ParseContext) -> bool:
     return parse_bool(value)
 
 
+def _in_range(value: Any, parsed: Any) -> Any:
+    try:
+        return check_day(parsed)
+    except ValueError as exc:
+        raise ParseError(f"“{as_text(value)[:40]}” {exc}") from None
+
+
 def day(value: Any, ctx: ParseContext) -> Any:
-    return parse_date(value, date_order=ctx.date_order)
+    return _in_range(value, parse_date(value, date_order=ctx.date_order))
 
 
 def moment(value: Any, ctx: ParseContext) -> Any:
-    return parse_datetime(value, date_order=ctx.date_order)
+    return _in_range(value, parse_datetime(value, date_order=ctx.date_order))
 
 
 _CURRENCY = re.compile(r"[A-Z]{3}")

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from patron.ingest.cells import unescape_text
+
 
 class ParseError(ValueError):
     """A value that cannot be read; the message says why, in the user's language."""
@@ -78,9 +80,11 @@ def check_encoding(path: Path, encoding: str) -> str:
 
 
 def as_text(value: Any) -> str:
-    """A cell as text; numbers typed into Excel (ids, phones) lose the spurious ``.0``."""
+    """A cell as text: without surrounding spaces and without one leading apostrophe (which
+    marks text that would run as a formula, ``patron.ingest.cells``); numbers typed into Excel
+    (ids, phones) lose the spurious ``.0``."""
     if isinstance(value, str):
-        return value.strip()
+        return unescape_text(value.strip())
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

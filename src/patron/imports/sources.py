@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from patron.imports.parsing import UnreadableFileError, check_encoding, detect_encoding
+from patron.imports.parsing import UnreadableFileError, as_text, check_encoding, detect_encoding
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 DELIMITERS = (",", ";", "\t", "|")
@@ -72,7 +72,7 @@ def open_table(
 
 
 def _clean_header(cells: list[Any]) -> list[str]:
-    header = ["" if c is None else str(c).strip().lstrip("\ufeff") for c in cells]
+    header = ["" if c is None else as_text(str(c).lstrip("\ufeff")) for c in cells]
     while header and header[-1] == "":
         header.pop()
     if not any(header):

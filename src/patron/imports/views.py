@@ -173,6 +173,8 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 def _error_preview(job: ImportJob, limit: int = 50) -> list[dict[str, str]]:
     import csv
 
+    from patron.ingest.cells import unescape_text
+
     if not job.error_file or job.is_active:
         return []
     path = Path(job.error_file)
@@ -185,7 +187,7 @@ def _error_preview(job: ImportJob, limit: int = 50) -> list[dict[str, str]]:
         for cells in reader:
             if len(rows) >= limit:
                 break
-            rows.append({"line": cells[-2] if len(cells) >= 2 else "", "error": cells[-1] if cells else ""})
+            rows.append({"line": cells[-2] if len(cells) >= 2 else "", "error": unescape_text(cells[-1]) if cells else ""})
     return rows
 
 

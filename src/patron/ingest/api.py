@@ -33,6 +33,7 @@ from patron.core.apikit import (
     Page,
     not_found,
     paginate,
+    parse_json_body,
     require_admin,
     require_record_writer,
     user_of,
@@ -94,10 +95,7 @@ def _read_items(request: HttpRequest) -> list[Any]:
     raw = request.read(max_bytes() + 1)
     if len(raw) > max_bytes():
         raise ApiError(413, "too_large", _("The request body is larger than %(n)d bytes.") % {"n": max_bytes()})
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from exc
+    body = parse_json_body(raw)
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise ApiError(422, "invalid", _('The body must be an object with an "items" list.'))
     unknown = sorted(set(body) - {"items"})
@@ -165,6 +163,26 @@ _interaction_adapter = TypeAdapter(InteractionIn)
 _EVENT_ADAPTERS: dict[str, TypeAdapter[Any]] = {"cost_event": _cost_adapter, "interaction": _interaction_adapter}
 
 
+def _event_item(kind: str, adapter: TypeAdapter[Any]) -> dict[str, Any]:
+    """The JSON schema of an events item of ``kind``: the model's fields and ``"type": kind``."""
+    schema = adapter.json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    schema = inline(schema)
+    schema["properties"] = {"type": {"type": "string", "enum": [kind]}, **schema["properties"]}
+    schema["required"] = ["type", *schema.get("required", [])]
+    return schema
+
+
 @router.post(
     "/ingest/orders",
     response={200: BatchOut, **ERRORS},
@@ -205,11 +223,9 @@ def ingest_orders(request: HttpRequest, params: Query[BatchParams]):
     tags=["ingest"],
     openapi_extra=_batch_doc(
         {
-            "type": "object",
-            "required": ["type"],
             "description": 'An item with "type": "cost_event" (fields of CostEventIn) '
             'or "type": "interaction" (fields of InteractionIn).',
-            "properties": {"type": {"type": "string", "enum": ["cost_event", "interaction"]}},
+            "oneOf": [_event_item(kind, adapter) for kind, adapter in _EVENT_ADAPTERS.items()],
         },
         "Up to 10,000 cost-to-serve events and interactions, mixed.",
     ),

@@ -2,7 +2,9 @@
 
 Headers come from ``patron.ingest.columns`` (the import reads the same names), values are
 formatted one way everywhere: ISO 8601 dates with their offset, ``.`` decimals, ``true``/``false``.
-CSV is UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
+CSV is UTF-8 with a byte-order mark, so Excel opens Chinese text correctly. CSV and XLSX text
+cells that a spreadsheet would run as a formula get an apostrophe in front (``patron.ingest.cells``);
+Parquet, typed data that no spreadsheet evaluates, keeps every value as it is.
 
 Records are read in chunks of ``CHUNK`` with ``values_list(...).iterator()``; per chunk, one query
 loads what the chunk needs besides (tags, order lines, registered score columns). Memory stays
@@ -21,21 +23,19 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
-from django.utils import timezone
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.core.models import User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import of_visible_customers, visible_customers
 from patron.engagement.models import Interaction, Task
-from patron.ingest.columns import COLUMNS, FALSE, TAG_SEPARATOR, TRUE
+from patron.ingest.cells import csv_cell, text_value, xlsx_cell
+from patron.ingest.columns import COLUMNS, TAG_SEPARATOR
 
 CHUNK = 2000
 FORMATS = ("csv", "xlsx", "parquet")
@@ -110,30 +110,12 @@ def _scoped(model: type[Model], user: User | None) -> QuerySet:
 
 
 # ---------------------------------------------------------------- values
-
-
-def text_value(value: Any) -> str:
-    """A value as it appears in a CSV cell."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return TRUE if value else FALSE
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+# Every CSV and XLSX cell goes through patron.ingest.cells (text that cannot run as a formula).
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:
-    # Numbers stay numbers for Excel; everything else is the CSV text, so both import alike.
-    if value is None:
-        return None
-    if kind in (INT, MONEY, QTY, RATE) and not isinstance(value, bool):
-        return value
-    return text_value(value)
+    # Numbers stay numbers for Excel; everything else is the CSV's text, so both import alike.
+    return xlsx_cell(value, number=kind in (INT, MONEY, QTY, RATE))
 
 
 # ---------------------------------------------------------------- reading
@@ -186,7 +168,7 @@ def iter_csv(kind: str, qs: QuerySet | None = None, *, user: User | None = None)
     buffer.write(BOM)
     writer.writerow(_KINDS[kind].columns())
     for n, row in enumerate(iter_rows(kind, qs, user=user), start=1):
-        writer.writerow([text_value(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         if n % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -207,7 +189,7 @@ def _write_csv(kind: str, rows: Iterable[list[Any]], out: IO[bytes]) -> None:
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(_KINDS[kind].columns())
     for row in rows:
-        writer.writerow([text_value(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     text.flush()
     text.detach()
 

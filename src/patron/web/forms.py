@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.choices import ContactChannel
+from patron.core.dates import MomentField
 
 
 class InteractionForm(forms.Form):
@@ -14,6 +15,6 @@ class InteractionForm(forms.Form):
 
 class TaskForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    due_at = forms.DateTimeField(
+    due_at = MomentField(
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

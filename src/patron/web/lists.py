@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 from patron.commerce.models import Order
 from patron.commerce.selectors import ORDER_SORTS, OrderFilter, filter_orders, visible_orders
 from patron.core.choices import SalesChannel
+from patron.core.dates import DayField
 from patron.core.models import Branch, User
 from patron.core.roles import assignable_owners, can_assign_owners
 from patron.customers.models import Customer
@@ -61,7 +62,8 @@ from patron.feedback.lists import (
 )
 from patron.feedback.models import Channel, FollowUp, Response, ScoreClass, Survey, Touchpoint
 from patron.feedback.selectors import loop_report, visible_follow_ups, visible_responses
-from patron.ingest.export import BOM, csv_response, text_value
+from patron.ingest.cells import csv_cell
+from patron.ingest.export import BOM, csv_response
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
 from patron.web.saved_views import saved_views_of
@@ -90,9 +92,7 @@ def _people() -> QuerySet[User]:
 
 
 def _date(label: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    return DayField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 # ---------------------------------------------------------------- the list machinery
@@ -143,16 +143,26 @@ def _read_common(request: HttpRequest, spec: ListSpec) -> tuple[str, int, list[s
         )
         sort = spec.default_sort
     raw_page = request.GET.get("page", "1") or "1"
-    try:
-        page = int(raw_page)
-        if page < 1:
-            raise ValueError(raw_page)
-    except ValueError:
+    page = page_number(raw_page)
+    if page is None:
         errors.append(
             _("“%(page)s” is not a page number: showing the first page.") % {"page": raw_page[:20]}
         )
         page = 1
     return sort, page, errors
+
+
+# Far beyond any real list, and small enough that the page's offset fits the database's integers.
+MAX_PAGE_NUMBER = 10**7
+
+
+def page_number(raw: str) -> int | None:
+    """A page number from a query string, or None for anything else (text, 0, a huge number)."""
+    try:
+        page = int(raw)
+    except ValueError:
+        return None
+    return page if 1 <= page <= MAX_PAGE_NUMBER else None
 
 
 def _read_form(form: forms.Form) -> tuple[dict[str, Any], list[str]]:
@@ -249,7 +259,8 @@ def render_list(
 def stream_csv(
     header: Sequence[str], rows: Iterator[Sequence[Any]], filename: str
 ) -> StreamingHttpResponse:
-    """A CSV download in the export's format (UTF-8 with BOM, ISO dates), streamed."""
+    """A CSV download in the export's format (UTF-8 with BOM, ISO dates, text that cannot run as
+    a formula), streamed."""
 
     def lines() -> Iterator[bytes]:
         buffer = io.StringIO()
@@ -257,7 +268,7 @@ def stream_csv(
         buffer.write(BOM)
         writer.writerow(header)
         for n, row in enumerate(rows, start=1):
-            writer.writerow([text_value(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
             if n % 500 == 0:
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)

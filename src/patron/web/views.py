@@ -23,6 +23,7 @@ from patron.customers.selectors import (
 from patron.engagement.services import interaction_create, task_create
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
+from patron.web.lists import page_number
 
 
 def _user(request: HttpRequest) -> User:
@@ -31,10 +32,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_number(request.GET.get("page", "1")) or 1
 
 
 @login_required
