@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from patron.analytics import value
 from patron.analytics.pipeline import (
     SCORE_COLUMNS,
     ScoringConfig,
@@ -92,6 +96,56 @@ def test_rescoring_with_the_runs_models_reproduces_the_run(scored):
         a, b = again[column].astype(object).fillna(-1), result.scores[column].astype(object).fillna(-1)
         mismatch = (a.astype(str) != b.astype(str)).mean()
         assert mismatch == 0, (column, mismatch)
+
+
+def _only(inputs: ScoringInputs, ids: list[int]) -> ScoringInputs:
+    orders = inputs.orders[inputs.orders["customer_id"].isin(ids)]
+    return ScoringInputs(
+        orders=orders,
+        lines=inputs.lines[inputs.lines["order_id"].isin(orders["order_id"])],
+        costs=inputs.costs[inputs.costs["customer_id"].isin(ids)],
+        customers=pd.DataFrame({"customer_id": ids}),
+    )
+
+
+def test_rescoring_a_few_customers_gives_what_the_run_gave_them(scored):
+    """Between runs a purchase rescores one customer, not the book: what depends on the
+    population (one-order customers' typical gap between orders in the churn features) is
+    the run's, not that of whoever is rescored at the same time."""
+    inputs, config, result = scored
+    active = result.scores.index[result.scores["churn_risk"].notna()][:20].tolist()
+    again = rescore(_only(inputs, active), result.fitted, result.params, config, previous=result.scores)
+    for column in ("p_alive", "expected_purchases", "clv", "churn_risk"):
+        pd.testing.assert_series_equal(again[column].astype(float), result.scores.loc[active, column].astype(float),
+                                       check_names=False, rtol=1e-9)
+    # A new customer's first order, a month before the run's day: scored alone or with others,
+    # the same churn risk, from the run's typical gap.
+    new = int(inputs.customers["customer_id"].max()) + 1
+    first = pd.DataFrame([(10**6, new, AS_OF - pd.Timedelta(days=30), 300.0, 180.0)], columns=inputs.orders.columns)
+    book = ScoringInputs(
+        orders=pd.concat([inputs.orders, first], ignore_index=True), lines=inputs.lines, costs=inputs.costs,
+        customers=pd.concat([inputs.customers, pd.DataFrame({"customer_id": [new]})], ignore_index=True),
+    )
+    alone = rescore(_only(book, [new]), result.fitted, result.params, config)
+    together = rescore(_only(book, [*active, new]), result.fitted, result.params, config)
+    assert alone.loc[new, "churn_risk"] == pytest.approx(together.loc[new, "churn_risk"], rel=1e-12)
+    assert result.params["churn"]["typical_gap_days"] > 0
+
+
+def test_a_runs_settings_come_back_from_its_parameters():
+    config = ScoringConfig(
+        as_of=AS_OF, clv_horizon_weeks=26, discount_rate=0.2, expected_purchases_days=30,
+        value_thresholds=value.ValueThresholds(most_valuable_share=0.1, below_zero_profit=-50.0),
+    )
+    stored = json.loads(json.dumps({"config": config.as_params()}))  # as the run row keeps it
+    later = pd.Timestamp("2026-03-31")
+    assert ScoringConfig.from_params(later, stored) == replace(config, as_of=later)
+    # A run stored before its settings were kept: the CLV settings it recorded, else defaults.
+    old = {"clv": {"horizon_weeks": 26, "weekly_discount": config.weekly_discount, "expected_purchases_weeks": 30 / 7}}
+    again = ScoringConfig.from_params(later, old)
+    assert (again.clv_horizon_weeks, again.expected_purchases_days) == (26, 30)
+    assert again.discount_rate == pytest.approx(0.2)
+    assert again.value_thresholds == value.ValueThresholds()
 
 
 def test_empty_history_gives_empty_scores_not_errors():

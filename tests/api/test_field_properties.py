@@ -215,6 +215,8 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("GET", "/responses"): lambda w: ({}, None),
     ("POST", "/responses"): lambda w: ({}, {"survey": w.survey, "score": 5, "customer": w.customer}),
     ("GET", "/follow-ups"): lambda w: ({}, None),
+    ("GET", "/rates"): lambda w: ({}, None),
+    ("POST", "/rates"): lambda w: ({}, {"currency": "USD", "date": "2025-03-05", "rate": "7.1"}),
 }
 
 
@@ -298,7 +300,10 @@ def _request(field: FieldRef, world: World, value: Any) -> tuple[str, dict[str, 
         query[field.name] = _as_param(value)
     else:
         body = json.loads(json.dumps(body))
-        _set(body, field.name.split("."), value)
+        steps = field.name.split(".")
+        if steps[0] == "[]" and isinstance(body, dict):
+            body = [body]  # an operation that takes one item or a list of them: the list form
+        _set(body, steps, value)
     url = field.path
     for name, param in params.items():
         url = url.replace("{" + name + "}", str(param))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from patron.customers.models import Customer
@@ -136,34 +138,109 @@ def _close(a: tuple, b: tuple) -> bool:
     return True
 
 
-@pytest.mark.django_db
-def test_new_order_updates_scores_at_once(generated, client):
-    from patron.commerce.services import LineInput, order_create
-    from tests.factories import make_product, make_user
+def _on_the_runs_day(hour: int) -> datetime:
+    return datetime.combine(AS_OF, time(hour), tzinfo=timezone.get_current_timezone())
 
-    rep = make_user("rita", "rep")
-    customer = (
-        Customer.objects.filter(order_count__gte=2, score__p_alive__lt=0.5).order_by("id").first()
-    )
-    assert customer is not None
-    customer.owner = rep
-    customer.save(update_fields=["owner"])
-    before = CurrentScore.objects.get(customer=customer)
-    order_create(
+
+def _buy(customer, ordered_at):
+    from patron.commerce.services import LineInput, order_create
+    from tests.factories import make_product
+
+    return order_create(
         customer=customer,
         channel="web",
-        ordered_at=timezone.now() - timedelta(minutes=5),
+        ordered_at=ordered_at,
         lines=[LineInput(make_product(price=Decimal("500"), cost=Decimal("200")), 1)],
     )
+
+
+def _valuable_buyer(**filters) -> Customer:
+    score = (
+        CurrentScore.objects.filter(value_class="most_valuable", frequency__gte=2, **filters)
+        .order_by("-p_alive", "customer_id")
+        .select_related("customer")
+        .first()
+    )
+    assert score is not None
+    return score.customer
+
+
+@pytest.mark.django_db
+def test_a_valuable_customer_buying_after_the_run_does_not_drop_in_p_alive(generated, client):
+    """The run is as of AS_OF (a year before today). A purchase today rescored the customer as
+    of today: eleven months without a purchase before today's made a most valuable customer
+    look as likely gone as a lapsed one. Now the scores stay the run's, as of its day, and the
+    360° page says the purchase counts from the next run."""
+    from tests.factories import make_user
+
+    _dataset, run = generated
+    customer = _valuable_buyer()
+    before = CurrentScore.objects.get(customer=customer)
+    assert before.p_alive > 0.8
+    _buy(customer, timezone.now())
+    after = CurrentScore.objects.get(customer=customer)
+    assert after.p_alive >= before.p_alive
+    # Nothing dated after the run's day is in any score: the customer's is the run's snapshot.
+    assert _close(_current()[customer.pk], _history(run)[customer.pk])
+    root = make_user("rosa", "admin")
+    client.force_login(root)
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert f'data-testid="p-alive">{round(before.p_alive * 100)}%' in page
+    assert 'data-testid="score-pending"' in page
+
+
+@pytest.mark.django_db
+def test_an_order_dated_on_the_runs_day_counts_at_once(generated, client):
+    """An order entered late, dated on the run's day: rescored at once, as of that day."""
+    from tests.factories import make_user
+
+    _dataset, run = generated
+    customer = _valuable_buyer(recency__lt=F("tenure") - 4)  # last bought a month before the run
+    before = CurrentScore.objects.get(customer=customer)
+    _buy(customer, _on_the_runs_day(15))
     after = CurrentScore.objects.get(customer=customer)
     assert after.updated_at > before.updated_at
     assert after.frequency == before.frequency + 1
+    assert after.tenure == before.tenure  # the same day: the customer is no older
+    assert after.recency == pytest.approx(after.tenure)  # bought on the run's last day
+    assert after.r_score == 5
     assert after.p_alive > before.p_alive
-    assert after.r_score == 5  # bought today: the most recent quintile
-    customer.refresh_from_db()
-    client.force_login(rep)
+    # BG/NBD's P(alive) (Fader, Hardie and Lee 2005) with the run's fitted parameters.
+    p = run.params["bgnbd"]
+    x, tx, t = after.frequency, after.recency, after.tenure
+    odds = p["a"] / (p["b"] + x - 1) * ((p["alpha"] + t) / (p["alpha"] + tx)) ** (p["r"] + x)
+    assert after.p_alive == pytest.approx(1 / (1 + odds), rel=1e-9)
+    client.force_login(make_user("rosa", "admin"))
     page = client.get(customer.get_absolute_url()).content.decode()
     assert f'data-testid="p-alive">{round(after.p_alive * 100)}%' in page
+    assert 'data-testid="score-pending"' not in page
+
+
+@pytest.mark.django_db
+def test_rescoring_between_runs_gives_what_the_run_gave(generated):
+    """With no new record, a customer's incremental score is the run's own row for them: same
+    day, same fitted models, same cut-offs."""
+    _dataset, run = generated
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[::7])
+    assert services.scores_refresh(customer_ids=ids) == len(ids)
+    current, history = _current(), _history(run)
+    for cid in ids:
+        assert _close(current[cid], history[cid]), cid
+
+
+@pytest.mark.django_db
+def test_rescoring_uses_the_settings_the_run_scored_with(generated):
+    from patron.analytics.pipeline import ScoringConfig
+
+    config = ScoringConfig(as_of=pd.Timestamp("2000-01-01"), expected_purchases_days=30, clv_horizon_weeks=26)
+    run = services.scoring_run_execute(as_of=AS_OF, config=config)
+    assert run.params["config"]["expected_purchases_days"] == 30
+    assert run.params["as_of"] == AS_OF.isoformat()  # the run's day, not the one passed in
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[::11])
+    services.scores_refresh(customer_ids=ids)
+    current, history = _current(), _history(run)
+    for cid in ids:
+        assert _close(current[cid], history[cid]), cid
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -88,6 +88,25 @@ def test_no_trend_chart_with_a_single_snapshot(client, alice):
     client.force_login(alice)
     page = client.get(customer.get_absolute_url()).content.decode()
     assert 'data-testid="value-trend"' not in page and "echarts.min.js" not in page
+
+
+def test_scores_say_their_day_and_that_a_later_order_or_cost_counts_from_the_next_run(client, alice):
+    from patron.commerce.services import cost_event_create
+
+    customer = make_customer("Late Co", owner=alice)
+    _scored(customer, [(date(2025, 12, 31), 1200.0, 450.0)])
+    run_day = datetime(2025, 12, 31, 18, 0, tzinfo=timezone.get_current_timezone())
+    make_order(customer, at=run_day)  # entered late, dated on the run's day: in the scores
+    client.force_login(alice)
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert 'data-testid="score-as-of"' in page and "12/31/2025" in page
+    assert 'data-testid="score-pending"' not in page
+    cost_event_create(customer=customer, kind="ticket", amount=10, occurred_at=timezone.now())
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert 'data-testid="score-pending"' in page and "count from the next scoring run" in page
+    make_order(customer, at=timezone.now())
+    customer.cost_events.all().delete()
+    assert 'data-testid="score-pending"' in client.get(customer.get_absolute_url()).content.decode()
 
 
 def test_key_account_quick_action_opens_the_review_to_record(client, alice):

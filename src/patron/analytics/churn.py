@@ -133,6 +133,7 @@ def build_features(
     complaint_window_days: int = 180,
     trend_window_days: int = 180,
     columns: ChurnColumns | None = None,
+    typical_gap_days: float | None = None,
 ) -> pd.DataFrame:
     """Churn features per customer as of ``cutoff``, from data strictly before it.
 
@@ -155,6 +156,10 @@ def build_features(
         them would only inflate the AUC with cases any rule gets right.
     complaint_kinds:
         Interaction kinds counted as complaints.
+    typical_gap_days:
+        The gap between orders that one-order customers get in ``recency_ratio``. Default: the
+        median of the repeat customers' mean gaps in ``orders``; pass the value a whole book
+        gave (``attrs["typical_gap_days"]`` of its features) to score a few customers alike.
 
     Returns
     -------
@@ -210,7 +215,10 @@ def build_features(
     ).astype(float)
 
     gap = _days(last - first) / (frequency - 1).where(frequency > 1)
-    typical_gap = float(gap.median()) if gap.notna().any() else float(trend_window_days)
+    if typical_gap_days is not None:
+        typical_gap = float(typical_gap_days)
+    else:
+        typical_gap = float(gap.median()) if gap.notna().any() else float(trend_window_days)
     gap = gap.fillna(typical_gap).clip(lower=1.0)
     out["recency_ratio"] = (recency / gap).reindex(index)
 
@@ -260,7 +268,9 @@ def build_features(
         is_open = (f[col.follow_up_opened] < cut) & (closed.isna() | (closed >= cut))
         open_cases = f[is_open].groupby(col.customer).size().reindex(index).fillna(0) * 1.0
     out["open_follow_ups"] = open_cases.to_numpy()
-    return out[list(BEHAVIOUR_FEATURES + ATTITUDE_FEATURES)]
+    features = out[list(BEHAVIOUR_FEATURES + ATTITUDE_FEATURES)]
+    features.attrs["typical_gap_days"] = typical_gap
+    return features
 
 
 def build_labels(

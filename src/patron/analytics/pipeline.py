@@ -30,7 +30,7 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,33 @@ class ScoringConfig:
     @property
     def weekly_discount(self) -> float:
         return (1.0 + self.discount_rate) ** (1.0 / 52.0) - 1.0
+
+    def as_params(self) -> dict[str, Any]:
+        """Every setting but the day, JSON-ready: a run keeps them to rescore alike between runs."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("as_of", "value_thresholds")}
+        out["value_thresholds"] = asdict(self.value_thresholds)
+        return out
+
+    @classmethod
+    def from_params(cls, as_of: pd.Timestamp, params: dict[str, Any]) -> ScoringConfig:
+        """The configuration a run scored with (``params["config"]``, from :meth:`as_params`), as
+        of its day. A run stored before the settings were kept: the defaults, with the CLV
+        horizon and rates its ``params["clv"]`` recorded."""
+        stored = dict(params.get("config") or {})
+        if not stored and isinstance(params.get("clv"), dict):
+            clv_params = params["clv"]
+            if "horizon_weeks" in clv_params:
+                stored["clv_horizon_weeks"] = int(clv_params["horizon_weeks"])
+            if "weekly_discount" in clv_params:
+                stored["discount_rate"] = (1.0 + float(clv_params["weekly_discount"])) ** 52.0 - 1.0
+            if "expected_purchases_weeks" in clv_params:
+                stored["expected_purchases_days"] = round(float(clv_params["expected_purchases_weeks"]) * 7.0)
+        known = {f.name for f in fields(cls)} - {"as_of", "value_thresholds"}
+        settings = {k: v for k, v in stored.items() if k in known}
+        thresholds = stored.get("value_thresholds")
+        if isinstance(thresholds, dict):
+            settings["value_thresholds"] = value.ValueThresholds(**thresholds)
+        return cls(as_of=pd.Timestamp(as_of).normalize(), **settings)
 
 
 @dataclass
@@ -113,7 +140,7 @@ def run_pipeline(inputs: ScoringInputs, config: ScoringConfig, progress: Progres
     costs = inputs.costs[inputs.costs["date"] < as_of + pd.Timedelta(days=1)]
     ids = pd.Index(inputs.customers["customer_id"].unique(), name="customer_id").sort_values()
     scores = pd.DataFrame(index=ids)
-    params: dict[str, Any] = {"as_of": as_of.date().isoformat()}
+    params: dict[str, Any] = {"as_of": as_of.date().isoformat(), "config": config.as_params()}
     diagnostics: dict[str, Any] = {}
     timings: dict[str, float] = {}
     say = progress or (lambda _step: None)
@@ -409,7 +436,12 @@ def _churn(
         "calibration_behaviour": _records(evaluation.calibration_behaviour),
         "coefficients": {k: float(v) for k, v in model.coef_.items()},
     }
-    params["churn"] = {"horizon_days": config.churn_horizon_days, "cutoff": str((end - h).date())}
+    params["churn"] = {
+        "horizon_days": config.churn_horizon_days,
+        "cutoff": str((end - h).date()),
+        # One-order customers' gap in recency_ratio is the book's; rescoring a few uses it too.
+        "typical_gap_days": float(now_x.attrs["typical_gap_days"]),
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -569,7 +601,10 @@ def rescore(
             "follow_ups": _optional(inputs.follow_ups),
         }
         # Same population as the run: customers active within the model's window (not every id).
-        features = churn.build_features(orders.assign(amount=orders["revenue"]), cutoff=end, **extra)
+        gap = params.get("churn", {}).get("typical_gap_days")
+        features = churn.build_features(
+            orders.assign(amount=orders["revenue"]), cutoff=end, typical_gap_days=gap, **extra
+        )
         if len(features):
             scores["churn_risk"] = model.predict_risk(features).reindex(ids)
             reasons = model.reasons(features, k=3)

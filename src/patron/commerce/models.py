@@ -38,6 +38,13 @@ class Product(TimeStampedModel):
         ordering = ["name", "id"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(list_price__gte=0, unit_cost__gte=0),
+                name="product_prices_not_negative",
+                violation_error_message=_("Prices and costs cannot be negative."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -82,6 +89,12 @@ class Order(TimeStampedModel):
                 | Q(exchange_rate__isnull=True, base_revenue=0, base_cost_of_goods=0),
                 name="order_base_amounts_converted",
             ),
+            # Returns are cost-to-serve events, not negative orders (docs/security.md).
+            models.CheckConstraint(
+                condition=Q(revenue__gte=0, cost_of_goods__gte=0),
+                name="order_money_not_negative",
+                violation_error_message=_("An order's revenue and cost of goods cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,7 +123,19 @@ class OrderLine(models.Model):
         ordering = ["order", "line_no"]
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
-        constraints = [models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_line_no")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_line_no"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0),
+                name="orderline_quantity_positive",
+                violation_error_message=_("The quantity must be positive."),
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, unit_cost__gte=0, amount__gte=0),
+                name="orderline_money_not_negative",
+                violation_error_message=_("Prices and costs cannot be negative."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_no}"
@@ -152,6 +177,11 @@ class CostEvent(TimeStampedModel):
                 condition=Q(exchange_rate__isnull=False, exchange_rate__gt=0)
                 | Q(exchange_rate__isnull=True, base_amount=0),
                 name="costevent_base_amount_converted",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0),
+                name="costevent_amount_not_negative",
+                violation_error_message=_("A cost-to-serve amount cannot be negative."),
             ),
         ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,24 @@ class Customer(TimeStampedModel):
             models.Index(fields=["name_search"]),
             # The list's default order (name, then id) for roles that see every customer.
             models.Index(fields=["name", "id"], name="customers_name_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acquisition_cost__gte=0),
+                name="customer_acquisition_cost_not_negative",
+                violation_error_message=_("The acquisition cost cannot be negative."),
+            ),
+            # Sums of orders and cost events, none of which is negative (profit may be).
+            models.CheckConstraint(
+                condition=Q(revenue_total__gte=0, cogs_total__gte=0, cost_to_serve_total__gte=0),
+                name="customer_totals_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_order_at__isnull=True)
+                | Q(last_order_at__isnull=True)
+                | Q(first_order_at__lte=F("last_order_at")),
+                name="customer_first_order_not_after_last",
+            ),
         ]
 
     def __str__(self) -> str:

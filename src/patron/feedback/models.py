@@ -8,7 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -190,6 +190,13 @@ class Trigger(TimeStampedModel):
         ordering = ["survey", "event", "id"]
         verbose_name = _("trigger")
         verbose_name_plural = _("triggers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sampling_rate__gte=0, sampling_rate__lte=1),
+                name="trigger_sampling_rate_0_to_1",
+                violation_error_message=_("The sampling rate is a share from 0 to 1."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey} ← {self.get_event_display()} {self.match}".strip()
@@ -280,6 +287,18 @@ class Response(models.Model):
             models.Index(fields=["survey", "-created_at"]),
             models.Index(fields=["-created_at"]),
         ]
+        constraints = [
+            # Every kind's scale lies within 0..10 (NPS 0-10, CSAT 1-5, CES 1-7).
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=10),
+                name="response_score_0_to_10",
+                violation_error_message=_("A score is a whole number from 0 to 10."),
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment__isnull=True) | Q(sentiment__gte=-1, sentiment__lte=1),
+                name="response_sentiment_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey}: {self.score}"
@@ -312,6 +331,18 @@ class FollowUpRule(TimeStampedModel):
         ordering = ["name", "id"]
         verbose_name = _("follow-up rule")
         verbose_name_plural = _("follow-up rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_score__isnull=True) | Q(max_score__gte=0, max_score__lte=10),
+                name="followuprule_max_score_0_to_10",
+                violation_error_message=_("A score is a whole number from 0 to 10."),
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment_below__isnull=True) | Q(sentiment_below__gte=-1, sentiment_below__lte=1),
+                name="followuprule_sentiment_range",
+                violation_error_message=_("Sentiment goes from -1 (negative) to 1 (positive)."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -383,6 +414,9 @@ class FollowUp(models.Model):
             # The alert job's queue: only the few follow-ups not alerted yet are in it.
             models.Index(fields=["id"], name="feedback_followup_to_alert", condition=Q(alerted_at__isnull=True)),
         ]
+        constraints = [
+            models.CheckConstraint(condition=Q(due_at__gte=F("opened_at")), name="followup_due_not_before_opened"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.reason}"
@@ -425,7 +459,14 @@ class Review(models.Model):
         ordering = ["done_at", "due_at", "id"]
         verbose_name = _("key-account review")
         verbose_name_plural = _("key-account reviews")
-        constraints = [models.UniqueConstraint(fields=["customer", "quarter"], name="review_unique_quarter")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "quarter"], name="review_unique_quarter"),
+            models.CheckConstraint(
+                condition=Q(nps__isnull=True) | Q(nps__gte=0, nps__lte=10),
+                name="review_nps_0_to_10",
+                violation_error_message=_("A score is a whole number from 0 to 10."),
+            ),
+        ]
         indexes = [models.Index(fields=["owner", "done_at"]), models.Index(fields=["customer", "-at"])]
 
     def __str__(self) -> str:

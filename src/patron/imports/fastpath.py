@@ -404,7 +404,7 @@ def _copy_csv(model: type[Any], columns: Sequence[str], table: pa.Table) -> None
     buffer = io.BytesIO()
     pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
     names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cursor, cursor.cursor.copy(
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
         f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN WITH (FORMAT csv)"
     ) as copy:
         copy.write(buffer.getbuffer())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -142,7 +143,10 @@ class PossibleDuplicate(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("possible duplicate")
         verbose_name_plural = _("possible duplicates")
-        constraints = [models.UniqueConstraint(fields=["customer", "other"], name="possibleduplicate_unique_pair")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "other"], name="possibleduplicate_unique_pair"),
+            models.CheckConstraint(condition=Q(customer__lt=F("other")), name="possibleduplicate_ordered_pair"),
+        ]
         indexes = [models.Index(fields=["status", "-created_at"])]
 
     def __str__(self) -> str:

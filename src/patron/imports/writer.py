@@ -119,7 +119,8 @@ def insert(model: type[models.Model], columns: Sequence[str], rows: Sequence[Seq
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-            with raw.copy(f"COPY {_table(model)} ({names}) FROM STDIN") as copy:
+            # Django's wrapper turns the driver's errors into django.db's (IntegrityError, ...).
+            with connection.wrap_database_errors, raw.copy(f"COPY {_table(model)} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return

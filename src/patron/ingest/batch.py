@@ -507,11 +507,14 @@ def _copy_orders(planned: list[_PlannedOrder], now: datetime) -> None:
         for p, (pk,) in zip(planned, cursor.fetchall(), strict=True):
             p.pk = pk
         raw = cursor.cursor  # psycopg's cursor, for COPY
-        with raw.copy(f"COPY {connection.ops.quote_name(order_table)} ({order_columns}) FROM STDIN") as copy:
+        # Django's wrapper turns the driver's errors into django.db's (IntegrityError, ...).
+        with connection.wrap_database_errors, raw.copy(
+            f"COPY {connection.ops.quote_name(order_table)} ({order_columns}) FROM STDIN"
+        ) as copy:
             for p in planned:
                 copy.write_row(tuple(_order_row(p, now).values()))
         table = connection.ops.quote_name(OrderLine._meta.db_table)
-        with raw.copy(f"COPY {table} ({line_columns}) FROM STDIN") as copy:
+        with connection.wrap_database_errors, raw.copy(f"COPY {table} ({line_columns}) FROM STDIN") as copy:
             for p in planned:
                 for ln in p.lines:
                     copy.write_row((p.pk, ln.line_no, ln.product_id, ln.quantity, ln.unit_price, ln.unit_cost, ln.amount))

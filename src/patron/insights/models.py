@@ -2,12 +2,14 @@
 
 ``CustomerScore`` keeps one snapshot per run and customer (history: trends on the 360° page,
 migration between runs). ``CurrentScore`` holds each customer's latest figures, written by the
-run and refreshed at once when the customer buys between runs; pages and lists read it.
+run and, when the customer buys between runs, rescored at once as of the run's day with its
+models (``services.scores_refresh``); pages and lists read it.
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.workers import is_gone
@@ -84,6 +86,20 @@ class ScoreFields(models.Model):
 
     class Meta:
         abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(p_alive__isnull=True) | Q(p_alive__gte=0, p_alive__lte=1))
+                & (Q(churn_risk__isnull=True) | Q(churn_risk__gte=0, churn_risk__lte=1))
+                & (Q(move_down_prob__isnull=True) | Q(move_down_prob__gte=0, move_down_prob__lte=1)),
+                name="%(class)s_probabilities_0_to_1",
+            ),
+            models.CheckConstraint(
+                condition=(Q(r_score__isnull=True) | Q(r_score__gte=1, r_score__lte=5))
+                & (Q(f_score__isnull=True) | Q(f_score__gte=1, f_score__lte=5))
+                & (Q(m_score__isnull=True) | Q(m_score__gte=1, m_score__lte=5)),
+                name="%(class)s_rfm_1_to_5",
+            ),
+        ]
 
 
 class CustomerScore(ScoreFields):
@@ -101,7 +117,8 @@ class CustomerScore(ScoreFields):
         verbose_name = _("customer score")
         verbose_name_plural = _("customer scores")
         constraints = [
-            models.UniqueConstraint(fields=["run", "customer"], name="score_unique_run_customer")
+            *ScoreFields.Meta.constraints,
+            models.UniqueConstraint(fields=["run", "customer"], name="score_unique_run_customer"),
         ]
         indexes = [models.Index(fields=["customer", "run"])]
 
@@ -123,6 +140,7 @@ class CurrentScore(ScoreFields):
     class Meta:
         verbose_name = _("current score")
         verbose_name_plural = _("current scores")
+        constraints = [*ScoreFields.Meta.constraints]
         indexes = [
             models.Index(fields=["value_class"]),
             models.Index(fields=["clv"]),

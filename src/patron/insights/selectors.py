@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from patron.commerce.models import Product
+from django.utils import timezone
+
+from patron.commerce.models import CostEvent, Product
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope
@@ -23,6 +26,10 @@ from patron.insights.models import (
 @dataclass(frozen=True)
 class Insight:
     score: CurrentScore | None
+    # The day the scores are as of (the run's), and whether the customer bought or cost money
+    # after it: such records count from the next run (insights.services.scores_refresh).
+    as_of: date | None = None
+    pending: bool = False
     value_class_label: str = ""
     services: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -34,10 +41,11 @@ class Insight:
 
 
 def customer_insight(customer: Customer) -> Insight:
-    """The scores card of the 360° page: three queries at most."""
-    score = CurrentScore.objects.filter(customer=customer).first()
+    """The scores card of the 360° page: four queries at most."""
+    score = CurrentScore.objects.select_related("run").filter(customer=customer).first()
     if score is None:
         return Insight(score=None)
+    as_of = score.run.as_of if score.run is not None else None
     ids = [int(p) for p in score.recommendations if isinstance(p, int)]
     products = {p.pk: p for p in Product.objects.filter(pk__in=ids)}
     history = list(
@@ -47,6 +55,8 @@ def customer_insight(customer: Customer) -> Insight:
     )
     return Insight(
         score=score,
+        as_of=as_of,
+        pending=as_of is not None and _activity_after(customer, as_of),
         value_class_label=score.get_value_class_display() if score.value_class else "",
         services=entitlements(score.value_class),
         reasons=[label(CHURN_REASONS, code) for code in score.churn_reasons],
@@ -56,6 +66,14 @@ def customer_insight(customer: Customer) -> Insight:
         clv_history=[(d.isoformat(), v) for d, v, _p in reversed(history)],
         profit_history=[(d.isoformat(), p) for d, _v, p in reversed(history)],
     )
+
+
+def _activity_after(customer: Customer, as_of: date) -> bool:
+    """Whether the customer has an order or a cost event dated after the day ``as_of``."""
+    if customer.last_order_at is not None and timezone.localdate(customer.last_order_at) > as_of:
+        return True
+    next_day = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone())
+    return CostEvent.objects.filter(customer=customer, occurred_at__gte=next_day).exists()
 
 
 def latest_runs(limit: int = 20) -> list[ScoringRun]:

@@ -16,6 +16,7 @@ import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from itertools import repeat
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -127,7 +128,8 @@ def _scoring_run(
         with bulk.fewer_gc_passes():
             progress("extract", 0, 1)
             inputs = extract.inputs()
-            config = config or ScoringConfig(as_of=pd.Timestamp(as_of))
+            # The run's day rules: a configuration passed in is taken as of that day.
+            config = replace(config or ScoringConfig(as_of=pd.Timestamp(as_of)), as_of=pd.Timestamp(as_of))
             result = run_pipeline(inputs, config, progress=lambda step: progress(step, 0, 1))
             latest = not ScoringRun.objects.filter(
                 as_of__gt=run.as_of, status=ScoringRun.Status.DONE
@@ -320,6 +322,8 @@ def _ingest_history(
         sqlite_worker.ingest(
             path, CustomerScore._meta.db_table, run.pk, chunks, done, pragmas=_WRITER_PRAGMAS
         )
+    except sqlite_worker.ConstraintError as exc:
+        raise IntegrityError(str(exc)) from exc
     except OSError:
         logger.warning("the ADBC writer could not start; writing through the cursor", exc_info=True)
         return False
@@ -483,7 +487,8 @@ def _insert(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> 
         if connection.vendor == "postgresql":
             # COPY streams the rows as one statement: no INSERT per batch to parse, plan and run,
             # and the server loads them on its fast path.
-            with cursor.cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+            # Django's wrapper turns the driver's errors into django.db's (IntegrityError, ...).
+            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return
@@ -519,10 +524,16 @@ def _fitted(run: ScoringRun) -> dict[str, Any]:
 
 
 def scores_refresh(*, customer_ids: Sequence[int]) -> int:
-    """Rescore these customers now with the latest run's models; returns how many were written.
+    """Rescore these customers as of the latest run's day, with its models and settings;
+    returns how many were written.
 
-    Called inside the transaction that recorded their orders or cost events, so the 360° page
-    and the lists never show figures older than the customer's last purchase.
+    Called inside the transaction that recorded their orders or cost events. Every current
+    score is then what a full run as of that day with those models gives the customer, like
+    every other customer's: an order or cost event dated up to the run's day (entered late)
+    counts at once; one dated after it is not in any score until the next run (the 360° page
+    says so, :func:`patron.insights.selectors.customer_insight`). Scoring one customer as of
+    a later day than the rest would mix days: their P(alive) would fall with every week since
+    the run and their 12-month profit lose the orders that left its window.
     """
     ids = sorted({int(i) for i in customer_ids})
     run = latest_run()
@@ -539,7 +550,7 @@ def scores_refresh(*, customer_ids: Sequence[int]) -> int:
         ),
         columns=["customer_id", "move_down_prob", "recommendations"],
     ).set_index("customer_id")
-    config = ScoringConfig(as_of=pd.Timestamp(timezone.localdate()))
+    config = ScoringConfig.from_params(pd.Timestamp(run.as_of), run.params)
     scores = rescore(inputs, _fitted(run), run.params, config, previous).rename(columns=RENAMED)
     rows = _rows(scores)
     now = timezone.now()

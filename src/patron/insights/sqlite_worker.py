@@ -13,7 +13,8 @@ process the driver is just another process, which SQLite is built for.
         per database file until a job calls :func:`close` (:func:`read`).
     python -m patron.insights.sqlite_worker ingest PATH TABLE RUN_ID [PRAGMA ...]
         runs the pragmas the parent passes (its connection's settings and the bulk write's),
-        then stdin: an Arrow IPC stream, one record batch per transaction (delete the run's
+        then turns foreign key checks on whatever they said (a score for no customer is
+        refused at the commit, as on every other connection), then stdin: an Arrow IPC stream, one record batch per transaction (delete the run's
         rows of the batch's customers, insert the batch); stdout: the rows of each committed
         batch; on an error the message on stderr and exit status 1.
 
@@ -37,6 +38,10 @@ import pyarrow.ipc
 
 class WorkerError(RuntimeError):
     """The child failed; its message says why."""
+
+
+class ConstraintError(WorkerError):
+    """The database refused the rows: a CHECK, UNIQUE, NOT NULL or FOREIGN KEY constraint."""
 
 
 # --- the parent's side ------------------------------------------------------------------------
@@ -206,7 +211,10 @@ def _finish(child: subprocess.Popen[bytes], errors: Callable[[], str]) -> None:
     status = child.wait()
     text = errors()
     if status != 0:
-        raise WorkerError(_last_line(text, f"exit status {status}"))
+        message = _last_line(text, f"exit status {status}")
+        # SQLite's words for every refused row ("FOREIGN KEY constraint failed", "CHECK
+        # constraint failed: …"); the driver reports them all as an internal error.
+        raise (ConstraintError if "constraint failed" in message else WorkerError)(message)
 
 
 def _last_line(text: str, otherwise: str) -> str:
@@ -276,7 +284,7 @@ def _ingest_child(
 
     database, connection = _connect(path)
     try:
-        for pragma in pragmas:
+        for pragma in [*pragmas, "foreign_keys = ON"]:
             _execute(connection, f"PRAGMA {pragma}")
         connection.set_autocommit(False)
         name = '"' + table.replace('"', '""') + '"'

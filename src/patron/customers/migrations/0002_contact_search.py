@@ -38,15 +38,16 @@ POSTGRES_INDEXES = [
 def backfill_contact_keys(apps, schema_editor):
     from patron.customers.selectors import search_key
 
-    Contact = apps.get_model("customers", "Contact")
+    # The database being migrated, which need not be the default one.
+    contacts = apps.get_model("customers", "Contact").objects.using(schema_editor.connection.alias)
     last = 0
     while True:
-        batch = list(Contact.objects.filter(pk__gt=last).order_by("pk").only("pk", "name")[:BATCH])
+        batch = list(contacts.filter(pk__gt=last).order_by("pk").only("pk", "name")[:BATCH])
         if not batch:
             return
         for contact in batch:
             contact.name_search = search_key(contact.name)
-        Contact.objects.bulk_update(batch, ["name_search"])
+        contacts.bulk_update(batch, ["name_search"])
         last = batch[-1].pk
 
 

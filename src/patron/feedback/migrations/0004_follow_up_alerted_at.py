@@ -7,7 +7,7 @@ from django.db import migrations, models
 def mark_existing_alerted(apps, schema_editor):
     # Follow-ups opened before this migration were alerted by a queued task at the time.
     FollowUp = apps.get_model("feedback", "FollowUp")
-    FollowUp.objects.filter(alerted_at__isnull=True).update(alerted_at=models.F("opened_at"))
+    FollowUp.objects.using(schema_editor.connection.alias).filter(alerted_at__isnull=True).update(alerted_at=models.F("opened_at"))
 
 
 class Migration(migrations.Migration):
