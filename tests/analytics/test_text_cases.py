@@ -145,3 +145,45 @@ def test_a_call_centre_comment_is_not_also_general_service():
     # call_centre is within service: the narrower theme stands alone
     found = general().match("客服电话打了三次都没人接")
     assert "call_centre" in found and "service" not in found
+
+
+# --- general rules added after the first held-out set was read ---------------------------
+
+
+def test_a_task_done_in_a_few_minutes_is_quick_not_slow():
+    assert terms("Upgrade was free and the drop-off took two minutes.")["took two minutes"] > 0
+    assert label("Took two hours to get the car") == "negative"
+    # how long a thing has lasted is not a wait
+    assert label("设备质量很稳定，用了三年没出过问题") == "positive"
+    assert label("手机用了两个月就坏了") == "negative"
+
+
+def test_short_by_an_amount_is_a_complaint():
+    assert label("押金退回来少了两百，也没说扣的什么") == "negative"
+    assert label("出貨數量常常少一兩箱") == "negative"
+    assert label("店員一直在滑手機，叫了好幾次才理我") == "negative"
+
+
+def test_the_absence_of_a_bad_thing_is_praise():
+    assert label("Paid out in full, no arguments.") == "positive"
+    assert label("Mortgage adviser was patient, explained every option and never pushed me.") == (
+        "positive"
+    )
+    assert label("Decent quality, nothing special.") == "neutral"
+
+
+def test_sarcasm_that_opens_with_praise_and_cantonese_contrast():
+    assert label("Oh wonderful, another fee.") == "negative"
+    assert label("Cheers for nothing.") == "negative"
+    assert label("啲嘢好貴但係質素唔錯") == "positive"  # 但係 is "but", 唔錯 is 不错
+
+
+def test_a_keyword_inside_a_longer_keyword_of_another_theme_does_not_count():
+    from patron.analytics.text import preset
+
+    # "machine" (product quality) is part of "card machine" (billing); "size" of "my size"
+    assert analyse("Card machine was down so it was cash only.", preset("retail")).themes == (
+        "billing",
+    )
+    themes = analyse("Went to the stockroom three times to find my size.", preset("retail")).themes
+    assert "product_range" in themes and "product_quality" not in themes

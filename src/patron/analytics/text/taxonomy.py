@@ -492,9 +492,17 @@ class Taxonomy:
                             covered.append((start, start + size))
                             kw = keyword[word[start : start + size]]
                             hits.extend((code, kw, i, i + 1) for code in codes)
+        # a keyword inside a longer keyword of another theme is part of that one: "machine" in
+        # "card machine", "size" in "find my size"
+        spans = {(start, end, code) for code, _kw, start, end in hits}
         found: dict[str, list[str]] = defaultdict(list)
         for code, kw, start, end in hits:
             if any(a <= start and end <= b for a, b in excluded.get(code, ())):
+                continue
+            if any(
+                a <= start and end <= b and b - a > end - start and other != code
+                for a, b, other in spans
+            ):
                 continue
             if kw not in found[code]:
                 found[code].append(kw)
