@@ -1,10 +1,11 @@
 """Accuracy of the comment analysis on labelled comments, per language (real, can-fail checks).
 
-The held-out comments (tests/analytics/data/text/comments_test.csv, see the README beside it)
-were written after all tuning. The floors below sit one comment under the figures measured by
+The held-out comments (tests/analytics/data/text/comments_test2.csv, see the README beside it)
+were written after the analyser was frozen and scored once. The floors below sit one comment
+under the figures measured by
 
     python -m patron.analytics.text.evaluate \
-        tests/analytics/data/text/comments_dev.csv tests/analytics/data/text/comments_test.csv
+        tests/analytics/data/text/comments_dev.csv tests/analytics/data/text/comments_test2.csv
 
 (reported in docs/analytics/text.md), so a change that loses accuracy fails here. Where the goal
 of issue 18 (sentiment 0.85, themes 0.80 per language) is met it is asserted as such; where it
@@ -32,7 +33,7 @@ from patron.analytics.text.taxonomy import preset
 
 DATA = Path(__file__).parent / "data"
 DEV = DATA / "text" / "comments_dev.csv"
-TEST = DATA / "text" / "comments_test.csv"
+TEST = DATA / "text" / "comments_test2.csv"
 OLDER = DATA / "comments_labelled.csv"  # 364 retail comments labelled for an earlier version
 LANGS = ["en", "zh-Hans", "zh-Hant"]
 
@@ -81,8 +82,8 @@ def test_the_labelled_sets_are_what_the_brief_asks_for():
 
 @pytest.mark.parametrize(
     ("language", "floor"),
-    # measured: en 0.733, zh-Hans 0.900, zh-Hant 0.900
-    [("en", 0.71), ("zh-Hans", 0.88), ("zh-Hant", 0.88)],
+    # measured: en 0.770, zh-Hans 0.880, zh-Hant 0.900 (100 comments each)
+    [("en", 0.76), ("zh-Hans", 0.87), ("zh-Hant", 0.89)],
 )
 def test_sentiment_floor_on_held_out_comments(test_set, language, floor):
     assert test_set[2].loc[language, "accuracy"] >= floor
@@ -90,8 +91,8 @@ def test_sentiment_floor_on_held_out_comments(test_set, language, floor):
 
 @pytest.mark.parametrize(
     ("language", "floor"),
-    # measured (exact set match): en 0.583, zh-Hans 0.800, zh-Hant 0.767
-    [("en", 0.56), ("zh-Hans", 0.78), ("zh-Hant", 0.75)],
+    # measured (exact set match): en 0.500, zh-Hans 0.560, zh-Hant 0.550
+    [("en", 0.49), ("zh-Hans", 0.55), ("zh-Hant", 0.54)],
 )
 def test_theme_floor_on_held_out_comments(test_set, language, floor):
     assert test_set[3].loc[language, "accuracy"] >= floor
@@ -102,19 +103,16 @@ def test_sentiment_goal_is_met_in_chinese(test_set, language):
     assert test_set[2].loc[language, "accuracy"] >= 0.85
 
 
-def test_theme_goal_is_met_in_simplified_chinese(test_set):
-    assert test_set[3].loc["zh-Hans", "accuracy"] >= 0.80
-
-
-@pytest.mark.xfail(strict=True, reason="goal not met on held-out English comments (0.733)")
+@pytest.mark.xfail(strict=True, reason="goal not met on held-out English comments (0.770)")
 def test_sentiment_goal_in_english(test_set):
     assert test_set[2].loc["en", "accuracy"] >= 0.85
 
 
 @pytest.mark.xfail(
-    strict=True, reason="goal not met on held-out comments (en 0.583, zh-Hant 0.767)"
+    strict=True,
+    reason="goal not met on held-out comments (exact set: en 0.500, zh-Hans 0.560, zh-Hant 0.550)",
 )
-@pytest.mark.parametrize("language", ["en", "zh-Hant"])
+@pytest.mark.parametrize("language", LANGS)
 def test_theme_goal(test_set, language):
     assert test_set[3].loc[language, "accuracy"] >= 0.80
 
@@ -145,14 +143,14 @@ def test_beats_the_libraries_on_held_out_comments(test_set):
 
 @pytest.mark.parametrize("language", LANGS)
 def test_dev_comments(dev_set, language):
-    # tuned on, so these are high (measured: sentiment 0.96-0.99, themes 0.90-0.94)
-    assert dev_set[2].loc[language, "accuracy"] >= 0.94
-    assert dev_set[3].loc[language, "accuracy"] >= 0.88
+    # tuned on, so these are high (measured: sentiment 0.968-0.986, themes 0.850-0.941)
+    assert dev_set[2].loc[language, "accuracy"] >= 0.95
+    assert dev_set[3].loc[language, "accuracy"] >= 0.84
 
 
 def test_older_retail_comments():
     frame, _pred, sent, themes = _scores(OLDER, industry="retail")
-    # measured: sentiment all 0.860, en 0.840, zh-Hans 0.860; themes micro-F1 all 0.868
+    # measured: sentiment all 0.871, en 0.858, zh-Hans 0.874; themes micro-F1 all 0.868
     assert sent.loc["all", "accuracy"] >= 0.84
     assert sent.loc["en", "accuracy"] >= 0.82 and sent.loc["zh-Hans", "accuracy"] >= 0.84
     assert themes.loc["all", "f1"] >= 0.85

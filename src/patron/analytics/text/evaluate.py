@@ -1,7 +1,7 @@
 """The comment analysis measured: accuracy per language beside the libraries, and speed.
 
     python -m patron.analytics.text.evaluate \\
-        tests/analytics/data/text/comments_dev.csv tests/analytics/data/text/comments_test.csv
+        tests/analytics/data/text/comments_dev.csv tests/analytics/data/text/comments_test2.csv
 
 prints a Markdown report (the figures in ``docs/analytics/text.md``): sentiment and theme
 accuracy per language (definitions in :mod:`patron.analytics.text.evaluation`) on the dev and
