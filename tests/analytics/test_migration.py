@@ -167,3 +167,134 @@ def test_edge_cases_and_bad_input(labels):
         transition_matrix(labels.drop(columns="period"))
     with pytest.raises(AnalyticsInputError, match="two distinct"):
         transition_matrix(labels, classes=("a", "a"))
+
+
+# -- entries, exits, stationarity and the back-test ----------------------------------------------
+
+from patron.analytics import migration as mig  # noqa: E402
+
+THREE = ("top", "mid", "low")
+
+
+def _chain_labels(matrices: list[np.ndarray], n0: int, entries: tuple[int, int, int], seed: int) -> pd.DataFrame:
+    """Customers moving by ``matrices[t]`` (columns: the 3 classes, then exit), with
+    ``entries`` new customers per class each period."""
+    rng = np.random.default_rng(seed)
+    state = rng.integers(0, 3, n0)
+    ids = np.arange(n0)
+    rows = [pd.DataFrame({"customer_id": ids, "period": 0, "value_class": np.array(THREE)[state]})]
+    next_id = n0
+    for t, p in enumerate(matrices, start=1):
+        u = rng.random(len(state))
+        dest = (u[:, None] > np.cumsum(p[state], axis=1)).sum(axis=1)
+        keep = dest < 3
+        new = np.repeat(np.arange(3), entries)
+        ids = np.r_[ids[keep], np.arange(next_id, next_id + len(new))]
+        next_id += len(new)
+        state = np.r_[dest[keep], new]
+        rows.append(pd.DataFrame({"customer_id": ids, "period": t, "value_class": np.array(THREE)[state]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+P_STEADY = np.array([[0.6, 0.25, 0.05, 0.1], [0.1, 0.7, 0.1, 0.1], [0.05, 0.25, 0.6, 0.1]])
+P_OTHER = np.array([[0.3, 0.4, 0.1, 0.2], [0.05, 0.6, 0.15, 0.2], [0.02, 0.2, 0.58, 0.2]])
+
+
+def test_flow_model_counts_entries_and_exits_by_hand():
+    labels = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 1, 3, 4, 5],
+            "period": [1, 1, 1, 2, 2, 2, 2],
+            "value_class": ["top", "mid", "low", "mid", "low", "top", "top"],
+        }
+    )
+    model = mig.flow_model(labels, classes=THREE)
+    # 1: top -> mid, 2: mid -> exit, 3: low -> low; 4 and 5 enter top.
+    assert model.counts.loc["top"].tolist() == [0, 1, 0, 0]
+    assert model.counts.loc["mid", mig.EXIT] == 1 and model.counts.loc["low", "low"] == 1
+    assert model.entries.tolist() == [2.0, 0.0, 0.0] and model.n_transitions == 1
+    ahead = mig.forecast_counts(model, {"top": 2, "mid": 1, "low": 1}, 2)
+    # n1 = n0 @ P + e: top 0 + 2, mid 2 (from top) + 0, low 1; mid's customer exits.
+    assert ahead.iloc[1].tolist() == [2.0, 2.0, 1.0]
+    assert ahead.iloc[2].tolist() == [2.0, 2.0, 1.0]
+    with pytest.raises(AnalyticsInputError, match="window"):
+        mig.flow_model(labels, classes=THREE, window=0)
+    with pytest.raises(AnalyticsInputError, match="one row per customer"):
+        mig.flow_model(pd.concat([labels, labels.head(1)]), classes=THREE)
+
+
+def test_flow_model_recovers_the_simulated_chain_and_its_steady_state():
+    labels = _chain_labels([P_STEADY] * 8, 20_000, (300, 600, 300), seed=1)
+    model = mig.flow_model(labels, classes=THREE, window=None)
+    assert np.abs(model.probabilities.to_numpy() - P_STEADY).max() < 0.01
+    assert model.entries.tolist() == [300.0, 600.0, 300.0]
+    # Steady state n = n P + e: the forecast converges to it from any start.
+    steady = np.linalg.solve((np.eye(3) - P_STEADY[:, :3]).T, [300, 600, 300])
+    far = mig.forecast_counts(model, {"top": 0, "mid": 0, "low": 0}, 200).iloc[-1].to_numpy()
+    assert far == pytest.approx(steady, rel=0.03)
+
+
+def test_stationarity_test_accepts_a_steady_chain_and_rejects_a_changing_one():
+    steady = mig.stationarity_test(_chain_labels([P_STEADY] * 6, 3000, (40, 80, 40), seed=2), classes=THREE)
+    # df: 3 classes x (6 pairs - 1) x (4 destinations - 1)
+    assert steady.df == 45 and steady.n_transitions == 6
+    assert steady.p_value is not None and steady.p_value > 0.01 and steady.stationary
+    changing = mig.stationarity_test(
+        _chain_labels([P_STEADY] * 3 + [P_OTHER] * 3, 3000, (40, 80, 40), seed=2), classes=THREE
+    )
+    assert changing.p_value is not None and changing.p_value < 1e-6 and not changing.stationary
+    one = mig.stationarity_test(_chain_labels([P_STEADY], 100, (1, 1, 1), seed=2), classes=THREE)
+    assert one.p_value is None and one.stationary is None
+
+
+def test_backtest_on_a_steady_chain_beats_both_baselines():
+    labels = _chain_labels([P_STEADY] * 10, 2000, (100, 300, 100), seed=3)
+    back = mig.backtest(labels, classes=THREE)
+    assert back.n_forecasts == 8  # periods 3..10, each from the periods before it
+    assert list(back.errors.index) == ["model", "no_change", "last_matrix"]
+    assert set(back.forecasts["method"]) == {"model", "no_change", "last_matrix"}
+    assert back.beats_no_change and back.beats_last_matrix
+    no_change = back.forecasts[back.forecasts["method"] == "no_change"]
+    first = no_change[no_change["period"] == 3]
+    assert first["forecast"].tolist() == labels[labels["period"] == 2]["value_class"].value_counts().reindex(list(THREE)).tolist()
+
+
+@pytest.fixture(scope="module")
+def generated_labels():
+    """Quarterly value classes of a generated book, as the scoring run draws them."""
+    from patron.analytics import value
+    from patron.generator.frames import scoring_inputs
+    from patron.generator.simulate import simulate
+
+    inputs = scoring_inputs(simulate(3000, seed=11))
+    last = pd.Period("2025Q4", freq="Q")
+    by_q = value.profit_by_period(inputs.orders, inputs.costs, freq="Q", start=(last - 15).start_time, end=last.end_time)
+    return value.classify_value(by_q, profit_col="profit", by="period")[["customer_id", "period", "value_class"]]
+
+
+def test_forecast_with_entries_follows_the_generated_book_where_survivors_only_fall_short(generated_labels):
+    """The generator's own future is the truth: fit on the book up to a year before its end,
+    forecast the four quarters after, count what came. The generated book keeps growing, so
+    a matrix of survivors only (no entries) predicts a shrinking top class."""
+    classes = ("most_valuable", "other", "below_zero")
+    labels = generated_labels
+    origin = pd.Period("2024Q4", freq="Q")
+    past = labels[labels["period"] <= origin]
+    now = past.loc[past["period"] == origin, "value_class"].value_counts()
+    flow = mig.forecast_counts(mig.flow_model(past, classes=classes), now, 4)["most_valuable"].to_numpy()[1:]
+    shares = mig.forecast_mix(mig.transition_matrix(past, classes=classes), now.reindex(list(classes)) / now.sum(), 4)
+    survivors = (shares["most_valuable"] * now.sum()).to_numpy()[1:]
+    actual = mig.mix_by_period(labels[labels["period"] > origin], classes=classes)["most_valuable"].to_numpy()
+    assert len(actual) == 4
+    assert np.all(np.abs(flow - actual) < np.abs(survivors - actual)), (flow, survivors, actual)
+    assert np.all(np.abs(flow / actual - 1) < 0.15), (flow, actual)
+
+
+def test_backtest_on_the_generated_book_is_honest_about_its_baselines(generated_labels):
+    classes = ("most_valuable", "other", "below_zero")
+    back = mig.backtest(generated_labels, classes=classes)
+    total = back.errors["total"]
+    assert back.beats_no_change == (total["model"] < total["no_change"])
+    assert back.beats_last_matrix == (total["model"] < total["last_matrix"])
+    # A growing book: "no change" misses every new customer; the flow models do not.
+    assert total["model"] < total["no_change"] / 2

@@ -70,7 +70,7 @@ def test_every_customer_scored_without_nan(scored):
     never = scores.loc[~buyers]
     assert never["p_alive"].isna().all() and (never["profit"] == 0).all()
     assert set(scores["value_class"]) <= {"most_valuable", "most_growable", "other", "below_zero"}
-    assert {"bgnbd", "gammagamma", "churn"} <= set(result.fitted)
+    assert {"purchase", "gammagamma", "churn"} <= set(result.fitted)
     assert result.diagnostics["churn"]["n_test"] > 0
     # The planted pair is found: buyers of product 5 are told about 6 (or hold it already).
     rules = result.diagnostics["baskets"]["top_rules"]
@@ -169,3 +169,37 @@ def test_single_customer_records_why_models_were_not_fitted():
     notes = {k: v for k, v in result.diagnostics.items() if isinstance(v, dict) and ("error" in v or "skipped" in v)}
     assert "churn" in notes or "clv" in notes
     assert not result.scores[["profit", "profit_12m"]].isna().any().any()
+
+
+def test_purchase_model_is_chosen_by_the_holdout_back_test(scored):
+    """Both models are back-tested on the holdout; the smaller error per customer wins and the
+    run's scores come from the winner fitted on the whole book."""
+    _, _, result = scored
+    holdout = result.diagnostics["holdout"]
+    models = holdout["models"]
+    assert set(models) == {"bgnbd", "paretonbd"}
+    for figures in models.values():
+        assert figures["mae"] > 0 and figures["rmse"] >= figures["mae"]
+        assert figures["total_error_pct"] == pytest.approx(
+            100 * (figures["total_predicted"] - holdout["total_actual"]) / holdout["total_actual"]
+        )
+    winner = min(models, key=lambda k: models[k]["mae"])
+    assert holdout["winner"] == winner == result.params["purchase_model"]
+    # These customers drop out at any moment (exponential lifetimes): Pareto/NBD's own story.
+    assert winner == "paretonbd"
+    model = result.fitted["purchase"]
+    assert type(model).__name__ == "ParetoNBD" and set(result.params[winner]) == {"r", "alpha", "s", "beta"}
+    assert holdout["buckets"][0]["by_model"].keys() == models.keys()
+    assert holdout["sample"] == holdout["customers"]  # under the sample size: every customer
+
+
+def test_back_test_fits_on_a_sample_of_a_large_book(monkeypatch):
+    from patron.analytics import pipeline
+
+    monkeypatch.setattr(pipeline, "BACKTEST_SAMPLE", 300)
+    inputs = simulate(n=600, seed=5)
+    result = run_pipeline(inputs, ScoringConfig(as_of=AS_OF))
+    holdout = result.diagnostics["holdout"]
+    assert holdout["sample"] == 300 < holdout["customers"]
+    assert sum(b["n"] for b in holdout["buckets"]) == 300
+    assert result.diagnostics[result.params["purchase_model"]]["n_customers"] > 300  # the full fit

@@ -163,9 +163,10 @@ def test_two_period_comparison(client, data, root):
     )
     assert response.status_code == 200
     expected = compare_nps(nps_from_counts(2, 1, 0), nps_from_counts(1, 0, 4))
-    se_a = 100 * math.sqrt((2 / 3 - (2 / 3) ** 2) / 3)
-    se_b = 100 * math.sqrt((1 / 5 + 4 / 5 - (1 / 5 - 4 / 5) ** 2) / 5)
-    assert expected.z == pytest.approx((200 / 3 + 60) / math.sqrt(se_a**2 + se_b**2))
+    # Adjusted Wald: 3/8 promoter, 3/4 passive, 3/8 detractor added to each group.
+    pa, da, pb, db = 2.375 / 4.5, 0.375 / 4.5, 1.375 / 6.5, 4.375 / 6.5
+    var = (pa + da - (pa - da) ** 2) / 4.5 + (pb + db - (pb - db) ** 2) / 6.5
+    assert expected.z == pytest.approx((pa - da - pb + db) / math.sqrt(var))
     body = text(response)
     assert f"{expected.z:.2f}" in body and f"{expected.difference:.1f}" in body
     assert "A scores higher than B, and the difference is statistically significant" in body

@@ -97,6 +97,33 @@ def test_models_page_diagnostics_are_stored(generated):
 
 
 @pytest.mark.django_db
+def test_run_records_the_purchase_model_its_back_test_chose(generated):
+    _dataset, run = generated
+    run.refresh_from_db()
+    comparison = run.model_comparison
+    assert set(comparison) == {"bgnbd", "paretonbd"}
+    scored = {k: v for k, v in comparison.items() if "mae" in v}
+    assert run.purchase_model == min(scored, key=lambda k: scored[k]["mae"])
+    assert run.params["purchase_model"] == run.purchase_model in run.params
+    holdout = run.diagnostics["holdout"]
+    assert holdout["winner"] == run.purchase_model and holdout["sample"] == holdout["customers"]
+
+
+@pytest.mark.django_db
+def test_migration_forecast_is_back_tested_and_its_stationarity_tested(generated):
+    _dataset, run = generated
+    migration = run.diagnostics["migration"]
+    back = migration["backtest"]
+    assert back["forecasts"] >= 1
+    totals = {m: back["errors"][m]["total"] for m in ("model", "no_change", "last_matrix")}
+    assert back["beats_no_change"] == (totals["model"] < totals["no_change"])
+    assert back["beats_last_matrix"] == (totals["model"] < totals["last_matrix"])
+    assert 0 <= migration["stationarity"]["p_value"] <= 1 and migration["stationarity"]["df"] > 0
+    counts = migration["forecast_counts"]
+    assert len(counts) == 5 and all(v >= 0 for row in counts for k, v in row.items() if k != "step")
+
+
+@pytest.mark.django_db
 def test_killed_run_rerun_ends_in_the_same_state(generated, monkeypatch):
     _dataset, run = generated
     before_current, before_history = _current(), _history(run)
@@ -268,8 +295,13 @@ def test_models_page_shows_parameters_and_charts(generated, client):
     _dataset, run = generated
     client.force_login(make_user("nina", "analyst"))
     page = client.get("/models/").content.decode()
-    assert 'data-testid="bgnbd-params"' in page
-    assert f"{run.params['bgnbd']['r']:.4f}" in page
+    chosen = run.purchase_model
+    assert f'data-testid="{chosen}-params"' in page
+    assert f"{run.params[chosen]['r']:.4f}" in page
+    assert 'data-testid="model-comparison"' in page
+    for figures in run.model_comparison.values():
+        assert f"{figures['mae']:.4f}" in page
+    assert 'data-testid="migration-backtest"' in page and 'data-testid="migration-verdict"' in page
     for chart in ("chart-holdout", "chart-calibration", "chart-migration", "chart-forecast"):
         assert f'id="{chart}"' in page and f'data-echarts="{chart}"' in page
     client.force_login(make_user("ray", "rep"))

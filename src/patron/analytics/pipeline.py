@@ -12,6 +12,9 @@ the same pipeline on a CSV export.
 Conventions (documented for users in docs/analytics/scoring.md):
 
 * Time unit of the purchase models: weeks; observation end = the run's ``as_of`` day (inclusive).
+* Purchase model: BG/NBD or Pareto/NBD, whichever predicts the book's own holdout period better
+  (mean absolute error per customer; both fitted on the same calibration sample): the run's
+  back-test, recorded in ``diagnostics["holdout"]["models"]`` and ``params["purchase_model"]``.
 * CLV: discounted expected *gross margin* over ``clv_horizon_weeks`` (default 52), with the
   annual ``discount_rate`` (default 10%) turned into a weekly rate; spend comes from the
   Gamma-Gamma model on revenue, times the customer's own gross-margin rate (clipped to 0..1).
@@ -40,6 +43,15 @@ from patron.analytics import _pairs, basket, churn, clv, migration, rfm, trends,
 from patron.analytics.errors import AnalyticsInputError
 
 MIGRATION_CLASSES: tuple[str, ...] = ("most_valuable", "other", "below_zero")
+# The purchase models a run chooses between by its holdout back-test, in order of preference on
+# a tie (BG/NBD: the simpler and faster to fit).
+PURCHASE_MODELS: dict[str, type[clv.BetaGeo] | type[clv.ParetoNBD]] = {
+    "bgnbd": clv.BetaGeo,
+    "paretonbd": clv.ParetoNBD,
+}
+# The back-test fits both models on at most this many customers (a seeded random sample): the
+# parameters of either model settle well below it, and the run's time stays that of one fit.
+BACKTEST_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -118,8 +130,8 @@ class ScoringResult:
     scores: pd.DataFrame  # index customer_id
     params: dict[str, Any]
     diagnostics: dict[str, Any]
-    # Fitted estimators by name ("bgnbd", "gammagamma", "churn"), kept to rescore a customer
-    # between runs with the same models.
+    # Fitted estimators by name ("purchase": the chosen BG/NBD or Pareto/NBD, "gammagamma",
+    # "churn"), kept to rescore a customer between runs with the same models.
     fitted: dict[str, Any]
     timings: dict[str, float]
 
@@ -174,8 +186,9 @@ def run_pipeline(inputs: ScoringInputs, config: ScoringConfig, progress: Progres
         fitted: dict[str, Any] = {}
         try:
             step("profit", lambda: _profit(orders, costs, as_of, scores))
-            step("clv", lambda: _clv(orders, config, as_of, scores, params, diagnostics, fitted))
+            # The back-test first: it chooses the purchase model the CLV step fits on everything.
             step("holdout", lambda: _holdout(orders, config, as_of, diagnostics))
+            step("clv", lambda: _clv(orders, config, as_of, scores, params, diagnostics, fitted))
             step("value", lambda: _value_classes(config, scores, params, diagnostics))
             step("rfm", lambda: _rfm(orders, as_of, scores, params))
             step("trend", lambda: _trend(orders, as_of, scores))
@@ -231,14 +244,25 @@ def _clv(
         return
     summary = _summary(orders, as_of)
     _summary_scores(summary, scores)
+    chosen = diagnostics.get("holdout", {}).get("winner") or "bgnbd"
     try:
-        bg = clv.BetaGeo().fit(summary)
+        bg = PURCHASE_MODELS[chosen]().fit(summary)
     except clv.CLVError as exc:
-        diagnostics["clv"] = {"error": str(exc)}
-        return
-    fitted["bgnbd"] = bg
-    params["bgnbd"] = {k: float(v) for k, v in bg.params_.items()}
-    diagnostics["bgnbd"] = _fit_diagnostics(bg)
+        if chosen == "bgnbd":
+            diagnostics["clv"] = {"error": str(exc)}
+            return
+        # The back-test's winner failed on the whole book: the simpler model, saying why.
+        diagnostics["purchase_model_fallback"] = {"model": chosen, "error": str(exc)}
+        chosen = "bgnbd"
+        try:
+            bg = clv.BetaGeo().fit(summary)
+        except clv.CLVError as exc2:
+            diagnostics["clv"] = {"error": str(exc2)}
+            return
+    fitted["purchase"] = bg
+    params["purchase_model"] = chosen
+    params[chosen] = {k: float(v) for k, v in bg.params_.items()}
+    diagnostics[chosen] = _fit_diagnostics(bg)
     t = config.expected_purchases_days / 7.0
     _purchase_scores(bg, summary, config, scores)
     try:
@@ -289,10 +313,15 @@ def _fit_diagnostics(model: Any) -> dict[str, Any]:
 
 
 def _holdout(orders: pd.DataFrame, config: ScoringConfig, as_of: pd.Timestamp, diagnostics: dict[str, Any]) -> None:
-    """Fit on a calibration period, predict the holdout: the Models page's validation chart.
+    """Back-test the purchase models on the book itself and choose the one the run uses.
 
-    The chart is Fader-Hardie's conditional expectation plot: customers grouped by their number
-    of repeat purchases in calibration, mean predicted vs mean actual purchases in the holdout.
+    Each model in :data:`PURCHASE_MODELS` is fitted on the calibration period (to ``as_of -
+    holdout_weeks``; the same random sample of at most :data:`BACKTEST_SAMPLE` customers for
+    all) and predicts each customer's purchases in the holdout weeks. The winner has the
+    smallest mean absolute error per customer; the total error (predicted minus actual
+    purchases of the sample, in %) is recorded beside it. The chart is Fader-Hardie's
+    conditional expectation plot: customers grouped by their number of repeat purchases in
+    calibration, mean predicted (each model) vs mean actual purchases in the holdout.
     """
     cal_end = as_of - pd.Timedelta(weeks=config.holdout_weeks)
     cal = orders[orders["date"] < cal_end + pd.Timedelta(days=1)]
@@ -300,34 +329,64 @@ def _holdout(orders: pd.DataFrame, config: ScoringConfig, as_of: pd.Timestamp, d
         diagnostics["holdout"] = {"skipped": "not enough history before the holdout period"}
         return
     summary = _summary(cal, cal_end)
-    try:
-        bg = clv.BetaGeo().fit(summary)
-    except clv.CLVError as exc:
-        diagnostics["holdout"] = {"error": str(exc)}
-        return
+    n_book = len(summary)
+    if n_book > BACKTEST_SAMPLE:
+        summary = summary.sample(n=BACKTEST_SAMPLE, random_state=0).sort_index()
     hold = orders[(orders["date"] > cal_end + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))]
     hold = hold[hold["customer_id"].isin(summary.index)]
     # Same-day purchases count once, as in the calibration summary.
     actual = hold.assign(day=hold["date"].dt.normalize()).groupby("customer_id")["day"].nunique()
-    frame = pd.DataFrame(
-        {
-            "frequency": summary["frequency"],
-            "predicted": bg.expected_purchases(summary, float(config.holdout_weeks)),
-            "actual": actual.reindex(summary.index).fillna(0.0),
+    frame = pd.DataFrame({"frequency": summary["frequency"], "actual": actual.reindex(summary.index).fillna(0.0)})
+    models: dict[str, dict[str, Any]] = {}
+    total_actual = float(frame["actual"].sum())
+    for name, cls in PURCHASE_MODELS.items():
+        started = time.perf_counter()
+        try:
+            model = cls().fit(summary)
+            predicted = model.expected_purchases(summary, float(config.holdout_weeks))
+        except clv.CLVError as exc:
+            models[name] = {"error": str(exc)}
+            continue
+        frame[name] = predicted
+        error = predicted - frame["actual"]
+        total = float(predicted.sum())
+        models[name] = {
+            "mae": float(error.abs().mean()),
+            "rmse": float(np.sqrt((error**2).mean())),
+            "total_predicted": total,
+            "total_error_pct": 100.0 * (total - total_actual) / total_actual if total_actual else None,
+            "log_likelihood": float(model.log_likelihood_),
+            "params": {k: float(v) for k, v in model.params_.items()},
+            "fit_seconds": round(time.perf_counter() - started, 3),
         }
-    )
+    scored = [name for name in PURCHASE_MODELS if "mae" in models[name]]
+    if not scored:
+        diagnostics["holdout"] = {"error": "; ".join(f"{k}: {v['error']}" for k, v in models.items()), "models": models}
+        return
+    winner = min(scored, key=lambda name: models[name]["mae"])  # ties: the first (BG/NBD)
     frame["bucket"] = frame["frequency"].clip(upper=7).astype(int)
-    grouped = frame.groupby("bucket").agg(n=("actual", "size"), predicted=("predicted", "mean"), actual=("actual", "mean"))
+    grouped = frame.groupby("bucket")
+    means = grouped[["actual", *scored]].mean()
     diagnostics["holdout"] = {
         "calibration_end": cal_end.date().isoformat(),
         "holdout_weeks": config.holdout_weeks,
-        "params": {k: float(v) for k, v in bg.params_.items()},
+        "customers": n_book,
+        "sample": len(summary),
+        "winner": winner,
+        "models": models,
+        "params": models[winner]["params"],
         "buckets": [
-            {"frequency": int(b), "n": int(r.n), "predicted": float(r.predicted), "actual": float(r.actual)}
-            for b, r in grouped.iterrows()
+            {
+                "frequency": int(b),
+                "n": int(n),
+                "predicted": float(means.at[b, winner]),
+                "actual": float(means.at[b, "actual"]),
+                "by_model": {name: float(means.at[b, name]) for name in scored},
+            }
+            for b, n in grouped.size().items()
         ],
-        "total_predicted": float(frame["predicted"].sum()),
-        "total_actual": float(frame["actual"].sum()),
+        "total_predicted": models[winner]["total_predicted"],
+        "total_actual": total_actual,
     }
 
 
@@ -471,8 +530,13 @@ def _migration(
     matrix = migration.transition_matrix(labels, classes=MIGRATION_CLASSES)
     latest = labels["period"].max()
     current_mix = labels.loc[labels["period"] == latest, "value_class"].value_counts(normalize=True)
-    forecast = migration.forecast_mix(matrix, current_mix.reindex(list(MIGRATION_CLASSES)).fillna(0.0),
-                                      config.migration_forecast_quarters)
+    current_counts = labels.loc[labels["period"] == latest, "value_class"].value_counts()
+    # The forecast counts customers entering (new) and leaving each class, not survivors only.
+    flows = migration.flow_model(labels, classes=MIGRATION_CLASSES)
+    counts_ahead = migration.forecast_counts(flows, current_counts, config.migration_forecast_quarters)
+    forecast = counts_ahead.div(counts_ahead.sum(axis=1).where(lambda x: x > 0), axis=0).fillna(0.0)
+    stationarity = migration.stationarity_test(labels, classes=MIGRATION_CLASSES)
+    back = migration.backtest(labels, classes=MIGRATION_CLASSES)
     down = migration.likely_to_move_down(labels, matrix, classes=MIGRATION_CLASSES, period=latest)
     scores["move_down_prob"] = down.set_index("customer_id")["p_down"].reindex(scores.index)
     diagnostics["migration"] = {
@@ -486,7 +550,31 @@ def _migration(
             {"step": int(i), **{k: float(row[k]) for k in MIGRATION_CLASSES if k in row}}
             for i, (_, row) in enumerate(forecast.iterrows())
         ],
+        "forecast_counts": [
+            {"step": int(i), **{k: float(row[k]) for k in MIGRATION_CLASSES}}
+            for i, (_, row) in enumerate(counts_ahead.iterrows())
+        ],
+        "exit_probabilities": {k: _finite(flows.probabilities.at[k, migration.EXIT]) for k in MIGRATION_CLASSES},
+        "entries_per_period": {k: float(flows.entries[k]) for k in MIGRATION_CLASSES},
+        "stationarity": {
+            "statistic": stationarity.statistic,
+            "df": stationarity.df,
+            "p_value": stationarity.p_value,
+            "stationary": stationarity.stationary,
+        },
+        "backtest": {
+            "forecasts": back.n_forecasts,
+            "errors": {
+                method: {k: _finite(v) for k, v in row.items()} for method, row in back.errors.iterrows()
+            },
+            "beats_no_change": back.beats_no_change,
+            "beats_last_matrix": back.beats_last_matrix,
+        },
     }
+
+
+def _finite(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
 
 
 def _baskets(
@@ -582,7 +670,8 @@ def rescore(
     ids = pd.Index(inputs.customers["customer_id"].unique(), name="customer_id").sort_values()
     scores = pd.DataFrame(index=ids)
     _profit(orders, costs, as_of, scores)
-    bg, gg = fitted.get("bgnbd"), fitted.get("gammagamma")
+    # "bgnbd": the key of runs stored before the purchase model was chosen per run.
+    bg, gg = fitted.get("purchase", fitted.get("bgnbd")), fitted.get("gammagamma")
     if bg is not None and not orders.empty:
         summary = _summary(orders, as_of)
         _summary_scores(summary, scores)

@@ -5,9 +5,9 @@ from patron.insights.models import CurrentScore, ScoringRun
 
 @admin.register(ScoringRun)
 class ScoringRunAdmin(admin.ModelAdmin):
-    list_display = ("as_of", "status", "n_customers", "attempts", "started_at", "finished_at")
+    list_display = ("as_of", "status", "n_customers", "purchase_model", "attempts", "started_at", "finished_at")
     list_filter = ("status",)
-    readonly_fields = ("as_of", "status", "n_customers", "attempts", "started_at", "finished_at", "params", "diagnostics", "error")
+    readonly_fields = ("as_of", "status", "n_customers", "attempts", "started_at", "finished_at", "purchase_model", "model_comparison", "params", "diagnostics", "error")
     exclude = ("churn_model",)
 
 

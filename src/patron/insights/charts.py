@@ -16,15 +16,20 @@ def holdout_chart(holdout: dict[str, Any]) -> dict[str, Any] | None:
         return None
     labels = [f"{b['frequency']}+" if i == len(buckets) - 1 and b["frequency"] >= 7 else str(b["frequency"])
               for i, b in enumerate(buckets)]
+    names = {"bgnbd": _("BG/NBD"), "paretonbd": _("Pareto/NBD")}
+    by_model = buckets[0].get("by_model") or {}
+    # One line per back-tested model (runs before the back-test: the one model's "predicted").
+    lines = [
+        {"name": names.get(code, code), "type": "line", "data": [round(b["by_model"][code], 3) for b in buckets]}
+        for code in by_model
+    ] or [{"name": _("Predicted"), "type": "line", "data": [round(b["predicted"], 3) for b in buckets]}]
+    actual = {"name": _("Actual"), "type": "bar", "data": [round(b["actual"], 3) for b in buckets]}
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [_("Predicted"), _("Actual")]},
+        "legend": {"data": [line["name"] for line in lines] + [_("Actual")]},
         "xAxis": {"type": "category", "data": labels, "name": _("Repeat purchases in calibration")},
         "yAxis": {"type": "value", "name": _("Mean purchases in holdout")},
-        "series": [
-            {"name": _("Predicted"), "type": "line", "data": [round(b["predicted"], 3) for b in buckets]},
-            {"name": _("Actual"), "type": "bar", "data": [round(b["actual"], 3) for b in buckets]},
-        ],
+        "series": [*lines, actual],
     }
 
 

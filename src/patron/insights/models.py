@@ -23,6 +23,11 @@ class ValueClass(models.TextChoices):
     BELOW_ZERO = "below_zero", _("Below zero")
 
 
+class PurchaseModel(models.TextChoices):
+    BGNBD = "bgnbd", _("BG/NBD")
+    PARETONBD = "paretonbd", _("Pareto/NBD")
+
+
 class ScoringRun(models.Model):
     class Status(models.TextChoices):
         STARTED = "started", _("Started")
@@ -40,6 +45,12 @@ class ScoringRun(models.Model):
     n_customers = models.PositiveIntegerField(_("customers"), default=0)
     params = models.JSONField(_("model parameters"), default=dict)
     diagnostics = models.JSONField(_("diagnostics"), default=dict)
+    # The purchase model the run's holdout back-test chose (analytics.pipeline.PURCHASE_MODELS)
+    # and the comparison it was chosen by: per model, its errors on the holdout period.
+    purchase_model = models.CharField(
+        _("purchase model"), max_length=16, choices=PurchaseModel.choices, blank=True
+    )
+    model_comparison = models.JSONField(_("purchase model comparison"), default=dict, blank=True)
     # The fitted churn model (a scikit-learn pipeline written by this app), used to rescore a
     # customer between runs.
     churn_model = models.BinaryField(_("churn model"), null=True, blank=True, editable=False)

@@ -148,6 +148,8 @@ def _scoring_run(
     run.params = _jsonable(result.params)
     run.diagnostics = _jsonable(result.diagnostics)
     run.churn_model = pickle.dumps(result.fitted)
+    run.purchase_model = result.params.get("purchase_model", "")
+    run.model_comparison = run.diagnostics.get("holdout", {}).get("models", {})
     run.n_customers = len(result.scores)
     run.status = ScoringRun.Status.DONE
     run.finished_at = timezone.now()
@@ -156,6 +158,8 @@ def _scoring_run(
             "params",
             "diagnostics",
             "churn_model",
+            "purchase_model",
+            "model_comparison",
             "n_customers",
             "status",
             "finished_at",

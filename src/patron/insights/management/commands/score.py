@@ -36,9 +36,15 @@ class Command(BaseCommand):
                 raise CommandError(f"Scoring failed: {exc}") from exc
         diag = run.diagnostics
         self.stdout.write(f"Scored {run.n_customers} customers as of {run.as_of} (run {run.pk}, attempt {run.attempts}).")
-        if "bgnbd" in run.params:
-            p = run.params["bgnbd"]
-            self.stdout.write("BG/NBD: " + ", ".join(f"{k}={v:.4g}" for k, v in p.items()))
+        chosen = run.params.get("purchase_model")
+        if chosen in run.params:
+            p = run.params[chosen]
+            label = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}.get(chosen, chosen)
+            self.stdout.write(f"{label}: " + ", ".join(f"{k}={v:.4g}" for k, v in p.items()))
+            for name, m in (diag.get("holdout", {}).get("models") or {}).items():
+                if "mae" in m:
+                    self.stdout.write(f"  back-test {name}: MAE per customer {m['mae']:.4f}, "
+                                      f"total error {m['total_error_pct'] or 0:+.1f}%")
         for key in ("clv", "holdout", "churn", "migration", "baskets"):
             note = diag.get(key, {})
             if isinstance(note, dict) and ("skipped" in note or "error" in note):
