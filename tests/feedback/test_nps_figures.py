@@ -20,11 +20,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patron.customers.models import Customer
-from patron.feedback import nps_figures, services
-from patron.feedback import nps_selectors as sel
+from patron.feedback import services
 from patron.feedback.models import NpsFigures, Response, SurveyKind
-from patron.feedback.nps_refresh import nps_figures_refresh
+from patron.insights import nps_figures
+from patron.insights import nps_selectors as sel
 from patron.insights.models import CurrentScore
+from patron.insights.nps_refresh import nps_figures_refresh
 from tests.factories import make_customer, make_user
 from tests.feedback.conftest import run_worker
 from tests.web.scored import scored_book
@@ -290,7 +291,7 @@ def test_the_refresh_job_picks_up_a_new_answer_and_skips_when_nothing_changed(cl
     services.response_create(survey=survey, score=10, channel="api", customer=customer)
     # not yet: the page shows the figures as of the last refresh
     assert sel.summary_from(sel.precomputed(book.alice).figures) == before
-    from patron.feedback import tasks
+    from patron.insights import tasks
 
     tasks.nps_figures_refresh.enqueue("2026-11-23T14:10")
     run_worker()  # what `patron worker` does

@@ -22,9 +22,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patron.analytics.nps import compare_nps, nps_from_counts, weighted_nps
-from patron.feedback import nps_selectors as sel
 from patron.feedback import services
-from patron.feedback.nps_refresh import nps_figures_refresh
+from patron.insights import nps_selectors as sel
+from patron.insights.nps_refresh import nps_figures_refresh
 from tests.factories import make_customer
 from tests.feedback.nps_data import at, build
 
@@ -304,7 +304,7 @@ def test_table_cells_show_numbers_as_the_template_filters_do(settings, language,
     from django.template.defaultfilters import floatformat
     from django.utils import translation
 
-    from patron.feedback.insight_views import _Numbers
+    from patron.insights.nps_views import _Numbers
 
     settings.USE_THOUSAND_SEPARATOR = grouped
     with translation.override(language):

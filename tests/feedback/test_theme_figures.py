@@ -23,8 +23,8 @@ from django.utils import timezone
 from patron.customers.models import Customer
 from patron.feedback import services
 from patron.feedback.models import NpsFigures, Response, ScoreClass, SurveyKind
-from patron.feedback.nps_refresh import nps_figures_refresh
-from patron.feedback.theme_selectors import ThemeReport, theme_report
+from patron.insights.nps_refresh import nps_figures_refresh
+from patron.insights.theme_selectors import ThemeReport, theme_report
 from tests.factories import make_customer, make_user
 from tests.web.scored import scored_book
 
@@ -227,7 +227,7 @@ def test_repeated_and_unknown_codes_and_textless_themes_count_as_the_live_view_d
 
 
 def test_a_filtered_view_and_a_fresh_install_are_counted_live(book):
-    from patron.feedback.nps_selectors import NPSFilters
+    from patron.insights.nps_selectors import NPSFilters
 
     filtered = theme_report(book.root, NPSFilters(start=local(2025, 1, 1).date()))
     assert filtered.computed_at is None

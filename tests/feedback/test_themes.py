@@ -20,7 +20,7 @@ from patron.core.tokens import token_create
 from patron.feedback import services
 from patron.feedback.comments import decode_themes
 from patron.feedback.models import FollowUp, FollowUpRule, Response
-from patron.feedback.theme_selectors import theme_report
+from patron.insights.theme_selectors import theme_report
 from tests.factories import make_customer
 from tests.feedback.nps_data import build
 

@@ -249,7 +249,7 @@ def build_book(files: Path) -> Book:
         "delivery": webhook_ping(webhook=webhook).pk,
     }
     # The NPS and themes pages' default views read figures precomputed per (owner, branch, region).
-    from patron.feedback.nps_refresh import nps_figures_refresh
+    from patron.insights.nps_refresh import nps_figures_refresh
 
     nps_figures_refresh()
     book.ids = {

@@ -23,6 +23,3 @@ class FeedbackConfig(AppConfig):
         scheduler.register(
             scheduler.PeriodicJob("reviews_create_quarterly", tasks.reviews_create_quarterly, scheduler.quarterly)
         )
-        scheduler.register(
-            scheduler.PeriodicJob("nps_figures_refresh", tasks.nps_figures_refresh, scheduler.every(minutes=10))
-        )

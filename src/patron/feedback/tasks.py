@@ -128,16 +128,3 @@ def follow_ups_escalate(period: str) -> int:
 def reviews_create_quarterly(period: str) -> int:
     """Periodic (core.scheduler), once per quarter: a review task per key account."""
     return services.reviews_create_for_quarter(quarter=period)
-
-
-@task()
-def nps_figures_refresh(period: str) -> bool:
-    """Periodic (core.scheduler), every 10 minutes: the NPS page's precomputed figures, skipped
-    while no NPS answer was added or removed and no scoring run finished since."""
-    from patron.feedback.nps_refresh import nps_figures_refresh as refresh  # pandas: only here
-    from patron.insights import sqlite_worker
-
-    try:
-        return refresh(only_if_changed=True)
-    finally:
-        sqlite_worker.close()  # no reader process lingers in the worker between jobs

@@ -11,7 +11,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
@@ -39,7 +39,6 @@ from patron.feedback.models import (
     SurveyKind,
     Touchpoint,
 )
-from patron.web.lists import follow_up_list as follow_up_list_page
 
 SKIP_REASONS = {
     "no_consent": gettext_lazy("the customer has not agreed to surveys"),
@@ -591,11 +590,6 @@ def _can_act(user: User, follow_up: FollowUp) -> bool:
         or follow_up.escalated_to_id == user.pk
         or can_edit_customer(user, follow_up.customer)
     )
-
-
-def follow_up_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    """The follow-up list with filters, sorting, saved views and CSV (patron.web.lists)."""
-    return follow_up_list_page(request)
 
 
 @login_required

@@ -14,6 +14,9 @@ class InsightsConfig(AppConfig):
         customers_changed.connect(rescore_customers, dispatch_uid="insights-rescore")
 
         from patron.core import scheduler
-        from patron.insights.tasks import nightly_scoring
+        from patron.insights.tasks import nightly_scoring, nps_figures_refresh
 
         scheduler.register(scheduler.PeriodicJob("nightly_scoring", nightly_scoring, scheduler.daily))
+        scheduler.register(
+            scheduler.PeriodicJob("nps_figures_refresh", nps_figures_refresh, scheduler.every(minutes=10))
+        )
