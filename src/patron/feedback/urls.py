@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from patron.feedback import views
+from patron.feedback import public, views
 
 # The "feedback" namespace also holds the follow-up list (web.lists) and the NPS and themes pages
 # (insights.urls): web/urls.py gathers them, as pages above both apps.
@@ -8,11 +8,11 @@ app_name = "feedback"
 
 urlpatterns = [
     # Public: no login; links in emails, on receipts and on the kiosk tablet.
-    path("s/i/<str:token>/", views.answer, name="answer"),
-    path("s/r/<str:token>/", views.response_comment, name="response-comment"),
-    path("s/u/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("s/<str:key>/", views.public, name="public"),
-    path("s/<str:key>/kiosk/", views.kiosk, name="kiosk"),
+    path("s/i/<str:token>/", public.answer, name="answer"),
+    path("s/r/<str:token>/", public.response_comment, name="response-comment"),
+    path("s/u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    path("s/<str:key>/", public.public, name="public"),
+    path("s/<str:key>/kiosk/", public.kiosk, name="kiosk"),
     # Staff pages.
     path("feedback/", views.feed, name="feed"),
     path("feedback/feed/rows/", views.feed_rows, name="feed-rows"),
