@@ -37,7 +37,7 @@ def test_queued_tasks_follow_their_functions():
 
     MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
-    paths = dict(DBTaskResult.objects.filter(pk__in=queued.values()).values_list("pk", "task_path"))
+    paths = {str(pk): path for pk, path in DBTaskResult.objects.values_list("pk", "task_path")}
     assert paths[queued["trigger_invite"]] == jobs.trigger_invite.module_path == "patron.feedback.jobs.trigger_invite"
     assert paths[queued["reviews_create_quarterly"]] == jobs.reviews_create_quarterly.module_path
     assert paths[queued["nps_figures_refresh"]] == insight_tasks.nps_figures_refresh.module_path
