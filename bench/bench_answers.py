@@ -77,7 +77,7 @@ def prepare(n: int, seed: int) -> tuple[list[str], dict[str, str]]:
     from patron.customers.models import Customer
     from patron.feedback import links
     from patron.feedback.models import ContactLog, FollowUp, Invitation, Response, Survey
-    from patron.feedback.services import survey_create
+    from patron.feedback.services.surveys import survey_create
 
     with transaction.atomic():
         FollowUp.objects.all().delete()

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from patron.commerce.services import LineInput, cost_event_create, order_create
 from patron.customers.services import contact_create
 from patron.engagement.services import interaction_create, task_create
-from patron.feedback.services import response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from patron.ingest.webhooks import webhook_create
 from tests.api.conftest import client_for
 from tests.factories import make_customer, make_product

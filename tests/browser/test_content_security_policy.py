@@ -53,7 +53,7 @@ def book(transactional_db) -> Book:
     from patron.customers.models import Customer
     from patron.feedback import links
     from patron.feedback.models import Survey
-    from patron.feedback.services import invitations_create
+    from patron.feedback.services.invitations import invitations_create
     from patron.generator.writer import generate_dataset
     from patron.insights.services import scoring_run_execute
     from tests.factories import make_customer, make_user

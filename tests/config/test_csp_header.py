@@ -11,7 +11,8 @@ from django.test import Client, RequestFactory
 
 from patron.config.csp import ContentSecurityPolicyMiddleware
 from patron.feedback import links
-from patron.feedback.services import invitations_create, survey_create
+from patron.feedback.services.invitations import invitations_create
+from patron.feedback.services.surveys import survey_create
 from tests.factories import make_customer
 from tests.feedback.test_answer_page import _wsgi_get
 

@@ -112,10 +112,11 @@ def https_server(tmp_path_factory) -> Iterator[Server]:
     patron("createuser", "ada", "--role", "admin", "--password", PASSWORD)
     answer_path = patron(
         "shell", "-c",
-        "from patron.customers.services import customer_create as c; from patron.feedback import links, services as s; "
-        "v = s.survey_create(name='Visit', kind='nps'); "
+        "from patron.customers.services import customer_create as c; from patron.feedback import links; "
+        "from patron.feedback.services import invitations, surveys; "
+        "v = surveys.survey_create(name='Visit', kind='nps'); "
         "x = c(name='Ann', email='ann@example.com', consent_survey=True); "
-        "i = s.invitations_create(survey=v, customers=[x], channel='link').queued[0]; "
+        "i = invitations.invitations_create(survey=v, customers=[x], channel='link').queued[0]; "
         "print('/s/i/' + links.answer_token(i) + '/')",
     ).strip().splitlines()[-1]
     port = _free_port()

@@ -29,7 +29,8 @@ from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.core import rows
 from patron.customers.models import Customer
 from patron.feedback.models import FollowUp, FollowUpRule, Invitation, Response, Review, Trigger
-from patron.feedback.services import response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from patron.imports import writer
 from patron.imports.models import PossibleDuplicate
 from patron.insights import extract, services, sqlite_worker

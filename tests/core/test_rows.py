@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from patron.core import rows
 from patron.feedback.models import Response
-from patron.feedback.services import survey_create
+from patron.feedback.services.surveys import survey_create
 from tests.factories import make_customer, make_user
 
 pytestmark = pytest.mark.django_db

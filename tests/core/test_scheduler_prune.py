@@ -10,7 +10,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from patron.core import scheduler
-from patron.feedback import tasks
+from patron.feedback import jobs as tasks
 
 pytestmark = pytest.mark.django_db
 

@@ -110,7 +110,8 @@ from patron.core.services import user_create
 from patron.core.tokens import token_create
 from patron.customers.services import customer_create
 from patron.feedback import links
-from patron.feedback.services import invitations_create, survey_create
+from patron.feedback.services.invitations import invitations_create
+from patron.feedback.services.surveys import survey_create
 admin = user_create(username="load", role="admin", password="load-Pass-2025")[0]
 customers = [customer_create(name=f"Load {i}", owner=admin, consent_survey=True) for i in range({n})]
 product = product_create(sku="LOAD", name="Load tea", list_price=Decimal("10.00"), unit_cost=Decimal("4.00"))

@@ -90,7 +90,8 @@ def smtp_server():
 
 SETUP = """
 from patron.customers.services import customer_create
-from patron.feedback.services import invitations_create, survey_create
+from patron.feedback.services.invitations import invitations_create
+from patron.feedback.services.surveys import survey_create
 survey = survey_create(name="After the fault", kind="nps")
 people = [
     customer_create(name=f"Guest {i}", email=f"guest{i}@example.com", consent_email=True, consent_survey=True)

@@ -81,7 +81,7 @@ def run_worker() -> None:
 
 @pytest.fixture
 def nps_survey(db):
-    from patron.feedback.services import survey_create
+    from patron.feedback.services.surveys import survey_create
 
     return survey_create(name="Relationship NPS", kind="nps")
 

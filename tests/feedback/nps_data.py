@@ -25,8 +25,9 @@ from datetime import datetime
 from django.utils import timezone
 
 from patron.customers.models import Customer
-from patron.feedback import services
 from patron.feedback.models import Survey
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from patron.insights.models import CurrentScore
 from tests.factories import make_customer
 
@@ -46,7 +47,7 @@ def _score(customer: Customer, **fields: object) -> None:
 
 
 def build(*, alice, bob, north, south) -> Data:
-    survey = services.survey_create(name="Relationship NPS", kind="nps")
+    survey = survey_create(name="Relationship NPS", kind="nps")
     c = {
         "A1": make_customer("A1", owner=alice, branch=north),
         "A2": make_customer("A2", owner=alice, branch=north),
@@ -90,7 +91,7 @@ def build(*, alice, bob, north, south) -> Data:
         ("B2", 2, 20, 0, "价格太贵了，不值", "zh-hans"),
     ]
     for name, month, day, score, comment, language in answers:
-        services.response_create(
+        response_create(
             survey=survey,
             score=score,
             channel="api",
@@ -104,7 +105,7 @@ def build(*, alice, bob, north, south) -> Data:
         (1, 10, "店员很热情，服务周到", "zh-hans"),
         (2, 2, "Parcel arrived late again, shipping is awful.", "en"),
     ]:
-        services.response_create(
+        response_create(
             survey=survey,
             score=score,
             channel="kiosk",

@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test import Client, RequestFactory
 
-from patron.feedback import links, views
+from patron.feedback import links, public
 from patron.feedback.models import Question, Response
-from patron.feedback.services import QuestionInput, invitations_create, survey_create
+from patron.feedback.services.invitations import invitations_create
+from patron.feedback.services.surveys import QuestionInput, survey_create
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -72,10 +73,10 @@ def test_the_filled_page_is_the_page_the_template_renders(survey, alice):
     )
     response = Response.objects.select_related("survey").get()
     request = RequestFactory().get("/s/i/x/")
-    full = views._public(
+    full = public._public(
         request,
         "thanks.html",
-        views._thanks_context(
+        public._thanks_context(
             response.survey,
             "zh-hans",
             response=response,
@@ -168,14 +169,14 @@ def test_answer_links_take_the_short_middleware_stack_with_the_same_page_and_hea
     connection.vendor != "postgresql", reason="the one-statement answer is PostgreSQL's"
 )
 def test_the_one_statement_answer_stores_what_the_general_path_stores(survey, alice, monkeypatch):
-    from patron.feedback import services
     from patron.feedback.models import FollowUp
+    from patron.feedback.services import events
 
     fast = answer_path(survey, alice, "Han")
     assert Client().get(fast, {"score": 2}).status_code == 200
     # With an outbound webhook listening the answer takes the general path (claim, inserts and
     # the webhook's delivery in one transaction).
-    monkeypatch.setattr(services, "_listening", lambda *events: True)
+    monkeypatch.setattr(events, "listening", lambda *events: True)
     general = answer_path(survey, alice, "Hou")
     assert Client().get(general, {"score": 2}).status_code == 200
     skip = {

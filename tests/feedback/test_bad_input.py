@@ -10,7 +10,8 @@ from django.utils import timezone
 from patron.core.tokens import token_create
 from patron.feedback import links
 from patron.feedback.models import FollowUp, Invitation, Response
-from patron.feedback.services import invitations_create, response_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.invitations import invitations_create
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from patron.core.tokens import token_create
 from patron.feedback.models import FollowUp, Invitation, Response
-from patron.feedback.services import follow_up_alerts_send, invitations_create
+from patron.feedback.services.follow_ups import follow_up_alerts_send
+from patron.feedback.services.invitations import invitations_create
 from tests.factories import make_customer
 from tests.feedback.conftest import body, links_in, run_worker
 

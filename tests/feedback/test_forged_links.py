@@ -11,9 +11,12 @@ from django.test import Client
 
 from patron.config.secret_key import PUBLISHED_KEYS
 from patron.customers.models import Customer
-from patron.feedback import links, services
+from patron.feedback import links
 from patron.feedback.models import Response
-from patron.feedback.services import invitations_create, survey_create
+from patron.feedback.services.answers import response_create, response_update_comment
+from patron.feedback.services.checks import CommentChangedError
+from patron.feedback.services.invitations import invitations_create
+from patron.feedback.services.surveys import survey_create
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +87,7 @@ def test_an_answer_link_signed_with_the_old_key_is_refused(client, survey, alice
 def test_a_comment_form_for_another_response_made_with_the_old_key_is_refused(client, survey, alice):
     invitation = invited(survey, alice, "Ann")
     # Someone else's answer, and a comment form for it made with the old key (both formats).
-    response = services.response_create(survey=survey, customer=invitation.customer, score=9, channel="api", comment="Great")
+    response = response_create(survey=survey, customer=invitation.customer, score=9, channel="api", comment="Great")
     forged = signed_with(OLD_KEY, "comment", str(response.pk), timestamped=True)  # as links were
     assert client.post(f"/s/r/{forged}/", {"comment": "Awful"}).status_code == 403
     forged = signed_with(OLD_KEY, "comment", f"{response.pk}.{links.comment_version(response.comment_at)}", timestamped=True)
@@ -114,7 +117,7 @@ def test_a_comment_form_works_once(survey, alice):
 def test_a_comment_form_reaches_only_its_own_response(client, survey, alice):
     mine = client.get("/s/i/" + links.answer_token(invited(survey, alice, "Cai")) + "/", {"score": 8})
     action = comment_form(mine.content.decode())
-    theirs = services.response_create(
+    theirs = response_create(
         survey=survey, customer=make_customer("Dee", owner=alice), score=2, channel="api", comment="Rude staff"
     )
     token = action.removeprefix("/s/r/").rstrip("/")
@@ -127,10 +130,10 @@ def test_a_comment_form_reaches_only_its_own_response(client, survey, alice):
 
 def test_a_form_sent_twice_at_once_saves_once(survey, alice):
     customer = make_customer("Eve", owner=alice)
-    response = services.response_create(survey=survey, customer=customer, score=5, channel="api")
+    response = response_create(survey=survey, customer=customer, score=5, channel="api")
     first = Response.objects.select_related("survey").get(pk=response.pk)
     second = Response.objects.select_related("survey").get(pk=response.pk)  # read before the first saves
-    services.response_update_comment(response=first, comment="first")
-    with pytest.raises(services.CommentChangedError):
-        services.response_update_comment(response=second, comment="second")
+    response_update_comment(response=first, comment="first")
+    with pytest.raises(CommentChangedError):
+        response_update_comment(response=second, comment="second")
     assert Response.objects.get(pk=response.pk).comment == "first"

@@ -10,13 +10,12 @@ from django.utils import timezone
 
 from patron.feedback.models import FollowUp, FollowUpRule
 from patron.feedback.selectors import loop_report
-from patron.feedback.services import (
+from patron.feedback.services.answers import response_create, response_update_comment
+from patron.feedback.services.follow_ups import (
     follow_up_alerts_send,
     follow_up_close,
     follow_up_record_contact,
     follow_ups_escalate,
-    response_create,
-    response_update_comment,
 )
 from tests.factories import make_customer
 from tests.feedback.conftest import body, run_worker

@@ -20,11 +20,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patron.customers.models import Customer
-from patron.feedback import nps_figures, services
-from patron.feedback import nps_selectors as sel
 from patron.feedback.models import NpsFigures, Response, SurveyKind
-from patron.feedback.nps_refresh import nps_figures_refresh
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
+from patron.insights import nps_figures
+from patron.insights import nps_selectors as sel
 from patron.insights.models import CurrentScore
+from patron.insights.nps_refresh import nps_figures_refresh
 from tests.factories import make_customer, make_user
 from tests.feedback.conftest import run_worker
 from tests.web.scored import scored_book
@@ -39,8 +41,8 @@ def local(*args: int) -> datetime:
 
 
 def _add_answers(book) -> None:
-    survey = services.survey_create(name="Relationship NPS", kind="nps")
-    csat = services.survey_create(name="Delivery CSAT", kind="csat")
+    survey = survey_create(name="Relationship NPS", kind="nps")
+    csat = survey_create(name="Delivery CSAT", kind="csat")
     branches = list(book.region.branches.order_by("pk"))
     other = Customer.objects.exclude(region=book.region).exclude(branch__isnull=True).first().branch
     tied = make_customer("Tied", owner=book.alice, branch=branches[0])
@@ -54,10 +56,10 @@ def _add_answers(book) -> None:
         value_class="",
     )
     moment = local(2025, 6, 30, 23, 59)  # Monday night, last day of a month and quarter
-    services.response_create(
+    response_create(
         survey=survey, score=10, channel="api", customer=tied, created_at=moment
     )
-    services.response_create(
+    response_create(
         survey=survey, score=2, channel="api", customer=tied, created_at=moment
     )
     nobody = make_customer("Nobody's", branch=branches[-1])  # no owner, no score
@@ -74,7 +76,7 @@ def _add_answers(book) -> None:
     for i, (customer, when) in enumerate(
         zip([nobody, regional, lost, nobody, regional, lost], edges, strict=True)
     ):
-        services.response_create(
+        response_create(
             survey=survey,
             score=i * 2,
             channel="email",
@@ -83,7 +85,7 @@ def _add_answers(book) -> None:
             touchpoint="delivery",
         )
     # Given at a branch of another region: the branch and region rows follow the answer.
-    services.response_create(
+    response_create(
         survey=survey,
         score=9,
         channel="kiosk",
@@ -92,14 +94,14 @@ def _add_answers(book) -> None:
         created_at=local(2025, 10, 2, 9, 0),
     )
     for day, score in [(3, 10), (4, 1), (5, 7)]:
-        services.response_create(
+        response_create(
             survey=survey,
             score=score,
             channel="kiosk",
             branch=branches[0],
             created_at=local(2025, 11, day, 15, 0),
         )
-    services.response_create(survey=csat, score=1, channel="api", customer=regional)
+    response_create(survey=csat, score=1, channel="api", customer=regional)
 
 
 @pytest.fixture(scope="module")
@@ -287,10 +289,10 @@ def test_the_refresh_job_picks_up_a_new_answer_and_skips_when_nothing_changed(cl
     before = sel.summary_from(sel.precomputed(book.alice).figures)
     customer = Customer.objects.filter(owner=book.alice).first()
     survey = Response.objects.filter(survey__kind=SurveyKind.NPS).first().survey
-    services.response_create(survey=survey, score=10, channel="api", customer=customer)
+    response_create(survey=survey, score=10, channel="api", customer=customer)
     # not yet: the page shows the figures as of the last refresh
     assert sel.summary_from(sel.precomputed(book.alice).figures) == before
-    from patron.feedback import tasks
+    from patron.insights import tasks
 
     tasks.nps_figures_refresh.enqueue("2026-11-23T14:10")
     run_worker()  # what `patron worker` does
@@ -325,7 +327,7 @@ def test_query_count_is_bounded_and_does_not_grow_with_answers(client, book, rol
     customers = list(Customer.objects.order_by("pk")[:40])
     start = local(2023, 1, 2, 12, 0)
     for i, customer in enumerate(customers):  # new weeks, months, quarters, customers
-        services.response_create(
+        response_create(
             survey=survey,
             score=i % 11,
             channel="api",

@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from patron.feedback import nps_figures, nps_refresh
-from patron.insights import extract
+from patron.insights import extract, nps_figures, nps_refresh
 from tests import factories
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite columnar reader")

@@ -22,9 +22,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patron.analytics.nps import compare_nps, nps_from_counts, weighted_nps
-from patron.feedback import nps_selectors as sel
-from patron.feedback import services
-from patron.feedback.nps_refresh import nps_figures_refresh
+from patron.feedback.services.answers import response_create
+from patron.insights import nps_selectors as sel
+from patron.insights.nps_refresh import nps_figures_refresh
 from tests.factories import make_customer
 from tests.feedback.nps_data import at, build
 
@@ -131,7 +131,7 @@ def test_trend_by_month_with_band_and_chart(client, data, root):
     assert option and 'data-echarts="chart-nps-trend"' in page
     assert "-60.0" in option.group(1) and "66.7" in option.group(1)
     # a gap month is shown as a period without answers, not joined across
-    services.response_create(survey=data.survey, score=9, channel="api", created_at=at(4, 1))
+    response_create(survey=data.survey, score=9, channel="api", created_at=at(4, 1))
     labels = [(p.label, p.result.n) for p in sel.nps_trend(root)]
     assert labels == [("2026-01", 3), ("2026-02", 5), ("2026-03", 0), ("2026-04", 1)]
     quarters = sel.nps_trend(root, period="quarter")
@@ -266,7 +266,7 @@ def test_query_count_is_bounded_and_does_not_grow_with_the_data(
     before = _count_queries(client)
     for i in range(30):  # more customers, answers, months, branches' worth of rows
         customer = make_customer(f"More {i}", owner=alice)
-        services.response_create(
+        response_create(
             survey=data.survey,
             score=i % 11,
             channel="api",
@@ -288,7 +288,7 @@ def test_the_precomputed_default_view_shows_the_hand_computed_figures(client, da
     rep_table = page.split('data-testid="breakdown-rep"')[1].split("</table>")[0]
     assert rep_table.count("<tr") == 2 and "bob" not in rep_table  # no kiosk answers either
     # a new answer shows after the next refresh, not before
-    services.response_create(
+    response_create(
         survey=data.survey, score=10, channel="api", customer=data.customers["A1"]
     )
     assert "0 ± 98 (n = 4)" in text(client.get(URL))
@@ -305,7 +305,7 @@ def test_table_cells_show_numbers_as_the_template_filters_do(settings, language,
     from django.template.defaultfilters import floatformat
     from django.utils import translation
 
-    from patron.feedback.insight_views import _Numbers
+    from patron.insights.nps_views import _Numbers
 
     settings.USE_THOUSAND_SEPARATOR = grouped
     with translation.override(language):

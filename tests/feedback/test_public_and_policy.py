@@ -15,12 +15,9 @@ from django_tasks_db.models import DBTaskResult
 from patron.feedback import links
 from patron.feedback.contact_policy import contact_record
 from patron.feedback.models import ContactRule, Invitation, Response
-from patron.feedback.services import (
-    invitations_create,
-    trigger_create,
-    trigger_invite_customer,
-    triggers_fire,
-)
+from patron.feedback.services.invitations import invitations_create, trigger_invite_customer
+from patron.feedback.services.surveys import trigger_create
+from patron.feedback.triggers import triggers_fire
 from tests.factories import make_customer, make_order
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +86,7 @@ def test_unsubscribe_link_stops_surveys(client, alice, nps_survey):
 
 
 def test_fatigue_across_surveys(alice, nps_survey, settings):
-    from patron.feedback.services import survey_create
+    from patron.feedback.services.surveys import survey_create
 
     other = survey_create(name="CSAT", kind="csat")
     customer = make_customer("Tired", owner=alice, email="t@example.com", consent_survey=True)

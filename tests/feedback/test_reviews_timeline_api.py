@@ -13,13 +13,10 @@ from patron.core import scheduler
 from patron.core.tokens import token_create
 from patron.engagement.timeline import customer_timeline
 from patron.feedback.models import Invitation, Response, Review
-from patron.feedback.services import (
-    follow_up_close,
-    invitations_create,
-    response_create,
-    review_complete,
-    reviews_create_for_quarter,
-)
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.follow_ups import follow_up_close
+from patron.feedback.services.invitations import invitations_create
+from patron.feedback.services.reviews import review_complete, reviews_create_for_quarter
 from tests.factories import make_customer, make_user
 from tests.feedback.conftest import run_worker
 

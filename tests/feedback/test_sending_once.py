@@ -11,9 +11,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
-from patron.feedback import emails, services
+from patron.feedback import emails, sending
 from patron.feedback.models import Invitation
-from patron.feedback.services import invitations_create
+from patron.feedback.services.invitations import invitations_create
 from tests.factories import make_customer
 from tests.feedback.conftest import Inbox, run_worker
 
@@ -54,14 +54,14 @@ def test_an_invitation_handed_over_before_a_crash_is_not_sent_again(smtp, nps_su
 
 def test_another_sender_first_the_session_is_dropped_and_the_rest_still_go(smtp, nps_survey):
     taken, other = _invite(nps_survey, "ann", "ben")
-    real = services.invitation_hand_over
+    real = sending.invitation_hand_over
 
     def racing(*, invitation, now=None):
         if invitation.pk == taken.pk:
-            raise services.InvitationTakenError(invitation.pk)
+            raise sending.InvitationTakenError(invitation.pk)
         return real(invitation=invitation, now=now)
 
-    with mock.patch.object(services, "invitation_hand_over", racing):
+    with mock.patch.object(sending, "invitation_hand_over", racing):
         run_worker()
     # The server never got the end of ann's message: it keeps nothing of it.
     assert [m["To"] for m in smtp.messages] == ["ben@example.com"]

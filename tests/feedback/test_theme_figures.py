@@ -21,10 +21,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patron.customers.models import Customer
-from patron.feedback import services
 from patron.feedback.models import NpsFigures, Response, ScoreClass, SurveyKind
-from patron.feedback.nps_refresh import nps_figures_refresh
-from patron.feedback.theme_selectors import ThemeReport, theme_report
+from patron.feedback.services.answers import response_create, response_update_comment
+from patron.feedback.services.surveys import survey_create
+from patron.insights.nps_refresh import nps_figures_refresh
+from patron.insights.theme_selectors import ThemeReport, theme_report
 from tests.factories import make_customer, make_user
 from tests.web.scored import scored_book
 
@@ -54,7 +55,7 @@ def _answer(survey, score: int, **fields) -> Response:
 
 
 def _add_answers(book) -> dict[str, list[int]]:
-    survey = services.survey_create(name="Relationship NPS", kind="nps")
+    survey = survey_create(name="Relationship NPS", kind="nps")
     branches = list(book.region.branches.order_by("pk"))
     mine = make_customer("Alice's", owner=book.alice, branch=branches[0])
     theirs = make_customer("Bob's in the region", owner=book.bob, branch=branches[-1])
@@ -82,7 +83,7 @@ def _add_answers(book) -> dict[str, list[int]]:
             sentiment=-1.0,
             themes=",delivery,",
         ).pk,
-        services.response_create(
+        response_create(
             survey=survey,
             score=10,
             channel="kiosk",
@@ -227,7 +228,7 @@ def test_repeated_and_unknown_codes_and_textless_themes_count_as_the_live_view_d
 
 
 def test_a_filtered_view_and_a_fresh_install_are_counted_live(book):
-    from patron.feedback.nps_selectors import NPSFilters
+    from patron.insights.nps_selectors import NPSFilters
 
     filtered = theme_report(book.root, NPSFilters(start=local(2025, 1, 1).date()))
     assert filtered.computed_at is None
@@ -295,7 +296,7 @@ def test_a_comment_added_on_the_thank_you_page_is_picked_up_by_the_periodic_refr
     assert nps_figures_refresh(only_if_changed=True) is False  # nothing new since the fixture
     silent = Response.objects.filter(survey__kind=SurveyKind.NPS, comment="").first()
     before = theme_report(book.root).comments
-    services.response_update_comment(
+    response_update_comment(
         response=silent, comment="Prices are too high for what you get."
     )
     assert theme_report(book.root).comments == before  # as of the last refresh
@@ -322,7 +323,7 @@ def test_query_count_is_bounded_and_does_not_grow_with_answers(client, book, rol
         "The staff were friendly and helpful, great service!",
     ]
     for i, customer in enumerate(Customer.objects.order_by("pk")[:30]):
-        services.response_create(
+        response_create(
             survey=survey,
             score=i % 11,
             channel="api",

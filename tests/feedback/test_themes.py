@@ -17,10 +17,10 @@ from django.urls import reverse
 
 from patron.analytics.text import analyse, theme_drivers
 from patron.core.tokens import token_create
-from patron.feedback import services
 from patron.feedback.comments import decode_themes
 from patron.feedback.models import FollowUp, FollowUpRule, Response
-from patron.feedback.theme_selectors import theme_report
+from patron.feedback.services.answers import response_create, response_update_comment
+from patron.insights.theme_selectors import theme_report
 from tests.factories import make_customer
 from tests.feedback.nps_data import build
 
@@ -40,16 +40,16 @@ def text(response) -> str:
 
 
 def test_service_create_stores_sentiment_and_themes_in_both_languages(nps_survey):
-    english = services.response_create(
+    english = response_create(
         survey=nps_survey,
         score=2,
         channel="link",
         comment="The delivery was terribly slow and the courier never called.",
     )
-    chinese = services.response_create(
+    chinese = response_create(
         survey=nps_survey, score=3, channel="link", comment="价格太贵了，不值", language="zh-hans"
     )
-    silent = services.response_create(survey=nps_survey, score=9, channel="link", comment="")
+    silent = response_create(survey=nps_survey, score=9, channel="link", comment="")
     for response, theme in [(english, "delivery"), (chinese, "price")]:
         stored = Response.objects.get(pk=response.pk)
         expected = analyse(stored.comment)
@@ -64,13 +64,13 @@ def test_service_create_stores_sentiment_and_themes_in_both_languages(nps_survey
 
 
 def test_changing_the_comment_on_the_thank_you_page_reanalyses_it(nps_survey):
-    response = services.response_create(survey=nps_survey, score=9, channel="link", comment="")
-    services.response_update_comment(
+    response = response_create(survey=nps_survey, score=9, channel="link", comment="")
+    response_update_comment(
         response=response, comment="The staff were friendly and helpful, great service!"
     )
     stored = Response.objects.get(pk=response.pk)
     assert stored.sentiment > 0 and set(decode_themes(stored.themes)) == {"service", "staff"}
-    services.response_update_comment(response=response, comment="")
+    response_update_comment(response=response, comment="")
     stored = Response.objects.get(pk=response.pk)
     assert (stored.sentiment, stored.themes) == (None, "")
 
@@ -141,7 +141,7 @@ def test_backfill_command_analyses_comments_stored_without_analysis(nps_survey):
 def test_a_sentiment_rule_uses_the_stored_sentiment(nps_survey, alice):
     FollowUpRule.objects.create(name="Unhappy words", sentiment_below=-0.3)
     customer = make_customer("Passive but angry", owner=alice)
-    services.response_create(
+    response_create(
         survey=nps_survey,
         score=8,
         channel="api",
@@ -149,7 +149,7 @@ def test_a_sentiment_rule_uses_the_stored_sentiment(nps_survey, alice):
         comment="Delivery took two weeks, very disappointing.",
     )
     calm = make_customer("Passive and calm", owner=alice)
-    services.response_create(
+    response_create(
         survey=nps_survey, score=8, channel="api", customer=calm, comment="Good value."
     )
     assert list(FollowUp.objects.values_list("customer__name", flat=True)) == ["Passive but angry"]

@@ -28,7 +28,8 @@ from patron.customers.models import Contact, Customer
 from patron.customers.services import contact_create
 from patron.engagement.models import Interaction
 from patron.engagement.services import interaction_create, task_create
-from patron.feedback.services import response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from patron.imports.parsing import as_text
 from patron.ingest.cells import csv_cell, escape_text, xlsx_cell
 from patron.ingest.columns import importable_kinds

@@ -364,8 +364,8 @@ def _nps_rows() -> list[tuple]:
 def test_nps_figures_of_a_run_equal_a_refresh_from_the_stored_scores(generated):
     """The run computes the NPS figures from the scores in memory while it writes them; the
     figures and their source equal those read back from the database afterwards."""
-    from patron.feedback import nps_refresh
     from patron.feedback.models import NpsFigures
+    from patron.insights import nps_refresh
 
     computed = []
     real = nps_refresh.compute
@@ -384,7 +384,7 @@ def test_nps_figures_of_a_run_equal_a_refresh_from_the_stored_scores(generated):
 
 @pytest.mark.django_db
 def test_rerunning_an_older_day_keeps_the_nps_figures_on_the_current_scores(generated):
-    from patron.feedback import nps_refresh
+    from patron.insights import nps_refresh
 
     nps_refresh.nps_figures_refresh()
     before = _nps_rows()

@@ -122,7 +122,9 @@ def build_book(files: Path) -> Book:
     from patron.engagement.services import interaction_create, task_create
     from patron.feedback import links
     from patron.feedback.models import FollowUp, Response, Review
-    from patron.feedback.services import invitations_create, response_create, survey_create
+    from patron.feedback.services.answers import response_create
+    from patron.feedback.services.invitations import invitations_create
+    from patron.feedback.services.surveys import survey_create
     from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
     from patron.ingest.webhooks import webhook_create, webhook_ping
     from patron.insights.models import ScoringRun
@@ -249,7 +251,7 @@ def build_book(files: Path) -> Book:
         "delivery": webhook_ping(webhook=webhook).pk,
     }
     # The NPS and themes pages' default views read figures precomputed per (owner, branch, region).
-    from patron.feedback.nps_refresh import nps_figures_refresh
+    from patron.insights.nps_refresh import nps_figures_refresh
 
     nps_figures_refresh()
     book.ids = {

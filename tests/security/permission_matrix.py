@@ -30,7 +30,7 @@ from tests.security.book import EDITORS, ROLES, VISIBLE, WITH_RECORDS, Book
 PUBLIC, LOGIN, STAFF = "public", "login", "staff"
 EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
-# core.roles.can_view_models; feedback.views.can_manage_surveys.
+# core.roles.can_view_models; feedback.selectors.can_manage_surveys.
 MODEL_VIEWERS = frozenset({"admin", "analyst", "manager", "marketer"})
 SURVEY_MANAGERS = frozenset({"admin", "cx", "marketer", "manager"})
 HTMX = {"HX-Request": "true"}

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from patron.feedback.models import FollowUp, Review
-from patron.feedback.services import response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from tests.factories import make_customer, make_user
 
 pytestmark = pytest.mark.django_db

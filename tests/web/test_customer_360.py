@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from patron.engagement.services import task_create
 from patron.feedback.models import FollowUp, Review
-from patron.feedback.services import follow_up_open, response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.follow_ups import follow_up_open
+from patron.feedback.services.surveys import survey_create
 from patron.insights.models import CurrentScore, CustomerScore, ScoringRun
 from tests.factories import make_customer, make_order, make_product
 

@@ -16,7 +16,8 @@ from patron.customers.models import Customer
 from patron.customers.selectors import visible_customers
 from patron.engagement.services import task_create
 from patron.feedback.models import FollowUp, Review
-from patron.feedback.services import response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from patron.insights.models import CurrentScore
 from tests.factories import make_customer, make_user
 from tests.web.scored import scored_book

@@ -17,7 +17,8 @@ from patron.customers.models import Customer
 from patron.engagement.models import Task
 from patron.engagement.services import task_create
 from patron.feedback.models import FollowUp
-from patron.feedback.services import response_create, survey_create
+from patron.feedback.services.answers import response_create
+from patron.feedback.services.surveys import survey_create
 from patron.web.models import SavedView
 from tests.factories import make_customer, make_order, make_product
 

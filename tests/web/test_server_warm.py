@@ -13,7 +13,7 @@ def test_warm_loads_every_view_and_hides_the_loaded_objects_from_the_collector()
     try:
         warm()
         # Every view module is imported before the first request resolves a URL...
-        assert "patron.feedback.insight_views" in sys.modules and "patron.web.urls" in sys.modules
+        assert "patron.insights.nps_views" in sys.modules and "patron.web.urls" in sys.modules
         # ...and the objects loaded so far are frozen: full collections no longer walk them.
         assert gc.get_freeze_count() > 10_000
     finally:

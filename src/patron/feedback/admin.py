@@ -21,6 +21,7 @@ from patron.feedback.models import (
     Survey,
     Trigger,
 )
+from patron.feedback.tasks import invitations_send
 
 
 class QuestionFormSet(BaseInlineFormSet):
@@ -75,8 +76,6 @@ class ContactRuleAdmin(admin.ModelAdmin):
 
 @admin.action(description=_("Send the selected email invitations again"))
 def resend(modeladmin, request, queryset):
-    from patron.feedback.tasks import invitations_send
-
     ids = list(queryset.filter(channel="email", answered_at__isnull=True).values_list("pk", flat=True))
     Invitation.objects.filter(pk__in=ids).update(sent_at=None, send_error="")
     for start in range(0, len(ids), 100):

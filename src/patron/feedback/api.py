@@ -32,10 +32,10 @@ from patron.core.apikit import (
 )
 from patron.core.models import Branch, Role, User
 from patron.customers.selectors import visible_customers
-from patron.feedback import links, selectors, services
+from patron.feedback import links, selectors
 from patron.feedback.comments import decode_themes
 from patron.feedback.models import FollowUp, Invitation, Response, Survey
-from patron.feedback.views import SKIP_REASONS, can_manage_surveys
+from patron.feedback.services import answers, invitations, surveys
 
 router = Router(tags=["feedback"])
 
@@ -127,11 +127,11 @@ def _not_read_only(user: User) -> None:
 def survey_create(request: HttpRequest, body: SurveyIn):
     """A survey of kind `nps` (0–10), `csat` (1–5) or `ces` (1–7); its first question is the score."""
     user = user_of(request)
-    if not can_manage_surveys(user):
+    if not selectors.can_manage_surveys(user):
         raise forbidden(_("Your role does not manage surveys."))
     data = body.model_dump()
-    questions = [services.QuestionInput(**q) for q in data.pop("questions")]
-    survey = services.survey_create(created_by=user, questions=questions, **data)
+    questions = [surveys.QuestionInput(**q) for q in data.pop("questions")]
+    survey = surveys.survey_create(created_by=user, questions=questions, **data)
     return Status(201, _survey_out(survey))
 
 
@@ -208,7 +208,7 @@ def invitations_create(request: HttpRequest, survey_id: Id, body: InvitationsIn)
         raise not_found()
     wanted = list(dict.fromkeys(body.customers))
     found = {c.pk: c for c in visible_customers(user).filter(pk__in=wanted).select_related("branch")}
-    batch = services.invitations_create(
+    batch = invitations.invitations_create(
         survey=survey,
         customers=[found[pk] for pk in wanted if pk in found],
         channel=body.channel,
@@ -219,7 +219,7 @@ def invitations_create(request: HttpRequest, survey_id: Id, body: InvitationsIn)
     skipped = [(pk, "not_visible") for pk in wanted if pk not in found] + batch.skipped
     return Status(202, {
         "queued": [_invitation_out(i) for i in batch.queued],
-        "skipped": [{"customer": pk, "reason": r, "message": str(SKIP_REASONS.get(r, r))} for pk, r in skipped],
+        "skipped": [{"customer": pk, "reason": r, "message": str(invitations.SKIP_REASONS.get(r, r))} for pk, r in skipped],
     })
 
 
@@ -318,7 +318,7 @@ def response_create(request: HttpRequest, body: ResponseIn):
             raise not_found(_("There is no branch %(code)s.") % {"code": body.branch})
     if body.answered_at is not None and body.answered_at > timezone.now():
         raise ApiError(422, "invalid", _("answered_at cannot be in the future."))
-    response = services.response_create(
+    response = answers.response_create(
         survey=survey,
         score=body.score,
         channel="api",

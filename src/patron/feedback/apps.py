@@ -8,21 +8,19 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("Feedback")
 
     def ready(self) -> None:
+        # Here, not at the top: these import models, which exist only once the apps are loaded.
         from patron.core import scheduler
-        from patron.feedback import signals, tasks
+        from patron.feedback import jobs, signals
         from patron.feedback.timeline import register_feedback_sources
 
         register_feedback_sources()
         signals.connect()
         scheduler.register(
-            scheduler.PeriodicJob("follow_ups_alert", tasks.follow_ups_alert, scheduler.every(minutes=1))
+            scheduler.PeriodicJob("follow_ups_alert", jobs.follow_ups_alert, scheduler.every(minutes=1))
         )
         scheduler.register(
-            scheduler.PeriodicJob("follow_ups_escalate", tasks.follow_ups_escalate, scheduler.every(minutes=10))
+            scheduler.PeriodicJob("follow_ups_escalate", jobs.follow_ups_escalate, scheduler.every(minutes=10))
         )
         scheduler.register(
-            scheduler.PeriodicJob("reviews_create_quarterly", tasks.reviews_create_quarterly, scheduler.quarterly)
-        )
-        scheduler.register(
-            scheduler.PeriodicJob("nps_figures_refresh", tasks.nps_figures_refresh, scheduler.every(minutes=10))
+            scheduler.PeriodicJob("reviews_create_quarterly", jobs.reviews_create_quarterly, scheduler.quarterly)
         )

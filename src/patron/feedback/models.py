@@ -527,7 +527,7 @@ class NpsFigures(models.Model):
     One ``total`` row over every NPS answer (read by the roles that see every customer), one
     ``slice`` row per (owner, branch, region) of the answering customers, one ``pair`` row per
     (branch, region) with every owner (``owner_id`` empty), and one ``anonymous`` row for answers
-    without a customer. Figures are counts and sums that add up (``feedback.nps_figures``), so a
+    without a customer. Figures are counts and sums that add up (``insights.nps_figures``), so a
     manager's or rep's page is the sum of the rows their ``customer_scope`` selects (same field
     names as ``Customer``; see ``nps_selectors.precomputed``). All rows are replaced together.
     """

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.feedback.models import Trigger
+from django.db.models.signals import post_delete, post_save
+
+from patron.commerce.models import CostEvent, Order
+from patron.engagement.models import Interaction
+from patron.feedback.models import FollowUpRule, Question, Survey, Trigger
+from patron.feedback.selectors import surveys_changed
+from patron.feedback.services.answers import rules_changed
+from patron.feedback.triggers import triggers_fire
 
 
 def order_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
@@ -29,31 +36,16 @@ def interaction_saved(sender: Any, instance: Any, created: bool, raw: bool = Fal
 
 
 def _fire(event: str, match_value: str, customer_id: int, branch_id: int | None, source: str) -> None:
-    from patron.feedback.services import triggers_fire
-
     triggers_fire(event=event, match_value=match_value, customer_id=customer_id, branch_id=branch_id, source=source)
 
 
 def connect() -> None:
-    from django.db.models.signals import post_save
-
-    from patron.commerce.models import CostEvent, Order
-    from patron.engagement.models import Interaction
-
     post_save.connect(order_saved, sender=Order, dispatch_uid="feedback.order_saved")
     post_save.connect(cost_event_saved, sender=CostEvent, dispatch_uid="feedback.cost_event_saved")
     post_save.connect(interaction_saved, sender=Interaction, dispatch_uid="feedback.interaction_saved")
 
-    from django.db.models.signals import post_delete
-
-    from patron.feedback.models import FollowUpRule
-    from patron.feedback.services import rules_changed
-
     post_save.connect(rules_changed, sender=FollowUpRule, dispatch_uid="feedback.rules_saved")
     post_delete.connect(rules_changed, sender=FollowUpRule, dispatch_uid="feedback.rules_deleted")
-
-    from patron.feedback.models import Question, Survey
-    from patron.feedback.selectors import surveys_changed
 
     for model in (Survey, Question):
         post_save.connect(surveys_changed, sender=model, dispatch_uid=f"feedback.{model.__name__}_saved")

@@ -1,4 +1,6 @@
-"""Background work run by ``patron worker``: tasks take ids, look things up, call a service."""
+"""Background work run by ``patron worker``: the messages the services queue (an invitation, an
+escalation alert, the customer told the loop is closed). Tasks take ids, look things up and send;
+they call nothing that queues tasks (that is ``feedback.jobs``)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from patron.core.mail import hands_over
-from patron.feedback import emails, services
+from patron.feedback import emails, sending
 from patron.feedback.models import FollowUp, Invitation
 
 logger = logging.getLogger("patron.feedback")
@@ -38,7 +40,7 @@ def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
     try:
         for invitation in invitations:
             if invitation.handed_over_at is not None:
-                services.invitation_mark_sent(invitation=invitation, now=invitation.handed_over_at)
+                sending.invitation_mark_sent(invitation=invitation, now=invitation.handed_over_at)
                 sent += 1
                 continue
             if invitation.expires_at <= timezone.now():
@@ -47,25 +49,25 @@ def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
                 message = emails.invitation_message(invitation)
                 message.connection = connection
                 if hands_over(connection):
-                    message.before_end_of_data = partial(services.invitation_hand_over, invitation=invitation)  # type: ignore[attr-defined]
+                    message.before_end_of_data = partial(sending.invitation_hand_over, invitation=invitation)  # type: ignore[attr-defined]
                 else:  # a backend without the hook: marked before it sends
-                    services.invitation_hand_over(invitation=invitation)
+                    sending.invitation_hand_over(invitation=invitation)
                 message.send()
-            except services.InvitationTakenError:
+            except sending.InvitationTakenError:
                 continue  # another sender has it; the backend dropped this session's transaction
             except (smtplib.SMTPException, OSError) as exc:
                 after_hand_over = hands_over(connection) and invitation.handed_over_at is not None
                 if after_hand_over and not isinstance(exc, smtplib.SMTPResponseException):
                     # The connection failed after the end of the data was sent, with no refusal:
                     # the server may have it. As after a crash there, it counts as sent.
-                    services.invitation_mark_sent(invitation=invitation, now=invitation.handed_over_at)
+                    sending.invitation_mark_sent(invitation=invitation, now=invitation.handed_over_at)
                     sent += 1
                     continue
                 failed += 1
                 logger.warning("invitation %s not sent: %s", invitation.pk, exc)
-                services.invitation_mark_sent(invitation=invitation, error=str(exc) or exc.__class__.__name__)
+                sending.invitation_mark_sent(invitation=invitation, error=str(exc) or exc.__class__.__name__)
                 continue
-            services.invitation_mark_sent(invitation=invitation)
+            sending.invitation_mark_sent(invitation=invitation)
             sent += 1
     finally:
         connection.close()
@@ -77,12 +79,6 @@ def _send(message) -> bool:
         return False
     message.send()
     return True
-
-
-@task()
-def follow_ups_alert(period: str) -> dict[str, int]:
-    """Periodic (core.scheduler), every minute: email owners their new follow-ups."""
-    return services.follow_up_alerts_send()
 
 
 @task()
@@ -106,38 +102,3 @@ def follow_up_notify_customer(follow_up_id: int) -> bool:
         return False
     FollowUp.objects.filter(pk=follow_up.pk).update(customer_notified_at=timezone.now())
     return True
-
-
-@task()
-def trigger_invite(trigger_id: int, customer_id: int, branch_id: int | None, source: str) -> dict[str, int]:
-    batch = services.trigger_invite_customer(
-        trigger_id=trigger_id, customer_id=customer_id, branch_id=branch_id, source=source
-    )
-    if batch is None:
-        return {"queued": 0, "skipped": 0}
-    return {"queued": len(batch.queued), "skipped": len(batch.skipped)}
-
-
-@task()
-def follow_ups_escalate(period: str) -> int:
-    """Periodic (core.scheduler): escalate overdue follow-ups to the owner's manager."""
-    return len(services.follow_ups_escalate())
-
-
-@task()
-def reviews_create_quarterly(period: str) -> int:
-    """Periodic (core.scheduler), once per quarter: a review task per key account."""
-    return services.reviews_create_for_quarter(quarter=period)
-
-
-@task()
-def nps_figures_refresh(period: str) -> bool:
-    """Periodic (core.scheduler), every 10 minutes: the NPS page's precomputed figures, skipped
-    while no NPS answer was added or removed and no scoring run finished since."""
-    from patron.feedback.nps_refresh import nps_figures_refresh as refresh  # pandas: only here
-    from patron.insights import sqlite_worker
-
-    try:
-        return refresh(only_if_changed=True)
-    finally:
-        sqlite_worker.close()  # no reader process lingers in the worker between jobs

@@ -1,26 +1,24 @@
 from django.urls import path, re_path
 
-from patron.feedback import insight_views, views
+from patron.feedback import public, views
 
+# The "feedback" namespace also holds the follow-up list (web.lists) and the NPS and themes pages
+# (insights.urls): web/urls.py gathers them, as pages above both apps.
 app_name = "feedback"
 
 urlpatterns = [
     # Public: no login; links in emails, on receipts and on the kiosk tablet.
-    path("s/i/<str:token>/", views.answer, name="answer"),
-    path("s/r/<str:token>/", views.response_comment, name="response-comment"),
-    path("s/u/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("s/<str:key>/", views.public, name="public"),
-    path("s/<str:key>/kiosk/", views.kiosk, name="kiosk"),
+    path("s/i/<str:token>/", public.answer, name="answer"),
+    path("s/r/<str:token>/", public.response_comment, name="response-comment"),
+    path("s/u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    path("s/<str:key>/", public.public, name="public"),
+    path("s/<str:key>/kiosk/", public.kiosk, name="kiosk"),
     # Staff pages.
     path("feedback/", views.feed, name="feed"),
     path("feedback/feed/rows/", views.feed_rows, name="feed-rows"),
-    path("feedback/nps/", insight_views.nps_page, name="nps"),
-    path("feedback/nps/responses/", insight_views.nps_responses_page, name="nps-responses"),
-    path("feedback/themes/", insight_views.themes_page, name="themes"),
     path("feedback/surveys/", views.survey_list, name="surveys"),
     path("feedback/surveys/<int:pk>/", views.survey_detail, name="survey"),
     re_path(r"^feedback/surveys/(?P<pk>\d+)/qr\.(?P<fmt>png|svg)$", views.survey_qr, name="survey-qr"),
-    path("feedback/follow-ups/", views.follow_up_list, name="follow-ups"),
     path("feedback/follow-ups/<int:pk>/", views.follow_up_detail, name="follow-up"),
     path("feedback/follow-ups/<int:pk>/contact/", views.follow_up_contact, name="follow-up-contact"),
     path("feedback/follow-ups/<int:pk>/close/", views.follow_up_close, name="follow-up-close"),

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
 from patron.config import database
 from patron.core import bulk, workers
-from patron.insights import extract, figures, score_ingest, sqlite_worker
+from patron.insights import extract, figures, nps_refresh, score_ingest, sqlite_worker
 from patron.insights.models import (
     CurrentScore,
     CustomerScore,
@@ -165,8 +165,6 @@ def _scoring_run(
             "finished_at",
         ]
     )
-    from patron.feedback import nps_refresh  # here: feedback imports insights
-
     progress("nps figures", 0, 1)
     # The NPS page's figures use the new segments, classes and weights.
     if nps_figures is None:
@@ -196,8 +194,6 @@ def _figures_meanwhile(
     this thread's connection may hold data no other connection sees yet (a test's transaction).
     Not the latest run: no NPS figures (they stay with the later run's current scores).
     """
-    from patron.feedback import nps_refresh  # here: feedback imports insights
-
     def read() -> tuple[pd.DataFrame, tuple[str, Any] | None]:
         facts = extract.customer_facts_frame()
         if not latest:

@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from patron.feedback import urls as feedback_urls
+from patron.insights import urls as insights_urls
 from patron.web import dashboards, homes, lists, saved_views, search, views
+
+# One "feedback" namespace for the pages under /s/ and /feedback/, whichever app serves them.
+feedback_pages = [
+    *feedback_urls.urlpatterns,
+    path("feedback/follow-ups/", lists.follow_up_list, name="follow-ups"),
+    *insights_urls.feedback_urlpatterns,
+]
 
 urlpatterns = [
     path("", homes.home, name="home"),
@@ -20,6 +29,6 @@ urlpatterns = [
     path("customers/<int:pk>/interactions/", views.customer_log_interaction, name="customer-log-interaction"),
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
     path("imports/", include("patron.imports.urls")),
-    path("", include("patron.feedback.urls")),
+    path("", include((feedback_pages, feedback_urls.app_name))),
     path("", include("patron.insights.urls")),
 ]

@@ -8,7 +8,7 @@ Only answers to NPS surveys count.
 The page's default view (no survey, date or branch filter) reads precomputed figures instead
 (:func:`precomputed`, then :func:`summary_from`, :func:`trend_from`, :func:`breakdowns_from`,
 :func:`value_from`, :func:`group_comparison_from`): the same numbers as of the last refresh
-(``feedback.nps_refresh``), in a few queries whatever the number of answers. Filtered views and
+(``insights.nps_refresh``), in a few queries whatever the number of answers. Filtered views and
 period comparisons are counted live.
 
 For other pages: :func:`nps_summary` (one query) and :func:`nps_trend` (one query), always live.
@@ -506,7 +506,7 @@ def _value_figures(weight: str, row: dict[str, Any]) -> ValueFigures:
 @dataclass(frozen=True)
 class Precomputed:
     """The default view's figures (no survey, date or branch filter) over what a user may see,
-    as of ``computed_at`` (``feedback.nps_refresh``); in the form of ``feedback.nps_figures``."""
+    as of ``computed_at`` (``insights.nps_refresh``); in the form of ``insights.nps_figures``."""
 
     computed_at: datetime
     figures: dict[str, Any]
@@ -528,7 +528,7 @@ def precomputed(user: User, part: str | None = None) -> Precomputed | None:
     were computed before that part existed.
     """
     # Imported here: the figures module brings pandas, which the home pages never need.
-    from patron.feedback.nps_figures import add
+    from patron.insights.nps_figures import add
 
     kind = NpsFigures.Kind
     scope = customer_scope(user)

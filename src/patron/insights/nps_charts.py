@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from patron.feedback.nps_selectors import TrendPoint
-from patron.feedback.theme_selectors import ThemeRow
+from patron.insights.nps_selectors import TrendPoint
+from patron.insights.theme_selectors import ThemeRow
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.core.dates import DayField
 from patron.feedback.models import ScoreClass
-from patron.feedback.nps_selectors import DIMENSIONS, PERIODS, WEIGHTS, NPSFilters
+from patron.insights.nps_selectors import DIMENSIONS, PERIODS, WEIGHTS, NPSFilters
 
 COMPARE_DAYS = 90  # the default comparison: the last 90 days against the 90 days before
 

@@ -15,9 +15,12 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from patron.feedback import nps_figures
-from patron.feedback.models import NpsFigures, Response, SurveyKind
-from patron.insights.models import ScoringRun
+from patron.core.models import Branch
+from patron.customers.models import Customer
+from patron.feedback.models import NpsFigures, Response, Survey, SurveyKind
+from patron.insights import nps_figures
+from patron.insights.extract import fetch_frame
+from patron.insights.models import CurrentScore, ScoringRun
 
 logger = logging.getLogger("patron.feedback")
 
@@ -38,9 +41,6 @@ def answers_frame() -> pd.DataFrame:
     the data, else the cursor). At 1M customers on SQLite (458,185 answers) the joined query
     spent 7.9 s looking up customers and scores answer by answer, the ORM 13.7 s; these reads 3 s.
     """
-    from patron.customers.models import Customer
-    from patron.insights.extract import fetch_frame
-    from patron.insights.models import CurrentScore
 
     q = connection.ops.quote_name
     real = _real()
@@ -62,9 +62,6 @@ def _real() -> str:
 
 def read_answers() -> tuple[pd.DataFrame, dict[int, int | None]]:
     """The NPS answers (one whole-table read) and each branch's region."""
-    from patron.core.models import Branch
-    from patron.feedback.models import Survey
-    from patron.insights.extract import fetch_frame
 
     q = connection.ops.quote_name
     surveys = [

@@ -23,7 +23,7 @@ group's key as text ("" for the row of unset values; ids as decimal text). Value
 each customer's latest answer (latest ``created_at``, ties to the higher id); anonymous answers
 have none.
 
-``themes`` is what the root-cause view counts (``feedback.theme_selectors``), over answers with
+``themes`` is what the root-cause view counts (``insights.theme_selectors``), over answers with
 a comment: how many per class, how many not analysed yet (no sentiment), and per theme code the
 answers mentioning it (a code between two commas of ``Response.themes``, as ``themes LIKE
 '%,code,%'``). ``examples`` keeps, per theme and side, the group's first :data:`EXAMPLES`

@@ -6,7 +6,7 @@ theme for its example comments. Both are bounded by the taxonomy's size, not by 
 first reads every commented answer (a LIKE per theme per row).
 
 The page's default view (no filter) reads the precomputed figures instead (``NpsFigures``, the
-``themes`` part of ``feedback.nps_figures``), as the NPS page does: the counts of the rows a user's
+``themes`` part of ``insights.nps_figures``), as the NPS page does: the counts of the rows a user's
 visibility selects, summed, and the example comments merged from each row's first candidates and
 fetched in one query; the same report as of the last refresh, in a few queries whatever the
 number of answers. Filtered views are counted live.
@@ -34,8 +34,8 @@ from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope
 from patron.feedback.comments import theme_pattern
 from patron.feedback.models import Response, ScoreClass, SurveyKind
-from patron.feedback.nps_selectors import NPSFilters, Precomputed, nps_responses
-from patron.feedback.nps_selectors import precomputed as nps_precomputed
+from patron.insights.nps_selectors import NPSFilters, Precomputed, nps_responses
+from patron.insights.nps_selectors import precomputed as nps_precomputed
 
 SIGNIFICANT_Q = 0.05
 
@@ -113,7 +113,7 @@ def theme_report(
     Without filters (the page's default view) it reads the precomputed figures when there are
     some, as the NPS page does; ``precomputed=False`` counts live whatever the filters."""
     # Imported here: the figures module brings pandas, which the home pages never need.
-    from patron.feedback.nps_figures import EXAMPLES
+    from patron.insights.nps_figures import EXAMPLES
 
     default = filters is None or filters == NPSFilters()
     if precomputed and default and n_examples <= EXAMPLES:

@@ -34,12 +34,12 @@ from django.views.decorators.http import require_GET
 from patron.analytics.nps import NPSResult
 from patron.analytics.text import default_taxonomy
 from patron.core.models import Branch, User
-from patron.feedback import nps_charts
-from patron.feedback import nps_selectors as nps
-from patron.feedback import theme_selectors as themes
 from patron.feedback.comments import decode_themes, theme_pattern
-from patron.feedback.insight_forms import CompareForm, DrillForm, FilterForm, NPSFilterForm
 from patron.feedback.models import ScoreClass, Survey, SurveyKind
+from patron.insights import nps_charts
+from patron.insights import nps_selectors as nps
+from patron.insights import theme_selectors as themes
+from patron.insights.nps_forms import CompareForm, DrillForm, FilterForm, NPSFilterForm
 
 PAGE_SIZE = 50
 
@@ -247,7 +247,7 @@ def nps_page(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request, NPSFilterForm)
     context: dict[str, Any] = {"form": form}
     if not form.is_valid():
-        return render(request, "feedback/nps.html", context, status=400)
+        return render(request, "insights/nps.html", context, status=400)
     filters = form.filters()
     period, weight = form.cleaned_data["period"], form.cleaned_data["weight"]
     # The default view reads the precomputed figures; filtered views are counted live.
@@ -293,7 +293,7 @@ def nps_page(request: HttpRequest) -> HttpResponse:
         all_url=_drill_url(filters),
         detractors_url=_drill_url(filters, score_class="detractor"),
     )
-    return render(request, "feedback/nps.html", context, status=200 if compare.is_valid() else 400)
+    return render(request, "insights/nps.html", context, status=200 if compare.is_valid() else 400)
 
 
 @login_required
@@ -303,7 +303,7 @@ def themes_page(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     context: dict[str, Any] = {"form": form}
     if not form.is_valid():
-        return render(request, "feedback/themes.html", context, status=400)
+        return render(request, "insights/themes.html", context, status=400)
     filters = form.filters()
     report = themes.theme_report(user, filters)
     context.update(
@@ -327,7 +327,7 @@ def themes_page(request: HttpRequest) -> HttpResponse:
         ),
         significant_q=themes.SIGNIFICANT_Q,
     )
-    return render(request, "feedback/themes.html", context)
+    return render(request, "insights/themes.html", context)
 
 
 @login_required
@@ -343,7 +343,7 @@ def nps_responses_page(request: HttpRequest) -> HttpResponse:
     ]
     context: dict[str, Any] = {"form": form, "drill": drill, "keep": keep}
     if not (form.is_valid() and drill.is_valid()):
-        return render(request, "feedback/nps_responses.html", context, status=400)
+        return render(request, "insights/nps_responses.html", context, status=400)
     filters = form.filters()
     d = drill.cleaned_data
     qs = nps.nps_responses(user, filters)
@@ -372,4 +372,4 @@ def nps_responses_page(request: HttpRequest) -> HttpResponse:
         summary=nps.nps_of_answers(qs),
         query=urlencode({k: v for k, v in request.GET.items() if k != "page"}),
     )
-    return render(request, "feedback/nps_responses.html", context)
+    return render(request, "insights/nps_responses.html", context)
