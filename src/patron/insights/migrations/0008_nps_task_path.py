@@ -17,7 +17,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("insights", "0006_integrity_constraints"),
+        ("insights", "0007_scoring_run_purchase_model"),
         ("django_tasks_database", "0001_initial"),
     ]
 
