@@ -14,8 +14,9 @@ from patron.commerce.services import order_event_payload
 from patron.commerce.signals import customers_changed
 from patron.imports.kinds.orders import OrderImporter
 from patron.ingest.columns import COLUMNS
+from patron.ingest.delivery import verify_signature
 from patron.ingest.models import WebhookDelivery
-from patron.ingest.webhooks import verify_signature, webhook_create
+from patron.ingest.webhooks import webhook_create
 from tests.factories import make_branch, make_customer, make_product
 from tests.imports.helpers import counts, run, write_csv
 from tests.imports.test_fastpath import load_rates, rows

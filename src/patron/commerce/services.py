@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 from patron.commerce.currency import CENT, RateBook, cross, rate_day, rate_for, to_base
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.signals import customers_changed
+from patron.core import events
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, base_currency
 from patron.customers.models import Customer
-from patron.ingest.webhooks import emit
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,8 @@ def order_create(
         last_order_at=Greatest(Coalesce(F("last_order_at"), moment), moment),
     )
     customers_changed.send(sender=Order, customer_ids=[customer.pk])
-    # Subscribers hear of the order once it is committed (patron.ingest.webhooks).
-    emit("order.created", order_event_payload(order, built, customer=customer))
+    # Subscribers (outbound webhooks) hear of the order once it is committed.
+    events.publish("order.created", order_event_payload(order, built, customer=customer))
     return order
 
 

@@ -7,7 +7,6 @@ same transaction as the records it sends, so it is never lost and never sent for
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
 import re
@@ -25,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from patron.core import rows
+from patron.core import events, rows
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Contact, Customer
 from patron.feedback import comments, conf, rules
@@ -200,27 +199,14 @@ def language_for(customer: Customer, requested: str | None = None) -> str:
 # ---------------------------------------------------------------- outbound webhooks
 
 
-def _webhooks() -> Any:
-    """``patron.ingest.webhooks`` (outbound webhooks) when that module is installed, else None."""
-    try:
-        return importlib.import_module("patron.ingest.webhooks")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"patron.ingest.webhooks", "patron.ingest"}:
-            return None
-        raise
-
-
 def _emit(event: str, payload: dict[str, Any]) -> None:
-    """Tell the outbound webhooks' ``emit`` of the event."""
-    emit = getattr(_webhooks(), "emit", None)
-    if callable(emit):
-        emit(event, payload)
+    """Publish the event; the outbound webhooks subscribe to it."""
+    events.publish(event, payload)
 
 
-def _listening(*events: str) -> bool:
-    """Whether an outbound webhook subscribes to one of ``events``."""
-    module = _webhooks()
-    return module is not None and any(module.listening(e) for e in events)
+def _listening(*names: str) -> bool:
+    """Whether anyone (an outbound webhook) listens to one of ``names``."""
+    return any(events.listening(e) for e in names)
 
 
 def response_payload(response: Response) -> dict[str, Any]:

@@ -44,12 +44,12 @@ from patron.commerce.currency import (
 )
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import CostEventIn, OrderIn, order_data
+from patron.core import events
 from patron.core.models import Branch, User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import visible_customers
 from patron.engagement.models import Interaction
 from patron.engagement.schemas import InteractionIn
-from patron.ingest.webhooks import emit_many
 
 CENT = Decimal("0.01")
 IN_CHUNK = 5000  # ids per IN (...) list: below SQLite's variable limit
@@ -459,7 +459,7 @@ def _write_orders(planned: list[_PlannedOrder], results: dict[int, ItemResult]) 
         totals.setdefault(p.customer.pk, _Totals()).add_order(p.base_revenue, p.base_cogs, p.item.ordered_at)
     customers_add_totals(totals)
     _customers_changed(sorted(totals))
-    emit_many("order.created", (_order_payload(p, now) for p in planned))
+    events.publish_many("order.created", (_order_payload(p, now) for p in planned))
     created = [ItemResult(p.index, "created", id=p.pk, external_id=p.item.external_id) for p in planned]
     for result in created:
         results[result.index] = result
