@@ -16,10 +16,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DateTimeField, F, Max, Min, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import F, Max, Min
 from django.utils.translation import gettext as _
 
+from patron.commerce.bulk import Totals, customers_add_totals
 from patron.commerce.currency import CENT, RateBook, cross, rate_day, rate_for, to_base
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.signals import customers_changed
@@ -146,15 +146,9 @@ def order_create(
     for b in built:
         b.order = order
     OrderLine.objects.bulk_create(built)
-    moment = Value(order.ordered_at, output_field=DateTimeField())
-    Customer.objects.filter(pk=customer.pk).update(
-        revenue_total=F("revenue_total") + base_revenue,
-        cogs_total=F("cogs_total") + base_cogs,
-        profit_total=F("profit_total") + base_revenue - base_cogs,
-        order_count=F("order_count") + 1,
-        first_order_at=Least(Coalesce(F("first_order_at"), moment), moment),
-        last_order_at=Greatest(Coalesce(F("last_order_at"), moment), moment),
-    )
+    totals = Totals()
+    totals.add_order(base_revenue, base_cogs, order.ordered_at)
+    customers_add_totals({customer.pk: totals})
     customers_changed.send(sender=Order, customer_ids=[customer.pk])
     # Subscribers (outbound webhooks) hear of the order once it is committed.
     events.publish("order.created", order_event_payload(order, built, customer=customer))
@@ -194,10 +188,7 @@ def cost_event_create(
     )
     event.full_clean(exclude=["customer"])
     event.save()
-    Customer.objects.filter(pk=customer.pk).update(
-        cost_to_serve_total=F("cost_to_serve_total") + base_amount,
-        profit_total=F("profit_total") - base_amount,
-    )
+    customers_add_totals({customer.pk: Totals(serve=base_amount)})
     customers_changed.send(sender=CostEvent, customer_ids=[customer.pk])
     return event
 
@@ -419,9 +410,6 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
         event.save(update_fields=[*changes, "updated_at"])
     delta = event.base_amount - old_base
     if delta:
-        Customer.objects.filter(pk=event.customer_id).update(
-            cost_to_serve_total=F("cost_to_serve_total") + delta,
-            profit_total=F("profit_total") - delta,
-        )
+        customers_add_totals({event.customer_id: Totals(serve=delta)})
         customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
     return event

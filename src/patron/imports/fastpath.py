@@ -40,7 +40,7 @@ from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, 
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
-from patron.imports import writer
+from patron.core import bulk
 from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.kinds.run import RunState
@@ -330,7 +330,7 @@ def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[l
             raise _Fallback from None
     else:  # the common case: everything in the base currency
         rates, base_revenues, base_costs = [ONE] * n_orders, revenues, costs_of_goods
-    ids = writer.allocate_ids(Order, n_orders)
+    ids = bulk.allocate_ids(Order, n_orders)
     now = run.now
     lines = np.array(lines_list, dtype=np.int64)
     branches_of_orders = per_order(branch, branch_ids) if branch is not None else [None] * n_orders
@@ -347,7 +347,7 @@ def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[l
 
     product_of_sig = np.array(sig_product, dtype=np.int64)
     order_ids = np.array(ids, dtype=np.int64)[key.codes]
-    writer.insert(Order, ORDER_COLUMNS, order_rows)
+    bulk.insert(Order, ORDER_COLUMNS, order_rows)
     if connection.vendor == "postgresql":
         # The lines go to COPY as one CSV block written by Arrow: no Python object per cell.
         signature = pa.array(inverse.astype(np.int32))
@@ -374,7 +374,7 @@ def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[l
             text[inverse, 3].tolist(),
             strict=True,
         ))
-        writer.insert(OrderLine, LINE_COLUMNS, line_rows)
+        bulk.insert(OrderLine, LINE_COLUMNS, line_rows)
     orders_created(ids)
     customer_totals_refresh(affected)
     customers_changed.send(sender=Order, customer_ids=sorted(affected))

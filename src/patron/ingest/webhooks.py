@@ -51,6 +51,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core import bulk
 from patron.ingest.models import Webhook, WebhookDelivery, WebhookEvent, new_webhook_secret
 from patron.ingest.tasks import enqueue_deliveries
 
@@ -153,13 +154,11 @@ def _insert_deliveries(rows: list[tuple[int, str, str, str, datetime]]) -> list[
             webhook_id=webhook_id, event=event, delivery_id=delivery_id, payload=json.loads(body)
         )
         return [delivery.pk]
-    from patron.imports import writer
-
     # One executemany (SQLite) or COPY (PostgreSQL) for the whole batch, ids taken up front;
     # atomic so the ids are allocated under the transaction that writes them.
     with transaction.atomic(savepoint=False):
-        ids = writer.allocate_ids(WebhookDelivery, len(rows))
-        writer.insert(WebhookDelivery, ("id", *_DELIVERY_COLUMNS), [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
+        ids = bulk.allocate_ids(WebhookDelivery, len(rows))
+        bulk.insert(WebhookDelivery, ("id", *_DELIVERY_COLUMNS), [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
     return ids
 
 

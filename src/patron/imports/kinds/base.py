@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext as _
 
+from patron.core import bulk
 from patron.core.models import User
 from patron.customers.selectors import (
     changes_customers,
 )
-from patron.imports import writer
 from patron.imports.fields import FieldSpec
 from patron.imports.kinds.run import (
     MISSING,
@@ -235,7 +235,7 @@ class RecordImporter(Importer):
     def write(self, creates: list[Row], updates: list[Row]) -> None:
         now = self.run.now
         if creates:
-            ids = writer.allocate_ids(self.model, len(creates))
+            ids = bulk.allocate_ids(self.model, len(creates))
             prepared = []
             for pk, r in zip(ids, creates, strict=True):
                 values = self.create_values(r)
@@ -247,7 +247,7 @@ class RecordImporter(Importer):
                 r.extra["id"] = pk
             columns = sorted(set().union(*prepared))
             defaults = self.target_defaults()
-            writer.insert(self.model, columns, [[v.get(c, defaults.get(c)) for c in columns] for v in prepared])
+            bulk.insert(self.model, columns, [[v.get(c, defaults.get(c)) for c in columns] for v in prepared])
         if updates:
             by_columns: dict[tuple[str, ...], list[Row]] = defaultdict(list)
             for r in updates:
@@ -261,7 +261,7 @@ class RecordImporter(Importer):
                     values = dict(r.desired, updated_at=now)
                     data.append([*[values[c] for c in columns], r.extra["old"]["id"]])
                     r.extra["id"] = r.extra["old"]["id"]
-                writer.update(self.model, columns, data)
+                bulk.update(self.model, columns, data)
 
     def after(self, creates: list[Row], updates: list[Row], rows: list[Row]) -> None:
         """Work that follows the batch's writes (tags, totals)."""

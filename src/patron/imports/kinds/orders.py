@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patron.commerce.bulk import LINE_COLUMNS, ORDER_COLUMNS
+from patron.commerce.bulk import orders_insert
 from patron.commerce.currency import (
     ONE,
     RateBook,
@@ -21,9 +21,10 @@ from patron.commerce.currency import (
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
+from patron.core import bulk
 from patron.core.choices import SalesChannel
 from patron.core.models import base_currency
-from patron.imports import fastpath, writer
+from patron.imports import fastpath
 from patron.imports import fields as f
 from patron.imports.events import orders_created
 from patron.imports.kinds.base import Importer
@@ -230,7 +231,7 @@ class OrderImporter(Importer):
         for r in rows:
             groups.setdefault(r.key, []).append(r)
         new_keys = [k for k in groups if k not in existing]
-        ids = writer.allocate_ids(Order, len(new_keys))
+        ids = bulk.allocate_ids(Order, len(new_keys))
         order_rows: list[list[Any]] = []
         line_rows: list[list[Any]] = []
         order_updates: list[list[Any]] = []
@@ -282,15 +283,14 @@ class OrderImporter(Importer):
                     or base != (old["base_revenue"], old["base_cost_of_goods"])):
                 order_updates.append([*header, revenue, cogs, rate, *base, now, old["id"]])
                 affected.update({header[0], old["customer_id"]})
-        writer.insert(Order, ORDER_COLUMNS, order_rows)
-        writer.insert(OrderLine, LINE_COLUMNS, line_rows)
-        writer.update(
+        orders_insert(order_rows, line_rows)
+        bulk.update(
             Order,
             ("customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue", "cost_of_goods", "exchange_rate",
              "base_revenue", "base_cost_of_goods", "updated_at"),
             order_updates,
         )
-        writer.update(OrderLine, ("product_id", "quantity", "unit_price", "unit_cost", "amount"), line_updates)
+        bulk.update(OrderLine, ("product_id", "quantity", "unit_price", "unit_cost", "amount"), line_updates)
         if ids and not run.dry_run:
             orders_created(ids)
         if affected:
