@@ -5,12 +5,13 @@ path) writes them with ``orders_insert`` (through ``core.bulk``: ids allocated u
 executemany or COPY per table); every path that adds to a customer's running totals
 (``order_create``, ``cost_event_create``, the batch API) does it with ``customers_add_totals``,
 one set-based UPDATE per chunk of customers. Paths that also update or move records recompute
-the totals instead (``commerce.services.customer_totals_refresh``).
+the totals instead (``customer_totals_refresh``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.db import connection
 
-from patron.commerce.models import Order, OrderLine
+from patron.commerce.models import CostEvent, Order, OrderLine
 from patron.commerce.signals import customers_changed
 from patron.core import bulk
 from patron.customers.models import Customer
@@ -137,3 +138,74 @@ def customers_add_totals(totals: Mapping[int, Totals]) -> None:
                     f"FROM v WHERE {table}.id = v.id",
                     params,
                 )
+
+
+def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
+    """Recompute the running totals of these customers from their orders and cost events.
+
+    The bulk writers (imports, merges) call this at the end of each batch instead of adding
+    deltas, so re-imports, updates and moved records can never leave a total off. One set-based
+    UPDATE per chunk of customers aggregates and writes in the database, with no round trip.
+    Sums are of the base-currency amounts; orders waiting for a rate (no ``exchange_rate``) count
+    in nothing, not even the order count. Returns the number of customers refreshed.
+    """
+    qn = connection.ops.quote_name
+
+    def column(model: type, name: str) -> str:
+        return qn(model._meta.get_field(name).column)  # type: ignore[attr-defined]
+
+    # Table and column names come from the models; values go as parameters.
+    orders_t, events_t = qn(Order._meta.db_table), qn(CostEvent._meta.db_table)
+    o_customer, o_at, o_rate = column(Order, "customer"), column(Order, "ordered_at"), column(Order, "exchange_rate")
+    # Events waiting for a rate have a base amount of 0: they add nothing.
+    e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "base_amount")
+    c = {name: column(Customer, name) for name in _TOTAL_FIELDS}
+    customers_t = qn(Customer._meta.db_table)
+    revenue, cogs = column(Order, "base_revenue"), column(Order, "base_cost_of_goods")
+    if connection.vendor == "postgresql":
+        # Numeric sums: exact as they are.
+        wanted, target = "unnest(%s::bigint[])", "ids.id"
+        sums = f"SUM({revenue}) AS revenue, SUM({cogs}) AS cogs"
+        serve = f"SUM({e_amount}) AS amount"
+        profit = "COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0)"
+        ids_from = f"{wanted} AS ids(id)"
+        filter_ = "= ANY(%s)"
+    else:
+        # SQLite keeps these decimals as REAL: each sum is rounded to the cent (exact, since the
+        # true sums are whole cents, far from half a cent away) and "+ 0.0" turns -0.0 into 0.0,
+        # so the stored values are the ones Decimal arithmetic would store.
+        wanted, target = "(SELECT value FROM json_each(%s))", "ids.value"
+        sums = f"ROUND(SUM({revenue}), 2) + 0.0 AS revenue, ROUND(SUM({cogs}), 2) + 0.0 AS cogs"
+        serve = f"ROUND(SUM({e_amount}), 2) + 0.0 AS amount"
+        profit = "ROUND(COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0), 2) + 0.0"
+        ids_from = f"{wanted} AS ids"
+        filter_ = f"IN {wanted}"
+    sql = (
+        f"UPDATE {customers_t} SET {c['revenue_total']} = COALESCE(o.revenue, 0), "  # noqa: S608
+        f"{c['cogs_total']} = COALESCE(o.cogs, 0), {c['cost_to_serve_total']} = COALESCE(e.amount, 0), "
+        f"{c['profit_total']} = {profit}, {c['order_count']} = COALESCE(o.n, 0), "
+        f"{c['first_order_at']} = o.first, {c['last_order_at']} = o.last "
+        f"FROM {ids_from} "
+        f"LEFT JOIN (SELECT {o_customer} AS id, {sums}, COUNT(*) AS n, MIN({o_at}) AS first, MAX({o_at}) AS last "
+        f"FROM {orders_t} WHERE {o_customer} {filter_} AND {o_rate} IS NOT NULL GROUP BY 1) AS o ON o.id = {target} "
+        f"LEFT JOIN (SELECT {e_customer} AS id, {serve} FROM {events_t} WHERE {e_customer} {filter_} GROUP BY 1) AS e "
+        f"ON e.id = {target} WHERE {customers_t}.id = {target}"
+    )
+    ids = sorted({int(pk) for pk in customer_ids})
+    for start in range(0, len(ids), 20000):
+        chunk = ids[start : start + 20000]
+        param: list[int] | str = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [param, param, param])
+    return len(ids)
+
+
+_TOTAL_FIELDS = (
+    "revenue_total",
+    "cogs_total",
+    "cost_to_serve_total",
+    "profit_total",
+    "order_count",
+    "first_order_at",
+    "last_order_at",
+)

@@ -35,10 +35,9 @@ import pyarrow.csv as pa_csv
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from patron.commerce.bulk import LINE_COLUMNS, ORDER_COLUMNS
+from patron.commerce.bulk import LINE_COLUMNS, ORDER_COLUMNS, customer_totals_refresh
 from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, rate_day, to_base
 from patron.commerce.models import Order, OrderLine
-from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core import bulk
 from patron.imports.events import orders_created

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from patron.commerce.services import customer_totals_refresh
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core.models import User
 from patron.customers.models import Customer

@@ -8,13 +8,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.currency import (
     RateBook,
     rate_day,
     to_base,
 )
 from patron.commerce.models import CostEvent
-from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core.models import base_currency
 from patron.imports import fields as f

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patron.commerce.bulk import orders_insert
+from patron.commerce.bulk import customer_totals_refresh, orders_insert
 from patron.commerce.currency import (
     ONE,
     RateBook,
@@ -19,7 +19,6 @@ from patron.commerce.currency import (
     to_base,
 )
 from patron.commerce.models import Order, OrderLine
-from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core import bulk
 from patron.core.choices import SalesChannel
