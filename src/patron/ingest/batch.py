@@ -1,8 +1,9 @@
 """Batch ingestion: thousands of orders or events per call, with a result per item.
 
 Each item is checked on its own (references, duplicates, amounts); the good ones are written
-together with bulk inserts in one transaction, and the customers' running totals move by one
-``UPDATE … FROM (VALUES …)`` per chunk of customers, so the customer list and the 360° page show
+together in one transaction by the commerce app's bulk writer (``commerce.bulk.orders_add``: ids
+allocated up front, COPY on PostgreSQL, executemany on SQLite), and the customers' running totals
+move by one set-based UPDATE per chunk of customers, so the customer list and the 360° page show
 the new figures as soon as the call returns. A bad item never stops the others; nothing is half
 written: an item's order and lines land together or not at all.
 
