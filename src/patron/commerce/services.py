@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from patron.commerce.bulk import Totals, customer_totals_refresh, customers_add_totals
 from patron.commerce.currency import CENT, RateBook, cross, rate_day, rate_for, to_base
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.schemas import order_data
 from patron.commerce.signals import customers_changed
 from patron.core import events
 from patron.core.errors import DuplicateExternalIdError
@@ -197,8 +198,6 @@ def cost_event_create(
 
 def order_event_payload(order: Order, lines: Sequence[OrderLine], *, customer: Customer) -> dict[str, Any]:
     """The ``order.created`` webhook's data: the order as ``GET /api/v1/orders/{id}`` shows it."""
-    from patron.commerce.schemas import order_data
-
     skus = {line.product_id: line.product.sku for line in lines}
     branch_code = order.branch.code if order.branch_id and order.branch else None
     return order_data(order, lines, customer_external_id=customer.external_id, branch_code=branch_code, skus=skus)

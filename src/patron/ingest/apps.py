@@ -8,6 +8,7 @@ class IngestConfig(AppConfig):
     verbose_name = _("Ingest")
 
     def ready(self) -> None:
+        # Imported here, not at the top: models and tasks load only once the app registry is ready.
         from django.db.models.signals import post_delete, post_save
 
         from patron.core import events, scheduler
