@@ -15,6 +15,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.test import override_settings
 
 from patron.commerce import currency
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.currency import (
     MissingRateError,
     RateBook,
@@ -27,7 +28,6 @@ from patron.commerce.services import (
     LineInput,
     cost_event_create,
     cost_event_update,
-    customer_totals_refresh,
     order_create,
     order_update,
 )

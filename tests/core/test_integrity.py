@@ -26,12 +26,11 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
-from patron.core import rows
+from patron.core import bulk, rows
 from patron.customers.models import Customer
 from patron.feedback.models import FollowUp, FollowUpRule, Invitation, Response, Review, Trigger
 from patron.feedback.services.answers import response_create
 from patron.feedback.services.surveys import survey_create
-from patron.imports import writer
 from patron.imports.models import PossibleDuplicate
 from patron.insights import extract, services, sqlite_worker
 from patron.insights.models import CurrentScore, CustomerScore, ScoringRun
@@ -205,9 +204,9 @@ def test_a_valid_row_goes_in_and_a_bad_one_is_refused_through_the_orm(world, rul
 @pytest.mark.django_db
 @pytest.mark.parametrize(("rule", "model", "valid", "bad"), RULES, ids=IDS)
 def test_a_bad_row_is_refused_through_the_bulk_writer(world, rule, model, valid, bad):
-    """patron.imports.writer.insert: executemany on SQLite, COPY on PostgreSQL, no ORM."""
+    """patron.core.bulk.insert: executemany on SQLite, COPY on PostgreSQL, no ORM."""
     values = _values(world, valid, bad)
-    _refused(rule, lambda: writer.insert(model, list(values), [list(values.values())]))
+    _refused(rule, lambda: bulk.insert(model, list(values), [list(values.values())]))
 
 
 @pytest.mark.django_db
@@ -286,7 +285,7 @@ def test_an_order_line_without_its_order_is_refused(world):
     with pytest.raises(IntegrityError), transaction.atomic():
         OrderLine.objects.create(**orphan)
     with pytest.raises(IntegrityError), transaction.atomic():
-        writer.insert(OrderLine, list(orphan), [list(orphan.values())])
+        bulk.insert(OrderLine, list(orphan), [list(orphan.values())])
     assert not OrderLine.objects.filter(order_id=orphan["order_id"]).exists()
 
 
@@ -300,7 +299,7 @@ def test_scores_for_a_missing_customer_are_refused(world):
         CurrentScore.objects.create(**{**row, "churn_reasons": [], "recommendations": [], "updated_at": NOW})
     for model, values in ((CustomerScore, row), (CurrentScore, {**row, "updated_at": NOW})):
         with pytest.raises(IntegrityError), transaction.atomic():
-            writer.insert(model, list(values), [list(values.values())])
+            bulk.insert(model, list(values), [list(values.values())])
     assert not CustomerScore.objects.filter(customer_id=nobody).exists()
     assert not CurrentScore.objects.filter(customer_id=nobody).exists()
 

@@ -9,8 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Sum
 
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine
-from patron.commerce.services import CENT, customer_totals_refresh
+from patron.commerce.services import CENT
 from patron.customers.models import Customer
 from patron.generator import currencies, simulate
 from patron.generator.writer import GeneratorError, generate_dataset

@@ -9,7 +9,8 @@ import pytest
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order
 from patron.customers.models import Customer
-from patron.imports import fastpath, kinds
+from patron.imports import fastpath
+from patron.imports.kinds.rates import RateImporter
 from patron.ingest.columns import COLUMNS
 from tests.factories import make_customer, make_product, make_user
 from tests.imports.helpers import counts, read_errors, run, write_csv, write_xlsx
@@ -150,9 +151,9 @@ def test_the_rates_kind(tmp_path, world, fmt):
 
 
 def test_only_administrators_import_rates(db):
-    assert kinds.RateImporter.permitted(make_user("root", "admin"))
-    assert not kinds.RateImporter.permitted(make_user("alice", "rep"))
-    assert not kinds.RateImporter.permitted(make_user("mia", "manager"))
+    assert RateImporter.permitted(make_user("root", "admin"))
+    assert not RateImporter.permitted(make_user("alice", "rep"))
+    assert not RateImporter.permitted(make_user("mia", "manager"))
 
 
 def test_the_order_created_payload_of_imported_orders_carries_base_amounts_in_bounded_queries(tmp_path, world):

@@ -13,8 +13,9 @@ from patron.customers.models import Contact, Customer
 from patron.customers.services import contact_create
 from patron.engagement.models import Interaction, Task
 from patron.engagement.services import interaction_create, task_create
+from patron.imports.duplicates import possible_duplicates_flag
 from patron.imports.models import CustomerMerge, PossibleDuplicate
-from patron.imports.services import MergeNotAllowedError, customer_merge, possible_duplicates_flag
+from patron.imports.services import MergeNotAllowedError, customer_merge
 from tests.factories import make_customer, make_order, make_product
 from tests.imports.helpers import counts, run, write_csv
 

@@ -10,7 +10,8 @@ import pytest
 
 from patron.commerce.models import ExchangeRate, Order, OrderLine
 from patron.customers.models import Customer
-from patron.imports import fastpath, kinds
+from patron.imports import fastpath
+from patron.imports.kinds.orders import OrderImporter
 from patron.ingest.columns import COLUMNS
 from tests.factories import make_branch, make_customer, make_product
 from tests.imports.helpers import counts, run, write_csv
@@ -81,7 +82,7 @@ def import_both_ways(tmp_path, monkeypatch, data, **kwargs):
     fast_state = snapshot()
     Order.objects.all().delete()
     Customer.objects.update(revenue_total=0, cogs_total=0, profit_total=0, order_count=0, first_order_at=None, last_order_at=None)
-    monkeypatch.setattr(kinds.OrderImporter, "fast_path", lambda self, *a: None)
+    monkeypatch.setattr(OrderImporter, "fast_path", lambda self, *a: None)
     slow = run(path, "orders", **kwargs)
     return fast, slow, fast_state, snapshot(), calls["fast"]
 

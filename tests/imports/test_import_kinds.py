@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
-from patron.commerce.services import cost_event_create, customer_totals_refresh
+from patron.commerce.services import cost_event_create
 from patron.customers.models import Contact, Customer
 from patron.engagement.models import Interaction
 from patron.imports.engine import ImportInputError

@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from patron.commerce.models import Order
 from patron.commerce.services import order_event_payload
 from patron.commerce.signals import customers_changed
-from patron.imports import kinds
+from patron.imports.kinds.orders import OrderImporter
 from patron.ingest.columns import COLUMNS
+from patron.ingest.delivery import verify_signature
 from patron.ingest.models import WebhookDelivery
-from patron.ingest.webhooks import verify_signature, webhook_create
+from patron.ingest.webhooks import webhook_create
 from tests.factories import make_branch, make_customer, make_product
 from tests.imports.helpers import counts, run, write_csv
 from tests.imports.test_fastpath import load_rates, rows
@@ -42,7 +43,7 @@ def world(db):
 
 
 def row_path_only(monkeypatch):
-    monkeypatch.setattr(kinds.OrderImporter, "fast_path", lambda self, *a: None)
+    monkeypatch.setattr(OrderImporter, "fast_path", lambda self, *a: None)
 
 
 def delivered_orders(receiver, secret):

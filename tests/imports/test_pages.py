@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from patron.customers.models import Customer
-from patron.imports import services
+from patron.imports import duplicates, services
 from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
 from tests.factories import make_customer
 
@@ -120,7 +120,7 @@ def test_duplicates_page_merges_only_what_the_user_can_edit(client, alice, bob):
     a1 = make_customer("Zhang Wei", owner=alice, email="zw@example.cn")
     a2 = make_customer("zhang wei", owner=alice)
     b1 = make_customer("Zhang  Wei", owner=bob)
-    services.possible_duplicates_flag()
+    duplicates.possible_duplicates_flag()
     assert PossibleDuplicate.objects.count() == 3
     client.force_login(alice)
     page = client.get(reverse("duplicates")).content.decode()
@@ -137,7 +137,7 @@ def test_duplicates_page_merges_only_what_the_user_can_edit(client, alice, bob):
 def test_dismissed_pairs_leave_the_page(client, alice):
     make_customer("Li Na", owner=alice)
     make_customer("LI NA", owner=alice)
-    services.possible_duplicates_flag()
+    duplicates.possible_duplicates_flag()
     flag = PossibleDuplicate.objects.get()
     client.force_login(alice)
     client.post(reverse("duplicate-dismiss", args=[flag.pk]))

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.models import Order
-from patron.commerce.services import cost_event_create, customer_totals_refresh
+from patron.commerce.services import cost_event_create
 from patron.customers.models import Customer
 from tests.factories import make_customer, make_order, make_product
 

@@ -16,15 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patron.ingest import webhooks
+from patron.ingest.delivery import sign, verify_signature
 from patron.ingest.models import Webhook, WebhookDelivery
+from patron.ingest.tasks import deliver, sweep
 from patron.ingest.webhooks import (
     UnknownEventError,
-    deliver,
     emit,
     emit_many,
-    sign,
-    sweep,
-    verify_signature,
     webhook_create,
 )
 from tests.api.conftest import client_for

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.models import ExchangeRate, Order
 from patron.commerce.services import (
     LineInput,
     cost_event_create,
-    customer_totals_refresh,
     order_create,
 )
 from patron.web import dashboard_charts

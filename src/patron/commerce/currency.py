@@ -35,7 +35,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.models import CostEvent, ExchangeRate, Ledger, Order
+from patron.commerce.signals import customers_changed
 from patron.core.models import base_currency
 
 CENT = Decimal("0.01")
@@ -359,9 +361,6 @@ def _convert_columns(model: type[Order] | type[CostEvent], when: str) -> tuple[s
 
 @transaction.atomic
 def _convert_rows(model: type[Order] | type[CostEvent], rows: list[tuple[Any, ...]]) -> tuple[int, int]:
-    from patron.commerce.services import customer_totals_refresh
-    from patron.commerce.signals import customers_changed
-
     book = RateBook([(r[2], rate_day(r[3])) for r in rows])
     objs: list[Any] = []
     touched: set[int] = set()

@@ -8,7 +8,7 @@ currency: an order or cost event in another currency is converted at the rate of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,17 +16,18 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DateTimeField, F, Max, Min, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import F, Max, Min
 from django.utils.translation import gettext as _
 
+from patron.commerce.bulk import Totals, customer_totals_refresh, customers_add_totals
 from patron.commerce.currency import CENT, RateBook, cross, rate_day, rate_for, to_base
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.schemas import order_data
 from patron.commerce.signals import customers_changed
+from patron.core import events
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, base_currency
 from patron.customers.models import Customer
-from patron.ingest.webhooks import emit
 
 
 @dataclass(frozen=True)
@@ -146,18 +147,12 @@ def order_create(
     for b in built:
         b.order = order
     OrderLine.objects.bulk_create(built)
-    moment = Value(order.ordered_at, output_field=DateTimeField())
-    Customer.objects.filter(pk=customer.pk).update(
-        revenue_total=F("revenue_total") + base_revenue,
-        cogs_total=F("cogs_total") + base_cogs,
-        profit_total=F("profit_total") + base_revenue - base_cogs,
-        order_count=F("order_count") + 1,
-        first_order_at=Least(Coalesce(F("first_order_at"), moment), moment),
-        last_order_at=Greatest(Coalesce(F("last_order_at"), moment), moment),
-    )
+    totals = Totals()
+    totals.add_order(base_revenue, base_cogs, order.ordered_at)
+    customers_add_totals({customer.pk: totals})
     customers_changed.send(sender=Order, customer_ids=[customer.pk])
-    # Subscribers hear of the order once it is committed (patron.ingest.webhooks).
-    emit("order.created", order_event_payload(order, built, customer=customer))
+    # Subscribers (outbound webhooks) hear of the order once it is committed.
+    events.publish("order.created", order_event_payload(order, built, customer=customer))
     return order
 
 
@@ -194,93 +189,15 @@ def cost_event_create(
     )
     event.full_clean(exclude=["customer"])
     event.save()
-    Customer.objects.filter(pk=customer.pk).update(
-        cost_to_serve_total=F("cost_to_serve_total") + base_amount,
-        profit_total=F("profit_total") - base_amount,
-    )
+    customers_add_totals({customer.pk: Totals(serve=base_amount)})
     customers_changed.send(sender=CostEvent, customer_ids=[customer.pk])
     return event
 
 
-def customer_totals_refresh(customer_ids: Iterable[int]) -> int:
-    """Recompute the running totals of these customers from their orders and cost events.
-
-    The bulk writers (imports, merges) call this at the end of each batch instead of adding
-    deltas, so re-imports, updates and moved records can never leave a total off. One set-based
-    UPDATE per chunk of customers aggregates and writes in the database, with no round trip.
-    Sums are of the base-currency amounts; orders waiting for a rate (no ``exchange_rate``) count
-    in nothing, not even the order count. Returns the number of customers refreshed.
-    """
-    import json
-
-    from django.db import connection
-
-    qn = connection.ops.quote_name
-
-    def column(model: type, name: str) -> str:
-        return qn(model._meta.get_field(name).column)  # type: ignore[attr-defined]
-
-    # Table and column names come from the models; values go as parameters.
-    orders_t, events_t = qn(Order._meta.db_table), qn(CostEvent._meta.db_table)
-    o_customer, o_at, o_rate = column(Order, "customer"), column(Order, "ordered_at"), column(Order, "exchange_rate")
-    # Events waiting for a rate have a base amount of 0: they add nothing.
-    e_customer, e_amount = column(CostEvent, "customer"), column(CostEvent, "base_amount")
-    c = {name: column(Customer, name) for name in _TOTAL_FIELDS}
-    customers_t = qn(Customer._meta.db_table)
-    revenue, cogs = column(Order, "base_revenue"), column(Order, "base_cost_of_goods")
-    if connection.vendor == "postgresql":
-        # Numeric sums: exact as they are.
-        wanted, target = "unnest(%s::bigint[])", "ids.id"
-        sums = f"SUM({revenue}) AS revenue, SUM({cogs}) AS cogs"
-        serve = f"SUM({e_amount}) AS amount"
-        profit = "COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0)"
-        ids_from = f"{wanted} AS ids(id)"
-        filter_ = "= ANY(%s)"
-    else:
-        # SQLite keeps these decimals as REAL: each sum is rounded to the cent (exact, since the
-        # true sums are whole cents, far from half a cent away) and "+ 0.0" turns -0.0 into 0.0,
-        # so the stored values are the ones Decimal arithmetic would store.
-        wanted, target = "(SELECT value FROM json_each(%s))", "ids.value"
-        sums = f"ROUND(SUM({revenue}), 2) + 0.0 AS revenue, ROUND(SUM({cogs}), 2) + 0.0 AS cogs"
-        serve = f"ROUND(SUM({e_amount}), 2) + 0.0 AS amount"
-        profit = "ROUND(COALESCE(o.revenue, 0) - COALESCE(o.cogs, 0) - COALESCE(e.amount, 0), 2) + 0.0"
-        ids_from = f"{wanted} AS ids"
-        filter_ = f"IN {wanted}"
-    sql = (
-        f"UPDATE {customers_t} SET {c['revenue_total']} = COALESCE(o.revenue, 0), "  # noqa: S608
-        f"{c['cogs_total']} = COALESCE(o.cogs, 0), {c['cost_to_serve_total']} = COALESCE(e.amount, 0), "
-        f"{c['profit_total']} = {profit}, {c['order_count']} = COALESCE(o.n, 0), "
-        f"{c['first_order_at']} = o.first, {c['last_order_at']} = o.last "
-        f"FROM {ids_from} "
-        f"LEFT JOIN (SELECT {o_customer} AS id, {sums}, COUNT(*) AS n, MIN({o_at}) AS first, MAX({o_at}) AS last "
-        f"FROM {orders_t} WHERE {o_customer} {filter_} AND {o_rate} IS NOT NULL GROUP BY 1) AS o ON o.id = {target} "
-        f"LEFT JOIN (SELECT {e_customer} AS id, {serve} FROM {events_t} WHERE {e_customer} {filter_} GROUP BY 1) AS e "
-        f"ON e.id = {target} WHERE {customers_t}.id = {target}"
-    )
-    ids = sorted({int(pk) for pk in customer_ids})
-    for start in range(0, len(ids), 20000):
-        chunk = ids[start : start + 20000]
-        param: list[int] | str = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [param, param, param])
-    return len(ids)
-
-
-_TOTAL_FIELDS = (
-    "revenue_total",
-    "cogs_total",
-    "cost_to_serve_total",
-    "profit_total",
-    "order_count",
-    "first_order_at",
-    "last_order_at",
-)
 
 
 def order_event_payload(order: Order, lines: Sequence[OrderLine], *, customer: Customer) -> dict[str, Any]:
     """The ``order.created`` webhook's data: the order as ``GET /api/v1/orders/{id}`` shows it."""
-    from patron.commerce.schemas import order_data
-
     skus = {line.product_id: line.product.sku for line in lines}
     branch_code = order.branch.code if order.branch_id and order.branch else None
     return order_data(order, lines, customer_external_id=customer.external_id, branch_code=branch_code, skus=skus)
@@ -419,9 +336,6 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
         event.save(update_fields=[*changes, "updated_at"])
     delta = event.base_amount - old_base
     if delta:
-        Customer.objects.filter(pk=event.customer_id).update(
-            cost_to_serve_total=F("cost_to_serve_total") + delta,
-            profit_total=F("profit_total") - delta,
-        )
+        customers_add_totals({event.customer_id: Totals(serve=delta)})
         customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
     return event

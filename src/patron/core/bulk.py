@@ -1,12 +1,27 @@
-"""Settings for a process's long bulk writes (imports, scoring runs), restored afterwards."""
+"""The bulk layer: rows written many at a time, and the settings of a long bulk write.
+
+Writing: ids allocated up front (``allocate_ids``), rows inserted with one executemany (SQLite)
+or one COPY (PostgreSQL) per table and batch (``insert``), updates with one executemany
+(``update``). Callers pass Python values (aware datetimes, Decimals, dates); this module turns
+them into what each database driver stores, the way Django's fields would, without building
+model instances. Every write must run inside the batch's transaction: on SQLite that
+transaction holds the write lock from its first statement (IMMEDIATE), so ids taken here cannot
+be taken by anyone else. The domain apps build on it (``commerce.bulk`` writes orders and adds
+their totals); imports, the batch API and webhook deliveries write through it.
+
+Settings: ``fewer_gc_passes`` and ``sqlite_bulk_write`` for a process's long bulk writes
+(imports, scoring runs), restored afterwards.
+"""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 
 @contextmanager
@@ -67,3 +82,134 @@ def sqlite_bulk_write(*, cache_kib: int | None = None) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {cache}")
             if not connection.in_atomic_block:
                 cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+# ---------------------------------------------------------------- writing
+
+Converter = Callable[[Any], Any] | None
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    # Django keeps SQLite datetimes as naive UTC text: "YYYY-MM-DD HH:MM:SS[.ffffff]".
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def converters(model: type[models.Model], columns: Sequence[str]) -> list[Converter]:
+    """One converter per column (None where the driver takes the Python value as it is)."""
+    out: list[Converter] = []
+    for name in columns:
+        field = model._meta.get_field(name)
+        if connection.vendor != "sqlite":
+            out.append(None)
+        elif isinstance(field, models.DateTimeField):
+            out.append(_sqlite_datetime)
+        else:
+            # Django registers sqlite3 adapters for Decimal (str) and date (ISO).
+            out.append(None)
+    return out
+
+
+def _prepare(rows: Sequence[Sequence[Any]], convert: list[Converter]) -> Sequence[Sequence[Any]]:
+    if not any(convert):
+        return rows
+    pairs = [(i, c) for i, c in enumerate(convert) if c is not None]
+    # The same moment recurs (a batch's created_at, an order's time on its lines): convert once.
+    seen: dict[Any, Any] = {}
+    prepared = []
+    for row in rows:
+        values = list(row)
+        for i, c in pairs:
+            value = values[i]
+            try:
+                values[i] = seen[value]
+            except KeyError:
+                values[i] = seen[value] = c(value)
+        prepared.append(values)
+    return prepared
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return connection.ops.quote_name(str(field.column))
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` fresh primary keys for ``model``, taken before the rows are written."""
+    if count <= 0:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("allocate_ids must run inside the batch's transaction")
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # AUTOINCREMENT tables never reuse an id: start above both the highest row and the
+            # highest id ever handed out (sqlite_sequence), which explicit inserts then raise.
+            cursor.execute(
+                f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608
+                f"COALESCE((SELECT MAX(id) FROM {_table(model)}), 0))",
+                [table],
+            )
+            start = int(cursor.fetchone()[0]) + 1
+            return list(range(start, start + count))
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+        )
+        return [int(r[0]) for r in cursor.fetchall()]
+
+
+def _missing_defaults(model: type[models.Model], columns: Sequence[str]) -> tuple[list[str], list[Any]]:
+    """The concrete columns the caller did not give, with their model defaults, so a field
+    another app adds later (with a default) never breaks an import."""
+    given = set(columns)
+    names: list[str] = []
+    values: list[Any] = []
+    for field in model._meta.concrete_fields:
+        if field.attname in given or field.name in given or field.primary_key:
+            continue
+        names.append(field.attname)
+        values.append(field.get_default())
+    return names, values
+
+
+def insert(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (values in ``columns`` order) with the fastest path the database has."""
+    if not rows:
+        return
+    extra_names, extra_values = _missing_defaults(model, columns)
+    if extra_names:
+        columns = [*columns, *extra_names]
+        rows = [[*row, *extra_values] for row in rows]
+    names = ", ".join(_column(model, c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+            # Django's wrapper turns the driver's errors into django.db's (IntegrityError, ...).
+            with connection.wrap_database_errors, raw.copy(f"COPY {_table(model)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(
+            f"INSERT INTO {_table(model)} ({names}) VALUES ({marks})",  # noqa: S608 - names from the model
+            _prepare(rows, converters(model, columns)),
+        )
+
+
+def update(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """``UPDATE ... SET columns WHERE id``: each row is the values in ``columns`` order, then the id."""
+    if not rows:
+        return
+    assignments = ", ".join(f"{_column(model, c)} = %s" for c in columns)
+    convert = [*converters(model, columns), None]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {_table(model)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from the model
+            _prepare(rows, convert),
+        )

@@ -3,7 +3,9 @@
 ``generate_dataset`` is the one entry point (``patron generate`` and ``patron demo`` call it).
 Each chunk of customers is written in one transaction with ``executemany`` on the raw tables —
 the ORM's per-object work would take hours at ten million order lines — so a kill leaves whole
-chunks only. The customers' running totals come from the simulation (exact integer cents) and
+chunks only. Ids come from ``core.bulk.allocate_ids`` like every bulk writer's; rows go column by
+column (numpy arrays, constant defaults repeated) rather than through ``core.bulk.insert``'s rows,
+as the simulation hands over columns. The customers' running totals come from the simulation (exact integer cents) and
 equal what ``commerce.services`` would have accumulated order by order; customers billed in a
 foreign currency (``Population.foreign_share``) get theirs from the converted amounts
 (``generator.currencies``).
@@ -36,6 +38,7 @@ from psycopg.types.json import Jsonb
 
 from patron.commerce.currency import check_base_currency
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.core import bulk
 from patron.core.models import Branch, Region, Role, User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import search_key
@@ -229,25 +232,9 @@ def bulk_insert(cursor: Any, model: type[models.Model], columns: dict[str, Seque
     cursor.executemany(sql, zip(*values))  # noqa: B905 - repeat() columns are endless
 
 
-def _reserve_ids(cursor: Any, model: type[models.Model], n: int) -> np.ndarray:
+def _reserve_ids(model: type[models.Model], n: int) -> np.ndarray:
     """``n`` fresh primary keys for rows we insert with explicit ids (children refer to them)."""
-    table = model._meta.db_table
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if connection.vendor == "postgresql":
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
-        )
-        return np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
-    # SQLite: the transaction holds the write lock, so the next ids are ours. AUTOINCREMENT
-    # never reuses ids of deleted rows, so start past the recorded sequence too.
-    qn = connection.ops.quote_name
-    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")  # noqa: S608 - table name from model meta
-    top = cursor.fetchone()[0]
-    cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-    row = cursor.fetchone()
-    start = max(top, row[0] if row else 0) + 1
-    return np.arange(start, start + n, dtype=np.int64)
+    return np.array(bulk.allocate_ids(model, n), dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -263,7 +250,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
     cust = chunk.customers
     n = len(cust)
     with connection.cursor() as cursor:
-        customer_ids = _reserve_ids(cursor, Customer, n)
+        customer_ids = _reserve_ids(Customer, n)
         index_to_id = pd.Series(customer_ids, index=cust["customer_index"].to_numpy())
         cidx = cust["customer_index"].to_numpy()
         owners = [ref.owners[i % len(ref.owners)] for i in cidx.tolist()] if ref.owners else [None] * n
@@ -331,7 +318,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
 
         orders = chunk.orders
         k = len(orders)
-        order_ids = _reserve_ids(cursor, Order, k)
+        order_ids = _reserve_ids(Order, k)
         ordered = _times(orders["ordered_at"], aware=aware)
         bulk_insert(
             cursor,
@@ -420,7 +407,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
         empty_answers = Jsonb({}) if aware else "{}"
         comments = resp["comment"].tolist()
         analysed = analyse_texts(comments)  # templated comments: each distinct text once
-        response_ids = _reserve_ids(cursor, Response, nr)
+        response_ids = _reserve_ids(Response, nr)
         bulk_insert(
             cursor,
             Response,

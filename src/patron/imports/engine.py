@@ -22,8 +22,11 @@ from django.utils.translation import override
 
 from patron.core import bulk
 from patron.core.models import User
+from patron.imports.duplicates import possible_duplicates_flag
 from patron.imports.fields import FieldSpec, ParseContext
-from patron.imports.kinds import IMPORTERS, Importer, Row, RunState
+from patron.imports.kinds.base import Importer
+from patron.imports.kinds.registry import IMPORTERS
+from patron.imports.kinds.run import Row, RunState
 from patron.imports.parsing import ParseError, UnreadableFileError, as_text
 from patron.imports.sources import Table, is_blank, open_table
 from patron.ingest.cells import escape_text
@@ -371,8 +374,6 @@ def run_import(path: Path | str, options: ImportOptions, *, on_batch: ProgressCa
             # An error file from an earlier run of this input no longer describes it.
             errors_path.unlink()
     if options.kind == "customers" and not options.dry_run and run.touched_customers:
-        from patron.imports.services import possible_duplicates_flag
-
         result.duplicates_flagged = possible_duplicates_flag(customer_ids=run.touched_customers)
     return result
 

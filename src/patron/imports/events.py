@@ -4,7 +4,7 @@ Called inside a batch's transaction with the ids of the orders that batch create
 deliveries are written with the batch (one insert for all of them) and sent after it commits,
 so a killed run sends nothing for the batch it lost, and a re-run, which finds those orders
 unchanged, sends nothing twice. Lines added to an order that already existed are not a new
-order and send nothing. With no subscriber to ``order.created`` this costs nothing.
+order and send nothing. With no one listening to ``order.created`` this costs nothing.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from typing import Any
 
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.schemas import order_data
-from patron.ingest import webhooks
+from patron.core import events
 
 EVENT = "order.created"
 _CHUNK = 900  # ids per IN list: SQLite's parameter limit
 
 
-def orders_created(order_ids: Sequence[int]) -> int:
-    """Queue ``order.created`` for each of these new orders; returns the deliveries queued."""
-    if not order_ids or not webhooks.listening(EVENT):
-        return 0
-    return webhooks.emit_many(EVENT, _payloads(list(order_ids)))
+def orders_created(order_ids: Sequence[int]) -> None:
+    """Publish ``order.created`` for each of these new orders (read back only if someone listens)."""
+    if order_ids:
+        events.publish_many(EVENT, _payloads(list(order_ids)))
 
 
 def _payloads(order_ids: list[int]) -> Iterator[dict[str, Any]]:

@@ -26,7 +26,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,18 +35,16 @@ import pyarrow.csv as pa_csv
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from patron.commerce.bulk import LINE_COLUMNS, ORDER_COLUMNS, customer_totals_refresh
 from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, rate_day, to_base
 from patron.commerce.models import Order, OrderLine
-from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
-from patron.imports import writer
+from patron.core import bulk
 from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
+from patron.imports.kinds.run import RunState
 from patron.imports.parsing import ParseError, as_text
 from patron.ingest.cells import APOSTROPHE
-
-if TYPE_CHECKING:
-    from patron.imports.kinds import OrderImporter
 
 CENT = Decimal("0.01")
 
@@ -143,16 +141,15 @@ def _blank_everywhere(cells: Sequence[str]) -> bool:
     return all(not c.strip() for c in set(cells))
 
 
-def orders_fast_batch(importer: OrderImporter, layout: OrderLayout, lines: list[int], rows: list[list[Any]]) -> int | None:
+def orders_fast_batch(run: RunState, layout: OrderLayout, lines: list[int], rows: list[list[Any]]) -> int | None:
     """Create the orders of a clean batch and return the number of lines, or None to fall back."""
     try:
-        return _run(importer, layout, lines, rows)
+        return _run(run, layout, lines, rows)
     except _Fallback:
         return None
 
 
-def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], rows: list[list[Any]]) -> int:
-    run = importer.run
+def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[list[Any]]) -> int:
     n = len(rows)
     if not n or set(map(len, rows)) != {layout.width}:
         raise _Fallback
@@ -332,7 +329,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
             raise _Fallback from None
     else:  # the common case: everything in the base currency
         rates, base_revenues, base_costs = [ONE] * n_orders, revenues, costs_of_goods
-    ids = writer.allocate_ids(Order, n_orders)
+    ids = bulk.allocate_ids(Order, n_orders)
     now = run.now
     lines = np.array(lines_list, dtype=np.int64)
     branches_of_orders = per_order(branch, branch_ids) if branch is not None else [None] * n_orders
@@ -349,7 +346,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
 
     product_of_sig = np.array(sig_product, dtype=np.int64)
     order_ids = np.array(ids, dtype=np.int64)[key.codes]
-    writer.insert(Order, importer.ORDER_COLUMNS, order_rows)
+    bulk.insert(Order, ORDER_COLUMNS, order_rows)
     if connection.vendor == "postgresql":
         # The lines go to COPY as one CSV block written by Arrow: no Python object per cell.
         signature = pa.array(inverse.astype(np.int32))
@@ -362,7 +359,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
                 for i, name in enumerate(("quantity", "unit_price", "unit_cost", "amount"))
             },
         })
-        _copy_csv(OrderLine, importer.LINE_COLUMNS, table)
+        _copy_csv(OrderLine, LINE_COLUMNS, table)
     else:
         text = np.empty((len(sig_text), 4), dtype=object)
         text[:] = sig_text
@@ -376,7 +373,7 @@ def _run(importer: OrderImporter, layout: OrderLayout, lines_list: list[int], ro
             text[inverse, 3].tolist(),
             strict=True,
         ))
-        writer.insert(OrderLine, importer.LINE_COLUMNS, line_rows)
+        bulk.insert(OrderLine, LINE_COLUMNS, line_rows)
     orders_created(ids)
     customer_totals_refresh(affected)
     customers_changed.send(sender=Order, customer_ids=sorted(affected))

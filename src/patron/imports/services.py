@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,11 +15,12 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from patron.commerce.services import customer_totals_refresh
+from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import can_edit_customer
+from patron.imports.duplicates import possible_duplicates_flag
 from patron.imports.engine import (
     ImportInputError,
     ImportOptions,
@@ -30,14 +28,10 @@ from patron.imports.engine import (
     check_mapping,
     importer_class,
     read_header,
-    run_import,
 )
 from patron.imports.models import CustomerMerge, ImportJob, ImportMapping, Kind, PossibleDuplicate
-from patron.imports.parsing import normalise_email, normalise_name, normalise_phone
+from patron.imports.tasks import import_job_task
 
-# A value shared by more customers than this (a switchboard number, a very common name) says
-# nothing about any two of them and is not used to flag duplicates.
-DUPLICATE_GROUP_LIMIT = 25
 # Files up to this size are imported in the web request; larger ones go to the worker.
 INLINE_IMPORT_MAX_BYTES = getattr(settings, "PATRON_IMPORT_INLINE_MAX_BYTES", 256 * 1024)
 
@@ -185,76 +179,12 @@ def import_job_start(
     job.processed_rows = job.created_count = job.updated_count = job.unchanged_count = job.rejected_count = 0
     job.save()
     if job.file_size > INLINE_IMPORT_MAX_BYTES:
-        from patron.imports.tasks import import_job_task
-
         import_job_task.enqueue(job.pk)
     return job
 
 
 def import_job_should_run_inline(job: ImportJob) -> bool:
     return job.status == ImportJob.Status.QUEUED and job.file_size <= INLINE_IMPORT_MAX_BYTES
-
-
-def _job_progress(job_id: int) -> Any:
-    def update(result: ImportResult, _batch: list[Any]) -> None:
-        ImportJob.objects.filter(pk=job_id).update(
-            processed_rows=result.processed,
-            created_count=result.created,
-            updated_count=result.updated,
-            unchanged_count=result.unchanged,
-            rejected_count=result.rejected,
-            updated_at=timezone.now(),
-        )
-
-    return update
-
-
-def import_job_run(*, job_id: int) -> ImportJob:
-    """Run a queued job (from the worker, or inline for small files); safe to run again."""
-    job = ImportJob.objects.select_related("user").get(pk=job_id)
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now(), finished_at=None, message=""
-    )
-    options = ImportOptions(
-        kind=job.kind,
-        columns=dict(job.columns),
-        date_order=job.date_order or None,
-        dry_run=job.dry_run,
-        user=job.user,
-    )
-    try:
-        result = run_import(Path(job.file_path), options, on_batch=_job_progress(job.pk))
-    except ImportInputError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now()
-        )
-    except Exception as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            message=_("The import stopped: %(error)s. Rows already imported stay; run it again to complete it.")
-            % {"error": exc},
-            finished_at=timezone.now(),
-        )
-        raise
-    else:
-        _job_finish(job.pk, result)
-    job.refresh_from_db()
-    return job
-
-
-def _job_finish(job_id: int, result: ImportResult) -> None:
-    ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE,
-        processed_rows=result.processed,
-        total_rows=result.processed,
-        created_count=result.created,
-        updated_count=result.updated,
-        unchanged_count=result.unchanged,
-        rejected_count=result.rejected,
-        duplicates_flagged=result.duplicates_flagged,
-        error_file=str(result.error_file or ""),
-        finished_at=timezone.now(),
-    )
 
 
 def import_job_record(*, user: User | None, path: Path, result: ImportResult, mapping_name: str = "",
@@ -288,69 +218,6 @@ def import_job_record(*, user: User | None, path: Path, result: ImportResult, ma
 
 # ---------------------------------------------------------------------------------------------
 # Possible duplicates
-
-
-def _keys(name: str, email: str, phone: str) -> list[tuple[str, str]]:
-    keys = []
-    if email and (e := normalise_email(email)):
-        keys.append(("email", e))
-    digits = normalise_phone(phone)
-    if len(digits) >= 6:
-        keys.append(("phone", digits))
-    if n := normalise_name(name):
-        keys.append(("name", n))
-    return keys
-
-
-def possible_duplicates_flag(*, customer_ids: Iterable[int] | None = None) -> int:
-    """Flag pairs of customers sharing an email, a phone number (digits only) or a normalised
-    name (casefolded, without spaces and punctuation; Chinese names as written), where at least
-    one of the pair is in ``customer_ids`` (every customer if None). Pairs already flagged or
-    dismissed are left alone. Returns the number of new pairs."""
-    targets: set[int] | None = None if customer_ids is None else {int(pk) for pk in customer_ids}
-    wanted: set[tuple[str, str]] | None = None
-    if targets is not None:
-        wanted = set()
-        ids = sorted(targets)
-        for start in range(0, len(ids), 2000):
-            for name, email, phone in Customer.objects.filter(pk__in=ids[start : start + 2000]).values_list(
-                "name", "email", "phone"
-            ):
-                wanted.update(_keys(name, email, phone))
-        if not wanted:
-            return 0
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for pk, name, email, phone in Customer.objects.order_by().values_list("pk", "name", "email", "phone").iterator(
-        chunk_size=5000
-    ):
-        for key in _keys(name, email, phone):
-            if wanted is None or key in wanted:
-                groups[key].append(pk)
-    pairs: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for (reason, _value), ids in groups.items():
-        if not 2 <= len(ids) <= DUPLICATE_GROUP_LIMIT:
-            continue
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                if targets is None or a in targets or b in targets:
-                    pairs[(min(a, b), max(a, b))].add(reason)
-    if not pairs:
-        return 0
-    known: set[tuple[int, int]] = set()
-    firsts = sorted({a for a, _b in pairs})
-    for start in range(0, len(firsts), 2000):
-        known.update(
-            PossibleDuplicate.objects.filter(customer_id__in=firsts[start : start + 2000]).values_list(
-                "customer_id", "other_id"
-            )
-        )
-    new = [
-        PossibleDuplicate(customer_id=a, other_id=b, reasons=sorted(reasons))
-        for (a, b), reasons in sorted(pairs.items())
-        if (a, b) not in known
-    ]
-    PossibleDuplicate.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
-    return len(new)
 
 
 def possible_duplicate_dismiss(*, flag: PossibleDuplicate, by: User) -> PossibleDuplicate:

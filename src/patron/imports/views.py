@@ -3,6 +3,7 @@ duplicates and merges. Each view parses input, authorizes, calls one service and
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -25,19 +26,20 @@ from patron.imports.engine import (
     read_header,
 )
 from patron.imports.forms import MappingForm, UploadForm
-from patron.imports.kinds import IMPORTERS
+from patron.imports.jobs import import_job_run
+from patron.imports.kinds.registry import IMPORTERS
 from patron.imports.models import ImportJob, ImportMapping, Kind
 from patron.imports.selectors import import_jobs_for, import_mappings, possible_duplicates_for
 from patron.imports.services import (
     MergeNotAllowedError,
     customer_merge,
     import_job_create,
-    import_job_run,
     import_job_should_run_inline,
     import_job_start,
     import_mapping_delete,
     possible_duplicate_dismiss,
 )
+from patron.ingest.cells import unescape_text
 
 PREVIEW_ROWS = 5
 # A job whose progress has not moved for this long was stopped (worker killed) and may be re-run.
@@ -171,10 +173,6 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _error_preview(job: ImportJob, limit: int = 50) -> list[dict[str, str]]:
-    import csv
-
-    from patron.ingest.cells import unescape_text
-
     if not job.error_file or job.is_active:
         return []
     path = Path(job.error_file)

@@ -1,8 +1,9 @@
 """Batch ingestion: thousands of orders or events per call, with a result per item.
 
 Each item is checked on its own (references, duplicates, amounts); the good ones are written
-together with bulk inserts in one transaction, and the customers' running totals move by one
-``UPDATE … FROM (VALUES …)`` per chunk of customers, so the customer list and the 360° page show
+together in one transaction by the commerce app's bulk writer (``commerce.bulk.orders_add``: ids
+allocated up front, COPY on PostgreSQL, executemany on SQLite), and the customers' running totals
+move by one set-based UPDATE per chunk of customers, so the customer list and the 360° page show
 the new figures as soon as the call returns. A bad item never stops the others; nothing is half
 written: an item's order and lines land together or not at all.
 
@@ -27,12 +28,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field as DjangoField
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.commerce.bulk import Totals, customers_add_totals, orders_add
 from patron.commerce.currency import (
     ONE,
     MissingRateError,
@@ -44,12 +45,13 @@ from patron.commerce.currency import (
 )
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import CostEventIn, OrderIn, order_data
+from patron.commerce.signals import customers_changed
+from patron.core import bulk, events
 from patron.core.models import Branch, User
-from patron.customers.models import Contact, Customer
+from patron.customers.models import Contact
 from patron.customers.selectors import visible_customers
 from patron.engagement.models import Interaction
 from patron.engagement.schemas import InteractionIn
-from patron.ingest.webhooks import emit_many
 
 CENT = Decimal("0.01")
 IN_CHUNK = 5000  # ids per IN (...) list: below SQLite's variable limit
@@ -191,82 +193,6 @@ def _existing_external_ids(
         visible.update(visible_customers(user).filter(_in("pk", chunk, "bigint")).values_list("pk", flat=True))
     # A duplicate of someone else's record is reported without its id, so ids do not leak.
     return {ext: (pk if customer_id in visible else None) for ext, (pk, customer_id) in found.items()}
-
-
-@dataclass
-class _Totals:
-    revenue: Decimal = Decimal(0)
-    cogs: Decimal = Decimal(0)
-    serve: Decimal = Decimal(0)
-    orders: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-
-    def add_order(self, revenue: Decimal, cogs: Decimal, at: datetime) -> None:
-        self.revenue += revenue
-        self.cogs += cogs
-        self.orders += 1
-        self.first = at if self.first is None or at < self.first else self.first
-        self.last = at if self.last is None or at > self.last else self.last
-
-
-def customers_add_totals(totals: dict[int, _Totals]) -> None:
-    """Add per-customer deltas to the running totals: one UPDATE per chunk of customers.
-
-    PostgreSQL gets the deltas as arrays (``unnest``: seven parameters, whatever the chunk's
-    size); SQLite as a ``VALUES`` list.
-    """
-    if not totals:
-        return
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    adapt_dt = connection.ops.adapt_datetimefield_value
-    set_clause = (
-        "revenue_total = revenue_total + v.revenue, "
-        "cogs_total = cogs_total + v.cogs, "
-        "cost_to_serve_total = cost_to_serve_total + v.serve, "
-        "profit_total = profit_total + v.revenue - v.cogs - v.serve, "
-        "order_count = order_count + v.n, "
-        "first_order_at = CASE WHEN v.first_at IS NULL THEN first_order_at "
-        "ELSE {least}(COALESCE(first_order_at, v.first_at), v.first_at) END, "
-        "last_order_at = CASE WHEN v.last_at IS NULL THEN last_order_at "
-        "ELSE {greatest}(COALESCE(last_order_at, v.last_at), v.last_at) END"
-    )
-    items = sorted(totals.items())  # a fixed order: concurrent batches lock customers alike
-    for chunk in _chunks(items, 5000 if postgres else 1000):
-        with connection.cursor() as cursor:
-            if postgres:
-                columns = list(zip(*[(pk, t.revenue, t.cogs, t.serve, t.orders, t.first, t.last) for pk, t in chunk], strict=True))
-                # Names come from the model; values are parameters.
-                cursor.execute(
-                    f"UPDATE {table} SET {set_clause.format(least='LEAST', greatest='GREATEST')} "  # noqa: S608
-                    "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::numeric[]) AS revenue, "
-                    "unnest(%s::numeric[]) AS cogs, unnest(%s::numeric[]) AS serve, unnest(%s::integer[]) AS n, "
-                    "unnest(%s::timestamptz[]) AS first_at, unnest(%s::timestamptz[]) AS last_at) AS v "
-                    f"WHERE {table}.id = v.id",
-                    [list(c) for c in columns],
-                )
-            else:
-                params: list[Any] = []
-                for pk, t in chunk:
-                    params += [pk, str(t.revenue), str(t.cogs), str(t.serve), t.orders, adapt_dt(t.first), adapt_dt(t.last)]
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-                cursor.execute(
-                    f"WITH v(id, revenue, cogs, serve, n, first_at, last_at) AS (VALUES {values}) "  # noqa: S608
-                    f"UPDATE {table} SET {set_clause.format(least='MIN', greatest='MAX')} "
-                    f"FROM v WHERE {table}.id = v.id",
-                    params,
-                )
-
-
-def _customers_changed(customer_ids: list[int]) -> None:
-    """Tell listeners (the insights app rescoring) that these customers' figures moved."""
-    try:
-        from patron.commerce.signals import customers_changed
-    except ImportError:  # an installation without the signal module
-        return
-    if customer_ids:
-        customers_changed.send(sender=Order, customer_ids=customer_ids)
 
 
 def _write_once_or_recheck(write: Callable[[], list[ItemResult]], recheck: Callable[[], None]) -> list[ItemResult]:
@@ -450,112 +376,25 @@ def _write_orders(planned: list[_PlannedOrder], results: dict[int, ItemResult]) 
     if not planned:
         return []
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        _copy_orders(planned, now)
-    else:
-        _bulk_create_orders(planned, now)
-    totals: dict[int, _Totals] = {}
-    for p in planned:
-        totals.setdefault(p.customer.pk, _Totals()).add_order(p.base_revenue, p.base_cogs, p.item.ordered_at)
-    customers_add_totals(totals)
-    _customers_changed(sorted(totals))
-    emit_many("order.created", (_order_payload(p, now) for p in planned))
+    for p, pk in zip(planned, bulk.allocate_ids(Order, len(planned)), strict=True):
+        p.pk = pk
+    orders_add(
+        [
+            (p.pk, p.item.external_id, p.customer.pk, str(p.item.channel), p.branch_id, p.item.ordered_at, p.currency,
+             p.revenue, p.cogs, p.rate, p.base_revenue, p.base_cogs, now, now)
+            for p in planned
+        ],
+        [
+            (p.pk, ln.line_no, ln.product_id, ln.quantity, ln.unit_price, ln.unit_cost, ln.amount)
+            for p in planned
+            for ln in p.lines
+        ],
+    )
+    events.publish_many("order.created", (_order_payload(p, now) for p in planned))
     created = [ItemResult(p.index, "created", id=p.pk, external_id=p.item.external_id) for p in planned]
     for result in created:
         results[result.index] = result
     return created
-
-
-def _order_row(p: _PlannedOrder, now: datetime) -> dict[str, Any]:
-    return {
-        "id": p.pk,
-        "created_at": now,
-        "updated_at": now,
-        "external_id": p.item.external_id,
-        "customer": p.customer.pk,
-        "channel": str(p.item.channel),
-        "branch": p.branch_id,
-        "ordered_at": p.item.ordered_at,
-        "currency": p.currency,
-        "revenue": p.revenue,
-        "cost_of_goods": p.cogs,
-        "exchange_rate": p.rate,
-        "base_revenue": p.base_revenue,
-        "base_cost_of_goods": p.base_cogs,
-    }
-
-
-_LINE_FIELDS = ("order", "line_no", "product", "quantity", "unit_price", "unit_cost", "amount")
-
-
-def _column(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, DjangoField) and field.column  # concrete fields of our own models
-    return connection.ops.quote_name(field.column)
-
-
-def _copy_orders(planned: list[_PlannedOrder], now: datetime) -> None:
-    """PostgreSQL: take ids from the sequence, then COPY the orders and their lines."""
-    order_table = Order._meta.db_table
-    order_fields = list(_order_row(planned[0], now))
-    order_columns = ", ".join(_column(Order, f) for f in order_fields)
-    line_columns = ", ".join(_column(OrderLine, f) for f in _LINE_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [order_table, len(planned)]
-        )
-        for p, (pk,) in zip(planned, cursor.fetchall(), strict=True):
-            p.pk = pk
-        raw = cursor.cursor  # psycopg's cursor, for COPY
-        # Django's wrapper turns the driver's errors into django.db's (IntegrityError, ...).
-        with connection.wrap_database_errors, raw.copy(
-            f"COPY {connection.ops.quote_name(order_table)} ({order_columns}) FROM STDIN"
-        ) as copy:
-            for p in planned:
-                copy.write_row(tuple(_order_row(p, now).values()))
-        table = connection.ops.quote_name(OrderLine._meta.db_table)
-        with connection.wrap_database_errors, raw.copy(f"COPY {table} ({line_columns}) FROM STDIN") as copy:
-            for p in planned:
-                for ln in p.lines:
-                    copy.write_row((p.pk, ln.line_no, ln.product_id, ln.quantity, ln.unit_price, ln.unit_cost, ln.amount))
-
-
-def _bulk_create_orders(planned: list[_PlannedOrder], now: datetime) -> None:
-    orders = Order.objects.bulk_create(
-        [
-            Order(
-                customer_id=p.customer.pk,
-                channel=p.item.channel,
-                ordered_at=p.item.ordered_at,
-                external_id=p.item.external_id,
-                branch_id=p.branch_id,
-                currency=p.currency,
-                revenue=p.revenue,
-                cost_of_goods=p.cogs,
-                exchange_rate=p.rate,
-                base_revenue=p.base_revenue,
-                base_cost_of_goods=p.base_cogs,
-            )
-            for p in planned
-        ],
-        batch_size=2000,
-    )
-    lines = []
-    for p, order in zip(planned, orders, strict=True):
-        p.pk = order.pk
-        lines += [
-            OrderLine(
-                order_id=order.pk,
-                line_no=ln.line_no,
-                product_id=ln.product_id,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                unit_cost=ln.unit_cost,
-                amount=ln.amount,
-            )
-            for ln in p.lines
-        ]
-    OrderLine.objects.bulk_create(lines, batch_size=5000)
 
 
 def _order_payload(p: _PlannedOrder, now: datetime) -> dict[str, Any]:
@@ -676,13 +515,15 @@ def events_ingest(
     def write() -> list[ItemResult]:
         written: list[ItemResult] = []
         if cost_planned:
-            events = CostEvent.objects.bulk_create([e for _i, e in cost_planned], batch_size=2000)
-            totals: dict[int, _Totals] = {}
-            for event in events:
-                totals.setdefault(event.customer_id, _Totals()).serve += event.base_amount
+            created = CostEvent.objects.bulk_create([e for _i, e in cost_planned], batch_size=2000)
+            totals: dict[int, Totals] = {}
+            for event in created:
+                totals.setdefault(event.customer_id, Totals()).serve += event.base_amount
             customers_add_totals(totals)
-            _customers_changed(sorted(totals))
-            written += [ItemResult(i, "created", id=e.pk, external_id=e.external_id) for (i, _), e in zip(cost_planned, events, strict=True)]
+            if totals:
+                # Tell listeners (the insights app rescoring) that these customers' figures moved.
+                customers_changed.send(sender=Order, customer_ids=sorted(totals))
+            written += [ItemResult(i, "created", id=e.pk, external_id=e.external_id) for (i, _), e in zip(cost_planned, created, strict=True)]
         if interaction_planned:
             saved = Interaction.objects.bulk_create([e for _i, e in interaction_planned], batch_size=2000)
             written += [

@@ -1,9 +1,11 @@
-"""Outbound webhooks: ``emit`` an event, the worker delivers it, signed, with retries and a log.
+"""Outbound webhooks: subscribers to Patron's events, delivered by the worker, signed, with
+retries and a log.
 
-For the apps that produce events there is one function::
+Apps that produce events publish them through ``patron.core.events`` and never name this app;
+``IngestConfig.ready`` subscribes ``emit_many`` to every event in ``EVENTS``::
 
-    from patron.ingest.webhooks import emit
-    emit("response.received", {"id": response.pk, "customer_id": ..., "score": 9})
+    from patron.core import events
+    events.publish("response.received", {"id": response.pk, "customer_id": ..., "score": 9})
 
 ``emit`` records one delivery per active webhook subscribed to the event, in the caller's
 transaction, and enqueues their sending when that transaction commits: a rolled-back write
@@ -21,7 +23,7 @@ What a receiver gets: a POST with a JSON body
 ``{"id": "<delivery id>", "event": "order.created", "created_at": "<ISO 8601>", "data": {...}}``
 and the headers ``X-Patron-Event``, ``X-Patron-Delivery``, ``X-Patron-Timestamp`` (Unix seconds)
 and ``X-Patron-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>." + body`` keyed with
-the webhook's secret. ``verify_signature`` is the reference check (docs/api.md shows it for
+the webhook's secret. ``delivery.verify_signature`` is the reference check (docs/api.md shows it for
 receivers): it also refuses timestamps older than five minutes, so a captured request cannot be
 replayed later.
 
@@ -34,54 +36,28 @@ PATRON_WEBHOOK_TIMEOUT (10).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.ingest.models import Webhook, WebhookDelivery, WebhookEvent
+from patron.core import bulk
+from patron.ingest.models import Webhook, WebhookDelivery, WebhookEvent, new_webhook_secret
+from patron.ingest.tasks import enqueue_deliveries
 
 logger = logging.getLogger("patron.webhooks")
 
 EVENTS: tuple[str, ...] = tuple(WebhookEvent.values)
-SIGNATURE_HEADER = "X-Patron-Signature"
-TIMESTAMP_HEADER = "X-Patron-Timestamp"
-REPLAY_TOLERANCE = 300  # seconds
-# Deliveries per task: one task row per batch of orders, not per order.
-TASK_BATCH = 100
-MAX_BACKOFF = timedelta(hours=6)
-
-
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
-def retry_base() -> float:
-    return _setting("PATRON_WEBHOOK_RETRY_SECONDS", 60)
-
-
-def max_attempts() -> int:
-    return int(_setting("PATRON_WEBHOOK_MAX_ATTEMPTS", 8))
-
-
-def timeout() -> float:
-    return _setting("PATRON_WEBHOOK_TIMEOUT", 10)
 
 
 class UnknownEventError(ValueError):
@@ -178,168 +154,12 @@ def _insert_deliveries(rows: list[tuple[int, str, str, str, datetime]]) -> list[
             webhook_id=webhook_id, event=event, delivery_id=delivery_id, payload=json.loads(body)
         )
         return [delivery.pk]
-    from patron.imports import writer
-
     # One executemany (SQLite) or COPY (PostgreSQL) for the whole batch, ids taken up front;
     # atomic so the ids are allocated under the transaction that writes them.
     with transaction.atomic(savepoint=False):
-        ids = writer.allocate_ids(WebhookDelivery, len(rows))
-        writer.insert(WebhookDelivery, ("id", *_DELIVERY_COLUMNS), [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
+        ids = bulk.allocate_ids(WebhookDelivery, len(rows))
+        bulk.insert(WebhookDelivery, ("id", *_DELIVERY_COLUMNS), [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
     return ids
-
-
-def enqueue_deliveries(ids: list[int], *, run_after: datetime | None = None) -> None:
-    from patron.ingest.tasks import deliver_webhooks
-
-    task = deliver_webhooks
-    if run_after is not None and task.get_backend().supports_defer:
-        task = task.using(run_after=run_after)
-    for start in range(0, len(ids), TASK_BATCH):
-        try:
-            task.enqueue(ids[start : start + TASK_BATCH])
-        except Exception:
-            # The deliveries are recorded; the periodic sweep enqueues them again.
-            logger.exception("could not enqueue webhook deliveries %s", ids[start : start + TASK_BATCH])
-
-
-# ---------------------------------------------------------------- signing
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header's value: ``sha256=`` and the HMAC-SHA256 of ``"<timestamp>." + body``."""
-    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def verify_signature(
-    secret: str, body: bytes, timestamp: str, signature: str, *, tolerance: int = REPLAY_TOLERANCE, now: float | None = None
-) -> bool:
-    """True if ``signature`` signs ``body`` at ``timestamp`` and the timestamp is recent."""
-    try:
-        sent = int(timestamp)
-    except (TypeError, ValueError):
-        return False
-    if abs((now if now is not None else time.time()) - sent) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
-
-
-# ---------------------------------------------------------------- delivering
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect is not a delivery: following it would turn the POST into a GET elsewhere.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def backoff(attempts: int) -> timedelta:
-    """The wait after the ``attempts``-th failed attempt: base, 2×base, 4×base… at most six hours."""
-    return min(timedelta(seconds=retry_base() * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
-
-
-def _post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
-    """POST the delivery once; returns (HTTP status or None, error text or "")."""
-    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    timestamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 - http(s) only: Webhook.url's validator
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Patron-Webhooks/1",
-            "X-Patron-Event": delivery.event,
-            "X-Patron-Delivery": delivery.delivery_id,
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(webhook.secret, timestamp, body),
-        },
-    )
-    try:
-        with _opener.open(request, timeout=timeout()) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        detail = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
-        return exc.code, f"HTTP {exc.code}" + (f": {detail}" if detail else "")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, str(reason)[:500]
-
-
-def deliver(delivery_ids: Iterable[int]) -> dict[str, int]:
-    """Attempt each due delivery once; schedule retries. Returns counts by outcome (for the task log)."""
-    from patron.ingest.tasks import deliver_webhooks
-
-    outcome = {"delivered": 0, "retrying": 0, "failed": 0, "skipped": 0}
-    retry_at: dict[datetime, list[int]] = {}
-    can_defer = deliver_webhooks.get_backend().supports_defer
-    now = timezone.now()
-    for delivery in WebhookDelivery.objects.select_related("webhook").filter(pk__in=list(delivery_ids)):
-        if delivery.status not in (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING):
-            outcome["skipped"] += 1
-            continue
-        if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
-            outcome["skipped"] += 1  # a sweep enqueued it early; its own task comes later
-            continue
-        # Claim the attempt, so a second task running the same delivery does not send it twice.
-        claimed = WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
-            attempts=F("attempts") + 1, last_attempt_at=timezone.now()
-        )
-        if not claimed:
-            outcome["skipped"] += 1
-            continue
-        delivery.attempts += 1
-        webhook = delivery.webhook
-        if not webhook.is_active:
-            code, error = None, _("The webhook was deactivated.")
-            final = True
-        else:
-            code, error = _post(webhook, delivery)
-            final = False
-        delivery.response_code = code
-        delivery.last_attempt_at = timezone.now()
-        if code is not None and 200 <= code < 300:
-            delivery.status = WebhookDelivery.Status.DELIVERED
-            delivery.delivered_at = delivery.last_attempt_at
-            delivery.next_attempt_at = None
-            delivery.error = ""
-            outcome["delivered"] += 1
-        elif final or delivery.attempts >= max_attempts():
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.next_attempt_at = None
-            delivery.error = error
-            outcome["failed"] += 1
-        else:
-            delivery.status = WebhookDelivery.Status.RETRYING
-            # A backend that cannot defer (the immediate one, in tests) retries at once.
-            wait = backoff(delivery.attempts) if can_defer else timedelta(0)
-            delivery.next_attempt_at = delivery.last_attempt_at + wait
-            delivery.error = error
-            retry_at.setdefault(delivery.next_attempt_at, []).append(delivery.pk)
-            outcome["retrying"] += 1
-        delivery.save(
-            update_fields=["status", "response_code", "error", "last_attempt_at", "next_attempt_at", "delivered_at"]
-        )
-    for moment, ids in retry_at.items():
-        enqueue_deliveries(ids, run_after=moment)
-    return outcome
-
-
-def sweep(*, older_than: timedelta = timedelta(minutes=5)) -> int:
-    """Re-enqueue deliveries that are due but whose task was lost (crash between commit and enqueue)."""
-    cutoff = timezone.now() - older_than
-    ids = list(
-        WebhookDelivery.objects.filter(
-            Q(status=WebhookDelivery.Status.PENDING, created_at__lt=cutoff)
-            | Q(status=WebhookDelivery.Status.RETRYING, next_attempt_at__lt=cutoff)
-        ).values_list("pk", flat=True)[:10000]
-    )
-    if ids:
-        enqueue_deliveries(ids)
-    return len(ids)
 
 
 # ---------------------------------------------------------------- managing subscriptions
@@ -374,8 +194,6 @@ def webhook_update(*, webhook: Webhook, changes: Mapping[str, Any]) -> Webhook:
 
 
 def webhook_rotate_secret(*, webhook: Webhook) -> Webhook:
-    from patron.ingest.models import new_webhook_secret
-
     webhook.secret = new_webhook_secret()
     webhook.save(update_fields=["secret", "updated_at"])
     return webhook

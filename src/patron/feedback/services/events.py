@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from patron.core import events
 from patron.feedback.models import FollowUp, Response
 
 
-def _webhooks() -> Any:
-    """``patron.ingest.webhooks`` (outbound webhooks) when that module is installed, else None."""
-    try:
-        return importlib.import_module("patron.ingest.webhooks")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"patron.ingest.webhooks", "patron.ingest"}:
-            return None
-        raise
-
-
 def emit(event: str, payload: dict[str, Any]) -> None:
-    """Tell the outbound webhooks' ``emit`` of the event."""
-    emit = getattr(_webhooks(), "emit", None)
-    if callable(emit):
-        emit(event, payload)
+    """Publish the event; the outbound webhooks subscribe to it."""
+    events.publish(event, payload)
 
 
-def listening(*events: str) -> bool:
-    """Whether an outbound webhook subscribes to one of ``events``."""
-    module = _webhooks()
-    return module is not None and any(module.listening(e) for e in events)
+def listening(*names: str) -> bool:
+    """Whether anyone (an outbound webhook) listens to one of ``names``."""
+    return any(events.listening(e) for e in names)
 
 
 def response_payload(response: Response) -> dict[str, Any]:

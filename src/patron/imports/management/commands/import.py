@@ -32,8 +32,9 @@ from patron.imports.engine import (
     ImportResult,
     run_import,
 )
-from patron.imports.kinds import IMPORTERS
+from patron.imports.kinds.registry import IMPORTERS
 from patron.imports.models import DateOrder
+from patron.imports.services import import_job_record, import_mapping_save, mapping_resolve
 
 
 class Command(BaseCommand):
@@ -61,8 +62,6 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Rows per transaction.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from patron.imports.services import import_job_record, import_mapping_save, mapping_resolve
-
         kind: str = opts["kind"]
         path = Path(opts["file"])
         if kind not in IMPORTERS:
