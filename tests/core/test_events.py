@@ -24,8 +24,12 @@ def test_a_published_event_reaches_its_subscriber_once(heard):
     events.subscribe("test.happened", handler)
     events.subscribe("test.happened", handler)  # ready() run twice keeps one subscription
     events.publish("test.happened", {"id": 1})
-    events.publish("test.other", {"id": 2})
     assert got == [("test.happened", [{"id": 1}])]
+
+
+def test_an_event_no_app_subscribes_to_is_refused():
+    with pytest.raises(events.UnknownEventError, match="test.misspelt"):
+        events.publish("test.misspelt", {"id": 2})
 
 
 def test_payloads_are_not_read_when_nobody_listens(heard):

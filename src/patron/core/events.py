@@ -13,6 +13,8 @@ and send them after it commits). ``publish_many`` takes an iterable that is read
 subscriber is listening: an event nobody listens to costs nothing, not even its payloads.
 ``listening`` asks each subscriber's own ``listening`` predicate (webhooks keep the events with
 an active subscription per process), so a producer can skip work no one would see.
+Publishing an event that no app ever subscribed to raises ``UnknownEventError``: a misspelt name
+fails loudly instead of dropping the event.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class _Subscriber:
 
 
 _subscribers: dict[str, list[_Subscriber]] = {}
+
+
+class UnknownEventError(LookupError):
+    """An event that no app subscribes to (a misspelt name, or its app is not installed)."""
 
 
 def subscribe(
@@ -71,6 +77,8 @@ def publish(event: str, payload: Payload) -> None:
 
 def publish_many(event: str, payloads: Iterable[Payload]) -> None:
     """Tell the subscribers of ``event`` of each payload; ``payloads`` is read only if one listens."""
+    if event not in _subscribers:
+        raise UnknownEventError(f"no app subscribes to the event {event!r}")
     wanting = [s for s in _subscribers.get(event, ()) if s.wants(event)]
     if not wanting:
         return
