@@ -28,7 +28,7 @@ def test_a_published_event_reaches_its_subscriber_once(heard):
 
 
 def test_an_event_no_app_subscribes_to_is_refused():
-    with pytest.raises(events.UnknownEventError, match="test.misspelt"):
+    with pytest.raises(events.UnknownEventError, match=r"test\.misspelt"):
         events.publish("test.misspelt", {"id": 2})
 
 
