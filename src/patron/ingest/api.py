@@ -35,9 +35,11 @@ from patron.core.apikit import (
     paginate,
     parse_json_body,
     require_admin,
-    require_record_writer,
     user_of,
     validation_message,
+)
+from patron.customers.apikit import (
+    require_record_writer,
 )
 from patron.engagement.schemas import InteractionIn
 from patron.ingest.batch import ItemResult, error, events_ingest, orders_ingest, paused_gc

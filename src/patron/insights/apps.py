@@ -8,11 +8,13 @@ class InsightsConfig(AppConfig):
     verbose_name = _("Insights")
 
     def ready(self) -> None:
+        # Receivers and tasks import models: only once the app registry is ready.
         from patron.commerce.signals import customers_changed
         from patron.insights.receivers import rescore_customers
 
         customers_changed.connect(rescore_customers, dispatch_uid="insights-rescore")
 
+        # As above.
         from patron.core import scheduler
         from patron.insights.tasks import nightly_scoring
 

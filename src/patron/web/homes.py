@@ -25,6 +25,7 @@ from patron.customers.selectors import customer_scope, of_visible_customers, vis
 from patron.engagement.models import Task
 from patron.feedback.models import FollowUp, Response, Review, ScoreClass, SurveyKind
 from patron.feedback.selectors import FeedFilters, feed, visible_follow_ups, visible_responses
+from patron.imports.models import ImportJob, PossibleDuplicate
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ScoringRun, ValueClass
 from patron.insights.selectors import Dashboard, dashboard_for, team_figures
@@ -231,8 +232,6 @@ def team_blocks(user: User) -> dict[str, Any]:
 
 
 def analyst_blocks(dashboard: Dashboard | None) -> dict[str, Any]:
-    from patron.imports.models import ImportJob, PossibleDuplicate
-
     run = ScoringRun.objects.defer("churn_model", "params").order_by("-as_of").first()
     done = dashboard.run if dashboard else None
     recent = timezone.now() - timedelta(days=30)

@@ -66,7 +66,7 @@ from patron.ingest.cells import csv_cell
 from patron.ingest.export import BOM, csv_response
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
-from patron.web.saved_views import saved_views_of
+from patron.web.selectors import saved_views_of
 
 # Most rows one bulk action takes from ticked boxes (the page shows PATRON_PAGE_SIZE).
 MAX_SELECTED = 500

@@ -15,19 +15,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from patron.core.models import User
+from patron.web.lists import LISTS
 from patron.web.models import SavedView
+from patron.web.selectors import MAX_VIEWS_PER_LIST
 
 # Parameters that are not part of a view (see lists.NOT_FILTERS).
 DROPPED = ("page", "format", "csrfmiddlewaretoken")
-MAX_VIEWS_PER_LIST = 50
-
-
-def saved_views_of(user: User, list_name: str) -> list[SavedView]:
-    return list(
-        SavedView.objects.filter(user=user, list_name=list_name).order_by("name", "id")[
-            :MAX_VIEWS_PER_LIST
-        ]
-    )
 
 
 class SavedViewForm(forms.Form):
@@ -40,8 +33,6 @@ class SavedViewForm(forms.Form):
         self.user = user
 
     def clean_list_name(self) -> str:
-        from patron.web.lists import LISTS
-
         list_name = self.cleaned_data["list_name"]
         if list_name not in LISTS:
             raise forms.ValidationError(_("There is no list “%(name)s”.") % {"name": list_name})
@@ -73,8 +64,6 @@ class SavedViewForm(forms.Form):
 
 
 def _list_url(list_name: str, query: str = "") -> str:
-    from patron.web.lists import LISTS
-
     spec = LISTS.get(list_name)
     url = reverse(spec.url_name) if spec else reverse("home")
     return f"{url}?{query}" if query else url

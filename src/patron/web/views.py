@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 from patron.core.choices import ContactChannel, SalesChannel
 from patron.core.models import User
 from patron.customers.models import Customer
-from patron.customers.overview import customer_overview
 from patron.customers.selectors import (
     can_edit_customer,
     visible_customers,
 )
 from patron.engagement.services import interaction_create, task_create
+from patron.insights.overview import customer_overview
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
 from patron.web.lists import page_number
