@@ -12,7 +12,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,13 +22,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from patron.core import rows
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Contact, Customer
-from patron.feedback import comments, conf, rules
+from patron.feedback import comments, rules
 from patron.feedback.contact_policy import contact_decisions
 from patron.feedback.models import (
     SCORE_RANGE,
@@ -144,7 +145,7 @@ def parse_score(raw: Any, kind: str) -> int:
 def clean_comment(raw: str | None) -> str:
     """Trimmed, without NUL characters (PostgreSQL refuses them), within the length limit."""
     text = (raw or "").replace("\x00", "").strip()
-    limit = conf.comment_max_chars()
+    limit = settings.PATRON_COMMENT_MAX_CHARS
     if len(text) > limit:
         raise CommentTooLongError(limit, len(text))
     return text
@@ -309,7 +310,7 @@ def survey_create(
     items = list(questions)
     if not items or items[0].kind != kind:
         items.insert(0, _default_question(kind))
-    limit = conf.max_questions()
+    limit = settings.PATRON_SURVEY_MAX_QUESTIONS
     if len(items) > limit and not allow_more_questions:
         raise TooManyQuestionsError(limit)
     survey.save()
@@ -335,7 +336,7 @@ def _question_save(survey: Survey, position: int, item: QuestionInput) -> Questi
 @transaction.atomic
 def question_add(*, survey: Survey, item: QuestionInput) -> Question:
     count = Question.objects.select_for_update().filter(survey=survey).count()
-    limit = conf.max_questions()
+    limit = settings.PATRON_SURVEY_MAX_QUESTIONS
     if count >= limit and not survey.allow_more_questions:
         raise TooManyQuestionsError(limit)
     return _question_save(survey, count + 1, item)
@@ -412,7 +413,7 @@ def invitations_create(
     contacts = contacts or {}
     decisions = contact_decisions(customers, channel=channel, purpose=ContactPurpose.SURVEY, now=now, contacts=contacts)
     batch = InvitationBatch()
-    expires = now + timedelta(days=conf.invitation_valid_days())
+    expires = now + timedelta(days=settings.PATRON_INVITATION_VALID_DAYS)
     new: list[Invitation] = []
     for customer in customers:
         decision = decisions[customer.pk]
@@ -564,11 +565,24 @@ def rules_changed(**_kwargs: Any) -> None:
     _rules_cache = (0.0, [])
 
 
+def _configured_sentiment() -> Callable[[str, str], float] | None:
+    """The callable rules use for sentiment, ``f(text, language) -> float`` in [-1, 1], if any:
+    PATRON_SENTIMENT_FUNCTION's dotted path; empty switches sentiment conditions off."""
+    path = settings.PATRON_SENTIMENT_FUNCTION
+    if not path:
+        return None
+    try:
+        func = import_string(path)
+    except ImportError:
+        return None
+    return func if callable(func) else None
+
+
 def _sentiment_for(response: Response) -> rules.Sentiment | None:
     """The configured sentiment function; the default one is answered from the stored score."""
     if not response.comment:
         return None
-    configured = conf.sentiment_function()
+    configured = _configured_sentiment()
     stored = response.sentiment
     if configured is comments.sentiment and stored is not None:
         return lambda _text, _language: stored
@@ -807,7 +821,7 @@ def _follow_up_for(
         reason=reason[:200],
         rule=rule,
         opened_at=now,
-        due_at=now + timedelta(hours=sla_hours or conf.follow_up_sla_hours()),
+        due_at=now + timedelta(hours=sla_hours or settings.PATRON_FOLLOW_UP_SLA_HOURS),
     )
 
 

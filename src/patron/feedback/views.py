@@ -8,6 +8,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from patron.core.models import Branch, Role, User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import can_edit_customer, visible_customers
-from patron.feedback import conf, links, ratelimit, selectors, services
+from patron.feedback import links, ratelimit, selectors, services
 from patron.feedback.contact_policy import contact_opt_out
 from patron.feedback.forms import CloseForm, ContactForm, ReviewForm, SurveyForm
 from patron.feedback.models import (
@@ -102,7 +103,7 @@ def _too_big(request: HttpRequest) -> HttpResponse | None:
     except RequestDataTooBig:
         return _problem(
             request, 413,
-            _("What you sent is too large. A comment can have at most %(n)d characters.") % {"n": conf.comment_max_chars()},
+            _("What you sent is too large. A comment can have at most %(n)d characters.") % {"n": settings.PATRON_COMMENT_MAX_CHARS},
         )
     return None
 
@@ -139,9 +140,9 @@ def _thanks_context(survey: Survey, language: str, **values: Any) -> dict[str, A
         "survey": survey,
         "title": survey.title_for(language),
         "others": others,
-        "comment_max": conf.comment_max_chars(),
+        "comment_max": settings.PATRON_COMMENT_MAX_CHARS,
         "kiosk_url": "",
-        "kiosk_reset": conf.kiosk_reset_seconds(),
+        "kiosk_reset": settings.PATRON_KIOSK_RESET_SECONDS,
         "message": "",
         "error": "",
         **values,
@@ -315,11 +316,11 @@ def response_comment(request: HttpRequest, token: str) -> HttpResponse:
         # Nothing is stored; the text comes back so the respondent can shorten it.
         return _thanks(
             request, response, language=language, kiosk_url=kiosk_url, error=" ".join(exc.messages), status=400,
-            comment_value=request.POST.get("comment", "")[: conf.comment_max_chars() * 2],
+            comment_value=request.POST.get("comment", "")[: settings.PATRON_COMMENT_MAX_CHARS * 2],
         )
     if kiosk_url:
         return _public(
-            request, "kiosk_done.html", {"kiosk_url": kiosk_url, "kiosk_reset": conf.kiosk_reset_seconds()}, language=language
+            request, "kiosk_done.html", {"kiosk_url": kiosk_url, "kiosk_reset": settings.PATRON_KIOSK_RESET_SECONDS}, language=language
         )
     return _thanks(request, response, language=language, message=_("Thank you, your comment is saved."))
 

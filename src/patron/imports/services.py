@@ -39,7 +39,7 @@ from patron.imports.parsing import normalise_email, normalise_name, normalise_ph
 # nothing about any two of them and is not used to flag duplicates.
 DUPLICATE_GROUP_LIMIT = 25
 # Files up to this size are imported in the web request; larger ones go to the worker.
-INLINE_IMPORT_MAX_BYTES = getattr(settings, "PATRON_IMPORT_INLINE_MAX_BYTES", 256 * 1024)
+INLINE_IMPORT_MAX_BYTES = settings.PATRON_IMPORT_INLINE_MAX_BYTES
 
 
 class ImportNotAllowedError(ValidationError):

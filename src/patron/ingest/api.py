@@ -63,11 +63,11 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: Erro
 
 
 def max_items() -> int:
-    return int(getattr(settings, "PATRON_API_MAX_BATCH_ITEMS", 10000))
+    return int(settings.PATRON_API_MAX_BATCH_ITEMS)
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "PATRON_API_MAX_BATCH_BYTES", 64 * 1024 * 1024))
+    return int(settings.PATRON_API_MAX_BATCH_BYTES)
 
 
 class ItemResultOut(OutputSchema):
