@@ -55,10 +55,12 @@ from patron.core.apikit import (
     paginate,
     require_admin,
     sorted_by,
-    user_of,
 )
 from patron.core.choices import SalesChannel
 from patron.core.models import Branch, User
+from patron.core.roles import (
+    user_of,
+)
 from patron.customers.apikit import (
     editable_customer,
 )

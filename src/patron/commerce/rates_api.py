@@ -27,6 +27,8 @@ from patron.core.apikit import (
     csv_list,
     paginate,
     require_admin,
+)
+from patron.core.roles import (
     user_of,
 )
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from django.db.models import Model, QuerySet
@@ -23,7 +23,8 @@ from ninja.errors import HttpError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from patron.core.dates import EARLIEST, LATEST, check_day, check_moment
-from patron.core.models import Role, User
+from patron.core.models import User
+from patron.core.roles import is_admin
 
 # Largest id PostgreSQL's bigint holds: larger numbers are refused as input, not sent to the database.
 MAX_ID = 2**63 - 1
@@ -125,15 +126,6 @@ class ErrorOut(OutputSchema):
     code: str
     message: str
     details: Any = None
-
-
-def user_of(request: HttpRequest) -> User:
-    """The user the request authenticated as (token or session)."""
-    return cast(User, request.auth)  # type: ignore[attr-defined]
-
-
-def is_admin(user: User) -> bool:
-    return bool(user.is_superuser or user.role == Role.ADMIN)
 
 
 def require_admin(user: User) -> None:
@@ -266,13 +258,11 @@ __all__ = [
     "Page",
     "Quantity",
     "forbidden",
-    "is_admin",
     "not_found",
     "paginate",
     "parse_json_body",
     "require_admin",
     "sorted_by",
-    "user_of",
     "validation_details",
     "validation_message",
 ]

@@ -28,9 +28,11 @@ from patron.core.apikit import (
     not_found,
     paginate,
     sorted_by,
-    user_of,
 )
 from patron.core.models import Branch, Region, User
+from patron.core.roles import (
+    user_of,
+)
 from patron.customers.apikit import (
     editable_customer,
     require_record_writer,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from patron.core.apikit import ErrorOut, OutputSchema, user_of
+from patron.core.apikit import (
+    ErrorOut,
+    OutputSchema,
+)
+from patron.core.roles import (
+    user_of,
+)
 from patron.customers.selectors import visible_customers
 
 router = Router(tags=["me"])

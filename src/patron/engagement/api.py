@@ -22,10 +22,12 @@ from patron.core.apikit import (
     not_found,
     paginate,
     sorted_by,
-    user_of,
 )
 from patron.core.choices import ContactChannel
 from patron.core.models import User
+from patron.core.roles import (
+    user_of,
+)
 from patron.customers.apikit import (
     editable_customer,
 )

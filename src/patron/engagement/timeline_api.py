@@ -10,8 +10,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from patron.core.apikit import ApiError, ErrorOut, Id, OutputSchema, user_of
+from patron.core.apikit import (
+    ApiError,
+    ErrorOut,
+    Id,
+    OutputSchema,
+)
 from patron.core.choices import ContactChannel, SalesChannel
+from patron.core.roles import (
+    user_of,
+)
 from patron.customers.apikit import visible_customer
 from patron.customers.timeline import customer_timeline
 

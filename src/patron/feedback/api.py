@@ -27,9 +27,11 @@ from patron.core.apikit import (
     forbidden,
     not_found,
     paginate,
-    user_of,
 )
 from patron.core.models import Branch, Role, User
+from patron.core.roles import (
+    user_of,
+)
 from patron.customers.apikit import (
     editable_customer,
 )

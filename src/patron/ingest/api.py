@@ -35,8 +35,10 @@ from patron.core.apikit import (
     paginate,
     parse_json_body,
     require_admin,
-    user_of,
     validation_message,
+)
+from patron.core.roles import (
+    user_of,
 )
 from patron.customers.apikit import (
     require_record_writer,

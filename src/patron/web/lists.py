@@ -34,7 +34,7 @@ from patron.commerce.selectors import ORDER_SORTS, OrderFilter, filter_orders, v
 from patron.core.choices import SalesChannel
 from patron.core.dates import DayField
 from patron.core.models import Branch, User
-from patron.core.roles import assignable_owners, can_assign_owners
+from patron.core.roles import assignable_owners, can_assign_owners, sees_own_customers_only, user_of
 from patron.customers.models import Customer
 from patron.customers.selectors import (
     COHORT,
@@ -73,9 +73,6 @@ MAX_SELECTED = 500
 # Parameters that are not filters: not kept in saved views, links or CSV links.
 NOT_FILTERS = ("page", "format", "csrfmiddlewaretoken")
 
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _any(choices: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
@@ -249,7 +246,7 @@ def render_list(
         "sort_menu": _sort_menu(spec, sort),
         "querystring": query,
         "list_errors": errors,
-        "saved_views": saved_views_of(_user(request), spec.name),
+        "saved_views": saved_views_of(user_of(request), spec.name),
         spec.name: rows[:size],
         **(extra() if extra else {}),
     }
@@ -395,7 +392,7 @@ def filtered_customers(user: User, params: QueryDict) -> tuple[QuerySet[Customer
 
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Customer]:
         base = visible_customers(user).select_related("owner", "branch", "score")
@@ -441,7 +438,7 @@ class BulkForm(forms.Form):
 @require_POST
 def customer_bulk(request: HttpRequest) -> HttpResponse:
     """Assign an owner or add a tag to ticked customers, or to every customer the filter matches."""
-    user = _user(request)
+    user = user_of(request)
     if not changes_customers(user):
         raise PermissionDenied(_("Your role does not change customers."))
     form = BulkForm(request.POST)
@@ -571,7 +568,7 @@ class OrderFilterForm(forms.Form):
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Order]:
         f = OrderFilter(
@@ -656,7 +653,7 @@ RESPONSE_CSV = {
 
 @login_required
 def response_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Response]:
         f = ResponseFilter(
@@ -756,10 +753,10 @@ FOLLOW_UP_CSV = {
 @login_required
 def follow_up_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Follow-ups, with the close-the-loop figures of the last ``days`` above them."""
-    user = _user(request)
+    user = user_of(request)
     now = timezone.now()
     form = FollowUpFilterForm(request.GET)
-    default_scope = "mine" if user.role in {"rep", "account_manager"} else "all"
+    default_scope = "mine" if sees_own_customers_only(user) else "all"
     state: dict[str, Any] = {}
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[FollowUp]:
@@ -834,7 +831,7 @@ class TaskFilterForm(forms.Form):
 
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
     now = timezone.now()
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Task]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from patron.core.models import User
+from patron.core.roles import user_of
 from patron.web.lists import LISTS
 from patron.web.models import SavedView
 from patron.web.selectors import MAX_VIEWS_PER_LIST
@@ -72,7 +71,7 @@ def _list_url(list_name: str, query: str = "") -> str:
 @login_required
 @require_POST
 def saved_view_create(request: HttpRequest) -> HttpResponse:
-    user = cast(User, request.user)
+    user = user_of(request)
     form = SavedViewForm(request.POST, user=user)
     list_name = request.POST.get("list_name", "")
     if not form.is_valid():
@@ -92,7 +91,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    view = get_object_or_404(SavedView, pk=pk, user=cast(User, request.user))
+    view = get_object_or_404(SavedView, pk=pk, user=user_of(request))
     view.delete()
     messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
     return redirect(_list_url(view.list_name))
