@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.commerce.services import cost_event_create, customer_totals_refresh
+from patron.core.columns import COLUMNS
 from patron.customers.models import Contact, Customer
 from patron.engagement.models import Interaction
 from patron.imports.engine import ImportInputError
-from patron.ingest.columns import COLUMNS
 from tests.factories import make_customer, make_order, make_product
 from tests.imports.helpers import counts, run, write_csv
 

@@ -39,11 +39,11 @@ from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, 
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
+from patron.core.cells import APOSTROPHE
 from patron.imports import writer
 from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.parsing import ParseError, as_text
-from patron.ingest.cells import APOSTROPHE
 
 if TYPE_CHECKING:
     from patron.imports.kinds import OrderImporter

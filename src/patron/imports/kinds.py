@@ -272,7 +272,7 @@ class Importer:
 
     @classmethod
     def required(cls) -> tuple[str, ...]:
-        from patron.ingest.columns import COLUMNS
+        from patron.core.columns import COLUMNS
 
         return COLUMNS[cls.kind].required
 

@@ -173,7 +173,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 def _error_preview(job: ImportJob, limit: int = 50) -> list[dict[str, str]]:
     import csv
 
-    from patron.ingest.cells import unescape_text
+    from patron.core.cells import unescape_text
 
     if not job.error_file or job.is_active:
         return []

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 
 from patron.commerce.models import Order
 from patron.commerce.selectors import ORDER_SORTS, OrderFilter, filter_orders, visible_orders
+from patron.core.cells import csv_cell
 from patron.core.choices import SalesChannel
 from patron.core.dates import DayField
 from patron.core.models import Branch, User
@@ -62,7 +63,6 @@ from patron.feedback.lists import (
 )
 from patron.feedback.models import Channel, FollowUp, Response, ScoreClass, Survey, Touchpoint
 from patron.feedback.selectors import loop_report, visible_follow_ups, visible_responses
-from patron.ingest.cells import csv_cell
 from patron.ingest.export import BOM, csv_response
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
