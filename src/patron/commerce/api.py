@@ -58,12 +58,8 @@ from patron.core.apikit import (
 )
 from patron.core.choices import SalesChannel
 from patron.core.models import Branch, User
-from patron.core.roles import (
-    user_of,
-)
-from patron.customers.apikit import (
-    editable_customer,
-)
+from patron.core.roles import user_of
+from patron.customers.apikit import editable_customer
 from patron.customers.selectors import (
     can_edit_customer,
     of_visible_customers,

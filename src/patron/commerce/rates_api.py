@@ -28,9 +28,7 @@ from patron.core.apikit import (
     paginate,
     require_admin,
 )
-from patron.core.roles import (
-    user_of,
-)
+from patron.core.roles import user_of
 
 router = Router()
 

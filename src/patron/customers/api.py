@@ -30,9 +30,7 @@ from patron.core.apikit import (
     sorted_by,
 )
 from patron.core.models import Branch, Region, User
-from patron.core.roles import (
-    user_of,
-)
+from patron.core.roles import user_of
 from patron.customers.apikit import (
     editable_customer,
     require_record_writer,

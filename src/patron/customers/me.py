@@ -9,9 +9,7 @@ from patron.core.apikit import (
     ErrorOut,
     OutputSchema,
 )
-from patron.core.roles import (
-    user_of,
-)
+from patron.core.roles import user_of
 from patron.customers.selectors import visible_customers
 
 router = Router(tags=["me"])

@@ -25,12 +25,8 @@ from patron.core.apikit import (
 )
 from patron.core.choices import ContactChannel
 from patron.core.models import User
-from patron.core.roles import (
-    user_of,
-)
-from patron.customers.apikit import (
-    editable_customer,
-)
+from patron.core.roles import user_of
+from patron.customers.apikit import editable_customer
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import (
     can_edit_customer,

@@ -17,9 +17,7 @@ from patron.core.apikit import (
     OutputSchema,
 )
 from patron.core.choices import ContactChannel, SalesChannel
-from patron.core.roles import (
-    user_of,
-)
+from patron.core.roles import user_of
 from patron.customers.apikit import visible_customer
 from patron.customers.timeline import customer_timeline
 

@@ -29,12 +29,8 @@ from patron.core.apikit import (
     paginate,
 )
 from patron.core.models import Branch, Role, User
-from patron.core.roles import (
-    user_of,
-)
-from patron.customers.apikit import (
-    editable_customer,
-)
+from patron.core.roles import user_of
+from patron.customers.apikit import editable_customer
 from patron.customers.selectors import visible_customers
 from patron.feedback import links, selectors, services
 from patron.feedback.comments import decode_themes

@@ -37,12 +37,8 @@ from patron.core.apikit import (
     require_admin,
     validation_message,
 )
-from patron.core.roles import (
-    user_of,
-)
-from patron.customers.apikit import (
-    require_record_writer,
-)
+from patron.core.roles import user_of
+from patron.customers.apikit import require_record_writer
 from patron.engagement.schemas import InteractionIn
 from patron.ingest.batch import ItemResult, error, events_ingest, orders_ingest, paused_gc
 from patron.ingest.models import Webhook, WebhookDelivery, WebhookEvent
