@@ -4,7 +4,7 @@ Run from the repository root:
 
     .venv/bin/python bench/bench_import.py --lines 1000000
 
-Writes a CSV of N order lines with the export's header (``patron.ingest.columns``; about five
+Writes a CSV of N order lines with the export's header (``patron.core.columns``; about five
 lines per order, ISO times with offsets, as ``patron export orders`` writes them), then for each
 database, in a fresh database with the same customers and products:
 
@@ -52,7 +52,7 @@ PG_BENCH_DB = "patron_bench_import"
 
 
 def write_orders_csv(path: Path, lines: int, *, customers: int, products: int, seed: int = 7) -> dict[str, Any]:
-    from patron.ingest.columns import import_columns
+    from patron.core.columns import import_columns
 
     rng = random.Random(seed)
     header = list(import_columns("orders"))

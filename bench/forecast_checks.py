@@ -24,7 +24,7 @@ import time
 
 import pandas as pd
 
-from patron.analytics import clv, migration, value
+from patron.analytics import clv, migration, migration_flows, value
 from patron.analytics.pipeline import ScoringConfig, ScoringInputs, _churn, _summary
 from patron.generator.frames import scoring_inputs
 from patron.generator.simulate import simulate
@@ -48,14 +48,14 @@ def migration_figures(inputs: ScoringInputs) -> None:
     recent = labels[labels["period"] > labels["period"].max() - 8]
     for name, frame in (("16 quarters", labels), ("last 8 quarters", recent)):
         for window in (4, None):
-            back = migration.backtest(frame, classes=CLASSES, window=window)
+            back = migration_flows.backtest(frame, classes=CLASSES, window=window)
             print(f"\nback-test, {name}, window={window}: {back.n_forecasts} forecasts, "
                   f"beats no change: {back.beats_no_change}, beats last matrix: {back.beats_last_matrix}")
             print(back.errors.round(1).to_string())
     origin = labels["period"].max() - 4
     past = labels[labels["period"] <= origin]
     now = past.loc[past["period"] == origin, "value_class"].value_counts()
-    flow = migration.forecast_counts(migration.flow_model(past, classes=CLASSES), now, 4)
+    flow = migration_flows.forecast_counts(migration_flows.flow_model(past, classes=CLASSES), now, 4)
     shares = migration.forecast_mix(
         migration.transition_matrix(past, classes=CLASSES), now.reindex(list(CLASSES)).fillna(0) / now.sum(), 4
     )
@@ -66,7 +66,7 @@ def migration_figures(inputs: ScoringInputs) -> None:
         "survivors only": (shares["most_valuable"] * now.sum()).to_numpy()[1:].round(0),
         "actual": actual["most_valuable"].to_numpy(),
     }, index=actual.index).to_string())
-    st = migration.stationarity_test(labels, classes=CLASSES)
+    st = migration_flows.stationarity_test(labels, classes=CLASSES)
     print(f"\nAnderson-Goodman: statistic {st.statistic:.1f}, df {st.df}, p = {st.p_value:.3g}")
 
 

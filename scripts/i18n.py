@@ -13,6 +13,7 @@ The .mo files are compiled with polib, so no GNU gettext is needed to run the ap
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +107,30 @@ def compile_all() -> None:
         po.save_as_mofile(str(po_path.with_suffix(".mo")))
 
 
+# The names makemessages extracts strings from (xgettext's keywords in Django's command). A
+# translation function imported under any other name hides its strings from the catalogues.
+KEYWORDS = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
+            "pgettext_lazy", "npgettext", "npgettext_lazy"}
+ALIAS = re.compile(r"import\s+(n?p?gettext(?:_lazy|_noop)?)\s+as\s+(\w+)")
+
+
+def hidden_aliases() -> list[str]:
+    """Imports of a translation function under a name makemessages does not read."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in ALIAS.finditer(line):
+                if match.group(2) not in KEYWORDS:
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {match.group(1)} as {match.group(2)}")
+    return found
+
+
 def main() -> int:
+    hidden = hidden_aliases()
+    if hidden:
+        print("strings behind these names are not extracted; import the function as _ or by its own name:",
+              *hidden, sep="\n  ", file=sys.stderr)
+        return 1
     extract()
     if "--check" in sys.argv:
         problems = {lang: missing(lang) for lang in LANGS}

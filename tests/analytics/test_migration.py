@@ -172,6 +172,7 @@ def test_edge_cases_and_bad_input(labels):
 # -- entries, exits, stationarity and the back-test ----------------------------------------------
 
 from patron.analytics import migration as mig  # noqa: E402
+from patron.analytics import migration_flows as flows  # noqa: E402
 
 THREE = ("top", "mid", "low")
 
@@ -208,48 +209,48 @@ def test_flow_model_counts_entries_and_exits_by_hand():
             "value_class": ["top", "mid", "low", "mid", "low", "top", "top"],
         }
     )
-    model = mig.flow_model(labels, classes=THREE)
+    model = flows.flow_model(labels, classes=THREE)
     # 1: top -> mid, 2: mid -> exit, 3: low -> low; 4 and 5 enter top.
     assert model.counts.loc["top"].tolist() == [0, 1, 0, 0]
-    assert model.counts.loc["mid", mig.EXIT] == 1 and model.counts.loc["low", "low"] == 1
+    assert model.counts.loc["mid", flows.EXIT] == 1 and model.counts.loc["low", "low"] == 1
     assert model.entries.tolist() == [2.0, 0.0, 0.0] and model.n_transitions == 1
-    ahead = mig.forecast_counts(model, {"top": 2, "mid": 1, "low": 1}, 2)
+    ahead = flows.forecast_counts(model, {"top": 2, "mid": 1, "low": 1}, 2)
     # n1 = n0 @ P + e: top 0 + 2, mid 2 (from top) + 0, low 1; mid's customer exits.
     assert ahead.iloc[1].tolist() == [2.0, 2.0, 1.0]
     assert ahead.iloc[2].tolist() == [2.0, 2.0, 1.0]
     with pytest.raises(AnalyticsInputError, match="window"):
-        mig.flow_model(labels, classes=THREE, window=0)
+        flows.flow_model(labels, classes=THREE, window=0)
     with pytest.raises(AnalyticsInputError, match="one row per customer"):
-        mig.flow_model(pd.concat([labels, labels.head(1)]), classes=THREE)
+        flows.flow_model(pd.concat([labels, labels.head(1)]), classes=THREE)
 
 
 def test_flow_model_recovers_the_simulated_chain_and_its_steady_state():
     labels = _chain_labels([P_STEADY] * 8, 20_000, (300, 600, 300), seed=1)
-    model = mig.flow_model(labels, classes=THREE, window=None)
+    model = flows.flow_model(labels, classes=THREE, window=None)
     assert np.abs(model.probabilities.to_numpy() - P_STEADY).max() < 0.01
     assert model.entries.tolist() == [300.0, 600.0, 300.0]
     # Steady state n = n P + e: the forecast converges to it from any start.
     steady = np.linalg.solve((np.eye(3) - P_STEADY[:, :3]).T, [300, 600, 300])
-    far = mig.forecast_counts(model, {"top": 0, "mid": 0, "low": 0}, 200).iloc[-1].to_numpy()
+    far = flows.forecast_counts(model, {"top": 0, "mid": 0, "low": 0}, 200).iloc[-1].to_numpy()
     assert far == pytest.approx(steady, rel=0.03)
 
 
 def test_stationarity_test_accepts_a_steady_chain_and_rejects_a_changing_one():
-    steady = mig.stationarity_test(_chain_labels([P_STEADY] * 6, 3000, (40, 80, 40), seed=2), classes=THREE)
+    steady = flows.stationarity_test(_chain_labels([P_STEADY] * 6, 3000, (40, 80, 40), seed=2), classes=THREE)
     # df: 3 classes x (6 pairs - 1) x (4 destinations - 1)
     assert steady.df == 45 and steady.n_transitions == 6
     assert steady.p_value is not None and steady.p_value > 0.01 and steady.stationary
-    changing = mig.stationarity_test(
+    changing = flows.stationarity_test(
         _chain_labels([P_STEADY] * 3 + [P_OTHER] * 3, 3000, (40, 80, 40), seed=2), classes=THREE
     )
     assert changing.p_value is not None and changing.p_value < 1e-6 and not changing.stationary
-    one = mig.stationarity_test(_chain_labels([P_STEADY], 100, (1, 1, 1), seed=2), classes=THREE)
+    one = flows.stationarity_test(_chain_labels([P_STEADY], 100, (1, 1, 1), seed=2), classes=THREE)
     assert one.p_value is None and one.stationary is None
 
 
 def test_backtest_on_a_steady_chain_beats_both_baselines():
     labels = _chain_labels([P_STEADY] * 10, 2000, (100, 300, 100), seed=3)
-    back = mig.backtest(labels, classes=THREE)
+    back = flows.backtest(labels, classes=THREE)
     assert back.n_forecasts == 8  # periods 3..10, each from the periods before it
     assert list(back.errors.index) == ["model", "no_change", "last_matrix"]
     assert set(back.forecasts["method"]) == {"model", "no_change", "last_matrix"}
@@ -281,7 +282,7 @@ def test_forecast_with_entries_follows_the_generated_book_where_survivors_only_f
     origin = pd.Period("2024Q4", freq="Q")
     past = labels[labels["period"] <= origin]
     now = past.loc[past["period"] == origin, "value_class"].value_counts()
-    flow = mig.forecast_counts(mig.flow_model(past, classes=classes), now, 4)["most_valuable"].to_numpy()[1:]
+    flow = flows.forecast_counts(flows.flow_model(past, classes=classes), now, 4)["most_valuable"].to_numpy()[1:]
     shares = mig.forecast_mix(mig.transition_matrix(past, classes=classes), now.reindex(list(classes)) / now.sum(), 4)
     survivors = (shares["most_valuable"] * now.sum()).to_numpy()[1:]
     actual = mig.mix_by_period(labels[labels["period"] > origin], classes=classes)["most_valuable"].to_numpy()
@@ -292,7 +293,7 @@ def test_forecast_with_entries_follows_the_generated_book_where_survivors_only_f
 
 def test_backtest_on_the_generated_book_is_honest_about_its_baselines(generated_labels):
     classes = ("most_valuable", "other", "below_zero")
-    back = mig.backtest(generated_labels, classes=classes)
+    back = flows.backtest(generated_labels, classes=classes)
     total = back.errors["total"]
     assert back.beats_no_change == (total["model"] < total["no_change"])
     assert back.beats_last_matrix == (total["model"] < total["last_matrix"])

@@ -194,9 +194,9 @@ def test_purchase_model_is_chosen_by_the_holdout_back_test(scored):
 
 
 def test_back_test_fits_on_a_sample_of_a_large_book(monkeypatch):
-    from patron.analytics import pipeline
+    from patron.analytics import purchase_models
 
-    monkeypatch.setattr(pipeline, "BACKTEST_SAMPLE", 300)
+    monkeypatch.setattr(purchase_models, "BACKTEST_SAMPLE", 300)
     inputs = simulate(n=600, seed=5)
     result = run_pipeline(inputs, ScoringConfig(as_of=AS_OF))
     holdout = result.diagnostics["holdout"]

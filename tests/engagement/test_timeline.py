@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patron.commerce.services import cost_event_create
+from patron.customers.timeline import customer_timeline, sources
 from patron.engagement.services import interaction_create, task_create
-from patron.engagement.timeline import customer_timeline, sources
 from tests.factories import make_customer, make_order
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from patron.core import scheduler
 from patron.core.tokens import token_create
-from patron.engagement.timeline import customer_timeline
+from patron.customers.timeline import customer_timeline
 from patron.feedback.models import Invitation, Response, Review
 from patron.feedback.services.answers import response_create
 from patron.feedback.services.follow_ups import follow_up_close

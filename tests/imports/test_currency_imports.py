@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order
+from patron.core.columns import COLUMNS
 from patron.customers.models import Customer
 from patron.imports import fastpath
 from patron.imports.kinds.rates import RateImporter
-from patron.ingest.columns import COLUMNS
 from tests.factories import make_customer, make_product, make_user
 from tests.imports.helpers import counts, read_errors, run, write_csv, write_xlsx
 

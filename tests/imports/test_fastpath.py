@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from patron.commerce.models import ExchangeRate, Order, OrderLine
+from patron.core.columns import COLUMNS
 from patron.customers.models import Customer
 from patron.imports import fastpath
 from patron.imports.kinds.orders import OrderImporter
-from patron.ingest.columns import COLUMNS
 from tests.factories import make_branch, make_customer, make_product
 from tests.imports.helpers import counts, run, write_csv
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
 from patron.commerce.services import cost_event_create
+from patron.core.columns import COLUMNS
 from patron.customers.models import Contact, Customer
 from patron.engagement.models import Interaction
 from patron.imports.engine import ImportInputError
-from patron.ingest.columns import COLUMNS
 from tests.factories import make_customer, make_order, make_product
 from tests.imports.helpers import counts, run, write_csv
 

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from patron.commerce.models import Order
 from patron.commerce.services import order_event_payload
 from patron.commerce.signals import customers_changed
+from patron.core.columns import COLUMNS
 from patron.imports.kinds.orders import OrderImporter
-from patron.ingest.columns import COLUMNS
 from patron.ingest.delivery import verify_signature
 from patron.ingest.models import WebhookDelivery
 from patron.ingest.webhooks import webhook_create

@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.services import LineInput, cost_event_create, order_create
+from patron.core.columns import COLUMNS, export_columns, import_columns, importable_kinds
 from patron.customers.models import Contact, Customer
 from patron.customers.services import contact_create
 from patron.engagement.models import Interaction
 from patron.engagement.services import interaction_create, task_create
 from patron.ingest import export
-from patron.ingest.columns import COLUMNS, export_columns, import_columns, importable_kinds
 from tests.api.conftest import client_for
 from tests.factories import make_customer, make_product
 

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.services import LineInput, cost_event_create, order_create
+from patron.core.cells import csv_cell, escape_text, xlsx_cell
+from patron.core.columns import importable_kinds
 from patron.customers.models import Contact, Customer
 from patron.customers.services import contact_create
 from patron.engagement.models import Interaction
@@ -31,8 +33,6 @@ from patron.engagement.services import interaction_create, task_create
 from patron.feedback.services.answers import response_create
 from patron.feedback.services.surveys import survey_create
 from patron.imports.parsing import as_text
-from patron.ingest.cells import csv_cell, escape_text, xlsx_cell
-from patron.ingest.columns import importable_kinds
 from tests.api.conftest import client_for
 from tests.factories import make_branch, make_customer, make_product, make_user
 from tests.imports.helpers import read_errors, run, write_csv

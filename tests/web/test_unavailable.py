@@ -44,7 +44,7 @@ def test_an_api_call_during_an_outage_is_a_503_in_the_error_shape(alice):
     api = client_for(alice)
     api.client.raise_request_exception = False
     with mock.patch("patron.config.api.database_unavailable", return_value=True), mock.patch(
-        "patron.core.api.visible_customers", side_effect=OperationalError("gone")
+        "patron.customers.me.visible_customers", side_effect=OperationalError("gone")
     ):
         response = api.get("/me")
     assert response.status_code == 503 and response["Retry-After"]

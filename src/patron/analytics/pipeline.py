@@ -29,7 +29,6 @@ Conventions (documented for users in docs/analytics/scoring.md):
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,19 +38,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from patron.analytics import _pairs, basket, churn, clv, migration, rfm, trends, value
+from patron.analytics import (
+    _pairs,
+    basket,
+    churn,
+    clv,
+    migration,
+    migration_flows,
+    purchase_models,
+    rfm,
+    trends,
+    value,
+)
 from patron.analytics.errors import AnalyticsInputError
 
 MIGRATION_CLASSES: tuple[str, ...] = ("most_valuable", "other", "below_zero")
-# The purchase models a run chooses between by its holdout back-test, in order of preference on
-# a tie (BG/NBD: the simpler and faster to fit).
-PURCHASE_MODELS: dict[str, type[clv.BetaGeo] | type[clv.ParetoNBD]] = {
-    "bgnbd": clv.BetaGeo,
-    "paretonbd": clv.ParetoNBD,
-}
-# The back-test fits both models on at most this many customers (a seeded random sample): the
-# parameters of either model settle well below it, and the run's time stays that of one fit.
-BACKTEST_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def run_pipeline(inputs: ScoringInputs, config: ScoringConfig, progress: Progres
         try:
             step("profit", lambda: _profit(orders, costs, as_of, scores))
             # The back-test first: it chooses the purchase model the CLV step fits on everything.
-            step("holdout", lambda: _holdout(orders, config, as_of, diagnostics))
+            step("holdout", lambda: diagnostics.update(holdout=purchase_models.holdout_backtest(orders, as_of, config.holdout_weeks)))
             step("clv", lambda: _clv(orders, config, as_of, scores, params, diagnostics, fitted))
             step("value", lambda: _value_classes(config, scores, params, diagnostics))
             step("rfm", lambda: _rfm(orders, as_of, scores, params))
@@ -224,12 +225,6 @@ def _profit(orders: pd.DataFrame, costs: pd.DataFrame, as_of: pd.Timestamp, scor
     scores["profit_12m"] = recent.set_index("customer_id")["profit"].reindex(scores.index).fillna(0.0)
 
 
-def _summary(orders: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
-    return clv.rfm_summary(
-        orders, customer_col="customer_id", date_col="date", amount_col="revenue", observation_end=end, unit="W"
-    )
-
-
 def _clv(
     orders: pd.DataFrame,
     config: ScoringConfig,
@@ -242,11 +237,11 @@ def _clv(
     if orders.empty:
         diagnostics["clv"] = {"skipped": "no orders"}
         return
-    summary = _summary(orders, as_of)
+    summary = purchase_models.weekly_summary(orders, as_of)
     _summary_scores(summary, scores)
     chosen = diagnostics.get("holdout", {}).get("winner") or "bgnbd"
     try:
-        bg = PURCHASE_MODELS[chosen]().fit(summary)
+        bg = purchase_models.PURCHASE_MODELS[chosen]().fit(summary)
     except clv.CLVError as exc:
         if chosen == "bgnbd":
             diagnostics["clv"] = {"error": str(exc)}
@@ -262,7 +257,7 @@ def _clv(
     fitted["purchase"] = bg
     params["purchase_model"] = chosen
     params[chosen] = {k: float(v) for k, v in bg.params_.items()}
-    diagnostics[chosen] = _fit_diagnostics(bg)
+    diagnostics[chosen] = purchase_models.fit_diagnostics(bg)
     t = config.expected_purchases_days / 7.0
     _purchase_scores(bg, summary, config, scores)
     try:
@@ -272,7 +267,7 @@ def _clv(
         return
     fitted["gammagamma"] = gg
     params["gammagamma"] = {k: float(v) for k, v in gg.params_.items()}
-    diagnostics["gammagamma"] = _fit_diagnostics(gg)
+    diagnostics["gammagamma"] = purchase_models.fit_diagnostics(gg)
     scores["clv"] = _margin_clv(bg, gg, summary, config, scores)
     params["clv"] = {
         "horizon_weeks": config.clv_horizon_weeks,
@@ -296,98 +291,6 @@ def _margin_clv(bg: Any, gg: Any, summary: pd.DataFrame, config: ScoringConfig, 
     value_rev = clv.lifetime_value(bg, gg, summary, horizon=config.clv_horizon_weeks, discount_rate=config.weekly_discount)
     margin_rate = ((scores["revenue"] - scores["cogs"]) / scores["revenue"].where(scores["revenue"] > 0)).clip(0, 1)
     return (value_rev.reindex(scores.index) * margin_rate.fillna(0.0)).where(scores["frequency"].notna())
-
-
-def _fit_diagnostics(model: Any) -> dict[str, Any]:
-    diag = getattr(model, "diagnostics_", None)
-    out: dict[str, Any] = {"log_likelihood": float(model.log_likelihood_)}
-    if diag is not None:
-        for name in ("converged", "n_customers", "n_groups", "iterations", "message"):
-            if hasattr(diag, name):
-                v = getattr(diag, name)
-                out[name] = v if isinstance(v, (bool, int, str)) or v is None else float(v)
-        se = getattr(diag, "standard_errors", None)
-        if se:
-            out["standard_errors"] = {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in se.items()}
-    return out
-
-
-def _holdout(orders: pd.DataFrame, config: ScoringConfig, as_of: pd.Timestamp, diagnostics: dict[str, Any]) -> None:
-    """Back-test the purchase models on the book itself and choose the one the run uses.
-
-    Each model in :data:`PURCHASE_MODELS` is fitted on the calibration period (to ``as_of -
-    holdout_weeks``; the same random sample of at most :data:`BACKTEST_SAMPLE` customers for
-    all) and predicts each customer's purchases in the holdout weeks. The winner has the
-    smallest mean absolute error per customer; the total error (predicted minus actual
-    purchases of the sample, in %) is recorded beside it. The chart is Fader-Hardie's
-    conditional expectation plot: customers grouped by their number of repeat purchases in
-    calibration, mean predicted (each model) vs mean actual purchases in the holdout.
-    """
-    cal_end = as_of - pd.Timedelta(weeks=config.holdout_weeks)
-    cal = orders[orders["date"] < cal_end + pd.Timedelta(days=1)]
-    if cal.empty or cal["customer_id"].nunique() < 50:
-        diagnostics["holdout"] = {"skipped": "not enough history before the holdout period"}
-        return
-    summary = _summary(cal, cal_end)
-    n_book = len(summary)
-    if n_book > BACKTEST_SAMPLE:
-        summary = summary.sample(n=BACKTEST_SAMPLE, random_state=0).sort_index()
-    hold = orders[(orders["date"] > cal_end + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))]
-    hold = hold[hold["customer_id"].isin(summary.index)]
-    # Same-day purchases count once, as in the calibration summary.
-    actual = hold.assign(day=hold["date"].dt.normalize()).groupby("customer_id")["day"].nunique()
-    frame = pd.DataFrame({"frequency": summary["frequency"], "actual": actual.reindex(summary.index).fillna(0.0)})
-    models: dict[str, dict[str, Any]] = {}
-    total_actual = float(frame["actual"].sum())
-    for name, cls in PURCHASE_MODELS.items():
-        started = time.perf_counter()
-        try:
-            model = cls().fit(summary)
-            predicted = model.expected_purchases(summary, float(config.holdout_weeks))
-        except clv.CLVError as exc:
-            models[name] = {"error": str(exc)}
-            continue
-        frame[name] = predicted
-        error = predicted - frame["actual"]
-        total = float(predicted.sum())
-        models[name] = {
-            "mae": float(error.abs().mean()),
-            "rmse": float(np.sqrt((error**2).mean())),
-            "total_predicted": total,
-            "total_error_pct": 100.0 * (total - total_actual) / total_actual if total_actual else None,
-            "log_likelihood": float(model.log_likelihood_),
-            "params": {k: float(v) for k, v in model.params_.items()},
-            "fit_seconds": round(time.perf_counter() - started, 3),
-        }
-    scored = [name for name in PURCHASE_MODELS if "mae" in models[name]]
-    if not scored:
-        diagnostics["holdout"] = {"error": "; ".join(f"{k}: {v['error']}" for k, v in models.items()), "models": models}
-        return
-    winner = min(scored, key=lambda name: models[name]["mae"])  # ties: the first (BG/NBD)
-    frame["bucket"] = frame["frequency"].clip(upper=7).astype(int)
-    grouped = frame.groupby("bucket")
-    means = grouped[["actual", *scored]].mean()
-    diagnostics["holdout"] = {
-        "calibration_end": cal_end.date().isoformat(),
-        "holdout_weeks": config.holdout_weeks,
-        "customers": n_book,
-        "sample": len(summary),
-        "winner": winner,
-        "models": models,
-        "params": models[winner]["params"],
-        "buckets": [
-            {
-                "frequency": int(b),
-                "n": int(n),
-                "predicted": float(means.at[b, winner]),
-                "actual": float(means.at[b, "actual"]),
-                "by_model": {name: float(means.at[b, name]) for name in scored},
-            }
-            for b, n in grouped.size().items()
-        ],
-        "total_predicted": models[winner]["total_predicted"],
-        "total_actual": total_actual,
-    }
 
 
 def _value_classes(config: ScoringConfig, scores: pd.DataFrame, params: dict[str, Any], diagnostics: dict[str, Any]) -> None:
@@ -532,11 +435,11 @@ def _migration(
     current_mix = labels.loc[labels["period"] == latest, "value_class"].value_counts(normalize=True)
     current_counts = labels.loc[labels["period"] == latest, "value_class"].value_counts()
     # The forecast counts customers entering (new) and leaving each class, not survivors only.
-    flows = migration.flow_model(labels, classes=MIGRATION_CLASSES)
-    counts_ahead = migration.forecast_counts(flows, current_counts, config.migration_forecast_quarters)
+    flows = migration_flows.flow_model(labels, classes=MIGRATION_CLASSES)
+    counts_ahead = migration_flows.forecast_counts(flows, current_counts, config.migration_forecast_quarters)
     forecast = counts_ahead.div(counts_ahead.sum(axis=1).where(lambda x: x > 0), axis=0).fillna(0.0)
-    stationarity = migration.stationarity_test(labels, classes=MIGRATION_CLASSES)
-    back = migration.backtest(labels, classes=MIGRATION_CLASSES)
+    stationarity = migration_flows.stationarity_test(labels, classes=MIGRATION_CLASSES)
+    back = migration_flows.backtest(labels, classes=MIGRATION_CLASSES)
     down = migration.likely_to_move_down(labels, matrix, classes=MIGRATION_CLASSES, period=latest)
     scores["move_down_prob"] = down.set_index("customer_id")["p_down"].reindex(scores.index)
     diagnostics["migration"] = {
@@ -554,7 +457,7 @@ def _migration(
             {"step": int(i), **{k: float(row[k]) for k in MIGRATION_CLASSES}}
             for i, (_, row) in enumerate(counts_ahead.iterrows())
         ],
-        "exit_probabilities": {k: _finite(flows.probabilities.at[k, migration.EXIT]) for k in MIGRATION_CLASSES},
+        "exit_probabilities": {k: _finite(flows.probabilities.at[k, migration_flows.EXIT]) for k in MIGRATION_CLASSES},
         "entries_per_period": {k: float(flows.entries[k]) for k in MIGRATION_CLASSES},
         "stationarity": {
             "statistic": stationarity.statistic,
@@ -673,7 +576,7 @@ def rescore(
     # "bgnbd": the key of runs stored before the purchase model was chosen per run.
     bg, gg = fitted.get("purchase", fitted.get("bgnbd")), fitted.get("gammagamma")
     if bg is not None and not orders.empty:
-        summary = _summary(orders, as_of)
+        summary = purchase_models.weekly_summary(orders, as_of)
         _summary_scores(summary, scores)
         _purchase_scores(bg, summary, config, scores)
         if gg is not None:

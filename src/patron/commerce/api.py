@@ -50,18 +50,20 @@ from patron.core.apikit import (
     Moment,
     Page,
     csv_list,
-    editable_customer,
     forbidden,
     not_found,
-    of_visible_customers,
     paginate,
     require_admin,
     sorted_by,
-    user_of,
 )
 from patron.core.choices import SalesChannel
 from patron.core.models import Branch, User
-from patron.customers.selectors import can_edit_customer
+from patron.core.roles import user_of
+from patron.customers.apikit import editable_customer
+from patron.customers.selectors import (
+    can_edit_customer,
+    of_visible_customers,
+)
 
 router = Router()
 

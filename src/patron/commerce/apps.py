@@ -11,6 +11,10 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
+        # Models are importable only once the app registry is ready.
+        from patron.commerce.timeline import register_commerce_sources
+
+        register_commerce_sources()
         checks.register(base_currency_check, checks.Tags.database)
 
 
@@ -18,6 +22,7 @@ def base_currency_check(app_configs: Any, databases: Any = None, **kwargs: Any) 
     """``patron check --database default``: PATRON_BASE_CURRENCY is the currency of the stored totals."""
     from django.db import DatabaseError
 
+    # Imports models: checks are registered before the app registry is ready.
     from patron.commerce.currency import base_currency_problem
 
     if not databases:

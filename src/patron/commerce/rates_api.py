@@ -27,8 +27,8 @@ from patron.core.apikit import (
     csv_list,
     paginate,
     require_admin,
-    user_of,
 )
+from patron.core.roles import user_of
 
 router = Router()
 

@@ -21,16 +21,26 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
+from patron.commerce.api import router as commerce_router
 from patron.commerce.currency import MissingRateError
+from patron.commerce.rates_api import router as rates_router
 from patron.core.apikit import (
     ApiError,
     ErrorOut,
     parse_json_body,
+    provide_csv_response,
     validation_details,
     validation_message,
 )
 from patron.core.errors import DuplicateExternalIdError, database_unavailable
 from patron.core.tokens import token_authenticate
+from patron.customers.api import router as customers_router
+from patron.customers.me import router as me_router
+from patron.engagement.api import router as engagement_router
+from patron.engagement.timeline_api import router as timeline_router
+from patron.feedback.api import router as feedback_router
+from patron.ingest.api import router as ingest_router
+from patron.ingest.export import csv_response
 from patron.web.errors import unavailable
 
 logger = logging.getLogger("patron.api")
@@ -222,22 +232,13 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "server_error", _("Something went wrong on the server; it has been logged."))
 
 
-def _mount() -> None:
-    from patron.commerce.api import router as commerce_router
-    from patron.commerce.rates_api import router as rates_router
-    from patron.core.api import router as core_router
-    from patron.customers.api import router as customers_router
-    from patron.engagement.api import router as engagement_router
-    from patron.feedback.api import router as feedback_router
-    from patron.ingest.api import router as ingest_router
-
-    api.add_router("/", core_router)
-    api.add_router("/", customers_router)
-    api.add_router("/", commerce_router)
-    api.add_router("/", rates_router)
-    api.add_router("/", engagement_router)
-    api.add_router("/", ingest_router)
-    api.add_router("/", feedback_router)
-
-
-_mount()
+api.add_router("/", me_router)
+api.add_router("/", customers_router)
+api.add_router("/", timeline_router)
+api.add_router("/", commerce_router)
+api.add_router("/", rates_router)
+api.add_router("/", engagement_router)
+api.add_router("/", ingest_router)
+api.add_router("/", feedback_router)
+# The routers answer ?format=csv with the export's columns; the export stands above them.
+provide_csv_response(csv_response)

@@ -8,14 +8,13 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from patron.core.sqlite import SQLITE_PRAGMAS, SQLITE_TIMEOUT
+
 SUPPORTED_ENGINES = {
     "django.db.backends.sqlite3": "sqlite",
     "django.db.backends.postgresql": "postgresql",
 }
 
-# Every SQLite connection's settings (Django's, and the scoring run's ADBC writer's).
-SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-64000")
-SQLITE_TIMEOUT = 30  # seconds a connection waits for another's write lock
 
 
 def database_from_url(url: str | None, data_dir: Path) -> dict[str, Any]:

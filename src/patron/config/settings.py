@@ -8,7 +8,6 @@ docs/configuration.md.
 from __future__ import annotations
 
 import os
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from patron.config import secret_key
 from patron.config.database import database_from_url
+from patron.config.env import env_bool, env_float, env_int, env_json, env_list, env_str
+from patron.core.throttle import parse_rate
 
 # Lets model fields be written with generic parameters (typed for mypy) at run time.
 django_stubs_ext.monkeypatch()
@@ -25,31 +26,19 @@ django_stubs_ext.monkeypatch()
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Repository root when run from a clone (src/patron/config/settings.py -> ../../..).
 BASE_DIR = PACKAGE_DIR.parent.parent
-DATA_DIR = Path(os.environ.get("PATRON_DATA_DIR", BASE_DIR / "data"))
+DATA_DIR = Path(env_str("PATRON_DATA_DIR", str(BASE_DIR / "data")))
 
-
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off", ""}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-DEBUG = _env_bool("PATRON_DEBUG", False)
-TESTING = _env_bool("PATRON_TESTING", False)
+DEBUG = env_bool("PATRON_DEBUG", False)
+TESTING = env_bool("PATRON_TESTING", False)
 # Signs the survey, unsubscribe and comment links. Production sets it (serve, worker and
 # check --deploy refuse to run without it, see patron.cli); elsewhere a random key made once in
 # the data folder (patron.config.secret_key).
 _configured_key = secret_key.from_environment(os.environ)
 PATRON_SECRET_KEY_CONFIGURED = bool(_configured_key)
 SECRET_KEY = _configured_key or secret_key.local_key(DATA_DIR)
-ALLOWED_HOSTS = [h for h in os.environ.get("PATRON_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("PATRON_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
-PATRON_BASE_URL = os.environ.get("PATRON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = env_list("PATRON_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("PATRON_CSRF_TRUSTED_ORIGINS", "")
+PATRON_BASE_URL = env_str("PATRON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -110,7 +99,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), DATA_DIR)}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "") or None, DATA_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
@@ -132,8 +121,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("PATRON_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PATRON_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("PATRON_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PATRON_LOGIN_COOLOFF_MINUTES", 15, minimum=0))
 # Lock the username from that address, so one user's typos do not lock a whole office.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -153,20 +142,15 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "django_language"
-TIME_ZONE = os.environ.get("PATRON_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = env_str("PATRON_TIME_ZONE", "Asia/Shanghai")
 
 # Money: every total, score and chart is in the base currency; an order or cost event in another
 # currency is converted at the rate of its date (the latest rate on or before that date, at most
 # PATRON_RATE_MAX_AGE_DAYS older), and refused when there is none. See commerce/currency.py.
-PATRON_BASE_CURRENCY = os.environ.get("PATRON_BASE_CURRENCY", "CNY")
-if not re.fullmatch(r"[A-Z]{3}", PATRON_BASE_CURRENCY):
-    raise ImproperlyConfigured(
-        f"PATRON_BASE_CURRENCY must be a three-letter ISO 4217 code such as CNY, not {PATRON_BASE_CURRENCY!r}"
-    )
-_rate_age = os.environ.get("PATRON_RATE_MAX_AGE_DAYS", "7")
-if not _rate_age.isdigit() or int(_rate_age) > 366:
-    raise ImproperlyConfigured(f"PATRON_RATE_MAX_AGE_DAYS must be a whole number of days from 0 to 366, not {_rate_age!r}")
-PATRON_RATE_MAX_AGE_DAYS = int(_rate_age)
+PATRON_BASE_CURRENCY = env_str(
+    "PATRON_BASE_CURRENCY", "CNY", pattern=r"[A-Z]{3}", meaning="a three-letter ISO 4217 code such as CNY"
+)
+PATRON_RATE_MAX_AGE_DAYS = env_int("PATRON_RATE_MAX_AGE_DAYS", 7, minimum=0, maximum=366)
 USE_I18N = True
 USE_TZ = True
 
@@ -182,13 +166,13 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Django's SMTP backend with a hook at SMTP's point of no return (survey invitations go once).
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "patron.core.mail.SMTPBackend")
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "patron.core.mail.SMTPBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 # Seconds an SMTP connection waits for the server: a server that stops answering fails the send
 # (recorded on the invitation) instead of holding the worker for ever.
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "60"))
-DEFAULT_FROM_EMAIL = os.environ.get("PATRON_FROM_EMAIL", "Patron <patron@localhost>")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("PATRON_FROM_EMAIL", "Patron <patron@localhost>")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -198,16 +182,13 @@ X_FRAME_OPTIONS = "DENY"
 # browser used in X-Forwarded-Proto (and must overwrite any such header the client sent); plain
 # http is redirected to https, browsers are told to use https only (HSTS), and cookies travel
 # over https only.
-HTTPS = _env_bool("PATRON_HTTPS", False)
+HTTPS = env_bool("PATRON_HTTPS", False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    try:
-        SECURE_HSTS_SECONDS = int(os.environ.get("PATRON_HSTS_SECONDS", str(365 * 24 * 3600)))
-    except ValueError as exc:
-        raise ImproperlyConfigured("PATRON_HSTS_SECONDS must be a whole number of seconds") from exc
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PATRON_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = _env_bool("PATRON_HSTS_PRELOAD", True)
+    SECURE_HSTS_SECONDS = env_int("PATRON_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PATRON_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("PATRON_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else only from the app's
@@ -227,11 +208,58 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Pagination and page sizes used by lists and the timeline.
-PATRON_PAGE_SIZE = 25
+PATRON_PAGE_SIZE = env_int("PATRON_PAGE_SIZE", 25, minimum=1, maximum=500)
 
+# Surveys and feedback (docs/feedback.md).
+PATRON_SURVEY_FATIGUE_DAYS = env_int("PATRON_SURVEY_FATIGUE_DAYS", 90, minimum=0)
+PATRON_INVITATION_VALID_DAYS = env_int("PATRON_INVITATION_VALID_DAYS", 30, minimum=1)
+PATRON_FOLLOW_UP_SLA_HOURS = env_int("PATRON_FOLLOW_UP_SLA_HOURS", 48, minimum=1)
+PATRON_COMMENT_MAX_CHARS = env_int("PATRON_COMMENT_MAX_CHARS", 5000, minimum=1)
+PATRON_KIOSK_RESET_SECONDS = env_int("PATRON_KIOSK_RESET_SECONDS", 6, minimum=1)
+PATRON_SURVEY_MAX_QUESTIONS = env_int("PATRON_SURVEY_MAX_QUESTIONS", 4, minimum=1)
+# Answers per client address on the public answer pages: "answers/seconds", 0 for no limit.
+PATRON_ANSWER_RATE_LIMIT = env_str("PATRON_ANSWER_RATE_LIMIT", "30/60")
+try:
+    parse_rate(PATRON_ANSWER_RATE_LIMIT)
+except ValueError:
+    raise ImproperlyConfigured(
+        f"PATRON_ANSWER_RATE_LIMIT must look like 30/60, not {PATRON_ANSWER_RATE_LIMIT!r}"
+    ) from None
+# Dotted path of f(text, language) -> float in [-1, 1] for the follow-up rules; empty: none.
+PATRON_SENTIMENT_FUNCTION = env_str(
+    "PATRON_SENTIMENT_FUNCTION", "patron.feedback.comments.sentiment", keep_empty=True
+)
+
+# The REST API's batch endpoints and outbound webhooks (docs/api.md).
+PATRON_API_MAX_BATCH_ITEMS = env_int("PATRON_API_MAX_BATCH_ITEMS", 10000, minimum=1)
+PATRON_API_MAX_BATCH_BYTES = env_int("PATRON_API_MAX_BATCH_BYTES", 64 * 1024 * 1024, minimum=1)
+PATRON_WEBHOOK_RETRY_SECONDS = env_float("PATRON_WEBHOOK_RETRY_SECONDS", 60.0)
+PATRON_WEBHOOK_MAX_ATTEMPTS = env_int("PATRON_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+PATRON_WEBHOOK_TIMEOUT = env_float("PATRON_WEBHOOK_TIMEOUT", 10.0)
+
+# Imports up to this size run inside the request; larger ones go to the worker.
+PATRON_IMPORT_INLINE_MAX_BYTES = env_int("PATRON_IMPORT_INLINE_MAX_BYTES", 256 * 1024, minimum=0)
+
+# PostgreSQL server-side prepared statements for the statements every survey click runs.
+PATRON_DB_PREPARE = env_bool("PATRON_DB_PREPARE", True)
+
+# The analytics core reads it itself (it imports no Django); checked here so a bad value stops
+# the start instead of the first scoring run.
+PATRON_DUCKDB_THREADS = env_int("PATRON_DUCKDB_THREADS", 1, minimum=1)
+
+# Services per value class (insights.entitlements); JSON {"class": ["service", ...]}, empty: the
+# built-in rules.
+PATRON_SERVICE_RULES = env_json("PATRON_SERVICE_RULES", None)
+
+PATRON_LOG_LEVEL = env_str(
+    "PATRON_LOG_LEVEL",
+    "WARNING",
+    pattern=r"DEBUG|INFO|WARNING|ERROR|CRITICAL",
+    meaning="one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PATRON_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": PATRON_LOG_LEVEL},
 }

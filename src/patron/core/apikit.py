@@ -1,8 +1,8 @@
 """Shared parts of the REST API: errors, field types, pagination, sorting and authorization.
 
 Every router under ``/api/v1/`` uses these, so errors have one shape
-(``{"code", "message", "details"}``), lists page the same way, and customer-scoped records are
-always reached through ``visible_customers``.
+(``{"code", "message", "details"}``) and lists page the same way. The customer-scoped helpers
+stand one layer up, in ``patron.customers.apikit``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from django.db.models import Model, QuerySet
@@ -23,14 +23,8 @@ from ninja.errors import HttpError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from patron.core.dates import EARLIEST, LATEST, check_day, check_moment
-from patron.core.models import Role, User
-from patron.customers.models import Customer
-from patron.customers.selectors import (
-    can_edit_customer,
-    changes_customers,
-    of_visible_customers,
-    visible_customers,
-)
+from patron.core.models import User
+from patron.core.roles import is_admin
 
 # Largest id PostgreSQL's bigint holds: larger numbers are refused as input, not sent to the database.
 MAX_ID = 2**63 - 1
@@ -134,52 +128,9 @@ class ErrorOut(OutputSchema):
     details: Any = None
 
 
-def user_of(request: HttpRequest) -> User:
-    """The user the request authenticated as (token or session)."""
-    return cast(User, request.auth)  # type: ignore[attr-defined]
-
-
-def is_admin(user: User) -> bool:
-    return bool(user.is_superuser or user.role == Role.ADMIN)
-
-
 def require_admin(user: User) -> None:
     if not is_admin(user):
         raise forbidden(_("Only administrators may do this."))
-
-
-def require_record_writer(user: User) -> None:
-    """Analysts and marketers read customer records but do not change them (as in the web app)."""
-    if not changes_customers(user):
-        raise forbidden(_("Your role reads customer records but does not change them."))
-
-
-def visible_customer(user: User, customer_id: int) -> Customer:
-    customer = visible_customers(user).filter(pk=customer_id).first()
-    if customer is None:
-        raise not_found(_("There is no customer %(id)s.") % {"id": customer_id})
-    return customer
-
-
-def editable_customer(
-    user: User, *, customer_id: int | None = None, customer_external_id: str | None = None
-) -> Customer:
-    """The customer a write refers to, by id or external id; 404 when invisible, 403 when read-only."""
-    require_record_writer(user)
-    qs = visible_customers(user)
-    if customer_id is not None:
-        customer = qs.filter(pk=customer_id).first()
-        ref = str(customer_id)
-    elif customer_external_id:
-        customer = qs.filter(external_id=customer_external_id).first()
-        ref = customer_external_id
-    else:
-        raise ApiError(422, "invalid", _("Give customer_id or customer_external_id."))
-    if customer is None:
-        raise not_found(_("There is no customer %(ref)s.") % {"ref": ref})
-    if not can_edit_customer(user, customer):
-        raise forbidden(_("You can read this customer but not change it."))
-    return customer
 
 
 def _clean_error(err: Mapping[str, Any]) -> dict[str, Any]:
@@ -306,25 +257,29 @@ __all__ = [
     "OutputSchema",
     "Page",
     "Quantity",
-    "editable_customer",
     "forbidden",
-    "is_admin",
     "not_found",
-    "of_visible_customers",
     "paginate",
     "parse_json_body",
     "require_admin",
-    "require_record_writer",
     "sorted_by",
-    "user_of",
     "validation_details",
     "validation_message",
-    "visible_customer",
 ]
+
+
+# The export (patron.ingest.export) builds on every app whose routers answer ?format=csv, so it
+# stands above them: the API's wiring hands its writer in (patron.config.api).
+_csv_response: Callable[[str, QuerySet, str], Any] | None = None
+
+
+def provide_csv_response(writer: Callable[[str, QuerySet, str], Any]) -> None:
+    global _csv_response
+    _csv_response = writer
 
 
 def csv_list(kind: str, qs: QuerySet) -> Any:
     """A list endpoint's ``?format=csv`` answer: the export's columns for ``kind``, streamed."""
-    from patron.ingest.export import csv_response  # the export module builds on the API's apps
-
-    return csv_response(kind, qs, f"{kind}.csv")
+    if _csv_response is None:
+        raise RuntimeError("The API is not wired: patron.config.api provides the CSV export.")
+    return _csv_response(kind, qs, f"{kind}.csv")

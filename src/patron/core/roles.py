@@ -1,13 +1,58 @@
-"""Which pages a role may open. Which *customers* a user sees is decided in
-``patron.customers.selectors.visible_customers``; this module only gates whole pages."""
+"""What a role may do, in one place: every test of a user's role goes through a predicate here.
+
+Which *customers* a user sees is decided in ``patron.customers.selectors.visible_customers``
+from these sets and the records; this module also gates whole pages. A superuser counts as an
+administrator everywhere.
+"""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 
 from patron.core.models import Role, User
 
-MODEL_VIEWERS = {Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.MARKETER}
+# The organisation-wide functions: they read every customer.
+SEES_ALL_CUSTOMERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX})
+# They read customer records but change none.
+READ_ONLY_ROLES = frozenset({Role.ANALYST, Role.MARKETER})
+# They see the customers they own (a manager also those of their branches and regions).
+OWN_CUSTOMERS_ONLY = frozenset({Role.REP, Role.ACCOUNT_MANAGER})
+MODEL_VIEWERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.MARKETER})
+
+
+def user_of(request: HttpRequest) -> User:
+    """The user a request acts as: the API's token or session (``request.auth``), else the
+    signed-in user of a page (views using it are behind login_required)."""
+    return cast(User, getattr(request, "auth", None) or request.user)
+
+
+def is_admin(user: User) -> bool:
+    return bool(user.is_superuser or user.role == Role.ADMIN)
+
+
+def is_manager(user: User) -> bool:
+    return not user.is_superuser and user.role == Role.MANAGER
+
+
+def sees_all_customers(user: User) -> bool:
+    return bool(user.is_superuser or user.role in SEES_ALL_CUSTOMERS)
+
+
+def is_read_only(user: User) -> bool:
+    """Analysts and marketers: they read customer records but do not change them."""
+    return not user.is_superuser and user.role in READ_ONLY_ROLES
+
+
+def sees_own_customers_only(user: User) -> bool:
+    return not user.is_superuser and user.role in OWN_CUSTOMERS_ONLY
+
+
+def can_drill_down(user: User) -> bool:
+    """Managers and administrators open their people's homes and figures."""
+    return bool(user.is_superuser or user.role in {Role.MANAGER, Role.ADMIN})
 
 
 def can_view_models(user: User) -> bool:
@@ -22,7 +67,7 @@ OWNER_ROLES = {Role.ADMIN, Role.MANAGER, Role.REP, Role.ACCOUNT_MANAGER}
 
 
 def can_assign_owners(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.role in {Role.ADMIN, Role.MANAGER})
+    return user.is_authenticated and can_drill_down(user)
 
 
 def assignable_owners(user: User) -> QuerySet[User]:
@@ -30,6 +75,6 @@ def assignable_owners(user: User) -> QuerySet[User]:
     active = User.objects.filter(is_active=True)
     if not can_assign_owners(user):
         return active.none()
-    if user.is_superuser or user.role == Role.ADMIN:
+    if is_admin(user):
         return active.filter(role__in=OWNER_ROLES)
     return active.filter(Q(pk=user.pk) | Q(reports_to=user))

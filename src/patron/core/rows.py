@@ -15,11 +15,11 @@ Behind a connection pooler in transaction mode that cannot keep prepared stateme
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
@@ -47,7 +47,7 @@ def _insert_sql(alias: str, model: type[Model]) -> tuple[str, list[Field[Any, An
 
 
 def _prepare() -> bool:
-    return os.environ.get("PATRON_DB_PREPARE", "1") != "0"
+    return bool(settings.PATRON_DB_PREPARE)
 
 
 @contextmanager

@@ -26,6 +26,8 @@ from typing import Any
 from django.db import close_old_connections
 from django.utils import timezone
 
+from patron.core import workers
+
 logger = logging.getLogger("patron.scheduler")
 
 PeriodKey = Callable[[datetime], str]
@@ -115,8 +117,6 @@ def prune_results(*, now: datetime | None = None, days: int = RESULTS_KEPT_DAYS)
 def run(stop: threading.Event, *, interval: float = 30.0) -> None:
     """The worker's scheduler loop; errors are logged and the loop goes on. Each pass also puts
     back in the queue the tasks of this host's workers that died (``core.workers``)."""
-    from patron.core import workers
-
     while not stop.is_set():
         try:
             workers.requeue_orphans()

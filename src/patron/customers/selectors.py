@@ -13,15 +13,12 @@ from typing import TypeVar
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
-from patron.core.models import Branch, Role, User
+from patron.core.models import Branch, User
+from patron.core.roles import is_manager, is_read_only, sees_all_customers
 from patron.customers.models import Customer
 from patron.customers.search import by_name_of_matches, customer_match
 
 M = TypeVar("M", bound=Model)
-
-# Roles that read every customer: the organisation-wide functions.
-ALL_CUSTOMER_ROLES = {Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX}
-
 
 def customer_scope(user: User) -> Q | None:
     """The filter on Customer that ``user`` may see; None means every customer.
@@ -31,10 +28,10 @@ def customer_scope(user: User) -> Q | None:
     """
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    if user.is_superuser or user.role in ALL_CUSTOMER_ROLES:
+    if sees_all_customers(user):
         return None
     scope = Q(owner_id=user.pk)
-    if user.role == Role.MANAGER:
+    if is_manager(user):
         region_ids = user.regions.values("pk")
         branch_ids = Branch.objects.filter(Q(managers=user) | Q(region__in=region_ids)).values("pk")
         scope |= Q(branch_id__in=branch_ids) | Q(region_id__in=region_ids)
@@ -61,14 +58,10 @@ def can_see_customer(user: User, customer_id: int) -> bool:
     return visible_customers(user).filter(pk=customer_id).exists()
 
 
-# Analysts and marketers read every customer but change none.
-READ_ONLY_ROLES = {Role.ANALYST, Role.MARKETER}
-
-
 def changes_customers(user: User) -> bool:
     """Whether the user's role changes customer records at all: analysts and marketers only read."""
     return bool(
-        user.is_authenticated and user.is_active and (user.is_superuser or user.role not in READ_ONLY_ROLES)
+        user.is_authenticated and user.is_active and not is_read_only(user)
     )
 
 

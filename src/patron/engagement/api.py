@@ -18,18 +18,20 @@ from patron.core.apikit import (
     Moment,
     Page,
     csv_list,
-    editable_customer,
     forbidden,
     not_found,
-    of_visible_customers,
     paginate,
     sorted_by,
-    user_of,
 )
 from patron.core.choices import ContactChannel
 from patron.core.models import User
+from patron.core.roles import user_of
+from patron.customers.apikit import editable_customer
 from patron.customers.models import Contact, Customer
-from patron.customers.selectors import can_edit_customer
+from patron.customers.selectors import (
+    can_edit_customer,
+    of_visible_customers,
+)
 from patron.engagement.models import Interaction, Task
 from patron.engagement.schemas import (
     Direction,

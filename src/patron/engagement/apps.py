@@ -8,6 +8,7 @@ class EngagementConfig(AppConfig):
     verbose_name = _("Engagement")
 
     def ready(self) -> None:
-        from patron.engagement.timeline_sources import register_core_sources
+        # Models are importable only once the app registry is ready.
+        from patron.engagement.timeline_sources import register_engagement_sources
 
-        register_core_sources()
+        register_engagement_sources()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from patron.feedback import conf
 from patron.feedback.models import (
     ContactLog,
     ContactRule,
@@ -28,7 +28,7 @@ class QuestionFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        limit = conf.max_questions()
+        limit = settings.PATRON_SURVEY_MAX_QUESTIONS
         if len(kept) > limit and not self.instance.allow_more_questions:
             raise ValidationError(
                 _("A survey has at most %(limit)d questions; tick “allow more than four questions” to override.")

@@ -24,13 +24,13 @@ from patron.core.apikit import (
     InputSchema,
     Moment,
     Page,
-    editable_customer,
     forbidden,
     not_found,
     paginate,
-    user_of,
 )
 from patron.core.models import Branch, Role, User
+from patron.core.roles import user_of
+from patron.customers.apikit import editable_customer
 from patron.customers.selectors import visible_customers
 from patron.feedback import links, selectors
 from patron.feedback.comments import decode_themes

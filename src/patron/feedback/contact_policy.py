@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from patron.customers.models import Contact, Customer
-from patron.feedback import conf
 from patron.feedback.models import ContactLog, ContactPurpose, ContactRule
 
 # Why a person was not contacted; the API returns these codes.
@@ -71,7 +71,7 @@ def contact_decisions(
     if not pending:
         return decisions
     if purpose == ContactPurpose.SURVEY:
-        since = now - timedelta(days=conf.fatigue_days())
+        since = now - timedelta(days=settings.PATRON_SURVEY_FATIGUE_DAYS)
         recent = set(
             ContactLog.objects.filter(
                 customer_id__in=pending, purpose=ContactPurpose.SURVEY, contacted_at__gt=since

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from patron.core.models import Branch
 from patron.customers.models import Contact, Customer
-from patron.feedback import conf, links, ratelimit, selectors
+from patron.feedback import links, ratelimit, selectors
 from patron.feedback.contact_policy import contact_opt_out
 from patron.feedback.models import Channel, Invitation, Question, Response, Survey
 from patron.feedback.services import answers, checks
@@ -66,7 +67,7 @@ def _too_big(request: HttpRequest) -> HttpResponse | None:
     except RequestDataTooBig:
         return _problem(
             request, 413,
-            _("What you sent is too large. A comment can have at most %(n)d characters.") % {"n": conf.comment_max_chars()},
+            _("What you sent is too large. A comment can have at most %(n)d characters.") % {"n": settings.PATRON_COMMENT_MAX_CHARS},
         )
     return None
 
@@ -103,9 +104,9 @@ def _thanks_context(survey: Survey, language: str, **values: Any) -> dict[str, A
         "survey": survey,
         "title": survey.title_for(language),
         "others": others,
-        "comment_max": conf.comment_max_chars(),
+        "comment_max": settings.PATRON_COMMENT_MAX_CHARS,
         "kiosk_url": "",
-        "kiosk_reset": conf.kiosk_reset_seconds(),
+        "kiosk_reset": settings.PATRON_KIOSK_RESET_SECONDS,
         "message": "",
         "error": "",
         **values,
@@ -279,11 +280,11 @@ def response_comment(request: HttpRequest, token: str) -> HttpResponse:
         # Nothing is stored; the text comes back so the respondent can shorten it.
         return _thanks(
             request, response, language=language, kiosk_url=kiosk_url, error=" ".join(exc.messages), status=400,
-            comment_value=request.POST.get("comment", "")[: conf.comment_max_chars() * 2],
+            comment_value=request.POST.get("comment", "")[: settings.PATRON_COMMENT_MAX_CHARS * 2],
         )
     if kiosk_url:
         return _public(
-            request, "kiosk_done.html", {"kiosk_url": kiosk_url, "kiosk_reset": conf.kiosk_reset_seconds()}, language=language
+            request, "kiosk_done.html", {"kiosk_url": kiosk_url, "kiosk_reset": settings.PATRON_KIOSK_RESET_SECONDS}, language=language
         )
     return _thanks(request, response, language=language, message=_("Thank you, your comment is saved."))
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from patron.feedback import conf
+from patron.core.throttle import parse_rate
 
 
 def client_address(request: HttpRequest) -> str:
@@ -29,7 +29,7 @@ def address_hash(address: str) -> str:
 
 def allow(address: str, *, scope: str = "answer") -> bool:
     """Count one attempt from ``address``; False once the window's allowance is used up."""
-    limit, window = conf.answer_rate_limit()
+    limit, window = parse_rate(settings.PATRON_ANSWER_RATE_LIMIT)
     if limit == 0:
         return True
     bucket = int(time.time() // window)
@@ -45,5 +45,5 @@ def allow(address: str, *, scope: str = "answer") -> bool:
 
 
 def retry_after() -> int:
-    _limit, window = conf.answer_rate_limit()
+    _limit, window = parse_rate(settings.PATRON_ANSWER_RATE_LIMIT)
     return window - int(time.time()) % window

@@ -2,7 +2,7 @@
 
 Pure over plain values so it can be tested without a database. A rule matches when all the
 conditions it sets hold (score at most N, a keyword in the comment, sentiment below a threshold).
-Sentiment comes from a callable ``f(text, language) -> float`` in [-1, 1] (see conf.sentiment_function);
+Sentiment comes from a callable ``f(text, language) -> float`` in [-1, 1] (see settings.PATRON_SENTIMENT_FUNCTION);
 without one, a rule that asks for sentiment does not match.
 """
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from patron.engagement.timeline import TimelineEntry, TimelineSource, register
+from patron.customers.timeline import TimelineEntry, TimelineSource, register
 from patron.feedback.models import FollowUp, Response, Review
 
 

@@ -21,15 +21,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from patron.core import bulk
+from patron.core.cells import escape_text
 from patron.core.models import User
 from patron.imports.duplicates import possible_duplicates_flag
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.kinds.base import Importer
 from patron.imports.kinds.registry import IMPORTERS
-from patron.imports.kinds.run import Row, RunState
 from patron.imports.parsing import ParseError, UnreadableFileError, as_text
+from patron.imports.run import Row, RunState
 from patron.imports.sources import Table, is_blank, open_table
-from patron.ingest.cells import escape_text
 
 DEFAULT_BATCH_SIZE = 5000
 ERROR_SAMPLE = 200
@@ -42,7 +42,7 @@ class ImportInputError(Exception):
 @dataclass
 class ImportOptions:
     kind: str
-    # file column -> field name; None means the default mapping (ingest.columns headers).
+    # file column -> field name; None means the default mapping (core.columns headers).
     columns: dict[str, str] | None = None
     date_order: str | None = None
     encoding: str | None = None

@@ -40,11 +40,11 @@ from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, 
 from patron.commerce.models import Order, OrderLine
 from patron.commerce.signals import customers_changed
 from patron.core import bulk
+from patron.core.cells import APOSTROPHE
 from patron.imports.events import orders_created
 from patron.imports.fields import FieldSpec, ParseContext
-from patron.imports.kinds.run import RunState
 from patron.imports.parsing import ParseError, as_text
-from patron.ingest.cells import APOSTROPHE
+from patron.imports.run import RunState
 
 CENT = Decimal("0.01")
 

@@ -1,6 +1,6 @@
 """The fields each kind of import understands and how a cell becomes a field's value.
 
-A kind's default mapping is ``patron.ingest.columns``: the export writes exactly those headers,
+A kind's default mapping is ``patron.core.columns``: the export writes exactly those headers,
 so a file exported from Patron maps itself. ``id`` (an export-only column there) is also read, as
 the key of a row that has no external id.
 """
@@ -155,7 +155,7 @@ def rate(value: Any, ctx: ParseContext) -> Decimal:
 
 
 def tags(value: Any, ctx: ParseContext) -> tuple[str, ...]:
-    # Export separates tags with ";" (ingest.columns.TAG_SEPARATOR); the full-width one too.
+    # Export separates tags with ";" (core.columns.TAG_SEPARATOR); the full-width one too.
     names = {t.strip() for t in as_text(value).replace("；", ";").split(";")}
     out = tuple(sorted(n for n in names if n))
     for name in out:

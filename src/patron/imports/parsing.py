@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from patron.ingest.cells import unescape_text
+from patron.core.cells import unescape_text
 
 
 class ParseError(ValueError):
@@ -81,7 +81,7 @@ def check_encoding(path: Path, encoding: str) -> str:
 
 def as_text(value: Any) -> str:
     """A cell as text: without surrounding spaces and without one leading apostrophe (which
-    marks text that would run as a formula, ``patron.ingest.cells``); numbers typed into Excel
+    marks text that would run as a formula, ``patron.core.cells``); numbers typed into Excel
     (ids, phones) lose the spurious ``.0``."""
     if isinstance(value, str):
         return unescape_text(value.strip())

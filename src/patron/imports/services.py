@@ -33,7 +33,7 @@ from patron.imports.models import CustomerMerge, ImportJob, ImportMapping, Kind,
 from patron.imports.tasks import import_job_task
 
 # Files up to this size are imported in the web request; larger ones go to the worker.
-INLINE_IMPORT_MAX_BYTES = getattr(settings, "PATRON_IMPORT_INLINE_MAX_BYTES", 256 * 1024)
+INLINE_IMPORT_MAX_BYTES = settings.PATRON_IMPORT_INLINE_MAX_BYTES
 
 
 class ImportNotAllowedError(ValidationError):

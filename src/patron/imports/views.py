@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from patron.core.cells import unescape_text
 from patron.core.models import User
 from patron.imports.engine import (
     ImportInputError,
@@ -39,7 +40,6 @@ from patron.imports.services import (
     import_mapping_delete,
     possible_duplicate_dismiss,
 )
-from patron.ingest.cells import unescape_text
 
 PREVIEW_ROWS = 5
 # A job whose progress has not moved for this long was stopped (worker killed) and may be re-run.

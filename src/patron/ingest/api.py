@@ -35,10 +35,10 @@ from patron.core.apikit import (
     paginate,
     parse_json_body,
     require_admin,
-    require_record_writer,
-    user_of,
     validation_message,
 )
+from patron.core.roles import user_of
+from patron.customers.apikit import require_record_writer
 from patron.engagement.schemas import InteractionIn
 from patron.ingest.batch import ItemResult, error, events_ingest, orders_ingest, paused_gc
 from patron.ingest.models import Webhook, WebhookDelivery, WebhookEvent
@@ -61,11 +61,11 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: Erro
 
 
 def max_items() -> int:
-    return int(getattr(settings, "PATRON_API_MAX_BATCH_ITEMS", 10000))
+    return int(settings.PATRON_API_MAX_BATCH_ITEMS)
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "PATRON_API_MAX_BATCH_BYTES", 64 * 1024 * 1024))
+    return int(settings.PATRON_API_MAX_BATCH_BYTES)
 
 
 class ItemResultOut(OutputSchema):

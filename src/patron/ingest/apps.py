@@ -11,6 +11,7 @@ class IngestConfig(AppConfig):
         # Imported here, not at the top: models and tasks load only once the app registry is ready.
         from django.db.models.signals import post_delete, post_save
 
+        # Patron's modules too: they import models.
         from patron.core import events, scheduler
         from patron.ingest import tasks, webhooks
         from patron.ingest.models import Webhook

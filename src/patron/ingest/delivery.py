@@ -28,20 +28,16 @@ REPLAY_TOLERANCE = 300  # seconds
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def retry_base() -> float:
-    return _setting("PATRON_WEBHOOK_RETRY_SECONDS", 60)
+    return float(settings.PATRON_WEBHOOK_RETRY_SECONDS)
 
 
 def max_attempts() -> int:
-    return int(_setting("PATRON_WEBHOOK_MAX_ATTEMPTS", 8))
+    return int(settings.PATRON_WEBHOOK_MAX_ATTEMPTS)
 
 
 def timeout() -> float:
-    return _setting("PATRON_WEBHOOK_TIMEOUT", 10)
+    return float(settings.PATRON_WEBHOOK_TIMEOUT)
 
 
 # ---------------------------------------------------------------- signing

@@ -1,9 +1,9 @@
 """Export of records and analytical tables to CSV, XLSX and Parquet, streamed in chunks.
 
-Headers come from ``patron.ingest.columns`` (the import reads the same names), values are
+Headers come from ``patron.core.columns`` (the import reads the same names), values are
 formatted one way everywhere: ISO 8601 dates with their offset, ``.`` decimals, ``true``/``false``.
 CSV is UTF-8 with a byte-order mark, so Excel opens Chinese text correctly. CSV and XLSX text
-cells that a spreadsheet would run as a formula get an apostrophe in front (``patron.ingest.cells``);
+cells that a spreadsheet would run as a formula get an apostrophe in front (``patron.core.cells``);
 Parquet, typed data that no spreadsheet evaluates, keeps every value as it is.
 
 Records are read in chunks of ``CHUNK`` with ``values_list(...).iterator()``; per chunk, one query
@@ -30,12 +30,12 @@ from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
+from patron.core.cells import csv_cell, text_value, xlsx_cell
+from patron.core.columns import COLUMNS, TAG_SEPARATOR
 from patron.core.models import User
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import of_visible_customers, visible_customers
 from patron.engagement.models import Interaction, Task
-from patron.ingest.cells import csv_cell, text_value, xlsx_cell
-from patron.ingest.columns import COLUMNS, TAG_SEPARATOR
 
 CHUNK = 2000
 FORMATS = ("csv", "xlsx", "parquet")
@@ -110,7 +110,7 @@ def _scoped(model: type[Model], user: User | None) -> QuerySet:
 
 
 # ---------------------------------------------------------------- values
-# Every CSV and XLSX cell goes through patron.ingest.cells (text that cannot run as a formula).
+# Every CSV and XLSX cell goes through patron.core.cells (text that cannot run as a formula).
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:

@@ -31,5 +31,5 @@ DEFAULT_RULES = {
 
 def entitlements(value_class: str | None) -> list[str]:
     """Display labels of the services the class is entitled to."""
-    rules = getattr(settings, "PATRON_SERVICE_RULES", None) or DEFAULT_RULES
+    rules = settings.PATRON_SERVICE_RULES or DEFAULT_RULES
     return [str(SERVICES.get(code, code)) for code in rules.get(value_class or "", [])]

@@ -45,7 +45,7 @@ class ScoringRun(models.Model):
     n_customers = models.PositiveIntegerField(_("customers"), default=0)
     params = models.JSONField(_("model parameters"), default=dict)
     diagnostics = models.JSONField(_("diagnostics"), default=dict)
-    # The purchase model the run's holdout back-test chose (analytics.pipeline.PURCHASE_MODELS)
+    # The purchase model the run's holdout back-test chose (analytics.purchase_models.PURCHASE_MODELS)
     # and the comparison it was chosen by: per model, its errors on the holdout period.
     purchase_model = models.CharField(
         _("purchase model"), max_length=16, choices=PurchaseModel.choices, blank=True

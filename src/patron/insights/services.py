@@ -29,8 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.analytics.pipeline import ScoringConfig, ScoringResult, rescore, run_pipeline
-from patron.config import database
-from patron.core import bulk, workers
+from patron.core import bulk, sqlite, workers
 from patron.insights import extract, figures, nps_refresh, score_ingest, sqlite_worker
 from patron.insights.models import (
     CurrentScore,
@@ -235,8 +234,8 @@ WRITE_CACHE_KIB = 1024 * 1024  # SQLite's page cache during the write-back (allo
 # The ADBC writer's connection: every SQLite connection's settings (foreign keys, synchronous,
 # the wait for a lock) and the bulk write's.
 _WRITER_PRAGMAS = [
-    *database.SQLITE_PRAGMAS,
-    f"busy_timeout = {database.SQLITE_TIMEOUT * 1000}",
+    *sqlite.SQLITE_PRAGMAS,
+    f"busy_timeout = {sqlite.SQLITE_TIMEOUT * 1000}",
     *bulk.sqlite_write_pragmas(WRITE_CACHE_KIB),
 ]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -11,8 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from patron.commerce.models import Product
-from patron.core.models import User
-from patron.core.roles import can_view_models
+from patron.core.roles import can_view_models, user_of
 from patron.insights import charts
 from patron.insights.models import PurchaseModel, ScoringRun, ValueClass
 from patron.insights.selectors import latest_runs
@@ -28,7 +25,7 @@ PUBLISHED = {
 
 @login_required
 def models_page(request: HttpRequest, run_id: int | None = None) -> HttpResponse:
-    if not can_view_models(cast(User, request.user)):
+    if not can_view_models(user_of(request)):
         raise PermissionDenied(_("Only analysts, managers, marketers and administrators see the models."))
     runs = latest_runs()
     run: ScoringRun | None

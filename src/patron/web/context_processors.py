@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.models import base_currency
-from patron.core.roles import can_view_models
+from patron.core.roles import can_view_models, is_read_only
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             (reverse("feedback:follow-ups"), _("Follow-ups")),
             (reverse("dashboards"), _("Dashboards")),
         ]
-        if user.is_superuser or user.role not in {"analyst", "marketer"}:
+        if not is_read_only(user):
             items.append((reverse("import-index"), _("Import")))
         items.append((reverse("feedback:feed"), _("Feedback")))
         if can_view_models(user):

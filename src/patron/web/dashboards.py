@@ -7,13 +7,11 @@ slices their visibility selects.
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from patron.core.models import User
+from patron.core.roles import user_of
 from patron.insights.models import ValueClass
 from patron.insights.selectors import dashboard_for
 from patron.web import dashboard_charts as charts
@@ -21,7 +19,7 @@ from patron.web import dashboard_charts as charts
 
 @login_required
 def dashboards(request: HttpRequest) -> HttpResponse:
-    dashboard = dashboard_for(cast(User, request.user))
+    dashboard = dashboard_for(user_of(request))
     context: dict = {"dashboard": dashboard}
     if dashboard is not None:
         f, shared = dashboard.figures, dashboard.shared

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, Q, QuerySet, Value
@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from patron.analytics.nps import NPSResult, nps_from_counts
 from patron.core.models import Role, User
+from patron.core.roles import can_drill_down, user_of
 from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope, of_visible_customers, visible_customers
 from patron.engagement.models import Task
 from patron.feedback.models import FollowUp, Response, Review, ScoreClass, SurveyKind
 from patron.feedback.selectors import FeedFilters, feed, visible_follow_ups, visible_responses
+from patron.imports.models import ImportJob, PossibleDuplicate
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ScoringRun, ValueClass
 from patron.insights.selectors import Dashboard, dashboard_for, team_figures
@@ -231,8 +233,6 @@ def team_blocks(user: User) -> dict[str, Any]:
 
 
 def analyst_blocks(dashboard: Dashboard | None) -> dict[str, Any]:
-    from patron.imports.models import ImportJob, PossibleDuplicate
-
     run = ScoringRun.objects.defer("churn_model", "params").order_by("-as_of").first()
     done = dashboard.run if dashboard else None
     recent = timezone.now() - timedelta(days=30)
@@ -260,13 +260,9 @@ def _template(role: str) -> str:
     return f"web/home_{role}.html"
 
 
-def _may_drill_down(user: User) -> bool:
-    return user.is_superuser or user.role in {Role.MANAGER, Role.ADMIN}
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = cast(User, request.user)
+    user = user_of(request)
     rep_param = request.GET.get("rep")
     if rep_param is not None:
         return _drill_down(request, user, rep_param)
@@ -297,7 +293,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _drill_down(request: HttpRequest, user: User, rep_param: str) -> HttpResponse:
     """A manager opens one rep's home, restricted to the customers the manager may see."""
-    if not rep_param.isdigit() or not _may_drill_down(user):
+    if not rep_param.isdigit() or not can_drill_down(user):
         raise Http404("No such team member")
     rep = User.objects.filter(pk=int(rep_param), is_active=True).first()
     # Only someone who owns customers the viewer sees: a rep outside the manager's branches and

@@ -12,7 +12,6 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, cast
 
 from django import forms
@@ -26,15 +25,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from patron.commerce.models import Order
 from patron.commerce.selectors import ORDER_SORTS, OrderFilter, filter_orders, visible_orders
+from patron.core.cells import csv_cell
 from patron.core.choices import SalesChannel
 from patron.core.dates import DayField
 from patron.core.models import Branch, User
-from patron.core.roles import assignable_owners, can_assign_owners
+from patron.core.roles import assignable_owners, can_assign_owners, user_of
 from patron.customers.models import Customer
 from patron.customers.selectors import (
     COHORT,
@@ -52,21 +52,10 @@ from patron.customers.services import (
 )
 from patron.engagement.models import Task
 from patron.engagement.selectors import TASK_SORTS, TaskFilter, filter_tasks, visible_tasks
-from patron.feedback.lists import (
-    FOLLOW_UP_SORTS,
-    RESPONSE_SORTS,
-    FollowUpFilter,
-    ResponseFilter,
-    filter_follow_ups,
-    filter_responses,
-)
-from patron.feedback.models import Channel, FollowUp, Response, ScoreClass, Survey, Touchpoint
-from patron.feedback.selectors import loop_report, visible_follow_ups, visible_responses
-from patron.ingest.cells import csv_cell
 from patron.ingest.export import BOM, csv_response
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ValueClass
-from patron.web.saved_views import saved_views_of
+from patron.web.selectors import saved_views_of
 
 # Most rows one bulk action takes from ticked boxes (the page shows PATRON_PAGE_SIZE).
 MAX_SELECTED = 500
@@ -74,12 +63,9 @@ MAX_SELECTED = 500
 NOT_FILTERS = ("page", "format", "csrfmiddlewaretoken")
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
 
 def _any(choices: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    return [("", _lazy("Any")), *choices]
+    return [("", gettext_lazy("Any")), *choices]
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -249,7 +235,7 @@ def render_list(
         "sort_menu": _sort_menu(spec, sort),
         "querystring": query,
         "list_errors": errors,
-        "saved_views": saved_views_of(_user(request), spec.name),
+        "saved_views": saved_views_of(user_of(request), spec.name),
         spec.name: rows[:size],
         **(extra() if extra else {}),
     }
@@ -291,66 +277,66 @@ CUSTOMERS = _spec(
     ListSpec(
         name="customers",
         url_name="customer-list",
-        title=_lazy("Customers"),
+        title=gettext_lazy("Customers"),
         template="web/lists/customers.html",
         columns=(
-            Column(_lazy("Customer"), "name"),
-            Column(_lazy("Owner"), "owner"),
-            Column(_lazy("Value class"), "value_class"),
-            Column(_lazy("Profit to date"), "profit", num=True),
-            Column(_lazy("Predicted value, 12 months"), "clv", num=True),
-            Column(_lazy("P(alive)"), "p_alive", num=True),
-            Column(_lazy("Churn risk"), "churn", num=True),
-            Column(_lazy("Orders"), "orders", num=True),
-            Column(_lazy("Last order"), "last_order", num=True),
+            Column(gettext_lazy("Customer"), "name"),
+            Column(gettext_lazy("Owner"), "owner"),
+            Column(gettext_lazy("Value class"), "value_class"),
+            Column(gettext_lazy("Profit to date"), "profit", num=True),
+            Column(gettext_lazy("Predicted value, 12 months"), "clv", num=True),
+            Column(gettext_lazy("P(alive)"), "p_alive", num=True),
+            Column(gettext_lazy("Churn risk"), "churn", num=True),
+            Column(gettext_lazy("Orders"), "orders", num=True),
+            Column(gettext_lazy("Last order"), "last_order", num=True),
         ),
         sorts=CUSTOMER_SORTS,
         default_sort="name",
         sort_choices=(
-            ("name", _lazy("Name")),
-            ("-profit", _lazy("Profit, highest first")),
-            ("profit", _lazy("Profit, lowest first")),
-            ("-clv", _lazy("Predicted value, highest first")),
-            ("-gap", _lazy("Growth gap, largest first")),
-            ("-churn", _lazy("Churn risk, highest first")),
-            ("p_alive", _lazy("P(alive), lowest first")),
-            ("-move_down", _lazy("Likely to move down first")),
-            ("-revenue", _lazy("Revenue, highest first")),
-            ("-last_order", _lazy("Last order, newest first")),
-            ("-orders", _lazy("Orders, most first")),
+            ("name", gettext_lazy("Name")),
+            ("-profit", gettext_lazy("Profit, highest first")),
+            ("profit", gettext_lazy("Profit, lowest first")),
+            ("-clv", gettext_lazy("Predicted value, highest first")),
+            ("-gap", gettext_lazy("Growth gap, largest first")),
+            ("-churn", gettext_lazy("Churn risk, highest first")),
+            ("p_alive", gettext_lazy("P(alive), lowest first")),
+            ("-move_down", gettext_lazy("Likely to move down first")),
+            ("-revenue", gettext_lazy("Revenue, highest first")),
+            ("-last_order", gettext_lazy("Last order, newest first")),
+            ("-orders", gettext_lazy("Orders, most first")),
         ),
     )
 )
 
 
 class CustomerFilterForm(forms.Form):
-    q = forms.CharField(label=_lazy("Search"), required=False, max_length=100)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=100)
     value_class = forms.ChoiceField(
-        label=_lazy("Value class"), required=False, choices=_any(ValueClass.choices)
+        label=gettext_lazy("Value class"), required=False, choices=_any(ValueClass.choices)
     )
-    segment = forms.ChoiceField(label=_lazy("RFM segment"), required=False)
+    segment = forms.ChoiceField(label=gettext_lazy("RFM segment"), required=False)
     stage = forms.ChoiceField(
-        label=_lazy("Stage"), required=False, choices=_any(Customer.Stage.choices)
+        label=gettext_lazy("Stage"), required=False, choices=_any(Customer.Stage.choices)
     )
-    owner = UserChoiceField(label=_lazy("Owner"), required=False, queryset=User.objects.none())
+    owner = UserChoiceField(label=gettext_lazy("Owner"), required=False, queryset=User.objects.none())
     branch = forms.ModelChoiceField(
-        label=_lazy("Branch"), required=False, queryset=Branch.objects.order_by("name")
+        label=gettext_lazy("Branch"), required=False, queryset=Branch.objects.order_by("name")
     )
-    tag = forms.CharField(label=_lazy("Tag"), required=False, max_length=50)
+    tag = forms.CharField(label=gettext_lazy("Tag"), required=False, max_length=50)
     churn_min = forms.IntegerField(
-        label=_lazy("Churn risk at least (%)"), required=False, min_value=0, max_value=100
+        label=gettext_lazy("Churn risk at least (%)"), required=False, min_value=0, max_value=100
     )
-    profit_min = forms.DecimalField(label=_lazy("Profit from"), required=False)
-    profit_max = forms.DecimalField(label=_lazy("Profit below"), required=False)
-    clv_min = forms.FloatField(label=_lazy("Predicted value from"), required=False)
-    clv_max = forms.FloatField(label=_lazy("Predicted value below"), required=False)
+    profit_min = forms.DecimalField(label=gettext_lazy("Profit from"), required=False)
+    profit_max = forms.DecimalField(label=gettext_lazy("Profit below"), required=False)
+    clv_min = forms.FloatField(label=gettext_lazy("Predicted value from"), required=False)
+    clv_max = forms.FloatField(label=gettext_lazy("Predicted value below"), required=False)
     cohort = forms.RegexField(
-        label=_lazy("First order in quarter"),
+        label=gettext_lazy("First order in quarter"),
         regex=COHORT,
         required=False,
-        error_messages={"invalid": _lazy("Write a quarter as 2025Q3.")},
+        error_messages={"invalid": gettext_lazy("Write a quarter as 2025Q3.")},
     )
-    key_account = forms.BooleanField(label=_lazy("Key accounts only"), required=False)
+    key_account = forms.BooleanField(label=gettext_lazy("Key accounts only"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -395,7 +381,7 @@ def filtered_customers(user: User, params: QueryDict) -> tuple[QuerySet[Customer
 
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Customer]:
         base = visible_customers(user).select_related("owner", "branch", "score")
@@ -421,11 +407,11 @@ def customer_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 
 class BulkForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[("assign_owner", _lazy("Assign owner")), ("add_tag", _lazy("Add tag"))],
-        label=_lazy("Action"),
+        choices=[("assign_owner", gettext_lazy("Assign owner")), ("add_tag", gettext_lazy("Add tag"))],
+        label=gettext_lazy("Action"),
     )
-    owner = UserChoiceField(label=_lazy("New owner"), required=False, queryset=User.objects.none())
-    tag = forms.CharField(label=_lazy("Tag"), required=False, max_length=50)
+    owner = UserChoiceField(label=gettext_lazy("New owner"), required=False, queryset=User.objects.none())
+    tag = forms.CharField(label=gettext_lazy("Tag"), required=False, max_length=50)
     all_matching = forms.BooleanField(required=False)
     query = forms.CharField(required=False, max_length=4000)
 
@@ -441,7 +427,7 @@ class BulkForm(forms.Form):
 @require_POST
 def customer_bulk(request: HttpRequest) -> HttpResponse:
     """Assign an owner or add a tag to ticked customers, or to every customer the filter matches."""
-    user = _user(request)
+    user = user_of(request)
     if not changes_customers(user):
         raise PermissionDenied(_("Your role does not change customers."))
     form = BulkForm(request.POST)
@@ -534,16 +520,16 @@ ORDERS = _spec(
     ListSpec(
         name="orders",
         url_name="order-list",
-        title=_lazy("Orders"),
+        title=gettext_lazy("Orders"),
         template="web/lists/orders.html",
         columns=(
-            Column(_lazy("Order"), "external_id"),
-            Column(_lazy("Customer"), "customer"),
-            Column(_lazy("Date"), "ordered_at"),
-            Column(_lazy("Channel"), "channel"),
-            Column(_lazy("Branch")),
-            Column(_lazy("Revenue"), "revenue", num=True),
-            Column(_lazy("Margin"), num=True),
+            Column(gettext_lazy("Order"), "external_id"),
+            Column(gettext_lazy("Customer"), "customer"),
+            Column(gettext_lazy("Date"), "ordered_at"),
+            Column(gettext_lazy("Channel"), "channel"),
+            Column(gettext_lazy("Branch")),
+            Column(gettext_lazy("Revenue"), "revenue", num=True),
+            Column(gettext_lazy("Margin"), num=True),
         ),
         sorts=ORDER_SORTS,
         default_sort="-ordered_at",
@@ -552,16 +538,16 @@ ORDERS = _spec(
 
 
 class OrderFilterForm(forms.Form):
-    ordered_from = _date(_lazy("From"))
-    ordered_to = _date(_lazy("To"))
+    ordered_from = _date(gettext_lazy("From"))
+    ordered_to = _date(gettext_lazy("To"))
     channel = forms.ChoiceField(
-        label=_lazy("Channel"), required=False, choices=_any(SalesChannel.choices)
+        label=gettext_lazy("Channel"), required=False, choices=_any(SalesChannel.choices)
     )
     branch = forms.ModelChoiceField(
-        label=_lazy("Branch"), required=False, queryset=Branch.objects.order_by("name")
+        label=gettext_lazy("Branch"), required=False, queryset=Branch.objects.order_by("name")
     )
     owner = UserChoiceField(
-        label=_lazy("Customer owner"), required=False, queryset=User.objects.none()
+        label=gettext_lazy("Customer owner"), required=False, queryset=User.objects.none()
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -571,7 +557,7 @@ class OrderFilterForm(forms.Form):
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Order]:
         f = OrderFilter(
@@ -594,221 +580,21 @@ def order_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     )
 
 
-# ---------------------------------------------------------------- survey responses
-
-RESPONSES = _spec(
-    ListSpec(
-        name="responses",
-        url_name="response-list",
-        title=_lazy("Survey responses"),
-        template="web/lists/responses.html",
-        columns=(
-            Column(_lazy("Answered"), "created_at"),
-            Column(_lazy("Customer"), "customer"),
-            Column(_lazy("Survey"), "survey"),
-            Column(_lazy("Score"), "score", num=True),
-            Column(_lazy("Comment")),
-            Column(_lazy("Touchpoint")),
-        ),
-        sorts=RESPONSE_SORTS,
-        default_sort="-created_at",
-    )
-)
-
-
-class ResponseFilterForm(forms.Form):
-    answered_from = _date(_lazy("From"))
-    answered_to = _date(_lazy("To"))
-    score_class = forms.ChoiceField(
-        label=_lazy("Score class"), required=False, choices=_any(ScoreClass.choices)
-    )
-    survey = forms.ModelChoiceField(
-        label=_lazy("Survey"), required=False, queryset=Survey.objects.order_by("name")
-    )
-    touchpoint = forms.ChoiceField(
-        label=_lazy("Touchpoint"), required=False, choices=_any(Touchpoint.choices)
-    )
-    channel = forms.ChoiceField(
-        label=_lazy("Channel"), required=False, choices=_any(Channel.choices)
-    )
-    branch = forms.ModelChoiceField(
-        label=_lazy("Branch"), required=False, queryset=Branch.objects.order_by("name")
-    )
-    with_comment = forms.BooleanField(label=_lazy("With a comment"), required=False)
-
-
-RESPONSE_CSV = {
-    "id": "id",
-    "answered_at": "created_at",
-    "customer_id": "customer_id",
-    "customer_external_id": "customer__external_id",
-    "customer_name": "customer__name",
-    "survey": "survey__name",
-    "score": "score",
-    "score_class": "score_class",
-    "comment": "comment",
-    "language": "language",
-    "touchpoint": "touchpoint",
-    "channel": "channel",
-    "branch": "branch__code",
-}
-
-
-@login_required
-def response_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
-
-    def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Response]:
-        f = ResponseFilter(
-            answered_from=cleaned.get("answered_from"),
-            answered_to=cleaned.get("answered_to"),
-            score_class=cleaned.get("score_class") or "",
-            survey_id=cleaned["survey"].pk if cleaned.get("survey") else None,
-            touchpoint=cleaned.get("touchpoint") or "",
-            channel=cleaned.get("channel") or "",
-            branch_id=cleaned["branch"].pk if cleaned.get("branch") else None,
-            with_comment=bool(cleaned.get("with_comment")),
-            sort=sort,
-        )
-        return filter_responses(visible_responses(user).select_related("customer", "survey"), f)
-
-    return render_list(
-        request,
-        RESPONSES,
-        ResponseFilterForm(request.GET),
-        build,
-        lambda records: _values_csv(records, RESPONSE_CSV, "responses.csv"),
-    )
-
-
-# ---------------------------------------------------------------- follow-ups
-
-FOLLOW_UPS = _spec(
-    ListSpec(
-        name="follow_ups",
-        url_name="feedback:follow-ups",
-        title=_lazy("Follow-ups (closing the loop)"),
-        template="feedback/follow_ups.html",
-        columns=(
-            Column(_lazy("Customer"), "customer"),
-            Column(_lazy("Reason")),
-            Column(_lazy("Owner"), "owner"),
-            Column(_lazy("Opened"), "opened_at"),
-            Column(_lazy("First contact due"), "due_at"),
-            Column(_lazy("Status")),
-        ),
-        sorts=FOLLOW_UP_SORTS,
-        default_sort="due_at",
-    )
-)
-
-
-class FollowUpFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        label=_lazy("Status"),
-        required=False,
-        choices=[
-            ("open", _lazy("Open")),
-            ("overdue", _lazy("Overdue")),
-            ("closed", _lazy("Closed")),
-            ("all", _lazy("All")),
-        ],
-    )
-    scope = forms.ChoiceField(
-        label=_lazy("Whose"),
-        required=False,
-        choices=[("mine", _lazy("Mine")), ("all", _lazy("Everyone's I can see"))],
-    )
-    owner = UserChoiceField(label=_lazy("Owner"), required=False, queryset=User.objects.none())
-    root_cause = forms.ChoiceField(
-        label=_lazy("Root cause"), required=False, choices=_any(FollowUp.RootCause.choices)
-    )
-    opened_from = _date(_lazy("Opened from"))
-    opened_to = _date(_lazy("Opened to"))
-    days = forms.IntegerField(
-        label=_lazy("Report period (days)"), required=False, min_value=1, max_value=3650
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = _people()
-
-
-FOLLOW_UP_CSV = {
-    "id": "id",
-    "customer_id": "customer_id",
-    "customer_external_id": "customer__external_id",
-    "customer_name": "customer__name",
-    "reason": "reason",
-    "owner": "owner__username",
-    "opened_at": "opened_at",
-    "due_at": "due_at",
-    "first_contact_at": "first_contact_at",
-    "escalated_at": "escalated_at",
-    "closed_at": "closed_at",
-    "root_cause": "root_cause",
-    "outcome": "outcome",
-    "survey": "response__survey__name",
-    "score": "response__score",
-}
-
-
-@login_required
-def follow_up_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    """Follow-ups, with the close-the-loop figures of the last ``days`` above them."""
-    user = _user(request)
-    now = timezone.now()
-    form = FollowUpFilterForm(request.GET)
-    default_scope = "mine" if user.role in {"rep", "account_manager"} else "all"
-    state: dict[str, Any] = {}
-
-    def build(cleaned: dict[str, Any], sort: str) -> QuerySet[FollowUp]:
-        status = cleaned.get("status") or "open"
-        scope = cleaned.get("scope") or default_scope
-        state.update(status=status, scope=scope, days=cleaned.get("days") or 90)
-        f = FollowUpFilter(
-            status=status,
-            mine_of=user.pk if scope == "mine" else None,
-            owner_id=cleaned["owner"].pk if cleaned.get("owner") else None,
-            root_cause=cleaned.get("root_cause") or "",
-            opened_from=cleaned.get("opened_from"),
-            opened_to=cleaned.get("opened_to"),
-            sort=sort,
-        )
-        records = visible_follow_ups(user).select_related("customer", "owner", "response__survey")
-        return filter_follow_ups(records, f, now=now)
-
-    def extra() -> dict[str, Any]:
-        # Figures for the page only, not for a CSV download.
-        days = state.get("days", 90)
-        report = loop_report(user, start=now - timedelta(days=days), end=now, now=now)
-        return {"now": now, "report": report, **state}
-
-    return render_list(
-        request,
-        FOLLOW_UPS,
-        form,
-        build,
-        lambda records: _values_csv(records, FOLLOW_UP_CSV, "follow-ups.csv"),
-        extra=extra,
-    )
-
-
 # ---------------------------------------------------------------- tasks
 
 TASKS = _spec(
     ListSpec(
         name="tasks",
         url_name="task-list",
-        title=_lazy("Tasks"),
+        title=gettext_lazy("Tasks"),
         template="web/lists/tasks.html",
         columns=(
-            Column(_lazy("Task"), "title"),
-            Column(_lazy("Customer"), "customer"),
-            Column(_lazy("Assignee")),
-            Column(_lazy("Due"), "due_at"),
-            Column(_lazy("Status"), "status"),
-            Column(_lazy("Created"), "created_at"),
+            Column(gettext_lazy("Task"), "title"),
+            Column(gettext_lazy("Customer"), "customer"),
+            Column(gettext_lazy("Assignee")),
+            Column(gettext_lazy("Due"), "due_at"),
+            Column(gettext_lazy("Status"), "status"),
+            Column(gettext_lazy("Created"), "created_at"),
         ),
         sorts=TASK_SORTS,
         default_sort="due_at",
@@ -818,14 +604,14 @@ TASKS = _spec(
 
 class TaskFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_lazy("Status"), required=False, choices=_any(Task.Status.choices)
+        label=gettext_lazy("Status"), required=False, choices=_any(Task.Status.choices)
     )
     assignee = UserChoiceField(
-        label=_lazy("Assignee"), required=False, queryset=User.objects.none()
+        label=gettext_lazy("Assignee"), required=False, queryset=User.objects.none()
     )
-    due_from = _date(_lazy("Due from"))
-    due_to = _date(_lazy("Due to"))
-    overdue = forms.BooleanField(label=_lazy("Overdue only"), required=False)
+    due_from = _date(gettext_lazy("Due from"))
+    due_to = _date(gettext_lazy("Due to"))
+    overdue = forms.BooleanField(label=gettext_lazy("Overdue only"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -834,7 +620,7 @@ class TaskFilterForm(forms.Form):
 
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = _user(request)
+    user = user_of(request)
     now = timezone.now()
 
     def build(cleaned: dict[str, Any], sort: str) -> QuerySet[Task]:

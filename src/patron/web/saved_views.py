@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,27 +9,21 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from patron.core.models import User
+from patron.core.roles import user_of
+from patron.web.lists import LISTS
 from patron.web.models import SavedView
+from patron.web.selectors import MAX_VIEWS_PER_LIST
 
 # Parameters that are not part of a view (see lists.NOT_FILTERS).
 DROPPED = ("page", "format", "csrfmiddlewaretoken")
-MAX_VIEWS_PER_LIST = 50
-
-
-def saved_views_of(user: User, list_name: str) -> list[SavedView]:
-    return list(
-        SavedView.objects.filter(user=user, list_name=list_name).order_by("name", "id")[
-            :MAX_VIEWS_PER_LIST
-        ]
-    )
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(label=_lazy("View name"), max_length=100)
+    name = forms.CharField(label=gettext_lazy("View name"), max_length=100)
     list_name = forms.CharField(max_length=30)
     query_string = forms.CharField(required=False, max_length=2000)
 
@@ -40,8 +32,6 @@ class SavedViewForm(forms.Form):
         self.user = user
 
     def clean_list_name(self) -> str:
-        from patron.web.lists import LISTS
-
         list_name = self.cleaned_data["list_name"]
         if list_name not in LISTS:
             raise forms.ValidationError(_("There is no list “%(name)s”.") % {"name": list_name})
@@ -73,8 +63,6 @@ class SavedViewForm(forms.Form):
 
 
 def _list_url(list_name: str, query: str = "") -> str:
-    from patron.web.lists import LISTS
-
     spec = LISTS.get(list_name)
     url = reverse(spec.url_name) if spec else reverse("home")
     return f"{url}?{query}" if query else url
@@ -83,7 +71,7 @@ def _list_url(list_name: str, query: str = "") -> str:
 @login_required
 @require_POST
 def saved_view_create(request: HttpRequest) -> HttpResponse:
-    user = cast(User, request.user)
+    user = user_of(request)
     form = SavedViewForm(request.POST, user=user)
     list_name = request.POST.get("list_name", "")
     if not form.is_valid():
@@ -103,7 +91,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    view = get_object_or_404(SavedView, pk=pk, user=cast(User, request.user))
+    view = get_object_or_404(SavedView, pk=pk, user=user_of(request))
     view.delete()
     messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
     return redirect(_list_url(view.list_name))

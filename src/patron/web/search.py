@@ -8,7 +8,7 @@ bounded query (LIMIT) on indexed prefixes, from the records of ``visible_custome
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from patron.commerce.selectors import visible_orders
 from patron.core.models import User
+from patron.core.roles import user_of
 from patron.customers.models import Contact
 from patron.customers.search import (
     MAX_QUERY,
@@ -114,7 +115,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     notes = []
     if len(raw.strip()) > MAX_QUERY:
         notes.append(_("Only the first %(n)s characters were searched.") % {"n": MAX_QUERY})
-    results = search(cast(User, request.user), raw) if raw.strip() else None
+    results = search(user_of(request), raw) if raw.strip() else None
     q = raw.strip()[:MAX_QUERY]
     more_url = reverse("customer-list") + "?" + urlencode({"q": q})
     context = {"q": q, "results": results, "notes": notes, "more_url": more_url}

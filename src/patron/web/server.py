@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.servers.basehttp import get_internal_wsgi_application
 from gunicorn.app.base import BaseApplication
 
 
@@ -18,8 +19,8 @@ class PatronServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from patron.config.wsgi import application
-
+        # settings.WSGI_APPLICATION, as runserver finds it: the project's wiring is not imported by apps.
+        application = get_internal_wsgi_application()
         warm()
         return application
 
@@ -37,6 +38,7 @@ def warm() -> None:
 
     from django.urls import get_resolver
 
+    # Imported for their side effect of loading the analytics stack, after django.setup().
     import patron.analytics.nps
     import patron.insights.services  # noqa: F401
 

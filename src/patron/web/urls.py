@@ -3,12 +3,12 @@ from django.urls import include, path
 
 from patron.feedback import urls as feedback_urls
 from patron.insights import urls as insights_urls
-from patron.web import dashboards, homes, lists, saved_views, search, views
+from patron.web import dashboards, feedback_lists, homes, lists, saved_views, search, views
 
 # One "feedback" namespace for the pages under /s/ and /feedback/, whichever app serves them.
 feedback_pages = [
     *feedback_urls.urlpatterns,
-    path("feedback/follow-ups/", lists.follow_up_list, name="follow-ups"),
+    path("feedback/follow-ups/", feedback_lists.follow_up_list, name="follow-ups"),
     *insights_urls.feedback_urlpatterns,
 ]
 
@@ -20,7 +20,7 @@ urlpatterns = [
     path("customers/", lists.customer_list, name="customer-list"),
     path("customers/bulk/", lists.customer_bulk, name="customer-bulk"),
     path("orders/", lists.order_list, name="order-list"),
-    path("responses/", lists.response_list, name="response-list"),
+    path("responses/", feedback_lists.response_list, name="response-list"),
     path("tasks/", lists.task_list, name="task-list"),
     path("search/", search.search_page, name="search"),
     path("views/", saved_views.saved_view_create, name="saved-view-create"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,22 +11,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.choices import ContactChannel, SalesChannel
-from patron.core.models import User
+from patron.core.roles import user_of
 from patron.customers.models import Customer
-from patron.customers.overview import customer_overview
 from patron.customers.selectors import (
     can_edit_customer,
     visible_customers,
 )
 from patron.engagement.services import interaction_create, task_create
+from patron.insights.overview import customer_overview
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
 from patron.web.lists import page_number
-
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in user; every view below is behind login_required."""
-    return cast(User, request.user)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -41,7 +34,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     valid_channels = set(SalesChannel.values) | set(ContactChannel.values)
     if channel not in valid_channels:
         channel = None
-    overview = customer_overview(_user(request), pk, channel=channel, page=_page_number(request))
+    overview = customer_overview(user_of(request), pk, channel=channel, page=_page_number(request))
     context = {
         "o": overview,
         "customer": overview.customer,
@@ -56,8 +49,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _editable_customer(request: HttpRequest, pk: int) -> Customer:
-    customer = get_object_or_404(visible_customers(_user(request)), pk=pk)
-    if not can_edit_customer(_user(request), customer):
+    customer = get_object_or_404(visible_customers(user_of(request)), pk=pk)
+    if not can_edit_customer(user_of(request), customer):
         raise PermissionDenied(_("You can read this customer but not change it."))
     return customer
 
@@ -66,7 +59,7 @@ def _editable_customer(request: HttpRequest, pk: int) -> Customer:
 @require_POST
 def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _editable_customer(request, pk)
-    user = _user(request)
+    user = user_of(request)
     form = InteractionForm(request.POST)
     if form.is_valid():
         interaction_create(customer=customer, handled_by=user, direction="out", **form.cleaned_data)
@@ -80,7 +73,7 @@ def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_add_task(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _editable_customer(request, pk)
-    user = _user(request)
+    user = user_of(request)
     form = TaskForm(request.POST)
     if form.is_valid():
         task_create(customer=customer, assignee=user, **form.cleaned_data)

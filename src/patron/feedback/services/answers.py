@@ -4,18 +4,21 @@ thank-you page; the follow-up rules applied to each."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from patron.core import rows
 from patron.core.models import Branch
 from patron.customers.models import Customer
-from patron.feedback import comments, conf, rules
+from patron.feedback import comments, rules
 from patron.feedback.models import (
     Channel,
     FollowUp,
@@ -43,6 +46,19 @@ _RULES_TTL = 5.0  # seconds a server process reuses the active rules before read
 _rules_cache: tuple[float, list[FollowUpRule]] = (0.0, [])
 
 
+def _configured_sentiment() -> Callable[[str, str], float] | None:
+    """The callable rules use for sentiment, ``f(text, language) -> float`` in [-1, 1], if any:
+    PATRON_SENTIMENT_FUNCTION's dotted path; empty switches sentiment conditions off."""
+    path = settings.PATRON_SENTIMENT_FUNCTION
+    if not path:
+        return None
+    try:
+        func = import_string(path)
+    except ImportError:
+        return None
+    return func if callable(func) else None
+
+
 def _active_rules() -> list[FollowUpRule]:
     """The active follow-up rules; re-read at most every few seconds (every answer needs them)."""
     global _rules_cache
@@ -64,7 +80,7 @@ def _sentiment_for(response: Response) -> rules.Sentiment | None:
     """The configured sentiment function; the default one is answered from the stored score."""
     if not response.comment:
         return None
-    configured = conf.sentiment_function()
+    configured = _configured_sentiment()
     stored = response.sentiment
     if configured is comments.sentiment and stored is not None:
         return lambda _text, _language: stored

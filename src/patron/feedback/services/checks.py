@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from patron.customers.models import Customer
-from patron.feedback import conf
 from patron.feedback.models import SCORE_RANGE, Question, Response, Survey, SurveyKind
 
 LANGUAGES = ("en", "zh-hans", "zh-hant")
@@ -99,7 +98,7 @@ def parse_score(raw: Any, kind: str) -> int:
 def clean_comment(raw: str | None) -> str:
     """Trimmed, without NUL characters (PostgreSQL refuses them), within the length limit."""
     text = (raw or "").replace("\x00", "").strip()
-    limit = conf.comment_max_chars()
+    limit = settings.PATRON_COMMENT_MAX_CHARS
     if len(text) > limit:
         raise CommentTooLongError(limit, len(text))
     return text

@@ -6,6 +6,7 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
@@ -16,7 +17,7 @@ from patron.core import rows
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.engagement.services import interaction_create
-from patron.feedback import conf, emails
+from patron.feedback import emails
 from patron.feedback.models import FollowUp, FollowUpRule, Response
 from patron.feedback.services import events
 from patron.feedback.tasks import follow_up_escalation_alert, follow_up_notify_customer
@@ -56,7 +57,7 @@ def follow_up_build(
         reason=reason[:200],
         rule=rule,
         opened_at=now,
-        due_at=now + timedelta(hours=sla_hours or conf.follow_up_sla_hours()),
+        due_at=now + timedelta(hours=sla_hours or settings.PATRON_FOLLOW_UP_SLA_HOURS),
     )
 
 

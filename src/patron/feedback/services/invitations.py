@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,6 @@ from django.utils.translation import gettext_lazy
 
 from patron.core.models import Branch, User
 from patron.customers.models import Contact, Customer
-from patron.feedback import conf
 from patron.feedback.contact_policy import contact_decisions
 from patron.feedback.models import Channel, ContactLog, ContactPurpose, Invitation, Survey, Trigger
 from patron.feedback.services.checks import SurveyClosedError, language_for
@@ -77,7 +77,7 @@ def invitations_create(
     contacts = contacts or {}
     decisions = contact_decisions(customers, channel=channel, purpose=ContactPurpose.SURVEY, now=now, contacts=contacts)
     batch = InvitationBatch()
-    expires = now + timedelta(days=conf.invitation_valid_days())
+    expires = now + timedelta(days=settings.PATRON_INVITATION_VALID_DAYS)
     new: list[Invitation] = []
     for customer in customers:
         decision = decisions[customer.pk]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
@@ -13,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from patron.core.models import Role, User
-from patron.feedback import conf
 from patron.feedback.models import Purpose, Question, Survey, SurveyKind, Touchpoint, Trigger
 from patron.feedback.services.checks import LANGUAGES, TooManyQuestionsError
 
@@ -79,7 +79,7 @@ def survey_create(
     items = list(questions)
     if not items or items[0].kind != kind:
         items.insert(0, _default_question(kind))
-    limit = conf.max_questions()
+    limit = settings.PATRON_SURVEY_MAX_QUESTIONS
     if len(items) > limit and not allow_more_questions:
         raise TooManyQuestionsError(limit)
     survey.save()
@@ -105,7 +105,7 @@ def _question_save(survey: Survey, position: int, item: QuestionInput) -> Questi
 @transaction.atomic
 def question_add(*, survey: Survey, item: QuestionInput) -> Question:
     count = Question.objects.select_for_update().filter(survey=survey).count()
-    limit = conf.max_questions()
+    limit = settings.PATRON_SURVEY_MAX_QUESTIONS
     if count >= limit and not survey.allow_more_questions:
         raise TooManyQuestionsError(limit)
     return _question_save(survey, count + 1, item)

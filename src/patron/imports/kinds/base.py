@@ -14,12 +14,13 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from patron.core import bulk
+from patron.core.columns import COLUMNS
 from patron.core.models import User
 from patron.customers.selectors import (
     changes_customers,
 )
 from patron.imports.fields import FieldSpec
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     MISSING,
     Row,
     RunState,
@@ -27,7 +28,6 @@ from patron.imports.kinds.run import (
     default_value,
     ok,
 )
-from patron.ingest.columns import COLUMNS
 
 
 class Importer:

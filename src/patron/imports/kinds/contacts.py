@@ -14,7 +14,7 @@ from patron.customers.selectors import (
 )
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     Row,
 )
 

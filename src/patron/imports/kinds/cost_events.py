@@ -19,7 +19,7 @@ from patron.commerce.signals import customers_changed
 from patron.core.models import base_currency
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     Row,
     ok,
 )

@@ -19,7 +19,8 @@ from patron.customers.selectors import (
 from patron.customers.services import tag_get_or_create_many
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
-from patron.imports.kinds.run import (
+from patron.imports.models import CustomerMerge
+from patron.imports.run import (
     BASE_CURRENCY,
     Row,
     branches_by_code,
@@ -27,7 +28,6 @@ from patron.imports.kinds.run import (
     regions_by_code,
     users_by_username,
 )
-from patron.imports.models import CustomerMerge
 
 
 class CustomerImporter(RecordImporter):

@@ -9,7 +9,7 @@ from patron.core.choices import ContactChannel
 from patron.engagement.models import Interaction
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     Row,
     contacts_by_external_id,
     ok,

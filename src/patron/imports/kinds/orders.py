@@ -27,7 +27,7 @@ from patron.imports import fastpath
 from patron.imports import fields as f
 from patron.imports.events import orders_created
 from patron.imports.kinds.base import Importer
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     CENT,
     Row,
     branches_by_code,

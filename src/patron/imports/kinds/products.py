@@ -12,7 +12,7 @@ from patron.commerce.models import Product
 from patron.core.models import Role, User, base_currency
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     BASE_CURRENCY,
     Row,
     ok,

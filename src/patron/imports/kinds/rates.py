@@ -17,7 +17,7 @@ from patron.commerce.models import ExchangeRate
 from patron.core.models import Role, User, base_currency
 from patron.imports import fields as f
 from patron.imports.kinds.base import Importer
-from patron.imports.kinds.run import (
+from patron.imports.run import (
     Row,
     ok,
 )

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         demo_users_create()
         if not GeneratedDataset.objects.exists():
+            # The generator loads numpy and pandas: only when there is no demo data yet.
             from patron.generator.simulate import Population
             from patron.generator.writer import generate_dataset
 

@@ -10,8 +10,8 @@ from django.http import Http404
 from patron.core.models import User, base_currency
 from patron.customers.models import Contact, Customer
 from patron.customers.selectors import can_edit_customer, visible_customers
+from patron.customers.timeline import TimelinePage, customer_timeline
 from patron.engagement.models import Task
-from patron.engagement.timeline import TimelinePage, customer_timeline
 from patron.feedback.selectors import CustomerFeedback, customer_feedback
 from patron.insights.selectors import Insight, customer_insight
 

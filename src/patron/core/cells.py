@@ -19,7 +19,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from patron.ingest.columns import FALSE, TRUE
+from patron.core.columns import FALSE, TRUE
 
 # What a spreadsheet reads as the start of a formula (OWASP's list).
 FORMULA_STARTS = frozenset("=+-@\t\r")
