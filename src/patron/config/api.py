@@ -27,6 +27,7 @@ from patron.commerce.rates_api import router as rates_router
 from patron.core.apikit import (
     ApiError,
     ErrorOut,
+    nul_text,
     parse_json_body,
     provide_csv_response,
     validation_details,
@@ -66,6 +67,11 @@ class BodyParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> Any:
         return parse_json_body(request.body)
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
+        if any("\x00" in value for _key, values in data.lists() for value in values):
+            raise nul_text()
+        return super().parse_querydict(data, list_fields, request)
 
 
 def _unknown_path(request: HttpRequest) -> HttpResponse:

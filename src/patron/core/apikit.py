@@ -88,6 +88,11 @@ MAX_JSON_DEPTH = 32
 _CONTAINERS = (dict, list)
 
 
+def nul_text() -> ApiError:
+    """Text with the NUL character: PostgreSQL cannot store it, so no database is asked to."""
+    return ApiError(400, "nul_character", _("Text may not contain the NUL character (\\u0000)."))
+
+
 def parse_json_body(raw: bytes) -> Any:
     """A request body as JSON, or a 400 in the API's error shape: not JSON, or nested deeper than
     ``MAX_JSON_DEPTH`` (so no body, however deep, reaches the parser's or the validators'
@@ -96,6 +101,8 @@ def parse_json_body(raw: bytes) -> Any:
     too_deep = ApiError(
         400, "too_deep", _("The request body nests deeper than %(n)d levels.") % {"n": MAX_JSON_DEPTH}
     )
+    if b"\\u0000" in raw:
+        raise nul_text()
     try:
         data = json.loads(raw)
     except RecursionError:
