@@ -40,7 +40,10 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer pat_…``; the token acts as its user."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return token_authenticate(token)
+        user = token_authenticate(token)
+        if user is not None:
+            request.patron_token_auth = True  # type: ignore[attr-defined]  # the audit log's actor label
+        return user
 
 
 class BrowserSessionAuth(SessionAuth):

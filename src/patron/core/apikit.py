@@ -325,6 +325,8 @@ __all__ = [
 
 def csv_list(kind: str, qs: QuerySet) -> Any:
     """A list endpoint's ``?format=csv`` answer: the export's columns for ``kind``, streamed."""
+    from patron.core.audit import audit_record
     from patron.ingest.export import csv_response  # the export module builds on the API's apps
 
+    audit_record("export.api", object_type=kind, changes={"format": "csv"})
     return csv_response(kind, qs, f"{kind}.csv")

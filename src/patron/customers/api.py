@@ -32,6 +32,7 @@ from patron.core.apikit import (
     not_found,
     of_visible_customers,
     paginate,
+    require_admin,
     require_record_writer,
     sorted_by,
     user_of,
@@ -40,6 +41,7 @@ from patron.core.apikit import (
 from patron.core.choices import ContactChannel, SalesChannel
 from patron.core.models import Branch, Region, User
 from patron.customers.models import Contact, Customer, Tag
+from patron.customers.privacy import privacy_erase, privacy_export
 from patron.customers.schemas import (
     ContactIn,
     ContactOut,
@@ -367,3 +369,42 @@ def update_contact(request: HttpRequest, contact_id: Id, body: ContactPatch):
         if field in changes and changes[field] is None:
             raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": field})
     return contact_data(contact_update(contact=contact, changes=changes))
+
+
+# ---------------------------------------------------------------- privacy (administrators)
+
+
+class ErasedOut(OutputSchema):
+    id: int
+    erased_at: datetime
+
+
+@router.get(
+    "/customers/{customer_id}/privacy-export",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Everything about a customer (privacy export)",
+    tags=["privacy"],
+)
+def privacy_export_view(request: HttpRequest, customer_id: Id):
+    """Every record Patron holds about the customer, as `patron privacy export` prints it.
+    Administrators only; audit-logged."""
+    user = user_of(request)
+    require_admin(user)
+    customer = visible_customer(user, customer_id)
+    return privacy_export(customer.pk)
+
+
+@router.post(
+    "/customers/{customer_id}/privacy-erase",
+    response={200: ErasedOut, **ERRORS},
+    summary="Erase (anonymise) a customer",
+    tags=["privacy"],
+)
+def privacy_erase_view(request: HttpRequest, customer_id: Id):
+    """Blank every field that says who the customer is or what they wrote; money, dates and
+    scores stay, so totals and NPS do not change. The customer is never contacted again.
+    Cannot be undone. Administrators only; audit-logged."""
+    user = user_of(request)
+    require_admin(user)
+    customer = privacy_erase(visible_customer(user, customer_id).pk)
+    return {"id": customer.pk, "erased_at": customer.erased_at}

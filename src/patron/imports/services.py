@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from patron.commerce.services import customer_totals_refresh
 from patron.commerce.signals import customers_changed
-from patron.core.models import User
+from patron.core.audit import acting, actor_of, audit_record, current_actor
+from patron.core.models import AuditSource, User
 from patron.customers.models import Customer
 from patron.customers.selectors import can_edit_customer
 from patron.imports.engine import (
@@ -223,7 +224,8 @@ def import_job_run(*, job_id: int) -> ImportJob:
         user=job.user,
     )
     try:
-        result = run_import(Path(job.file_path), options, on_batch=_job_progress(job.pk))
+        with acting(job.user, source=AuditSource.IMPORT, label=f"import #{job.pk}"):
+            result = run_import(Path(job.file_path), options, on_batch=_job_progress(job.pk))
     except ImportInputError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now()
@@ -449,6 +451,7 @@ def customer_merge(*, keep: Customer, merge: Customer, by: User) -> CustomerMerg
         keep.is_key_account = True
         filled.append("is_key_account")
     merged_external_id = merge.external_id
+    merged_id = merge.pk
     log = CustomerMerge.objects.create(
         kept=keep,
         kept_customer_id=keep.pk,
@@ -470,6 +473,11 @@ def customer_merge(*, keep: Customer, merge: Customer, by: User) -> CustomerMerg
     if "external_id" in filled:
         CustomerMerge.objects.filter(pk=log.pk).update(filled=filled)
     customer_totals_refresh([keep.pk])
+    audit_record(
+        "customer.merge", object_type="customer", object_id=merged_id, customer_id=keep.pk,
+        actor=actor_of(by, source=current_actor().source),
+        changes={"merged": [merged_id, keep.pk], "moved": moved, "dropped": dropped, "filled": filled},
+    )
     customers_changed.send(sender=Customer, customer_ids=[keep.pk])
     possible_duplicates_flag(customer_ids=[keep.pk])
     return log

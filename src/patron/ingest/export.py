@@ -314,6 +314,12 @@ def export_to_file(
         raise
     if progress is not None:
         progress(written % 1000)
+    from patron.core.audit import audit_record
+
+    audit_record(
+        "export.file", object_type=kind,
+        changes={"format": fmt, "rows": written, "file": out.name, "as_user": user.get_username() if user else None},
+    )
     return written
 
 

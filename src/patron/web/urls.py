@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from patron.web import dashboards, homes, lists, saved_views, search, views
+from patron.web import audit, dashboards, homes, lists, saved_views, search, views
 
 urlpatterns = [
     path("", homes.home, name="home"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("responses/", lists.response_list, name="response-list"),
     path("tasks/", lists.task_list, name="task-list"),
     path("search/", search.search_page, name="search"),
+    path("audit/", audit.audit_log, name="audit-log"),
     path("views/", saved_views.saved_view_create, name="saved-view-create"),
     path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved-view-delete"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),

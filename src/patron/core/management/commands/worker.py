@@ -22,6 +22,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts) -> None:
+        from patron.core.audit import set_default_source
+
+        set_default_source("worker")
         # Tasks left RUNNING by a worker of this host that died go back in the queue first.
         workers.requeue_orphans()
         kwargs = {
