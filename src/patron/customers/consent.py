@@ -17,7 +17,10 @@ NO_EMAIL = "no_email"
 
 SURVEY = "survey"  # an invitation to answer a survey
 CAMPAIGN = "campaign"  # marketing
-SERVICE = "service"  # a message about the person's own feedback or order
+SERVICE = "service"  # any other message to the person
+# The answer to a person's own feedback ("what we changed"): part of the survey conversation, so
+# consent to surveys or to email covers it; the unsubscribe link withdraws both.
+FEEDBACK_REPLY = "feedback_reply"
 
 
 def refusal(customer: Customer, channel: str, *, purpose: str = SERVICE, contact: Contact | None = None) -> str:
@@ -27,9 +30,11 @@ def refusal(customer: Customer, channel: str, *, purpose: str = SERVICE, contact
     person: Customer | Contact = contact if contact is not None else customer
     if purpose == SURVEY and not person.consent_survey:
         return NO_CONSENT
+    if purpose == FEEDBACK_REPLY and not (person.consent_survey or person.consent_email):
+        return NO_CONSENT
     if channel == "email":
-        # Email beyond survey invitations (which consent to surveys covers) needs consent to email.
-        if purpose != SURVEY and not person.consent_email:
+        # Other email (campaigns, service messages) needs consent to email.
+        if purpose not in (SURVEY, FEEDBACK_REPLY) and not person.consent_email:
             return NO_CONSENT
         if not person.email:
             return NO_EMAIL

@@ -110,7 +110,7 @@ def follow_up_notify_customer(follow_up_id: int) -> bool:
     follow_up = FollowUp.objects.select_related("customer", "response").filter(pk=follow_up_id).first()
     if follow_up is None or follow_up.customer_notified_at is not None:
         return False
-    if not consent.may_contact(follow_up.customer, "email"):
+    if not consent.may_contact(follow_up.customer, "email", purpose=consent.FEEDBACK_REPLY):
         return False
     if not _send(emails.loop_closed_message(follow_up)):
         return False

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.audit import audit_record
+from patron.core.dates import check_day
 from patron.core.models import AuditEntry
 from patron.core.selectors import audit_entries, can_read_audit
 from patron.web.lists import filter_query, stream_csv
@@ -27,6 +28,22 @@ class AuditFilterForm(forms.Form):
     customer = forms.IntegerField(label=_("Customer id"), required=False, min_value=1, max_value=2**63 - 1)
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+    def _day(self, name: str) -> Any:
+        day = self.cleaned_data.get(name)
+        if day is not None:
+            try:
+                check_day(day)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return day
+
+    def clean_since(self) -> Any:
+        return self._day("since")
+
+    def clean_until(self) -> Any:
+        return self._day("until")
 
 
 def _page(request: HttpRequest) -> int:
