@@ -389,8 +389,8 @@ def privacy_export_view(request: HttpRequest, customer_id: Id):
     """Every record Patron holds about the customer, as `patron privacy export` prints it.
     Administrators only; audit-logged."""
     user = user_of(request)
+    customer = visible_customer(user, customer_id)  # 404 first, as for every customer out of sight
     require_admin(user)
-    customer = visible_customer(user, customer_id)
     return privacy_export(customer.pk)
 
 
@@ -405,6 +405,7 @@ def privacy_erase_view(request: HttpRequest, customer_id: Id):
     scores stay, so totals and NPS do not change. The customer is never contacted again.
     Cannot be undone. Administrators only; audit-logged."""
     user = user_of(request)
+    customer_id = visible_customer(user, customer_id).pk
     require_admin(user)
-    customer = privacy_erase(visible_customer(user, customer_id).pk)
+    customer = privacy_erase(customer_id)
     return {"id": customer.pk, "erased_at": customer.erased_at}

@@ -43,7 +43,7 @@ SQLITE_REVERSE = [
 
 def _run(schema_editor, statements):
     for sql in statements:
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def forwards(apps, schema_editor):
