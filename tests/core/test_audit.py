@@ -240,3 +240,15 @@ def test_audit_api_for_administrators_paginated(alice, root):
     assert api.get("/audit", action="customer.create", limit=2, offset=2).json()["items"][0]["action"] == "customer.create"
     assert api.get("/audit", since=(timezone.localdate() + timedelta(days=2)).isoformat()).json()["count"] == 0
     assert api.get("/audit", since="nope").status_code == 422
+
+
+def test_the_customer_page_shows_its_history_to_administrators(client, alice, root):
+    customer = make_customer("Historic", owner=alice)
+    customer_update(customer=customer, changes={"stage": "lost"})
+    client.force_login(root)
+    page = client.get(f"/customers/{customer.pk}/")
+    assert [e.action for e in page.context["history"]] == ["customer.update", "customer.create"]
+    assert 'data-testid="customer-history"' in page.content.decode()
+    client.force_login(alice)
+    page = client.get(f"/customers/{customer.pk}/")
+    assert page.context["history"] is None and 'data-testid="customer-history"' not in page.content.decode()

@@ -183,3 +183,15 @@ def test_feedback_reply_needs_consent(smtp, alice, settings):  # noqa: F811
     assert smtp.messages == []
     follow_up.refresh_from_db()
     assert follow_up.customer_notified_at is None
+
+
+def test_withdrawing_consent_through_the_unsubscribe_link_is_logged(alice):
+    from patron.feedback.contact_policy import contact_opt_out
+
+    customer = make_customer("Leaving", owner=alice, email="l@example.com", consent_email=True, consent_survey=True)
+    contact_opt_out(customer=customer, all_email=True)
+    customer.refresh_from_db()
+    assert not customer.consent_email and not customer.consent_survey
+    [entry] = AuditEntry.objects.filter(action="customer.consent")
+    assert entry.actor_label == "unsubscribe link" and entry.customer_id == customer.pk
+    assert entry.changes == {"consent_survey": [True, False], "consent_email": [True, False]}

@@ -18,9 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from patron.core.audit import Actor, audit_record
+from patron.core.models import AuditSource
 from patron.customers import consent
 from patron.customers.models import Contact, Customer
 from patron.feedback import conf
@@ -109,12 +112,20 @@ def contact_record(
     )
 
 
+@transaction.atomic
 def contact_opt_out(*, customer: Customer, contact: Contact | None = None, all_email: bool = False) -> None:
     """The unsubscribe link: no more surveys (and, if asked, no more email at all)."""
     target: Customer | Contact = contact if contact is not None else customer
-    target.consent_survey = False
     fields = ["consent_survey"]
     if all_email:
-        target.consent_email = False
         fields.append("consent_email")
+    before = {f: getattr(target, f) for f in fields}
+    for f in fields:
+        setattr(target, f, False)
     target.save(update_fields=[*fields, "updated_at"])
+    # The person withdrew consent through the link in an email: logged as such, not as a user.
+    audit_record(
+        "contact.consent" if contact is not None else "customer.consent", obj=target, customer_id=customer.pk,
+        changes={f: [before[f], False] for f in fields},
+        actor=Actor(None, "unsubscribe link", AuditSource.WEB),
+    )
