@@ -252,3 +252,14 @@ def test_the_customer_page_shows_its_history_to_administrators(client, alice, ro
     client.force_login(alice)
     page = client.get(f"/customers/{customer.pk}/")
     assert page.context["history"] is None and 'data-testid="customer-history"' not in page.content.decode()
+
+
+def test_a_file_export_is_logged(tmp_path, alice):
+    from patron.ingest.export import export_to_file
+
+    make_customer("Exported", owner=alice)
+    with acting(None, source="cli"):
+        rows = export_to_file("customers", "csv", tmp_path / "customers.csv", user=alice)
+    [entry] = _entries("export.file")
+    assert entry.changes == {"format": "csv", "rows": rows, "file": "customers.csv", "as_user": "alice"}
+    assert entry.source == "cli" and entry.object_type == "customers"
