@@ -253,8 +253,9 @@ def customers_bulk_assign_owner(*, actor: User, customers: QuerySet[Customer], o
         )
     targets = _editable_among(actor, customers).exclude(owner_id=owner.pk)
     # Read for the audit entry before the UPDATE, in its transaction: the ids and former owners.
-    ids = list(targets.order_by("pk").values_list("pk", flat=True))
-    previous = sorted(o for o in targets.order_by().values_list("owner_id", flat=True).distinct() if o is not None)
+    moving = list(targets.order_by("pk").values_list("pk", "owner_id"))
+    ids = [pk for pk, _owner in moving]
+    previous = sorted({o for _pk, o in moving if o is not None})
     count = Customer.objects.filter(pk__in=targets.values("pk")).update(owner=owner, updated_at=timezone.now())
     if count:
         audit_bulk("customers.bulk_owner", object_type="customer", ids=ids, details={"owner": [previous, owner.pk]})
