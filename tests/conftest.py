@@ -29,6 +29,16 @@ def make_user(*args, **kwargs):
     return factory(*args, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, whose flush between transactional tests may empty the audit log
+    (PostgreSQL truncates, which its append-only trigger allows; SQLite deletes)."""
+    from patron.core.audit import sqlite_allow_purge
+
+    with django_db_blocker.unblock():
+        sqlite_allow_purge()
+
+
 @pytest.fixture
 def north(db):
     return make_branch("N1", "North One", region_code="N", region_name="North")

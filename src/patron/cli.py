@@ -38,6 +38,8 @@ def missing_key_message(command: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patron.config.settings")
+    # Changes made by a command are audit-logged as the command line's (core.audit).
+    os.environ.setdefault("PATRON_AUDIT_SOURCE", "cli")
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "patron"
     from django.core.exceptions import ImproperlyConfigured

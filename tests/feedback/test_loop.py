@@ -111,7 +111,7 @@ def test_owners_are_alerted_once_by_the_alert_job(smtp, alice, bob, nps_survey, 
 
 
 def test_close_the_loop_and_tell_the_customer(smtp, alice, nps_survey):
-    customer = make_customer("Told", owner=alice, email="told@example.com")
+    customer = make_customer("Told", owner=alice, email="told@example.com", consent_survey=True)
     _answer(nps_survey, customer, 4, "Slow delivery")
     follow_up = FollowUp.objects.get()
     with pytest.raises(ValidationError) as missing:

@@ -265,6 +265,11 @@ WEB: dict[str, list[Check]] = {
         ),
     ],
     "models": [Check(roles=MODEL_VIEWERS)],
+    "audit-log": [
+        Check(roles=ADMIN),
+        Check(roles=ADMIN, query="?action=customer.&since=2020-01-01", note="filters"),
+        Check(roles=ADMIN, query="?format=csv", note="the log's CSV download"),
+    ],
     "models-run": [Check(roles=MODEL_VIEWERS, params={"run_id": "shared:scoring_run"})],
 }
 
@@ -303,6 +308,10 @@ API: dict[str, list[Check]] = {
         # Moving a customer out of one's own visibility is refused.
         Check(method="PATCH", ok=ok(200), roles=frozenset({"admin", "cx", "manager"}), record="customer", data=lambda b, r: {"owner": "m_other"}),
     ],
+    # Privacy requests: administrators only; an invisible customer is a 404 as everywhere.
+    "GET /api/v1/customers/{customer_id}/privacy-export": [Check(roles=ADMIN, record="customer")],
+    "POST /api/v1/customers/{customer_id}/privacy-erase": [Check(method="POST", roles=ADMIN, record="customer")],
+    "GET /api/v1/audit": [Check(roles=ADMIN), Check(roles=ADMIN, query="?action=customer.update&limit=5")],
     "GET /api/v1/customers/{customer_id}/timeline": [Check(record="customer"), Check(record="customer", query="?channel=call")],
     "GET /api/v1/contacts": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?customer_id={birch}")],
     "POST /api/v1/contacts": [

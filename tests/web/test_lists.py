@@ -406,7 +406,8 @@ def test_bulk_assign_is_one_update(root, alice, bob, django_assert_max_num_queri
 
     for i in range(30):
         make_customer(f"Many {i}", owner=bob, acquisition_cost=Decimal(0))
-    with django_assert_max_num_queries(4):  # permission check, UPDATE, savepoint pair
+    # Permission check, the ids and former owners for the audit entry, UPDATE, the entry, savepoint pair.
+    with django_assert_max_num_queries(6):
         changed = customers_bulk_assign_owner(
             actor=root, customers=Customer.objects.all(), owner=alice
         )

@@ -33,6 +33,7 @@ from patron.core.apikit import (
     validation_details,
     validation_message,
 )
+from patron.core.audit_api import router as audit_router
 from patron.core.errors import DuplicateExternalIdError, database_unavailable
 from patron.core.tokens import token_authenticate
 from patron.customers.api import router as customers_router
@@ -51,7 +52,10 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer pat_…``; the token acts as its user."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return token_authenticate(token)
+        user = token_authenticate(token)
+        if user is not None:
+            request.patron_token_auth = True  # type: ignore[attr-defined]  # the audit log's actor label
+        return user
 
 
 class BrowserSessionAuth(SessionAuth):
@@ -239,6 +243,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/", me_router)
+api.add_router("/", audit_router)
 api.add_router("/", customers_router)
 api.add_router("/", timeline_router)
 api.add_router("/", commerce_router)

@@ -22,6 +22,7 @@ from ninja import Field, Schema
 from ninja.errors import HttpError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
+from patron.core.audit import audit_record
 from patron.core.dates import EARLIEST, LATEST, check_day, check_moment
 from patron.core.models import User
 from patron.core.roles import is_admin
@@ -289,4 +290,5 @@ def csv_list(kind: str, qs: QuerySet) -> Any:
     """A list endpoint's ``?format=csv`` answer: the export's columns for ``kind``, streamed."""
     if _csv_response is None:
         raise RuntimeError("The API is not wired: patron.config.api provides the CSV export.")
+    audit_record("export.api", object_type=kind, changes={"format": "csv"})
     return _csv_response(kind, qs, f"{kind}.csv")

@@ -150,3 +150,63 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class AuditSource(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    CLI = "cli", _("Command line")
+    IMPORT = "import", _("Import")
+    WORKER = "worker", _("Worker")
+    SYSTEM = "system", _("System")
+
+
+class AuditAppendOnlyError(Exception):
+    """An audit entry was to be changed or deleted: the log is append-only."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise AuditAppendOnlyError("audit entries cannot be changed")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise AuditAppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """Who changed what and when. Append-only: refused in Python here and by database triggers
+    (migration core 0003) for UPDATE and DELETE.
+
+    Ids are plain integers, not foreign keys: an entry outlives what it names (a merged customer,
+    a deleted user), and no constraint ties the table to others, so emptying the database
+    (TRUNCATE on PostgreSQL) needs no cascade.
+    """
+
+    at = models.DateTimeField(_("when"), db_index=True)
+    actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True, db_index=True)
+    actor_label = models.CharField(_("actor"), max_length=200)
+    source = models.CharField(_("source"), max_length=10, choices=AuditSource.choices)
+    action = models.CharField(_("action"), max_length=50, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=50, blank=True)
+    object_id = models.BigIntegerField(_("object id"), null=True, blank=True)
+    customer_id = models.BigIntegerField(_("customer id"), null=True, blank=True, db_index=True)
+    # {field: [old, new]} for a change; counts and id ranges for a batch.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise AuditAppendOnlyError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AuditAppendOnlyError("audit entries cannot be deleted")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from patron.core.audit import audit_record
 from patron.core.models import Branch, Region, Role, User
 
 
@@ -54,4 +55,12 @@ def user_create(
     user.save()
     user.branches.set(list(branches))
     user.regions.set(list(regions))
+    audit_record(
+        "user.create", obj=user,
+        changes={
+            "username": [None, username], "role": [None, role], "is_superuser": [None, user.is_superuser],
+            "branches": [None, sorted(b.pk for b in user.branches.all())],
+            "regions": [None, sorted(r.pk for r in user.regions.all())],
+        },
+    )
     return user, password

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from patron.core.admin import AuditedAdmin
 from patron.customers.models import Contact, Customer, Tag
 
 
@@ -9,7 +10,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdmin):
     list_display = ("name", "kind", "owner", "branch", "stage", "is_key_account", "profit_total", "order_count")
     list_filter = ("kind", "stage", "is_key_account", "region", "branch")
     search_fields = ("name", "name_search", "email", "phone", "external_id")
@@ -24,7 +25,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditedAdmin):
     list_display = ("name", "customer", "email", "phone", "is_primary")
     search_fields = ("name", "email", "phone", "external_id")
     raw_id_fields = ("customer",)

@@ -6,6 +6,7 @@ exactly as in the web app. Writes go through the customers services.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -22,11 +23,13 @@ from patron.core.apikit import (
     Id,
     ListParams,
     Moment,
+    OutputSchema,
     Page,
     csv_list,
     forbidden,
     not_found,
     paginate,
+    require_admin,
     sorted_by,
 )
 from patron.core.models import Branch, Region, User
@@ -34,8 +37,10 @@ from patron.core.roles import user_of
 from patron.customers.apikit import (
     editable_customer,
     require_record_writer,
+    visible_customer,
 )
 from patron.customers.models import Contact, Customer, Tag
+from patron.customers.privacy import privacy_erase, privacy_export
 from patron.customers.schemas import (
     ContactIn,
     ContactOut,
@@ -291,3 +296,43 @@ def update_contact(request: HttpRequest, contact_id: Id, body: ContactPatch):
         if field in changes and changes[field] is None:
             raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": field})
     return contact_data(contact_update(contact=contact, changes=changes))
+
+
+# ---------------------------------------------------------------- privacy (administrators)
+
+
+class ErasedOut(OutputSchema):
+    id: int
+    erased_at: datetime
+
+
+@router.get(
+    "/customers/{customer_id}/privacy-export",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Everything about a customer (privacy export)",
+    tags=["privacy"],
+)
+def privacy_export_view(request: HttpRequest, customer_id: Id):
+    """Every record Patron holds about the customer, as `patron privacy export` prints it.
+    Administrators only; audit-logged."""
+    user = user_of(request)
+    customer = visible_customer(user, customer_id)  # 404 first, as for every customer out of sight
+    require_admin(user)
+    return privacy_export(customer.pk)
+
+
+@router.post(
+    "/customers/{customer_id}/privacy-erase",
+    response={200: ErasedOut, **ERRORS},
+    summary="Erase (anonymise) a customer",
+    tags=["privacy"],
+)
+def privacy_erase_view(request: HttpRequest, customer_id: Id):
+    """Blank every field that says who the customer is or what they wrote; money, dates and
+    scores stay, so totals and NPS do not change. The customer is never contacted again.
+    Cannot be undone. Administrators only; audit-logged."""
+    user = user_of(request)
+    customer_id = visible_customer(user, customer_id).pk
+    require_admin(user)
+    customer = privacy_erase(customer_id)
+    return {"id": customer.pk, "erased_at": customer.erased_at}

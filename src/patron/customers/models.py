@@ -82,6 +82,8 @@ class Customer(TimeStampedModel):
     consent_survey = models.BooleanField(_("consents to surveys"), default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     currency = CurrencyField(_("currency"))
+    # Set by ``patron privacy erase``: personal fields anonymised, never contacted again.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     # Running totals, maintained by commerce.services in the writing transaction.
     revenue_total = MoneyField(_("revenue to date"))

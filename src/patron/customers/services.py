@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from patron.core.audit import audit_bulk, audit_record, diff, snapshot
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, Region, User, base_currency
 from patron.core.roles import assignable_owners, can_assign_owners
@@ -77,6 +78,10 @@ def customer_create(
         raise DuplicateExternalIdError(str(Customer._meta.verbose_name), external_id or "") from exc
     if tags:
         customer.tags.set(tag_get_or_create_many(tags))
+    created = {k: [None, v] for k, v in snapshot(customer, sorted(CUSTOMER_UPDATABLE)).items() if v not in (None, "", False)}
+    if tags:
+        created["tags"] = [None, sorted(tags)]
+    audit_record("customer.create", obj=customer, customer_id=customer.pk, changes=created)
     return customer
 
 
@@ -87,9 +92,13 @@ def tag_get_or_create_many(names: list[str]) -> list[Tag]:
     return list(Tag.objects.filter(name__in=clean))
 
 
+@transaction.atomic
 def customer_assign_owner(*, customer: Customer, owner: User | None) -> Customer:
+    before = snapshot(customer, ["owner"])
     customer.owner = owner
     customer.save(update_fields=["owner", "updated_at"])
+    if changed := diff(before, customer):
+        audit_record("customer.owner", obj=customer, customer_id=customer.pk, changes=changed)
     return customer
 
 
@@ -123,6 +132,8 @@ def contact_create(
     if is_primary:
         Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
     contact.save()
+    created = {k: [None, v] for k, v in snapshot(contact, sorted(CONTACT_UPDATABLE)).items() if v not in (None, "", False)}
+    audit_record("contact.create", obj=contact, customer_id=customer.pk, changes=created)
     return contact
 
 
@@ -160,6 +171,8 @@ def customer_update(*, customer: Customer, changes: Mapping[str, Any], tags: lis
         changes["region"] = changes["branch"].region
     if "acquisition_cost" in changes:
         changes["acquisition_cost"] = Decimal(changes["acquisition_cost"])
+    before = snapshot(customer, [f for f in changes if f in CUSTOMER_UPDATABLE])
+    old_tags = sorted(customer.tags.values_list("name", flat=True)) if tags is not None else None
     fields = _apply(customer, changes, CUSTOMER_UPDATABLE)
     if "name" in changes:
         customer.name_search = search_key(customer.name)
@@ -167,8 +180,14 @@ def customer_update(*, customer: Customer, changes: Mapping[str, Any], tags: lis
     customer.full_clean(exclude=["owner", "branch", "region"])
     if fields:
         customer.save(update_fields=[*fields, "updated_at"])
+    changed: dict[str, Any] = diff(before, customer)
     if tags is not None:
         customer.tags.set(tag_get_or_create_many(tags))
+        new_tags = sorted(customer.tags.values_list("name", flat=True))
+        if new_tags != old_tags:
+            changed["tags"] = [old_tags, new_tags]
+    if changed:
+        audit_record("customer.update", obj=customer, customer_id=customer.pk, changes=changed)
     return customer
 
 
@@ -185,6 +204,7 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
     new_external_id = changes.get("external_id")
     if new_external_id and new_external_id != contact.external_id:
         _check_external_id(Contact, new_external_id, str(Contact._meta.verbose_name))
+    before = snapshot(contact, [f for f in changes if f in CONTACT_UPDATABLE])
     fields = _apply(contact, changes, CONTACT_UPDATABLE)
     if "name" in changes:
         contact.name_search = search_key(contact.name)
@@ -196,6 +216,8 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
         )
     if fields:
         contact.save(update_fields=[*fields, "updated_at"])
+    if changed := diff(before, contact):
+        audit_record("contact.update", obj=contact, customer_id=contact.customer_id, changes=changed)
     return contact
 
 
@@ -230,9 +252,14 @@ def customers_bulk_assign_owner(*, actor: User, customers: QuerySet[Customer], o
             code="owner_not_allowed",
         )
     targets = _editable_among(actor, customers).exclude(owner_id=owner.pk)
-    return Customer.objects.filter(pk__in=targets.values("pk")).update(
-        owner=owner, updated_at=timezone.now()
-    )
+    # Read for the audit entry before the UPDATE, in its transaction: the ids and former owners.
+    moving = list(targets.order_by("pk").values_list("pk", "owner_id"))
+    ids = [pk for pk, _owner in moving]
+    previous = sorted({o for _pk, o in moving if o is not None})
+    count = Customer.objects.filter(pk__in=targets.values("pk")).update(owner=owner, updated_at=timezone.now())
+    if count:
+        audit_bulk("customers.bulk_owner", object_type="customer", ids=ids, details={"owner": [previous, owner.pk]})
+    return count
 
 
 @transaction.atomic
@@ -262,6 +289,7 @@ def customers_bulk_add_tag(*, actor: User, customers: QuerySet[Customer], tag_na
         ids = list(targets.filter(pk__gt=last).values_list("pk", flat=True)[:BULK_BATCH])
         if not ids:
             return added
+        audit_bulk("customers.bulk_tag", object_type="customer", ids=ids, details={"tag": name})
         # ignore_conflicts: a tag added at the same moment by someone else is not an error.
         through.objects.bulk_create(
             [through(customer_id=pk, tag_id=tag.pk) for pk in ids], ignore_conflicts=True

@@ -10,9 +10,12 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # Here, not at the top: these import models, which exist only once the apps are loaded.
         from patron.core import scheduler
+        from patron.customers.privacy import register_eraser
         from patron.feedback import jobs, signals
+        from patron.feedback.privacy import erase_answers
         from patron.feedback.timeline import register_feedback_sources
 
+        register_eraser(erase_answers)
         register_feedback_sources()
         signals.connect()
         scheduler.register(

@@ -5,7 +5,8 @@ written in the same transaction as the invitation (or campaign message) it recor
 is counted on what was actually decided, including what is still queued for sending.
 
 Rules, in order:
-1. consent: surveys need ``consent_survey``; email needs an address; campaigns need ``consent_email``;
+1. consent (``customers.consent``): never an erased customer; surveys need ``consent_survey``;
+   email needs an address; other email needs ``consent_email``;
 2. survey fatigue: at most one survey invitation per person in PATRON_SURVEY_FATIGUE_DAYS (90),
    across all surveys and channels;
 3. every active ContactRule (a budget per purpose and channel, set by an administrator).
@@ -18,15 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from patron.core.audit import Actor, audit_record
+from patron.core.models import AuditSource
+from patron.customers import consent
 from patron.customers.models import Contact, Customer
 from patron.feedback.models import ContactLog, ContactPurpose, ContactRule
 
 # Why a person was not contacted; the API returns these codes.
-NO_CONSENT = "no_consent"
-NO_EMAIL = "no_email"
+NO_CONSENT = consent.NO_CONSENT
+NO_EMAIL = consent.NO_EMAIL
+ERASED = consent.ERASED
 FATIGUE = "fatigue"
 BUDGET = "budget"
 
@@ -38,13 +44,6 @@ class Decision:
 
 
 ALLOWED = Decision(True)
-
-
-def _person(customer: Customer, contact: Contact | None) -> tuple[bool, bool, str]:
-    """Consent to surveys, consent to email, and address of whoever would be contacted."""
-    if contact is not None:
-        return contact.consent_survey, contact.consent_email, contact.email
-    return customer.consent_survey, customer.consent_email, customer.email
 
 
 def contact_decisions(
@@ -62,11 +61,9 @@ def contact_decisions(
     ids = [c.pk for c in customers]
     decisions: dict[int, Decision] = {}
     for customer in customers:
-        consent_survey, consent_email, email = _person(customer, contacts.get(customer.pk))
-        if (purpose == ContactPurpose.SURVEY and not consent_survey) or (purpose == ContactPurpose.CAMPAIGN and not consent_email and channel == "email"):
-            decisions[customer.pk] = Decision(False, NO_CONSENT)
-        elif channel == "email" and not email:
-            decisions[customer.pk] = Decision(False, NO_EMAIL)
+        reason = consent.refusal(customer, channel, purpose=purpose, contact=contacts.get(customer.pk))
+        if reason:
+            decisions[customer.pk] = Decision(False, reason)
     pending = [i for i in ids if i not in decisions]
     if not pending:
         return decisions
@@ -115,12 +112,20 @@ def contact_record(
     )
 
 
+@transaction.atomic
 def contact_opt_out(*, customer: Customer, contact: Contact | None = None, all_email: bool = False) -> None:
     """The unsubscribe link: no more surveys (and, if asked, no more email at all)."""
     target: Customer | Contact = contact if contact is not None else customer
-    target.consent_survey = False
     fields = ["consent_survey"]
     if all_email:
-        target.consent_email = False
         fields.append("consent_email")
+    before = {f: getattr(target, f) for f in fields}
+    for f in fields:
+        setattr(target, f, False)
     target.save(update_fields=[*fields, "updated_at"])
+    # The person withdrew consent through the link in an email: logged as such, not as a user.
+    audit_record(
+        "contact.consent" if contact is not None else "customer.consent", obj=target, customer_id=customer.pk,
+        changes={f: [before[f], False] for f in fields},
+        actor=Actor(None, "unsubscribe link", AuditSource.WEB),
+    )

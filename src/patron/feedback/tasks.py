@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from patron.core.mail import hands_over
+from patron.customers import consent
 from patron.feedback import emails, sending
 from patron.feedback.models import FollowUp, Invitation
 
@@ -44,6 +45,13 @@ def invitations_send(invitation_ids: list[int]) -> dict[str, int]:
                 sent += 1
                 continue
             if invitation.expires_at <= timezone.now():
+                continue
+            # Consent is asked again at sending: it may have been withdrawn (or the customer
+            # erased) since the invitation was queued. Recorded as a refusal, not sent.
+            reason = consent.refusal(invitation.customer, "email", purpose=consent.SURVEY, contact=invitation.contact)
+            if reason:
+                sending.invitation_mark_sent(invitation=invitation, error=f"not sent: {reason}")
+                failed += 1
                 continue
             try:
                 message = emails.invitation_message(invitation)
@@ -97,6 +105,8 @@ def follow_up_escalation_alert(follow_up_id: int) -> bool:
 def follow_up_notify_customer(follow_up_id: int) -> bool:
     follow_up = FollowUp.objects.select_related("customer", "response").filter(pk=follow_up_id).first()
     if follow_up is None or follow_up.customer_notified_at is not None:
+        return False
+    if not consent.may_contact(follow_up.customer, "email", purpose=consent.FEEDBACK_REPLY):
         return False
     if not _send(emails.loop_closed_message(follow_up)):
         return False

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from patron.core import bulk
+from patron.core.audit import audit_bulk, id_ranges
 from patron.core.cells import escape_text
 from patron.core.models import User
 from patron.imports.duplicates import possible_duplicates_flag
@@ -421,6 +422,28 @@ def _raw_key(cells: list[Any], key_columns: list[int]) -> Any:
     return None
 
 
+def _audit_batch(importer: Importer, lines: list[int], batch: list[Row], created: int | None) -> None:
+    """One audit entry per batch (not per row: an import's cost stays that of its writes)."""
+    details: dict[str, Any] = {"lines": [lines[0], lines[-1]] if lines else []}
+    if created is not None:  # the columnar path: whole orders created, nothing else
+        details["created"] = created
+        audit_bulk(f"import.{importer.kind}", object_type=importer.kind, count=created, details=details)
+        return
+    counts: dict[str, int] = {}
+    customers: set[int] = set()
+    for r in batch:
+        status = "rejected" if r.errors else r.status or ""
+        counts[status] = counts.get(status, 0) + 1
+        if status in ("created", "updated"):
+            if r.customer is not None:
+                customers.add(r.customer[0])
+            elif importer.kind == "customers" and "id" in r.extra:
+                customers.add(r.extra["id"])
+    details.update(counts)
+    details["customer_ids"] = id_ranges(customers)
+    audit_bulk(f"import.{importer.kind}", object_type=importer.kind, count=len(batch), details=details)
+
+
 def _flush(importer: Importer, parser: _RowParser, lines: list[int], rows: list[list[Any]], result: ImportResult,
            error_file: _ErrorFile | None, run: RunState, on_batch: ProgressCallback | None,
            fast: FastPath | None) -> None:
@@ -435,6 +458,8 @@ def _flush(importer: Importer, parser: _RowParser, lines: list[int], rows: list[
                 importer.process(batch)
         if run.dry_run:
             transaction.set_rollback(True)
+        else:
+            _audit_batch(importer, lines, batch, created)
     if created is not None:
         result.batches += 1
         result.processed += len(rows)

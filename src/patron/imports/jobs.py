@@ -8,6 +8,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.audit import acting
+from patron.core.models import AuditSource
 from patron.imports.engine import ImportInputError, ImportOptions, ImportResult, run_import
 from patron.imports.models import ImportJob
 
@@ -40,7 +42,8 @@ def import_job_run(*, job_id: int) -> ImportJob:
         user=job.user,
     )
     try:
-        result = run_import(Path(job.file_path), options, on_batch=_job_progress(job.pk))
+        with acting(job.user, source=AuditSource.IMPORT, label=f"import #{job.pk}"):
+            result = run_import(Path(job.file_path), options, on_batch=_job_progress(job.pk))
     except ImportInputError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.signals import customers_changed
+from patron.core.audit import actor_of, audit_record, current_actor
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import can_edit_customer
@@ -316,6 +317,7 @@ def customer_merge(*, keep: Customer, merge: Customer, by: User) -> CustomerMerg
         keep.is_key_account = True
         filled.append("is_key_account")
     merged_external_id = merge.external_id
+    merged_id = merge.pk
     log = CustomerMerge.objects.create(
         kept=keep,
         kept_customer_id=keep.pk,
@@ -337,6 +339,11 @@ def customer_merge(*, keep: Customer, merge: Customer, by: User) -> CustomerMerg
     if "external_id" in filled:
         CustomerMerge.objects.filter(pk=log.pk).update(filled=filled)
     customer_totals_refresh([keep.pk])
+    audit_record(
+        "customer.merge", object_type="customer", object_id=merged_id, customer_id=keep.pk,
+        actor=actor_of(by, source=current_actor().source),
+        changes={"merged": [merged_id, keep.pk], "moved": moved, "dropped": dropped, "filled": filled},
+    )
     customers_changed.send(sender=Customer, customer_ids=[keep.pk])
     possible_duplicates_flag(customer_ids=[keep.pk])
     return log

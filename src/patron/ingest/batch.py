@@ -47,6 +47,7 @@ from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import CostEventIn, OrderIn, order_data
 from patron.commerce.signals import customers_changed
 from patron.core import bulk, events
+from patron.core.audit import audit_bulk, id_ranges
 from patron.core.models import Branch, User
 from patron.customers.models import Contact
 from patron.customers.selectors import visible_customers
@@ -195,6 +196,15 @@ def _existing_external_ids(
     return {ext: (pk if customer_id in visible else None) for ext, (pk, customer_id) in found.items()}
 
 
+def _audit_batch(action: str, object_type: str, written: list[ItemResult], customer_ids: set[int]) -> None:
+    """One audit entry per API batch, in its transaction (not one per item)."""
+    if written:
+        audit_bulk(
+            action, object_type=object_type, ids=[r.id for r in written if r.id is not None],
+            details={"customer_ids": id_ranges(customer_ids)},
+        )
+
+
 def _write_once_or_recheck(write: Callable[[], list[ItemResult]], recheck: Callable[[], None]) -> list[ItemResult]:
     """Run ``write`` in a transaction; if a concurrent call inserted the same external id first
     (unique violation), re-check duplicates and try once more."""
@@ -273,7 +283,9 @@ def orders_ingest(*, user: User, items: Sequence[tuple[int, OrderIn]]) -> list[I
     planned = plan()
 
     def write() -> list[ItemResult]:
-        return _write_orders(planned, results)
+        written = _write_orders(planned, results)
+        _audit_batch("ingest.orders", "order", written, {p.customer.pk for p in planned})
+        return written
 
     def recheck() -> None:
         nonlocal planned
@@ -532,6 +544,16 @@ def events_ingest(
             ]
         for result in written:
             results[result.index] = result
+        if written:
+            customer_ids = {e.customer_id for _i, e in cost_planned} | {e.customer_id for _i, e in interaction_planned}
+            audit_bulk(
+                "ingest.events", object_type="event", count=len(written),
+                details={
+                    "cost_event_ids": id_ranges(e.pk for _i, e in cost_planned),
+                    "interaction_ids": id_ranges(e.pk for _i, e in interaction_planned),
+                    "customer_ids": id_ranges(customer_ids),
+                },
+            )
         return written
 
     _write_once_or_recheck(write, plan)

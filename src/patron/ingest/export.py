@@ -30,6 +30,7 @@ from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 
 from patron.commerce.models import CostEvent, ExchangeRate, Order, OrderLine, Product
+from patron.core.audit import audit_record
 from patron.core.cells import csv_cell, text_value, xlsx_cell
 from patron.core.columns import COLUMNS, TAG_SEPARATOR
 from patron.core.models import User
@@ -314,6 +315,10 @@ def export_to_file(
         raise
     if progress is not None:
         progress(written % 1000)
+    audit_record(
+        "export.file", object_type=kind,
+        changes={"format": fmt, "rows": written, "file": out.name, "as_user": user.get_username() if user else None},
+    )
     return written
 
 

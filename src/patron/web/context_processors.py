@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.core.models import base_currency
 from patron.core.roles import can_view_models, is_read_only
+from patron.core.selectors import can_read_audit
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -32,6 +33,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((reverse("feedback:feed"), _("Feedback")))
         if can_view_models(user):
             items.append((reverse("models"), _("Models")))
+        if can_read_audit(user):
+            items.append((reverse("audit-log"), _("Audit log")))
         if user.is_staff or user.is_superuser:
             items.append((reverse("admin:index"), _("Admin")))
     return {"nav_items": items, "patron_languages": settings.LANGUAGES, "base_currency": base_currency()}

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 
 from patron.commerce.models import Order
 from patron.commerce.selectors import ORDER_SORTS, OrderFilter, filter_orders, visible_orders
+from patron.core.audit import audit_record
 from patron.core.cells import csv_cell
 from patron.core.choices import SalesChannel
 from patron.core.dates import DayField
@@ -217,6 +218,8 @@ def render_list(
     errors += form_errors
     records = build(cleaned, sort)
     if request.GET.get("format") == "csv":
+        # Who took a copy of which records is audit-logged: the list and its filters.
+        audit_record("export.list", object_type=spec.name, changes={"format": "csv", "query": filter_query(request.GET)})
         return download(records)
     size = settings.PATRON_PAGE_SIZE
     # One row past the page tells whether a next page exists, without counting the table.

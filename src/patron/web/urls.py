@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from patron.feedback import urls as feedback_urls
 from patron.insights import urls as insights_urls
-from patron.web import dashboards, feedback_lists, homes, lists, saved_views, search, views
+from patron.web import audit, dashboards, feedback_lists, homes, lists, saved_views, search, views
 
 # One "feedback" namespace for the pages under /s/ and /feedback/, whichever app serves them.
 feedback_pages = [
@@ -23,6 +23,7 @@ urlpatterns = [
     path("responses/", feedback_lists.response_list, name="response-list"),
     path("tasks/", lists.task_list, name="task-list"),
     path("search/", search.search_page, name="search"),
+    path("audit/", audit.audit_log, name="audit-log"),
     path("views/", saved_views.saved_view_create, name="saved-view-create"),
     path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved-view-delete"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),

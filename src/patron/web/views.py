@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,7 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from patron.core.choices import ContactChannel, SalesChannel
+from patron.core.models import AuditEntry
 from patron.core.roles import user_of
+from patron.core.selectors import audit_entries, can_read_audit
 from patron.customers.models import Customer
 from patron.customers.selectors import (
     can_edit_customer,
@@ -45,7 +49,21 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.headers.get("HX-Request") and request.GET.get("fragment") == "timeline":
         return render(request, "web/_timeline.html", context)
+    context["history"] = _history(request, overview.customer.pk)
     return render(request, "web/customer_detail.html", context)
+
+
+def _history(request: HttpRequest, customer_id: int) -> list[AuditEntry] | None:
+    """The customer's last changes from the audit log, for administrators (None: not shown)."""
+    if not can_read_audit(user_of(request)):
+        return None
+    entries = list(audit_entries(customer_id=customer_id)[:HISTORY_ROWS])
+    for e in entries:
+        e.changes_text = json.dumps(e.changes, ensure_ascii=False, sort_keys=True)  # type: ignore[attr-defined]
+    return entries
+
+
+HISTORY_ROWS = 10
 
 
 def _editable_customer(request: HttpRequest, pk: int) -> Customer:

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from patron.core import scheduler, workers
+from patron.core.audit import set_default_source
 
 
 class Command(BaseCommand):
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts) -> None:
+        set_default_source("worker")
         # Tasks left RUNNING by a worker of this host that died go back in the queue first.
         workers.requeue_orphans()
         kwargs = {

@@ -23,8 +23,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from patron.core.audit import acting
 from patron.core.dbstats import BULK_ROWS, refresh_planner_statistics
-from patron.core.models import User
+from patron.core.models import AuditSource, User
 from patron.imports.engine import (
     DEFAULT_BATCH_SIZE,
     ImportInputError,
@@ -93,7 +94,8 @@ class Command(BaseCommand):
                 batch_size=opts["batch_size"],
                 user=user,
             )
-            result = self._run(path, options)
+            with acting(user, source=AuditSource.CLI, label=f"import {Path(path).name}"):
+                result = self._run(path, options)
         except ImportInputError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         if opts["save_mapping"]:
