@@ -17,7 +17,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from patron.config import secret_key
-from patron.config.database import database_from_url
+from patron.config.database import database_from_url, pooler_settings
 
 # Lets model fields be written with generic parameters (typed for mypy) at run time.
 django_stubs_ext.monkeypatch()
@@ -111,6 +111,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), DATA_DIR)}
+# Behind PgBouncer in transaction mode (docs/deploy.md): no server-side cursors, no prepared statements.
+PATRON_DB_POOLER = pooler_settings(DATABASES["default"], os.environ.get("PATRON_DB_POOLER", ""))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
@@ -209,6 +211,18 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PATRON_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = _env_bool("PATRON_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+
+# GET /healthz fails (503) when the newest worker heartbeat is older than this many seconds, or
+# the last finished scoring run older than this many hours (0: not checked). docs/deploy.md.
+def _env_count(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
+
+
+PATRON_HEALTH_WORKER_MAX_AGE_SECONDS = _env_count("PATRON_HEALTH_WORKER_MAX_AGE_SECONDS", 120)
+PATRON_HEALTH_SCORING_MAX_AGE_HOURS = _env_count("PATRON_HEALTH_SCORING_MAX_AGE_HOURS", 26)
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else only from the app's
 # own origin; no inline script, event handler attribute or style anywhere (templates keep theirs

@@ -150,3 +150,20 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WorkerHeartbeat(models.Model):
+    """When each ``patron worker`` last said it was alive (``core.workers.heartbeat``); ``/healthz``
+    reports the newest one's age, so a monitor notices when no worker runs."""
+
+    worker = models.CharField(_("worker"), max_length=64, unique=True)  # core.workers.worker_id
+    started_at = models.DateTimeField(_("started"))
+    beat_at = models.DateTimeField(_("last heartbeat"), db_index=True)
+
+    class Meta:
+        ordering = ["-beat_at"]
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return self.worker
