@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from patron.core import scheduler, workers
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         if opts["heartbeat_interval"] <= 0:
-            raise CommandError("--heartbeat-interval must be more than 0 seconds.")
+            raise CommandError(_("--heartbeat-interval must be more than 0 seconds."), returncode=2)
         # Tasks left RUNNING by a worker of this host that died go back in the queue first.
         workers.requeue_orphans()
         worker_id = workers.worker_id()
