@@ -52,25 +52,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         if not database_unavailable(exc):
             raise
-        body = {
+        down: dict[str, object] = {
             "status": "failing",
             "failing": ["database"],
             "database": "unreachable",
             "worker_heartbeat_age_seconds": None,
             "last_scoring_run_age_seconds": None,
         }
-        return JsonResponse(body, status=503)
+        return JsonResponse(down, status=503)
     # Ages in whole seconds (a clock a little ahead on one host gives 0, not a negative age).
     beat_age = None if beat is None else max(0, round((now - beat).total_seconds()))
     scored_age = None if scored is None else max(0, round((now - scored).total_seconds()))
-    failing = []
+    failing: list[str] = []
     worker_limit = settings.PATRON_HEALTH_WORKER_MAX_AGE_SECONDS
     if worker_limit and (beat_age is None or beat_age > worker_limit):
         failing.append("worker_heartbeat")
     scoring_limit = settings.PATRON_HEALTH_SCORING_MAX_AGE_HOURS * 3600
     if scoring_limit and (scored_age is None or scored_age > scoring_limit):
         failing.append("last_scoring_run")
-    body = {
+    body: dict[str, object] = {
         "status": "failing" if failing else "ok",
         "failing": failing,
         "database": "ok",
