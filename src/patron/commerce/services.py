@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, F, Max, Min, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
@@ -109,6 +109,18 @@ def build_lines(
     return built, revenue, cogs
 
 
+def _save_new(obj: Order | CostEvent, external_id: str | None) -> None:
+    """INSERT ``obj``. Two requests with the same external id at once (a client retrying) both pass
+    the check for an existing one; the unique index stops the second, which gets the same
+    duplicate error as when they come one after the other (a 409 from the API, not a 500)."""
+    try:
+        obj.save()
+    except IntegrityError as exc:
+        if not external_id:
+            raise
+        raise DuplicateExternalIdError(str(type(obj)._meta.verbose_name), external_id) from exc
+
+
 @transaction.atomic
 def order_create(
     *,
@@ -142,7 +154,7 @@ def order_create(
         base_cost_of_goods=base_cogs,
     )
     order.full_clean(exclude=["customer", "branch"])
-    order.save()
+    _save_new(order, external_id)
     for b in built:
         b.order = order
     OrderLine.objects.bulk_create(built)
@@ -193,7 +205,7 @@ def cost_event_create(
         base_amount=base_amount,
     )
     event.full_clean(exclude=["customer"])
-    event.save()
+    _save_new(event, external_id)
     Customer.objects.filter(pk=customer.pk).update(
         cost_to_serve_total=F("cost_to_serve_total") + base_amount,
         profit_total=F("profit_total") - base_amount,
