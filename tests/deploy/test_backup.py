@@ -106,7 +106,14 @@ def test_backup_and_restore_give_back_every_row_of_every_table(faultdb, tmp_path
         write(fresh, "UPDATE customers_customer SET name = 'changed'")
         write(fresh, "DELETE FROM core_workerheartbeat")
         refused(fresh.run("restore", str(backup)), "not empty; use --force")
-        assert fresh.value("SELECT count(*) FROM customers_customer WHERE name = 'changed'") > 0
+        changed = fresh.value("SELECT count(*) FROM customers_customer WHERE name = 'changed'")
+        assert changed > 0
+        # A backup cut short (a full disk, a copy interrupted) is refused and changes nothing.
+        truncated = tmp_path / "truncated.backup"
+        truncated.write_bytes(backup.read_bytes()[: backup.stat().st_size // 3])
+        cut = fresh.run("restore", str(truncated), "--force")
+        assert cut.returncode == 2 and len(cut.stderr.strip().splitlines()) == 1, cut.stderr
+        assert fresh.value("SELECT count(*) FROM customers_customer WHERE name = 'changed'") == changed
         again = fresh.run("restore", str(backup), "--force")
         assert again.returncode == 0, again.stderr
         assert snapshot(fresh) == before

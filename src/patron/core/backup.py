@@ -7,12 +7,13 @@ which must be installed (Debian: ``postgresql-client``) and not older than the s
 
 Nothing is half-written: a backup goes to a temporary file next to FILE, renamed into place when
 complete. A SQLite restore is one backup-API copy onto the database (one transaction); a
-PostgreSQL restore drops Patron's tables and loads the dump in one transaction (``psql
---single-transaction``), so a failure leaves the database as it was.
+PostgreSQL restore drops Patron's tables and loads the dump in one transaction (``pg_restore``'s
+SQL streamed into ``psql --single-transaction``), so a failure leaves the database as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -172,7 +173,7 @@ def restore(source: Path, *, force: bool = False, using: str = "default") -> str
         _check_sqlite_backup(source)
     else:
         pg_restore, psql = _tool("pg_restore"), _tool("psql")
-        script = _run([pg_restore, "--no-owner", "--no-privileges", "--file=-", str(source)], _pg_env(using), "pg_restore").stdout
+        _run([pg_restore, "--list", str(source)], _pg_env(using), "pg_restore")  # a readable archive
     if not force and not is_empty(using):
         raise BackupError(_("The database is not empty; use --force to replace everything in it with the backup."))
     if kind == "sqlite":
@@ -188,17 +189,49 @@ def restore(source: Path, *, force: bool = False, using: str = "default") -> str
     else:
         tables = _pg_tables(using)
         connections[using].close()
-        drop = ""
-        if tables:
-            quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in tables)
-            drop = f"DROP TABLE IF EXISTS {quoted} CASCADE;\n"
-        _run(
-            [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", "--file=-"],
-            _pg_env(using),
-            "psql",
-            input=drop.encode() + script,
-        )
+        _pg_load(source, tables, pg_restore, psql, _pg_env(using))
     return kind
+
+
+def _pg_load(source: Path, tables: list[str], pg_restore: str, psql: str, env: dict[str, str]) -> None:
+    """Drop ``tables`` and load the archive in one transaction: pg_restore writes the SQL, psql
+    runs it, streamed through here so a large book is never held in memory. psql commits only
+    once pg_restore has finished without error; otherwise it is killed and nothing is changed."""
+    drop = ["--command=SELECT 1"]
+    if tables:
+        quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in tables)
+        drop = [f"--command=DROP TABLE IF EXISTS {quoted} CASCADE"]
+    with tempfile.TemporaryFile() as read_errors, tempfile.TemporaryFile() as load_errors:
+        # Fixed programs found by _tool, arguments built here: no shell, nothing from a request.
+        loader = subprocess.Popen(  # noqa: S603
+            [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", *drop, "--file=-"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=load_errors,
+        )
+        reader = subprocess.Popen(  # noqa: S603
+            [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(source)],
+            env=env, stdout=subprocess.PIPE, stderr=read_errors,
+        )
+        assert reader.stdout is not None and loader.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # psql stopped on an error: reported below
+            shutil.copyfileobj(reader.stdout, loader.stdin, 1 << 20)
+        reader.stdout.close()
+        reader.wait()
+        killed = loader.poll() is None and reader.returncode != 0
+        if killed:
+            loader.kill()  # before the end of its input: the transaction is rolled back
+        else:
+            with contextlib.suppress(BrokenPipeError):
+                loader.stdin.close()
+        loader.wait()
+        failed = ("psql", load_errors, loader.returncode) if loader.returncode != 0 and not killed else None
+        if failed is None and reader.returncode != 0:
+            failed = ("pg_restore", read_errors, reader.returncode)
+        if failed is not None:
+            name, errors, code = failed
+            errors.seek(0)
+            lines = [line for line in errors.read().decode(errors="replace").splitlines() if line.strip()]
+            detail = lines[0].strip() if lines else f"exit status {code}"
+            raise BackupError(_("%(what)s failed: %(detail)s") % {"what": name, "detail": detail})
 
 
 def _check_sqlite_backup(source: Path) -> None:
