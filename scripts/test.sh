@@ -3,6 +3,10 @@
 # DATABASE_URL selects the database (SQLite by default, PostgreSQL in CI's second run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --browser
+# PgBouncer only for the run on PostgreSQL, where the pooling test runs.
+case "${DATABASE_URL:-}" in
+  postgres*) scripts/setup.sh --browser --pgbouncer ;;
+  *) scripts/setup.sh --browser ;;
+esac
 export PATRON_TESTING=1
 exec .venv/bin/pytest "$@"

@@ -61,6 +61,21 @@ def test_duplicate_order_external_id_changes_nothing():
     assert Order.objects.count() == 1
 
 
+def test_a_concurrent_duplicate_external_id_is_the_same_duplicate_error():
+    """Two requests with one external id at once both pass the existence check; the second's
+    INSERT meets the unique index (here: the check sees nothing, as it would in the race)."""
+    from unittest import mock
+
+    customer = make_customer()
+    make_order(customer, external_id="ord-1")
+    customer.refresh_from_db()
+    before = customer.revenue_total
+    with mock.patch.object(Order.objects, "filter", return_value=Order.objects.none()), pytest.raises(DuplicateExternalIdError):
+        make_order(customer, external_id="ord-1")
+    customer.refresh_from_db()
+    assert customer.revenue_total == before and Order.objects.count() == 1
+
+
 @pytest.mark.parametrize("quantity", [0, -1])
 def test_non_positive_quantity_is_refused(quantity):
     customer = make_customer()

@@ -128,6 +128,9 @@ WEB: dict[str, list[Check]] = {
     "dashboards": [Check()],
     "login": [Check(access=PUBLIC)],
     "health": [Check(access=PUBLIC, note="for load balancers: says only whether the database answers")],
+    "healthz": [
+        Check(access=PUBLIC, ok=ok(200, 503), note="for monitors: ages of the worker heartbeat and scoring run, no data")
+    ],
     "logout": [Check(access=PUBLIC, method="POST", ok=ok(302))],
     "set_language": [Check(access=PUBLIC, method="POST", ok=ok(302), data=lambda b, r: {"language": "zh-hans", "next": "/"})],
     "customer-list": [

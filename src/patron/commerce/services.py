@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Min
 from django.utils.translation import gettext as _
 
@@ -110,6 +110,18 @@ def build_lines(
     return built, revenue, cogs
 
 
+def _save_new(obj: Order | CostEvent, external_id: str | None) -> None:
+    """INSERT ``obj``. Two requests with the same external id at once (a client retrying) both pass
+    the check for an existing one; the unique index stops the second, which gets the same
+    duplicate error as when they come one after the other (a 409 from the API, not a 500)."""
+    try:
+        obj.save()
+    except IntegrityError as exc:
+        if not external_id:
+            raise
+        raise DuplicateExternalIdError(str(type(obj)._meta.verbose_name), external_id) from exc
+
+
 @transaction.atomic
 def order_create(
     *,
@@ -143,7 +155,7 @@ def order_create(
         base_cost_of_goods=base_cogs,
     )
     order.full_clean(exclude=["customer", "branch"])
-    order.save()
+    _save_new(order, external_id)
     for b in built:
         b.order = order
     OrderLine.objects.bulk_create(built)
@@ -188,7 +200,7 @@ def cost_event_create(
         base_amount=base_amount,
     )
     event.full_clean(exclude=["customer"])
-    event.save()
+    _save_new(event, external_id)
     customers_add_totals({customer.pk: Totals(serve=base_amount)})
     customers_changed.send(sender=CostEvent, customer_ids=[customer.pk])
     return event

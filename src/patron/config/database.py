@@ -54,3 +54,27 @@ def database_from_url(url: str | None, data_dir: Path) -> dict[str, Any]:
         config["CONN_HEALTH_CHECKS"] = True
     config["TEST"] = {"NAME": config.get("TEST", {}).get("NAME")} if config.get("TEST") else {}
     return config
+
+
+POOLERS = ("", "session", "transaction")
+
+
+def pooler_settings(config: dict[str, Any], pooler: str) -> str:
+    """Adjust ``config`` for a connection pooler between Patron and PostgreSQL; returns its mode.
+
+    In transaction mode (PgBouncer's ``pool_mode = transaction``) consecutive transactions of
+    one Django connection may run on different server connections, so nothing may outlive a
+    transaction on the server: no server-side cursors (``.iterator()`` would open one, then read
+    it from another connection) and no prepared statements (``core.rows.hot_cursor`` prepares
+    the answer link's statements; psycopg prepares none with Django's client-side binding, and
+    ``prepare_threshold=None`` keeps it so).
+    """
+    pooler = pooler.strip().lower()
+    if pooler not in POOLERS:
+        raise ImproperlyConfigured(
+            f"PATRON_DB_POOLER must be empty, session or transaction, not {pooler!r} (docs/deploy.md)."
+        )
+    if pooler == "transaction" and config.get("ENGINE") == "django.db.backends.postgresql":
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return pooler

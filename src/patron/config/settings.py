@@ -16,7 +16,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from patron.config import secret_key
-from patron.config.database import database_from_url
+from patron.config.database import database_from_url, pooler_settings
 from patron.config.env import env_bool, env_float, env_int, env_json, env_list, env_str
 from patron.core.throttle import parse_rate
 
@@ -101,6 +101,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "") or None, DATA_DIR)}
+# Behind PgBouncer in transaction mode (docs/deploy.md): no server-side cursors, no prepared statements.
+PATRON_DB_POOLER = pooler_settings(DATABASES["default"], env_str("PATRON_DB_POOLER", ""))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
@@ -191,6 +193,13 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PATRON_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("PATRON_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+
+# GET /healthz fails (503) when the newest worker heartbeat is older than this many seconds, or
+# the last finished scoring run older than this many hours (0: not checked). docs/deploy.md.
+PATRON_HEALTH_WORKER_MAX_AGE_SECONDS = env_int("PATRON_HEALTH_WORKER_MAX_AGE_SECONDS", 120, minimum=0)
+PATRON_HEALTH_SCORING_MAX_AGE_HOURS = env_int("PATRON_HEALTH_SCORING_MAX_AGE_HOURS", 26, minimum=0)
+# Who the audit log names when no request or job says: `patron` sets "cli" before Django starts.
+PATRON_AUDIT_SOURCE = env_str("PATRON_AUDIT_SOURCE", "")
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else only from the app's
 # own origin; no inline script, event handler attribute or style anywhere (templates keep theirs

@@ -12,7 +12,6 @@ worker), and the ``patron`` command line is the source ``cli`` by default.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -67,7 +67,7 @@ def current_actor() -> Actor:
     if value is None:
         if _default[0] is None:
             # The ``patron`` command line sets PATRON_AUDIT_SOURCE=cli before Django starts.
-            source = os.environ.get("PATRON_AUDIT_SOURCE", "")
+            source = settings.PATRON_AUDIT_SOURCE
             return Actor(None, source, source) if source in AuditSource.values else SYSTEM
         return _default[0]
     return value() if callable(value) else value

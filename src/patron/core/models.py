@@ -210,3 +210,20 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise AuditAppendOnlyError("audit entries cannot be deleted")
+
+
+class WorkerHeartbeat(models.Model):
+    """When each ``patron worker`` last said it was alive (``core.workers.heartbeat``); ``/healthz``
+    reports the newest one's age, so a monitor notices when no worker runs."""
+
+    worker = models.CharField(_("worker"), max_length=64, unique=True)  # core.workers.worker_id
+    started_at = models.DateTimeField(_("started"))
+    beat_at = models.DateTimeField(_("last heartbeat"), db_index=True)
+
+    class Meta:
+        ordering = ["-beat_at"]
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return self.worker

@@ -9,8 +9,8 @@ No ``pre_save``/``post_save`` signals are sent: use it only for models nothing l
 and planned once per connection instead of on every click, and the parameters sent apart from
 the SQL instead of quoted into it by Python. The rest of Patron keeps Django's client-side
 binding (``DATABASES`` has no ``server_side_binding``), so only these few statements are prepared.
-Behind a connection pooler in transaction mode that cannot keep prepared statements, set
-``PATRON_DB_PREPARE=0``.
+Behind a connection pooler in transaction mode, ``PATRON_DB_POOLER=transaction`` (or
+``PATRON_DB_PREPARE=0``) turns them off.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def _insert_sql(alias: str, model: type[Model]) -> tuple[str, list[Field[Any, An
 
 
 def _prepare() -> bool:
-    return bool(settings.PATRON_DB_PREPARE)
+    # A pooler in transaction mode hands each transaction any server connection (config.database).
+    return bool(settings.PATRON_DB_PREPARE) and settings.PATRON_DB_POOLER != "transaction"
 
 
 @contextmanager

@@ -18,7 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+from datetime import datetime, timedelta
 
+from django.db import close_old_connections
 from django.utils import timezone
 
 logger = logging.getLogger("patron.worker")
@@ -100,3 +103,45 @@ def requeue_orphans() -> tuple[int, int]:
 
 class WorkerDied(Exception):
     """Recorded on a task whose workers kept dying while they ran it."""
+
+
+HEARTBEAT_INTERVAL = 15.0  # seconds; /healthz's threshold (PATRON_HEALTH_WORKER_MAX_AGE) is larger
+HEARTBEATS_KEPT = timedelta(days=1)  # rows of workers that stopped, kept for a look in the admin
+
+
+def beat(worker: str, started_at: datetime) -> None:
+    """Record that ``worker`` is alive now; forget workers silent for a day."""
+    # Here, not at the top: insights.models imports this module while the models are loading.
+    from patron.core.models import WorkerHeartbeat
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(worker=worker, defaults={"beat_at": now, "started_at": started_at})
+    WorkerHeartbeat.objects.filter(beat_at__lt=now - HEARTBEATS_KEPT).delete()
+
+
+def heartbeat(stop: threading.Event, worker: str, started_at: datetime, *, interval: float) -> None:
+    """The worker's heartbeat loop, in a thread of its own: it beats while a long task (a scoring
+    run) keeps the worker's main loop busy. Errors (a database restarting) are logged; it goes on."""
+    while not stop.wait(interval):
+        try:
+            beat(worker, started_at)
+        except Exception:
+            logger.exception("worker heartbeat failed")
+        finally:
+            close_old_connections()
+
+
+def start_heartbeat(worker: str, *, interval: float = HEARTBEAT_INTERVAL) -> tuple[threading.Thread, threading.Event]:
+    """Beat once now (so even ``worker --batch`` leaves its mark), then every ``interval`` seconds."""
+    started_at = timezone.now()
+    beat(worker, started_at)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=heartbeat,
+        args=(stop, worker, started_at),
+        kwargs={"interval": interval},
+        name="patron-heartbeat",
+        daemon=True,
+    )
+    thread.start()
+    return thread, stop

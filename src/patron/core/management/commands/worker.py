@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from patron.core import scheduler, workers
 from patron.core.audit import set_default_source
@@ -21,19 +22,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--schedule-interval", type=float, default=30.0, help="Seconds between checks for due periodic jobs."
         )
+        parser.add_argument(
+            "--heartbeat-interval",
+            type=float,
+            default=workers.HEARTBEAT_INTERVAL,
+            help="Seconds between the worker's heartbeats (reported by /healthz).",
+        )
 
     def handle(self, *args, **opts) -> None:
+        if opts["heartbeat_interval"] <= 0:
+            raise CommandError(_("--heartbeat-interval must be more than 0 seconds."), returncode=2)
         set_default_source("worker")
         # Tasks left RUNNING by a worker of this host that died go back in the queue first.
         workers.requeue_orphans()
+        worker_id = workers.worker_id()
         kwargs = {
             "queue_name": opts["queue_name"],
             "interval": opts["interval"],
             "startup_delay": False,
-            "worker_id": workers.worker_id(),
+            "worker_id": worker_id,
         }
         if opts["max_tasks"] is not None:
             kwargs["max_tasks"] = opts["max_tasks"]
+        _beating, stop_heartbeat = workers.start_heartbeat(worker_id, interval=opts["heartbeat_interval"])
         stop = None
         if opts["batch"]:
             kwargs["batch"] = True
@@ -44,5 +55,6 @@ class Command(BaseCommand):
         try:
             call_command("db_worker", **kwargs)
         finally:
+            stop_heartbeat.set()
             if stop is not None:
                 stop.set()
