@@ -263,3 +263,40 @@ def test_a_file_export_is_logged(tmp_path, alice):
     [entry] = _entries("export.file")
     assert entry.changes == {"format": "csv", "rows": rows, "file": "customers.csv", "as_user": "alice"}
     assert entry.source == "cli" and entry.object_type == "customers"
+
+
+def test_group_permission_changes_in_the_admin_are_logged(root):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="Viewers")
+    perm = Permission.objects.get(codename="view_customer")
+    client = Client()
+    client.force_login(root)
+    response = client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "Viewers", "permissions": [perm.pk]})
+    assert response.status_code == 302
+    [entry] = _entries("group.update")
+    assert entry.object_id == group.pk and entry.actor_id == root.pk
+    assert entry.changes["permissions"] == [[], [perm.pk]]
+
+
+def test_api_tokens_created_and_revoked_are_logged(alice, root):
+    from patron.core.tokens import token_create, token_revoke
+
+    with acting(root, source="cli"):
+        token, _raw = token_create(user=alice, name="shop")
+        token_revoke(token_id=token.pk)
+        token_revoke(token_id=token.pk)  # already revoked: nothing changes, nothing logged
+    [created] = _entries("token.create")
+    assert created.object_id == token.pk and created.changes["user"] == [None, "alice"]
+    assert len(_entries("token.revoke")) == 1
+
+
+def test_a_password_set_in_the_admin_is_logged_without_the_password(root):
+    carol = make_user("carol", "rep")
+    client = Client()
+    client.force_login(root)
+    secret = "a-new-Passw0rd-for-carol"
+    response = client.post(f"/admin/core/user/{carol.pk}/password/", {"password1": secret, "password2": secret})
+    assert response.status_code == 302
+    [entry] = _entries("user.password")
+    assert entry.object_id == carol.pk and entry.actor_id == root.pk and secret not in str(entry.changes)

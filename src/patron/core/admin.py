@@ -1,7 +1,8 @@
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +61,12 @@ class PatronUserAdmin(UserAdmin):
         if changed:
             audit_record("user.update" if change else "user.create", obj=form.instance, changes=changed)
 
+    def user_change_password(self, request, id, form_url=""):  # type: ignore[no-untyped-def]
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the form was valid: changed
+            audit_record("user.password", object_type="user", object_id=int(id), changes={"password": ["***", "***"]})
+        return response
+
 
 AUDIT_HIDDEN = frozenset({"password", "password1", "password2", "usable_password"})
 
@@ -70,14 +77,24 @@ def _audit_value(value: Any) -> Any:
     return jsonable(value)
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(AuditedAdmin, GroupAdmin):
+    """Groups carry permissions: who changed which is in the audit log."""
+
+    audit_name = "group"
+
+
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
 
 
 @admin.register(Branch)
-class BranchAdmin(admin.ModelAdmin):
+class BranchAdmin(AuditedAdmin):
     list_display = ("code", "name", "region")
     list_filter = ("region",)
     search_fields = ("code", "name")

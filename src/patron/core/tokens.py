@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.audit import audit_record
 from patron.core.models import ApiToken, User
 
 TOKEN_PREFIX = "pat_"  # noqa: S105 (a marker, not a secret)
@@ -41,6 +42,7 @@ def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
         raise ValidationError(_("A token name has at most 100 characters."), code="name")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=_hash(raw))
+    audit_record("token.create", obj=token, changes={"user": [None, user.username], "prefix": [None, token.prefix]})
     return token, raw
 
 
@@ -51,6 +53,7 @@ def token_revoke(*, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record("token.revoke", obj=token, changes={"revoked_at": [None, token.revoked_at]})
     return token
 
 
