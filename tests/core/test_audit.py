@@ -300,3 +300,29 @@ def test_a_password_set_in_the_admin_is_logged_without_the_password(root):
     assert response.status_code == 302
     [entry] = _entries("user.password")
     assert entry.object_id == carol.pk and entry.actor_id == root.pk and secret not in str(entry.changes)
+
+
+def test_single_orders_cost_events_interactions_and_tasks_are_logged(alice):
+    customer = make_customer("One", owner=alice)
+    product = make_product(sku="B", price=Decimal("10"), cost=Decimal("4"))
+    api = client_for(alice)
+    at = timezone.now().isoformat()
+    order = api.post("/orders", {"customer_id": customer.pk, "channel": "web", "ordered_at": at,
+                                 "lines": [{"product_id": product.pk, "quantity": "2"}]}).json()
+    [created] = _entries("order.create")
+    assert (created.object_id, created.customer_id, created.actor_id) == (order["id"], customer.pk, alice.pk)
+    assert created.changes["lines"] == [None, 1]
+    assert api.patch(f"/orders/{order['id']}", {"channel": "store"}).status_code == 200
+    [updated] = _entries("order.update")
+    assert updated.changes["channel"] == ["web", "store"]
+    event = api.post("/cost-events", {"customer_id": customer.pk, "kind": "ticket", "amount": "3.00",
+                                      "occurred_at": at}).json()
+    assert [e.object_id for e in _entries("costevent.create")] == [event["id"]]
+    api.post("/interactions", {"customer_id": customer.pk, "channel": "call", "subject": "Called Mr Wu",
+                               "occurred_at": at})
+    [talk] = _entries("interaction.create")
+    assert "Wu" not in str(talk.changes)
+    task = api.post("/tasks", {"customer_id": customer.pk, "title": "Call back", "due_at": at}).json()
+    assert api.patch(f"/tasks/{task['id']}", {"notes": "Mr Wu prefers mornings"}).status_code == 200
+    [changed] = _entries("task.update")
+    assert changed.changes["notes"] == [None, MASK] or changed.changes["notes"] == ["", MASK]

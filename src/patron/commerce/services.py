@@ -25,6 +25,7 @@ from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import order_data
 from patron.commerce.signals import customers_changed
 from patron.core import events
+from patron.core.audit import audit_record, diff, snapshot
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, base_currency
 from patron.customers.models import Customer
@@ -162,6 +163,8 @@ def order_create(
     totals = Totals()
     totals.add_order(base_revenue, base_cogs, order.ordered_at)
     customers_add_totals({customer.pk: totals})
+    audit_record("order.create", obj=order, customer_id=customer.pk,
+                 changes={"base_revenue": [None, base_revenue], "lines": [None, len(built)]})
     customers_changed.send(sender=Order, customer_ids=[customer.pk])
     # Subscribers (outbound webhooks) hear of the order once it is committed.
     events.publish("order.created", order_event_payload(order, built, customer=customer))
@@ -202,6 +205,8 @@ def cost_event_create(
     event.full_clean(exclude=["customer"])
     _save_new(event, external_id)
     customers_add_totals({customer.pk: Totals(serve=base_amount)})
+    audit_record("costevent.create", obj=event, customer_id=customer.pk,
+                 changes={"kind": [None, event.kind], "base_amount": [None, base_amount]})
     customers_changed.send(sender=CostEvent, customer_ids=[customer.pk])
     return event
 
@@ -275,6 +280,7 @@ def order_update(
     changes = dict(changes)
     _only(changes, ORDER_UPDATABLE)
     _check_new_external_id(order, changes)
+    before = snapshot(order, list(changes))
     if "ordered_at" in changes:
         changes["ordered_at"] = _aware(changes["ordered_at"])
     old_at, old_rate = order.ordered_at, order.exchange_rate
@@ -316,6 +322,11 @@ def order_update(
         if order.ordered_at != old_at:
             _refresh_order_span(order.customer_id)
     customers_changed.send(sender=Order, customer_ids=[order.customer_id])
+    changed = diff(before, order)
+    if lines is not None:
+        changed["lines"] = [None, len(built)]
+    if changed:
+        audit_record("order.update", obj=order, customer_id=order.customer_id, changes=changed)
     return order
 
 
@@ -330,6 +341,7 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
     changes = dict(changes)
     _only(changes, COST_EVENT_UPDATABLE)
     _check_new_external_id(event, changes)
+    before = snapshot(event, list(changes))
     if "occurred_at" in changes:
         changes["occurred_at"] = _aware(changes["occurred_at"])
     if "amount" in changes:
@@ -350,4 +362,7 @@ def cost_event_update(*, event: CostEvent, changes: Mapping[str, Any]) -> CostEv
     if delta:
         customers_add_totals({event.customer_id: Totals(serve=delta)})
         customers_changed.send(sender=CostEvent, customer_ids=[event.customer_id])
+    changed = diff(before, event)
+    if changed:
+        audit_record("costevent.update", obj=event, customer_id=event.customer_id, changes=changed)
     return event

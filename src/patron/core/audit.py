@@ -154,7 +154,9 @@ def audit_record(
 
 # Fields whose values say who someone is: the log records that they changed (set or emptied),
 # never the values, so the append-only log holds nothing that erasure would have to remove.
-PERSONAL = frozenset({"name", "email", "phone", "address", "city", "title", "first_name", "last_name"})
+# Free text (subjects, bodies, notes) may name people too.
+PERSONAL = frozenset({"name", "email", "phone", "address", "city", "title", "first_name", "last_name",
+                      "subject", "body", "notes"})
 MASK = "(personal data)"
 
 

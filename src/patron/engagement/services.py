@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patron.core.audit import audit_record, diff, snapshot
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import User
 from patron.customers.models import Contact, Customer
@@ -47,6 +48,8 @@ def interaction_create(
     )
     interaction.full_clean(exclude=["customer", "contact", "handled_by"])
     interaction.save()
+    audit_record("interaction.create", obj=interaction, customer_id=interaction.customer_id,
+                 changes={"channel": [None, interaction.channel]})
     return interaction
 
 
@@ -72,6 +75,7 @@ def task_create(
     )
     task.full_clean(exclude=["customer", "assignee"])
     task.save()
+    audit_record("task.create", obj=task, customer_id=task.customer_id, changes={"due_at": [None, task.due_at]})
     return task
 
 
@@ -79,6 +83,7 @@ def task_complete(*, task: Task) -> Task:
     task.status = Task.Status.DONE
     task.completed_at = timezone.now()
     task.save(update_fields=["status", "completed_at", "updated_at"])
+    audit_record("task.complete", obj=task, customer_id=task.customer_id, changes={"status": [None, task.status]})
     return task
 
 
@@ -109,6 +114,7 @@ def interaction_update(*, interaction: Interaction, changes: Mapping[str, Any]) 
     changes = dict(changes)
     _only(changes, INTERACTION_UPDATABLE)
     _check_new_external_id(interaction, changes)
+    before = snapshot(interaction, list(changes))
     contact = changes.get("contact")
     if contact is not None and contact.customer_id != interaction.customer_id:
         raise ValidationError(_("That contact belongs to another customer."), code="contact_customer")
@@ -119,6 +125,8 @@ def interaction_update(*, interaction: Interaction, changes: Mapping[str, Any]) 
     interaction.full_clean(exclude=["customer", "contact", "handled_by"])
     if changes:
         interaction.save(update_fields=[*changes, "updated_at"])
+    if changed := diff(before, interaction):
+        audit_record("interaction.update", obj=interaction, customer_id=interaction.customer_id, changes=changed)
     return interaction
 
 
@@ -131,6 +139,7 @@ def task_update(*, task: Task, changes: Mapping[str, Any]) -> Task:
     changes = dict(changes)
     _only(changes, TASK_UPDATABLE)
     _check_new_external_id(task, changes)
+    before = snapshot(task, list(changes))
     if changes.get("due_at") is not None and changes["due_at"].tzinfo is None:
         raise ValidationError(_("Times must carry a time zone."), code="naive_datetime")
     status = changes.get("status")
@@ -141,4 +150,6 @@ def task_update(*, task: Task, changes: Mapping[str, Any]) -> Task:
     task.full_clean(exclude=["customer", "assignee"])
     if changes:
         task.save(update_fields=[*changes, "updated_at"])
+    if changed := diff(before, task):
+        audit_record("task.update", obj=task, customer_id=task.customer_id, changes=changed)
     return task
