@@ -75,10 +75,10 @@ def test_a_deeply_nested_body_is_400_too_deep(as_alice, setup, path):
     assert_error(as_alice.post(path, nested), 400, "too_deep")
 
 
-def test_text_with_the_nul_character_is_400_and_nothing_is_written(as_root):
+def test_text_with_the_nul_character_is_422_and_nothing_is_written(as_root):
     # PostgreSQL cannot store NUL in text; SQLite could, so both refuse it the same way.
-    assert_error(as_root.post("/customers", {"name": "A\u0000B", "acquired_on": "2020-01-01"}), 400, "nul_character")
-    assert_error(as_root.get("/customers", q="A\x00B"), 400, "nul_character")
+    assert_error(as_root.post("/customers", {"name": "A\u0000B", "acquired_on": "2020-01-01"}), 422, "nul_character")
+    assert_error(as_root.get("/customers", q="A\x00B"), 422, "nul_character")
     assert as_root.get("/customers", q="A").json()["count"] == 0
 
 

@@ -91,7 +91,7 @@ _CONTAINERS = (dict, list)
 
 def nul_text() -> ApiError:
     """Text with the NUL character: PostgreSQL cannot store it, so no database is asked to."""
-    return ApiError(400, "nul_character", _("Text may not contain the NUL character (\\u0000)."))
+    return ApiError(422, "nul_character", _("Text may not contain the NUL character (\\u0000)."))
 
 
 def parse_json_body(raw: bytes) -> Any:
