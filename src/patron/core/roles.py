@@ -20,6 +20,7 @@ SEES_ALL_CUSTOMERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX
 READ_ONLY_ROLES = frozenset({Role.ANALYST, Role.MARKETER})
 # They see the customers they own (a manager also those of their branches and regions).
 OWN_CUSTOMERS_ONLY = frozenset({Role.REP, Role.ACCOUNT_MANAGER})
+SURVEY_MANAGERS = frozenset({Role.ADMIN, Role.CX, Role.MARKETER, Role.MANAGER})
 MODEL_VIEWERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.MARKETER})
 
 
@@ -31,6 +32,16 @@ def user_of(request: HttpRequest) -> User:
 
 def is_admin(user: User) -> bool:
     return bool(user.is_superuser or user.role == Role.ADMIN)
+
+
+def is_analyst(user: User) -> bool:
+    """Analysts read feedback and figures but send no surveys and record no answers."""
+    return not user.is_superuser and user.role == Role.ANALYST
+
+
+def can_manage_surveys(user: User) -> bool:
+    """Who creates surveys, sends invitations and works follow-ups in the app."""
+    return bool(user.is_superuser or user.role in SURVEY_MANAGERS)
 
 
 def is_manager(user: User) -> bool:

@@ -7,11 +7,12 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from patron.core.models import AuditEntry, Role, User
+from patron.core.models import AuditEntry, User
+from patron.core.roles import is_admin
 
 
 def can_read_audit(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and (user.is_superuser or user.role == Role.ADMIN))
+    return bool(user.is_authenticated and user.is_active and is_admin(user))
 
 
 def _start_of(day: date) -> datetime:

@@ -28,8 +28,8 @@ from patron.core.apikit import (
     not_found,
     paginate,
 )
-from patron.core.models import Branch, Role, User
-from patron.core.roles import user_of
+from patron.core.models import Branch, User
+from patron.core.roles import is_analyst, user_of
 from patron.customers.apikit import editable_customer
 from patron.customers.selectors import visible_customers
 from patron.feedback import links, selectors
@@ -119,7 +119,7 @@ def _survey_out(survey: Survey) -> dict[str, Any]:
 
 
 def _not_read_only(user: User) -> None:
-    if user.role == Role.ANALYST and not user.is_superuser:
+    if is_analyst(user):
         raise forbidden(_("Analysts read feedback but do not send surveys or record answers."))
 
 

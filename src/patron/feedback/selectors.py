@@ -12,8 +12,8 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from patron.core import rows
-from patron.core.models import Role, User
+from patron.core import roles, rows
+from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import customer_scope, visible_customers
 from patron.feedback.models import (
@@ -115,7 +115,7 @@ def invitation_for_answer(pk: int) -> Invitation | None:
 
 def can_manage_surveys(user: User) -> bool:
     """Create surveys and send them (pages and API)."""
-    return bool(user.is_superuser or user.role in {Role.ADMIN, Role.CX, Role.MARKETER, Role.MANAGER})
+    return roles.can_manage_surveys(user)
 
 
 def sees_anonymous(user: User) -> bool:

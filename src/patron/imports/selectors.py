@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from patron.core.models import Role, User
+from patron.core.models import User
+from patron.core.roles import is_admin
 from patron.customers.selectors import visible_customers
 from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
 
@@ -12,7 +13,7 @@ from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
 def import_jobs_for(user: User) -> QuerySet[ImportJob]:
     """People see their own imports; administrators see everyone's."""
     jobs = ImportJob.objects.select_related("user")
-    if user.is_superuser or user.role == Role.ADMIN:
+    if is_admin(user):
         return jobs
     return jobs.filter(user=user)
 

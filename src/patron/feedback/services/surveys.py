@@ -13,7 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from patron.core.models import Role, User
+from patron.core.models import User
+from patron.core.roles import is_admin
 from patron.feedback.models import Purpose, Question, Survey, SurveyKind, Touchpoint, Trigger
 from patron.feedback.services.checks import LANGUAGES, TooManyQuestionsError
 
@@ -58,7 +59,7 @@ def survey_create(
     is_active: bool = True,
 ) -> Survey:
     """A survey whose first question is the score question of its kind (a default text if none given)."""
-    if allow_more_questions and not (created_by is None or created_by.is_superuser or created_by.role == Role.ADMIN):
+    if allow_more_questions and not (created_by is None or is_admin(created_by)):
         raise ValidationError(_("Only an administrator may allow more than four questions."), code="admin_only")
     if touchpoint is None:
         touchpoint = Touchpoint.RELATIONSHIP if purpose == Purpose.RELATIONSHIP else Touchpoint.OTHER

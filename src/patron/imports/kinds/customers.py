@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patron.core.choices import SalesChannel
-from patron.core.models import Role, base_currency
+from patron.core.models import base_currency
+from patron.core.roles import is_manager
 from patron.customers.models import Customer
 from patron.customers.selectors import (
     search_key,
@@ -102,7 +103,7 @@ class CustomerImporter(RecordImporter):
             owner = r.desired.get("owner_id")
             if owner is None:
                 r.desired["owner_id"] = user.pk
-            elif owner != user.pk and user.role != Role.MANAGER:
+            elif owner != user.pk and not is_manager(user):
                 r.reject(_("You can only import customers you own; leave owner empty or put your username."))
         if "tags" in r.values:
             r.extra["tags"] = r.values["tags"] or ()

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patron.commerce.models import Product
-from patron.core.models import Role, User, base_currency
+from patron.core.models import User, base_currency
+from patron.core.roles import is_admin, is_manager
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
 from patron.imports.run import (
@@ -50,7 +51,7 @@ class ProductImporter(RecordImporter):
         """The catalogue is shared by everyone: administrators and managers maintain it."""
         if user is None or user.is_superuser:
             return True
-        return user.is_active and user.role in {Role.ADMIN, Role.MANAGER}
+        return user.is_active and (is_admin(user) or is_manager(user))
 
     def keyed(self, rows: list[Row]) -> list[Row]:
         batch: dict[Any, int] = {}

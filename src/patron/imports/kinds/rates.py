@@ -14,7 +14,8 @@ from patron.commerce.currency import (
     rates_save,
 )
 from patron.commerce.models import ExchangeRate
-from patron.core.models import Role, User, base_currency
+from patron.core.models import User, base_currency
+from patron.core.roles import is_admin
 from patron.imports import fields as f
 from patron.imports.kinds.base import Importer
 from patron.imports.run import (
@@ -39,7 +40,7 @@ class RateImporter(Importer):
         """Rates change everyone's money: administrators only."""
         if user is None or user.is_superuser:
             return True
-        return user.is_active and user.role == Role.ADMIN
+        return user.is_active and is_admin(user)
 
     def process(self, rows: list[Row]) -> None:
         base = base_currency()
