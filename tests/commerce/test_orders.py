@@ -107,3 +107,26 @@ def test_naive_datetime_is_refused():
 
     with pytest.raises(ValidationError):
         make_order(make_customer(), at=datetime(2024, 1, 1, 12, 0))
+
+
+def test_a_product_sku_taken_between_the_check_and_the_insert_is_the_usual_error(monkeypatch):
+    from patron.commerce import services
+    from patron.commerce.models import Product
+
+    services.product_create(sku="RACE-1", name="First", list_price=1, unit_cost=1)
+    # The second request's checks ran before the first one's INSERT committed: its first
+    # full_clean sees nothing; the one after the refused INSERT is the real check.
+    calls = {"n": 0}
+    real_full_clean = Product.full_clean
+
+    def full_clean_once_blind(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            return real_full_clean(self, *args, **kwargs)
+        return None
+
+    monkeypatch.setattr(Product, "full_clean", full_clean_once_blind)
+    with pytest.raises(ValidationError) as refused:
+        services.product_create(sku="RACE-1", name="Second", list_price=1, unit_cost=1)
+    assert "sku" in refused.value.message_dict
+    assert Product.objects.filter(sku="RACE-1").count() == 1

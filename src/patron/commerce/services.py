@@ -62,7 +62,16 @@ def product_create(
         currency=currency or base_currency(),
     )
     product.full_clean()
-    product.save()
+    try:
+        with transaction.atomic():  # a savepoint: a caller's transaction survives the refusal
+            product.save()
+    except IntegrityError:
+        # Another request saved the same SKU or external id between the checks and this INSERT:
+        # its row is visible now, so the checks give the error they give one after the other.
+        if external_id and Product.objects.filter(external_id=external_id).exists():
+            raise DuplicateExternalIdError(str(Product._meta.verbose_name), external_id) from None
+        product.full_clean()
+        raise
     return product
 
 
