@@ -72,7 +72,11 @@ def browser(django_db_setup):
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-US")
+    # Reduced motion: charts are drawn at once, so a click lands where the element is, not
+    # where it was in the middle of its animation on a slow machine.
+    context = browser.new_context(
+        base_url=live_server.url, viewport=DESKTOP, locale="en-US", reduced_motion="reduce"
+    )
     # Generous: CI machines are shared and slow; a real hang still fails.
     context.set_default_timeout(30_000)
     tab = context.new_page()

@@ -31,6 +31,11 @@ def test_nps_and_theme_charts_draw_and_link(page, nps_office):
     trend.wait_for()
     # two months: the NPS line's points and the band's area are drawn as SVG paths
     assert page.locator('[data-echarts="chart-nps-trend"] svg path').count() >= 3
+    # the browser asks for reduced motion (tests/browser/conftest.py): drawn without animation
+    assert page.evaluate(
+        """() => echarts.getInstanceByDom(
+              document.querySelector('[data-echarts="chart-nps-trend"]')).getOption().animation"""
+    ) is False
     # click February's NPS point: the answers of that month open
     x, y = page.evaluate(
         """() => {

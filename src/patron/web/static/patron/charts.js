@@ -12,6 +12,10 @@
     // ECharts writes HTML tooltips with style="" attributes, which the Content-Security-Policy
     // refuses; drawn as rich text inside the chart they need none.
     [].concat(option.tooltip || []).forEach(function (t) { t.renderMode = "richText"; });
+    // Whoever asked the system for less motion gets the chart drawn at once, not grown into place.
+    if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      option.animation = false;
+    }
     var chart = echarts.init(el, null, { renderer: "svg" });
     chart.setOption(option);
     if (links) {
