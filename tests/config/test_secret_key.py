@@ -117,8 +117,30 @@ def test_the_test_run_signs_with_the_data_folder_key(settings):
     assert (settings.DATA_DIR / secret_key.FILE_NAME).read_text().strip() == settings.SECRET_KEY
 
 
+def _get_json(url: str) -> dict:
+    import json
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as page:
+            return json.load(page)
+    except urllib.error.HTTPError as failing:  # /healthz answers 503 with the same body
+        return json.load(failing)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child that exited but was not reaped yet is a zombie: gone for our purpose.
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
 @pytest.mark.slow
 def test_the_demo_runs_from_a_fresh_folder_with_no_configuration(tmp_path):
+    """The README's `make demo`: the web server and the background worker beside it, with no
+    configuration; stopping the demo stops its worker."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env["PATRON_DATA_DIR"] = str(tmp_path)
@@ -126,6 +148,7 @@ def test_the_demo_runs_from_a_fresh_folder_with_no_configuration(tmp_path):
         [*PATRON, "demo", "--customers", "60", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
+    health: dict = {}
     try:
         deadline = time.monotonic() + 600
         status = None
@@ -137,9 +160,29 @@ def test_the_demo_runs_from_a_fresh_folder_with_no_configuration(tmp_path):
             except OSError:
                 time.sleep(1)
         assert status == 200, f"the demo did not serve (exit {demo.poll()})"
-    finally:
-        os.killpg(demo.pid, 15)
+        # The worker's heartbeat reaches /healthz: it runs, on the demo's database, with its key.
+        while time.monotonic() < deadline:
+            health = _get_json(f"http://127.0.0.1:{port}/healthz")
+            if health.get("worker_heartbeat_age_seconds") is not None:
+                break
+            time.sleep(1)
+        # Stopping the demo (the server's SIGTERM, as a service manager sends it) stops the worker.
+        demo.terminate()
         output = demo.communicate(timeout=60)[0]
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, 9)
+            demo.communicate(timeout=60)
+    assert health.get("worker_heartbeat_age_seconds") is not None, health
+    assert health["status"] == "ok", health
     assert "SECRET_KEY is not set" not in output
+    started = [line for line in output.splitlines() if line.startswith("Background worker started (pid ")]
+    assert started, output
+    worker_pid = int(started[0].split("(pid ")[1].split(",")[0])
+    deadline = time.monotonic() + 15
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker_pid), "the demo's worker outlived the demo"
+    assert "SECRET_KEY is not set" not in (tmp_path / "worker.log").read_text()
     key_file = tmp_path / secret_key.FILE_NAME
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(key_file.read_text().strip()) >= 50

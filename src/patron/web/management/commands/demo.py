@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -20,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=port_number, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="Set up the data, then exit.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Serve without starting the background worker beside it."
+        )
 
     def handle(self, *args, **opts) -> None:
         if opts["customers"] < 1:
@@ -46,4 +54,30 @@ class Command(BaseCommand):
             self.stdout.write(f"  {spec.username:<8} {spec.role}")
         if opts["no_serve"]:
             return
-        call_command("serve", host=opts["host"], port=opts["port"], no_migrate=True)
+        worker = None if opts["no_worker"] else self._worker_start()
+        try:
+            call_command("serve", host=opts["host"], port=opts["port"], no_migrate=True)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+
+    def _worker_start(self) -> subprocess.Popen[bytes]:
+        """``patron worker`` as a child process: queued imports, emails and the nightly jobs run in
+        the demo as they would in production. It is handed the demo's data folder and key (the
+        data folder's own when none is configured), so it signs links as the server does."""
+        data_dir = Path(settings.DATA_DIR)
+        log_path = data_dir / "worker.log"
+        environment = {**os.environ, "SECRET_KEY": settings.SECRET_KEY, "PATRON_DATA_DIR": str(data_dir)}
+        with log_path.open("ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "patron.cli", "worker"],
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.stdout.write(f"Background worker started (pid {worker.pid}, log {log_path}).")
+        return worker
