@@ -109,6 +109,15 @@ def test_contact_budget_shared_with_campaigns(alice, nps_survey):
     assert len(invitations_create(survey=nps_survey, customers=[customer], channel="link").queued) == 1
 
 
+def test_a_budget_of_zero_blocks_everyone_it_covers(alice, nps_survey):
+    never = make_customer("Never", owner=alice, email="n@example.com", consent_survey=True, consent_email=True)
+    ContactRule.objects.create(name="No survey email", purpose="survey", channel="email", max_contacts=0, window_days=30)
+    # Never contacted before, still over a budget of none.
+    assert invitations_create(survey=nps_survey, customers=[never]).skipped == [(never.pk, "budget")]
+    # Another channel is outside the rule.
+    assert len(invitations_create(survey=nps_survey, customers=[never], channel="link").queued) == 1
+
+
 def test_sampling_rate_per_trigger(alice, nps_survey):
     customer = make_customer("Sampled", owner=alice)
     trigger_create(survey=nps_survey, event="order", match="web", touchpoint="purchase", sampling_rate="0.3")

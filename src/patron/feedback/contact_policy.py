@@ -84,17 +84,22 @@ def contact_decisions(
             continue
         if rule.channel and rule.channel != channel:
             continue
-        log = ContactLog.objects.filter(
-            customer_id__in=pending, contacted_at__gt=now - timedelta(days=rule.window_days)
-        )
-        if rule.purpose:
-            log = log.filter(purpose=rule.purpose)
-        if rule.channel:
-            log = log.filter(channel=rule.channel)
-        over = {
-            row["customer_id"]
-            for row in log.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=rule.max_contacts))
-        }
+        if rule.max_contacts == 0:
+            # A budget of 0 blocks everyone it covers, contacted before or not (the count below
+            # only sees people with a contact in the window).
+            over = set(pending)
+        else:
+            log = ContactLog.objects.filter(
+                customer_id__in=pending, contacted_at__gt=now - timedelta(days=rule.window_days)
+            )
+            if rule.purpose:
+                log = log.filter(purpose=rule.purpose)
+            if rule.channel:
+                log = log.filter(channel=rule.channel)
+            over = {
+                row["customer_id"]
+                for row in log.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=rule.max_contacts))
+            }
         for pk in over:
             decisions[pk] = Decision(False, BUDGET)
         pending = [i for i in pending if i not in over]
