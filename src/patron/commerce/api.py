@@ -31,6 +31,7 @@ from patron.commerce.schemas import (
     order_data,
     product_data,
 )
+from patron.commerce.selectors import OrderFilter, filter_orders, visible_orders
 from patron.commerce.services import (
     LineInput,
     cost_event_create,
@@ -185,17 +186,15 @@ def _render_orders(rows: list[Order]) -> list[dict[str, Any]]:
 @router.get("/orders", response={200: Page[OrderOut], **ERRORS}, summary="List orders", tags=["orders"])
 def list_orders(request: HttpRequest, filters: Query[OrderFilters], params: Query[ListParams]):
     """Orders of the customers you may see; `format=csv` streams one row per line."""
-    qs = of_visible_customers(Order.objects.all(), user_of(request))
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.channel:
-        qs = qs.filter(channel=filters.channel)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.ordered_after:
-        qs = qs.filter(ordered_at__gte=filters.ordered_after)
-    if filters.ordered_before:
-        qs = qs.filter(ordered_at__lt=filters.ordered_before)
+    # The filter rules are the order list page's (commerce.selectors.filter_orders).
+    f = OrderFilter(
+        customer_id=filters.customer_id,
+        channel=filters.channel or "",
+        external_id=filters.external_id,
+        ordered_after=filters.ordered_after,
+        ordered_before=filters.ordered_before,
+    )
+    qs = filter_orders(visible_orders(user_of(request)), f)
     qs = sorted_by(qs, params.sort, ORDER_SORTS, "-ordered_at")
     if params.format == "csv":
         return csv_list("orders", qs)

@@ -4,7 +4,7 @@ the customers they see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import F, QuerySet
 
@@ -42,11 +42,19 @@ class OrderFilter:
     channel: str = ""
     branch_id: int | None = None
     owner_id: int | None = None  # the customer's owner
+    # Filters the API offers (GET /orders): None is no filter.
+    customer_id: int | None = None
+    external_id: str | None = None
+    ordered_after: datetime | None = None  # at or after this instant
+    ordered_before: datetime | None = None  # before this instant
     sort: str = "-ordered_at"
 
 
 def filter_orders(orders: QuerySet[Order], f: OrderFilter) -> QuerySet[Order]:
-    """Apply a list filter and sort to orders that already went through ``visible_orders``."""
+    """Apply a list filter and sort to orders that already went through ``visible_orders``.
+
+    The one set of filter rules of the order list page and of ``GET /orders``.
+    """
     if f.ordered_from:
         orders = orders.filter(ordered_at__gte=day_start(f.ordered_from))
     if f.ordered_to:
@@ -57,4 +65,12 @@ def filter_orders(orders: QuerySet[Order], f: OrderFilter) -> QuerySet[Order]:
         orders = orders.filter(branch_id=f.branch_id)
     if f.owner_id:
         orders = orders.filter(customer__owner_id=f.owner_id)
+    if f.customer_id is not None:
+        orders = orders.filter(customer_id=f.customer_id)
+    if f.external_id:
+        orders = orders.filter(external_id=f.external_id)
+    if f.ordered_after:
+        orders = orders.filter(ordered_at__gte=f.ordered_after)
+    if f.ordered_before:
+        orders = orders.filter(ordered_at__lt=f.ordered_before)
     return ordered(orders, ORDER_SORTS, f.sort, "-ordered_at")

@@ -54,8 +54,10 @@ from patron.customers.schemas import (
     customer_data,
 )
 from patron.customers.selectors import (
+    CustomerFilter,
     can_edit_customer,
     customer_scope,
+    filter_customers,
     of_visible_customers,
     visible_customers,
 )
@@ -105,31 +107,24 @@ def _render_customers(rows: list[Customer]) -> list[dict[str, Any]]:
     return [customer_data(c, [t.name for t in c.tags.all()]) for c in rows]
 
 
+def customer_filter_of(f: CustomerFilters) -> CustomerFilter:
+    """The list's filter (``customers.selectors``, shared with the customer list page) the query asks for."""
+    return CustomerFilter(
+        contains=f.q,
+        stage=f.stage or "",
+        kind=f.kind,
+        owner_username=f.owner,
+        branch_code=f.branch,
+        region_code=f.region,
+        key_account=f.key_account,
+        external_id=f.external_id,
+        updated_since=f.updated_since,
+    )
+
+
 def filtered_customers(user: User, f: CustomerFilters) -> QuerySet[Customer]:
     """The visible customers matching the list filters (also used by the export of the list)."""
-    qs = visible_customers(user)
-    if f.q:
-        q = f.q.strip()
-        qs = qs.filter(
-            Q(name__icontains=q) | Q(name_search__contains=q.lower()) | Q(email__icontains=q) | Q(phone__contains=q)
-        )
-    if f.stage:
-        qs = qs.filter(stage=f.stage)
-    if f.kind:
-        qs = qs.filter(kind=f.kind)
-    if f.owner:
-        qs = qs.filter(owner__username=f.owner)
-    if f.branch:
-        qs = qs.filter(branch__code=f.branch)
-    if f.region:
-        qs = qs.filter(region__code=f.region)
-    if f.key_account is not None:
-        qs = qs.filter(is_key_account=f.key_account)
-    if f.external_id:
-        qs = qs.filter(external_id=f.external_id)
-    if f.updated_since:
-        qs = qs.filter(updated_at__gte=f.updated_since)
-    return qs
+    return filter_customers(visible_customers(user), customer_filter_of(f))
 
 
 @router.get("/customers", response={200: Page[CustomerOut], **ERRORS}, summary="List customers")

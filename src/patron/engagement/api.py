@@ -45,6 +45,7 @@ from patron.engagement.schemas import (
     interaction_data,
     task_data,
 )
+from patron.engagement.selectors import TaskFilter, filter_tasks, visible_tasks
 from patron.engagement.services import (
     interaction_create,
     interaction_update,
@@ -194,17 +195,15 @@ class TaskFilters(Schema):
 
 @router.get("/tasks", response={200: Page[TaskOut], **ERRORS}, summary="List tasks", tags=["tasks"])
 def list_tasks(request: HttpRequest, filters: Query[TaskFilters], params: Query[ListParams]):
-    qs = of_visible_customers(Task.objects.select_related("assignee"), user_of(request))
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.assignee:
-        qs = qs.filter(assignee__username=filters.assignee)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.due_before:
-        qs = qs.filter(due_at__lt=filters.due_before)
+    # The filter rules are the task list page's (engagement.selectors.filter_tasks).
+    f = TaskFilter(
+        customer_id=filters.customer_id,
+        status=filters.status or "",
+        assignee_username=filters.assignee,
+        external_id=filters.external_id,
+        due_before=filters.due_before,
+    )
+    qs = filter_tasks(visible_tasks(user_of(request)).select_related("assignee"), f)
     qs = sorted_by(qs, params.sort, TASK_SORTS, "due_at")
     if params.format == "csv":
         return csv_list("tasks", qs)

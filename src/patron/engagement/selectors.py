@@ -40,11 +40,19 @@ class TaskFilter:
     due_from: date | None = None
     due_to: date | None = None
     overdue_at: datetime | None = None  # only open tasks due before this instant
+    # Filters the API offers (GET /tasks): None is no filter.
+    customer_id: int | None = None
+    assignee_username: str | None = None
+    external_id: str | None = None
+    due_before: datetime | None = None  # due before this instant, whatever the status
     sort: str = "due_at"
 
 
 def filter_tasks(tasks: QuerySet[Task], f: TaskFilter) -> QuerySet[Task]:
-    """Apply a list filter and sort to tasks that already went through ``visible_tasks``."""
+    """Apply a list filter and sort to tasks that already went through ``visible_tasks``.
+
+    The one set of filter rules of the task list page and of ``GET /tasks``.
+    """
     if f.status:
         tasks = tasks.filter(status=f.status)
     if f.assignee_id:
@@ -55,4 +63,12 @@ def filter_tasks(tasks: QuerySet[Task], f: TaskFilter) -> QuerySet[Task]:
         tasks = tasks.filter(due_at__lt=day_after(f.due_to))
     if f.overdue_at is not None:
         tasks = tasks.filter(status=Task.Status.OPEN, due_at__lt=f.overdue_at)
+    if f.customer_id is not None:
+        tasks = tasks.filter(customer_id=f.customer_id)
+    if f.assignee_username:
+        tasks = tasks.filter(assignee__username=f.assignee_username)
+    if f.external_id:
+        tasks = tasks.filter(external_id=f.external_id)
+    if f.due_before:
+        tasks = tasks.filter(due_at__lt=f.due_before)
     return ordered(tasks, TASK_SORTS, f.sort, "due_at")

@@ -359,7 +359,7 @@ def customer_filter(cleaned: dict[str, Any], sort: str) -> CustomerFilter:
         segment=cleaned.get("segment") or "",
         stage=cleaned.get("stage") or "",
         churn_min=churn / 100.0 if churn is not None else None,
-        key_account=bool(cleaned.get("key_account")),
+        key_account=True if cleaned.get("key_account") else None,  # unticked: every customer
         profit_min=cleaned.get("profit_min"),
         profit_max=cleaned.get("profit_max"),
         clv_min=cleaned.get("clv_min"),
