@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -54,11 +54,13 @@ from patron.customers.schemas import (
     customer_data,
 )
 from patron.customers.selectors import (
+    ContactFilter,
     CustomerFilter,
     can_edit_customer,
     customer_scope,
+    filter_contacts,
     filter_customers,
-    of_visible_customers,
+    visible_contacts,
     visible_customers,
 )
 from patron.customers.services import (
@@ -230,19 +232,11 @@ class ContactFilters(Schema):
     external_id: ExternalId | None = None
 
 
-def visible_contacts(user: User) -> QuerySet[Contact]:
-    return of_visible_customers(Contact.objects.all(), user)
-
-
 def filtered_contacts(user: User, f: ContactFilters) -> QuerySet[Contact]:
-    qs = visible_contacts(user)
-    if f.customer_id is not None:
-        qs = qs.filter(customer_id=f.customer_id)
-    if f.q:
-        qs = qs.filter(Q(name__icontains=f.q) | Q(email__icontains=f.q) | Q(phone__contains=f.q))
-    if f.external_id:
-        qs = qs.filter(external_id=f.external_id)
-    return qs
+    # The filter rules are customers.selectors.filter_contacts.
+    return filter_contacts(
+        visible_contacts(user), ContactFilter(customer_id=f.customer_id, contains=f.q, external_id=f.external_id)
+    )
 
 
 @router.get("/contacts", response={200: Page[ContactOut], **ERRORS}, summary="List contacts", tags=["contacts"])

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from patron.core.models import Branch, User
 from patron.core.roles import is_manager, is_read_only, sees_all_customers
-from patron.customers.models import Customer
+from patron.customers.models import Contact, Customer
 from patron.customers.search import by_name_of_matches, customer_match
 
 M = TypeVar("M", bound=Model)
@@ -262,3 +262,29 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
         key = by_name_of_matches()
         sorts = (key.asc() if f.sort == "name" else key.desc(),)
     return customers.order_by(*sorts, "id")
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """The contact list's filter (``GET /contacts``; no page lists contacts): None is no filter."""
+
+    customer_id: int | None = None
+    contains: str | None = None  # name, email or phone contains this
+    external_id: str | None = None
+
+
+def visible_contacts(user: User) -> QuerySet[Contact]:
+    return of_visible_customers(Contact.objects.all(), user)
+
+
+def filter_contacts(contacts: QuerySet[Contact], f: ContactFilter) -> QuerySet[Contact]:
+    """Apply the filter to contacts that already went through ``visible_contacts``."""
+    if f.customer_id is not None:
+        contacts = contacts.filter(customer_id=f.customer_id)
+    if f.contains:
+        contacts = contacts.filter(
+            Q(name__icontains=f.contains) | Q(email__icontains=f.contains) | Q(phone__contains=f.contains)
+        )
+    if f.external_id:
+        contacts = contacts.filter(external_id=f.external_id)
+    return contacts
