@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from patron.customers.models import Customer
+from patron.customers.selectors import CustomerFilter, filter_customers
 from patron.engagement.services import interaction_create
 from tests.factories import make_customer, make_order
 
@@ -102,6 +103,27 @@ def test_filters_sorting_and_pages(as_alice, alice):
     assert [c["name"] for c in keys["items"]] == ["C0", "C2", "C4", "C6"]
     assert as_alice.get("/customers", limit=501).status_code == 422
     assert as_alice.get("/customers", limit=0).status_code == 422
+
+
+def test_api_filters_are_fields_of_the_customer_list_filter(as_root, alice, bob):
+    """GET /customers builds the page's CustomerFilter: its own filters are fields of it, and its
+    substring search (contains) stays apart from the page's word-prefix search (q)."""
+    make_customer("Zhang Key", owner=alice, is_key_account=True, email="k@example.com", external_id="EXT-1")
+    make_customer("Other", owner=bob, email="zhang@example.com")
+
+    def names(**query: str) -> list[str]:
+        return sorted(c["name"] for c in as_root.get("/customers", **query).json()["items"])
+
+    assert names(key_account="false") == ["Other"]
+    assert names(owner="bob") == ["Other"]
+    assert names(external_id="EXT-1") == ["Zhang Key"]
+    assert names(updated_since=(timezone.now() + timedelta(hours=1)).isoformat()) == []
+    assert names(q="hang") == ["Other", "Zhang Key"]
+    assert list(filter_customers(Customer.objects.all(), CustomerFilter(q="hang"))) == []
+    assert [c.name for c in filter_customers(Customer.objects.all(), CustomerFilter(contains="hang"))] == [
+        "Other",
+        "Zhang Key",
+    ]
 
 
 def test_timeline_is_paginated_and_filtered_by_channel(as_alice, alice):

@@ -34,7 +34,7 @@ def _outage():
 def test_a_page_during_an_outage_is_a_503_page(alice):
     client = Client(raise_request_exception=False)
     client.force_login(alice)
-    with _outage(), mock.patch("patron.web.lists.visible_customers", side_effect=OperationalError("gone")):
+    with _outage(), mock.patch("patron.web.customer_lists.visible_customers", side_effect=OperationalError("gone")):
         response = client.get("/customers/")
     assert response.status_code == 503 and response["Retry-After"]
     assert "The database is not available right now" in response.content.decode()
@@ -54,7 +54,7 @@ def test_an_api_call_during_an_outage_is_a_503_in_the_error_shape(alice):
 def test_a_database_error_that_is_a_bug_stays_a_500(alice):
     client = Client(raise_request_exception=False)
     client.force_login(alice)
-    with mock.patch("patron.web.lists.visible_customers", side_effect=OperationalError("no such column: x")):
+    with mock.patch("patron.web.customer_lists.visible_customers", side_effect=OperationalError("no such column: x")):
         assert client.get("/customers/").status_code == 500
 
 

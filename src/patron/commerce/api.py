@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -30,6 +30,16 @@ from patron.commerce.schemas import (
     cost_event_data,
     order_data,
     product_data,
+)
+from patron.commerce.selectors import (
+    CostEventFilter,
+    OrderFilter,
+    ProductFilter,
+    filter_cost_events,
+    filter_orders,
+    filter_products,
+    visible_cost_events,
+    visible_orders,
 )
 from patron.commerce.services import (
     LineInput,
@@ -92,17 +102,14 @@ class ProductFilters(Schema):
 
 @router.get("/products", response={200: Page[ProductOut], **ERRORS}, summary="List products", tags=["products"])
 def list_products(request: HttpRequest, filters: Query[ProductFilters], params: Query[ListParams]):
-    qs = Product.objects.all()
-    if filters.q:
-        qs = qs.filter(Q(name__icontains=filters.q) | Q(sku__icontains=filters.q))
-    if filters.category:
-        qs = qs.filter(category=filters.category)
-    if filters.sku:
-        qs = qs.filter(sku=filters.sku)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.active is not None:
-        qs = qs.filter(is_active=filters.active)
+    f = ProductFilter(
+        contains=filters.q,
+        category=filters.category,
+        sku=filters.sku,
+        external_id=filters.external_id,
+        active=filters.active,
+    )
+    qs = filter_products(Product.objects.all(), f)
     qs = sorted_by(qs, params.sort, PRODUCT_SORTS, "name")
     if params.format == "csv":
         return csv_list("products", qs)
@@ -185,17 +192,15 @@ def _render_orders(rows: list[Order]) -> list[dict[str, Any]]:
 @router.get("/orders", response={200: Page[OrderOut], **ERRORS}, summary="List orders", tags=["orders"])
 def list_orders(request: HttpRequest, filters: Query[OrderFilters], params: Query[ListParams]):
     """Orders of the customers you may see; `format=csv` streams one row per line."""
-    qs = of_visible_customers(Order.objects.all(), user_of(request))
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.channel:
-        qs = qs.filter(channel=filters.channel)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.ordered_after:
-        qs = qs.filter(ordered_at__gte=filters.ordered_after)
-    if filters.ordered_before:
-        qs = qs.filter(ordered_at__lt=filters.ordered_before)
+    # The filter rules are the order list page's (commerce.selectors.filter_orders).
+    f = OrderFilter(
+        customer_id=filters.customer_id,
+        channel=filters.channel or "",
+        external_id=filters.external_id,
+        ordered_after=filters.ordered_after,
+        ordered_before=filters.ordered_before,
+    )
+    qs = filter_orders(visible_orders(user_of(request)), f)
     qs = sorted_by(qs, params.sort, ORDER_SORTS, "-ordered_at")
     if params.format == "csv":
         return csv_list("orders", qs)
@@ -301,17 +306,14 @@ class CostEventFilters(Schema):
     "/cost-events", response={200: Page[CostEventOut], **ERRORS}, summary="List cost events", tags=["cost events"]
 )
 def list_cost_events(request: HttpRequest, filters: Query[CostEventFilters], params: Query[ListParams]):
-    qs = of_visible_customers(CostEvent.objects.all(), user_of(request))
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.occurred_after:
-        qs = qs.filter(occurred_at__gte=filters.occurred_after)
-    if filters.occurred_before:
-        qs = qs.filter(occurred_at__lt=filters.occurred_before)
+    f = CostEventFilter(
+        customer_id=filters.customer_id,
+        kind=filters.kind,
+        external_id=filters.external_id,
+        occurred_after=filters.occurred_after,
+        occurred_before=filters.occurred_before,
+    )
+    qs = filter_cost_events(visible_cost_events(user_of(request)), f)
     qs = sorted_by(qs, params.sort, COST_SORTS, "-occurred_at")
     if params.format == "csv":
         return csv_list("cost_events", qs)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -54,9 +54,13 @@ from patron.customers.schemas import (
     customer_data,
 )
 from patron.customers.selectors import (
+    ContactFilter,
+    CustomerFilter,
     can_edit_customer,
     customer_scope,
-    of_visible_customers,
+    filter_contacts,
+    filter_customers,
+    visible_contacts,
     visible_customers,
 )
 from patron.customers.services import (
@@ -105,31 +109,24 @@ def _render_customers(rows: list[Customer]) -> list[dict[str, Any]]:
     return [customer_data(c, [t.name for t in c.tags.all()]) for c in rows]
 
 
+def customer_filter_of(f: CustomerFilters) -> CustomerFilter:
+    """The list's filter (``customers.selectors``, shared with the customer list page) the query asks for."""
+    return CustomerFilter(
+        contains=f.q,
+        stage=f.stage or "",
+        kind=f.kind,
+        owner_username=f.owner,
+        branch_code=f.branch,
+        region_code=f.region,
+        key_account=f.key_account,
+        external_id=f.external_id,
+        updated_since=f.updated_since,
+    )
+
+
 def filtered_customers(user: User, f: CustomerFilters) -> QuerySet[Customer]:
     """The visible customers matching the list filters (also used by the export of the list)."""
-    qs = visible_customers(user)
-    if f.q:
-        q = f.q.strip()
-        qs = qs.filter(
-            Q(name__icontains=q) | Q(name_search__contains=q.lower()) | Q(email__icontains=q) | Q(phone__contains=q)
-        )
-    if f.stage:
-        qs = qs.filter(stage=f.stage)
-    if f.kind:
-        qs = qs.filter(kind=f.kind)
-    if f.owner:
-        qs = qs.filter(owner__username=f.owner)
-    if f.branch:
-        qs = qs.filter(branch__code=f.branch)
-    if f.region:
-        qs = qs.filter(region__code=f.region)
-    if f.key_account is not None:
-        qs = qs.filter(is_key_account=f.key_account)
-    if f.external_id:
-        qs = qs.filter(external_id=f.external_id)
-    if f.updated_since:
-        qs = qs.filter(updated_at__gte=f.updated_since)
-    return qs
+    return filter_customers(visible_customers(user), customer_filter_of(f))
 
 
 @router.get("/customers", response={200: Page[CustomerOut], **ERRORS}, summary="List customers")
@@ -235,19 +232,11 @@ class ContactFilters(Schema):
     external_id: ExternalId | None = None
 
 
-def visible_contacts(user: User) -> QuerySet[Contact]:
-    return of_visible_customers(Contact.objects.all(), user)
-
-
 def filtered_contacts(user: User, f: ContactFilters) -> QuerySet[Contact]:
-    qs = visible_contacts(user)
-    if f.customer_id is not None:
-        qs = qs.filter(customer_id=f.customer_id)
-    if f.q:
-        qs = qs.filter(Q(name__icontains=f.q) | Q(email__icontains=f.q) | Q(phone__contains=f.q))
-    if f.external_id:
-        qs = qs.filter(external_id=f.external_id)
-    return qs
+    # The filter rules are customers.selectors.filter_contacts.
+    return filter_contacts(
+        visible_contacts(user), ContactFilter(customer_id=f.customer_id, contains=f.q, external_id=f.external_id)
+    )
 
 
 @router.get("/contacts", response={200: Page[ContactOut], **ERRORS}, summary="List contacts", tags=["contacts"])

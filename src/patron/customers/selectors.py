@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from patron.core.models import Branch, User
 from patron.core.roles import is_manager, is_read_only, sees_all_customers
-from patron.customers.models import Customer
+from patron.customers.models import Contact, Customer
 from patron.customers.search import by_name_of_matches, customer_match
 
 M = TypeVar("M", bound=Model)
@@ -154,7 +154,7 @@ class CustomerFilter:
     segment: str = ""
     stage: str = ""
     churn_min: float | None = None
-    key_account: bool = False
+    key_account: bool | None = None  # True: key accounts only; False: the others; None: both
     # Ranges behind the dashboards' bars: min inclusive, max exclusive (profit to date, predicted value).
     profit_min: Decimal | None = None
     profit_max: Decimal | None = None
@@ -164,6 +164,14 @@ class CustomerFilter:
     owner: int | None = None
     branch: int | None = None
     tag: str = ""
+    # Filters the API offers (GET /customers): None is no filter.
+    contains: str | None = None  # name (or its pinyin), email or phone contains this (the API's q)
+    kind: str | None = None
+    owner_username: str | None = None
+    branch_code: str | None = None
+    region_code: str | None = None
+    external_id: str | None = None
+    updated_since: datetime | None = None
     sort: str = "name"
 
     @classmethod
@@ -180,7 +188,7 @@ class CustomerFilter:
             segment=params.get("segment", "")[:30],
             stage=params.get("stage", "")[:10],
             churn_min=churn_min if churn_min is not None and 0 <= churn_min <= 1 else None,
-            key_account=params.get("key_account") in {"1", "on", "true"},
+            key_account=True if params.get("key_account") in {"1", "on", "true"} else None,
             profit_min=_decimal(params.get("profit_min")),
             profit_max=_decimal(params.get("profit_max")),
             clv_min=_float(params.get("clv_min")),
@@ -192,11 +200,23 @@ class CustomerFilter:
 
 
 def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QuerySet[Customer]:
-    """Apply a list filter and sort to a queryset that already went through visible_customers."""
+    """Apply a list filter and sort to a queryset that already went through visible_customers.
+
+    The one set of filter rules of the customer list page and of ``GET /customers``.
+    """
     if f.q:
         # Name in characters or pinyin (word prefixes), email or phone from its start, external id.
         match = customer_match(f.q)
         customers = customers.filter(match) if match is not None else customers.none()
+    if f.contains:
+        # The API's search: a substring of the name, its pinyin key, the email or the phone.
+        text = f.contains.strip()
+        customers = customers.filter(
+            Q(name__icontains=text)
+            | Q(name_search__contains=text.lower())
+            | Q(email__icontains=text)
+            | Q(phone__contains=text)
+        )
     if f.value_class:
         customers = customers.filter(score__value_class=f.value_class)
     if f.segment:
@@ -205,8 +225,8 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
         customers = customers.filter(stage=f.stage)
     if f.churn_min is not None:
         customers = customers.filter(score__churn_risk__gte=f.churn_min)
-    if f.key_account:
-        customers = customers.filter(is_key_account=True)
+    if f.key_account is not None:
+        customers = customers.filter(is_key_account=f.key_account)
     if f.profit_min is not None:
         customers = customers.filter(profit_total__gte=f.profit_min)
     if f.profit_max is not None:
@@ -224,9 +244,47 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
         customers = customers.filter(branch_id=f.branch)
     if f.tag:
         customers = customers.filter(tags__name=f.tag)
+    if f.kind:
+        customers = customers.filter(kind=f.kind)
+    if f.owner_username:
+        customers = customers.filter(owner__username=f.owner_username)
+    if f.branch_code:
+        customers = customers.filter(branch__code=f.branch_code)
+    if f.region_code:
+        customers = customers.filter(region__code=f.region_code)
+    if f.external_id:
+        customers = customers.filter(external_id=f.external_id)
+    if f.updated_since:
+        customers = customers.filter(updated_at__gte=f.updated_since)
     sorts = CUSTOMER_SORTS[f.sort]
     if f.q and f.sort in ("name", "-name"):
         # A search sorts its matches rather than walking the name index (see by_name_of_matches).
         key = by_name_of_matches()
         sorts = (key.asc() if f.sort == "name" else key.desc(),)
     return customers.order_by(*sorts, "id")
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """The contact list's filter (``GET /contacts``; no page lists contacts): None is no filter."""
+
+    customer_id: int | None = None
+    contains: str | None = None  # name, email or phone contains this
+    external_id: str | None = None
+
+
+def visible_contacts(user: User) -> QuerySet[Contact]:
+    return of_visible_customers(Contact.objects.all(), user)
+
+
+def filter_contacts(contacts: QuerySet[Contact], f: ContactFilter) -> QuerySet[Contact]:
+    """Apply the filter to contacts that already went through ``visible_contacts``."""
+    if f.customer_id is not None:
+        contacts = contacts.filter(customer_id=f.customer_id)
+    if f.contains:
+        contacts = contacts.filter(
+            Q(name__icontains=f.contains) | Q(email__icontains=f.contains) | Q(phone__contains=f.contains)
+        )
+    if f.external_id:
+        contacts = contacts.filter(external_id=f.external_id)
+    return contacts

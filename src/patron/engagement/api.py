@@ -45,6 +45,14 @@ from patron.engagement.schemas import (
     interaction_data,
     task_data,
 )
+from patron.engagement.selectors import (
+    InteractionFilter,
+    TaskFilter,
+    filter_interactions,
+    filter_tasks,
+    visible_interactions,
+    visible_tasks,
+)
 from patron.engagement.services import (
     interaction_create,
     interaction_update,
@@ -86,21 +94,17 @@ class InteractionFilters(Schema):
     "/interactions", response={200: Page[InteractionOut], **ERRORS}, summary="List interactions", tags=["interactions"]
 )
 def list_interactions(request: HttpRequest, filters: Query[InteractionFilters], params: Query[ListParams]):
-    qs = of_visible_customers(Interaction.objects.select_related("handled_by"), user_of(request))
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.channel:
-        qs = qs.filter(channel=filters.channel)
-    if filters.direction:
-        qs = qs.filter(direction=filters.direction)
-    if filters.handled_by:
-        qs = qs.filter(handled_by__username=filters.handled_by)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.occurred_after:
-        qs = qs.filter(occurred_at__gte=filters.occurred_after)
-    if filters.occurred_before:
-        qs = qs.filter(occurred_at__lt=filters.occurred_before)
+    # The filter rules are engagement.selectors.filter_interactions.
+    f = InteractionFilter(
+        customer_id=filters.customer_id,
+        channel=filters.channel,
+        direction=filters.direction,
+        handled_by_username=filters.handled_by,
+        external_id=filters.external_id,
+        occurred_after=filters.occurred_after,
+        occurred_before=filters.occurred_before,
+    )
+    qs = filter_interactions(visible_interactions(user_of(request)).select_related("handled_by"), f)
     qs = sorted_by(qs, params.sort, INTERACTION_SORTS, "-occurred_at")
     if params.format == "csv":
         return csv_list("interactions", qs)
@@ -194,17 +198,15 @@ class TaskFilters(Schema):
 
 @router.get("/tasks", response={200: Page[TaskOut], **ERRORS}, summary="List tasks", tags=["tasks"])
 def list_tasks(request: HttpRequest, filters: Query[TaskFilters], params: Query[ListParams]):
-    qs = of_visible_customers(Task.objects.select_related("assignee"), user_of(request))
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.assignee:
-        qs = qs.filter(assignee__username=filters.assignee)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.due_before:
-        qs = qs.filter(due_at__lt=filters.due_before)
+    # The filter rules are the task list page's (engagement.selectors.filter_tasks).
+    f = TaskFilter(
+        customer_id=filters.customer_id,
+        status=filters.status or "",
+        assignee_username=filters.assignee,
+        external_id=filters.external_id,
+        due_before=filters.due_before,
+    )
+    qs = filter_tasks(visible_tasks(user_of(request)).select_related("assignee"), f)
     qs = sorted_by(qs, params.sort, TASK_SORTS, "due_at")
     if params.format == "csv":
         return csv_list("tasks", qs)

@@ -12,7 +12,7 @@ from patron.core.dates import day_after, day_start
 from patron.core.models import User
 from patron.core.ordering import ordered
 from patron.customers.selectors import of_visible_customers
-from patron.engagement.models import Task
+from patron.engagement.models import Interaction, Task
 
 
 def visible_tasks(user: User) -> QuerySet[Task]:
@@ -40,11 +40,19 @@ class TaskFilter:
     due_from: date | None = None
     due_to: date | None = None
     overdue_at: datetime | None = None  # only open tasks due before this instant
+    # Filters the API offers (GET /tasks): None is no filter.
+    customer_id: int | None = None
+    assignee_username: str | None = None
+    external_id: str | None = None
+    due_before: datetime | None = None  # due before this instant, whatever the status
     sort: str = "due_at"
 
 
 def filter_tasks(tasks: QuerySet[Task], f: TaskFilter) -> QuerySet[Task]:
-    """Apply a list filter and sort to tasks that already went through ``visible_tasks``."""
+    """Apply a list filter and sort to tasks that already went through ``visible_tasks``.
+
+    The one set of filter rules of the task list page and of ``GET /tasks``.
+    """
     if f.status:
         tasks = tasks.filter(status=f.status)
     if f.assignee_id:
@@ -55,4 +63,48 @@ def filter_tasks(tasks: QuerySet[Task], f: TaskFilter) -> QuerySet[Task]:
         tasks = tasks.filter(due_at__lt=day_after(f.due_to))
     if f.overdue_at is not None:
         tasks = tasks.filter(status=Task.Status.OPEN, due_at__lt=f.overdue_at)
+    if f.customer_id is not None:
+        tasks = tasks.filter(customer_id=f.customer_id)
+    if f.assignee_username:
+        tasks = tasks.filter(assignee__username=f.assignee_username)
+    if f.external_id:
+        tasks = tasks.filter(external_id=f.external_id)
+    if f.due_before:
+        tasks = tasks.filter(due_at__lt=f.due_before)
     return ordered(tasks, TASK_SORTS, f.sort, "due_at")
+
+
+def visible_interactions(user: User) -> QuerySet[Interaction]:
+    return of_visible_customers(Interaction.objects.all(), user)
+
+
+@dataclass(frozen=True)
+class InteractionFilter:
+    """The interactions' filter (``GET /interactions``; no page lists them): None is no filter."""
+
+    customer_id: int | None = None
+    channel: str | None = None
+    direction: str | None = None
+    handled_by_username: str | None = None
+    external_id: str | None = None
+    occurred_after: datetime | None = None  # at or after this instant
+    occurred_before: datetime | None = None  # before this instant
+
+
+def filter_interactions(items: QuerySet[Interaction], f: InteractionFilter) -> QuerySet[Interaction]:
+    """Apply the filter to interactions that already went through ``visible_interactions``."""
+    if f.customer_id is not None:
+        items = items.filter(customer_id=f.customer_id)
+    if f.channel:
+        items = items.filter(channel=f.channel)
+    if f.direction:
+        items = items.filter(direction=f.direction)
+    if f.handled_by_username:
+        items = items.filter(handled_by__username=f.handled_by_username)
+    if f.external_id:
+        items = items.filter(external_id=f.external_id)
+    if f.occurred_after:
+        items = items.filter(occurred_at__gte=f.occurred_after)
+    if f.occurred_before:
+        items = items.filter(occurred_at__lt=f.occurred_before)
+    return items

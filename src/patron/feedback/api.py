@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,12 @@ from patron.customers.apikit import editable_customer
 from patron.customers.selectors import visible_customers
 from patron.feedback import links, selectors
 from patron.feedback.comments import decode_themes
+from patron.feedback.lists import (
+    FollowUpFilter,
+    ResponseFilter,
+    filter_follow_ups,
+    filter_responses,
+)
 from patron.feedback.models import FollowUp, Invitation, Response, Survey
 from patron.feedback.services import answers, invitations, surveys
 
@@ -277,15 +283,14 @@ class ResponseFilters(PageParams):
 def response_list(request: HttpRequest, filters: Query[ResponseFilters]):
     """Newest first; `?customer=ID` for one customer's answers."""
     user = user_of(request)
-    qs: QuerySet[Response] = selectors.visible_responses(user).select_related("branch")
-    if filters.customer is not None:
-        qs = qs.filter(customer_id=filters.customer)
-    if filters.survey is not None:
-        qs = qs.filter(survey_id=filters.survey)
-    if filters.score_class is not None:
-        qs = qs.filter(score_class=filters.score_class)
-    if filters.since is not None:
-        qs = qs.filter(created_at__gte=filters.since)
+    # The filter rules are the response list page's (feedback.lists.filter_responses).
+    f = ResponseFilter(
+        customer_id=filters.customer,
+        survey_id=filters.survey,
+        score_class=filters.score_class or "",
+        since=filters.since,
+    )
+    qs: QuerySet[Response] = filter_responses(selectors.visible_responses(user).select_related("branch"), f)
     return paginate(request, qs.order_by("-created_at", "-pk"), filters, lambda rows: [_response_out(r) for r in rows])  # type: ignore[arg-type]
 
 
@@ -387,15 +392,11 @@ def follow_up_list(request: HttpRequest, filters: Query[FollowUpFilters]):
     """Follow-ups of the customers you can see (and those you own), most urgent first; `?customer=ID`."""
     user = user_of(request)
     now = timezone.now()
-    qs = selectors.visible_follow_ups(user).select_related("owner", "escalated_to", "response")
-    if filters.customer is not None:
-        qs = qs.filter(customer_id=filters.customer)
-    if filters.status == "open":
-        qs = qs.filter(closed_at__isnull=True)
-    elif filters.status == "closed":
-        qs = qs.filter(closed_at__isnull=False)
-    elif filters.status == "overdue":
-        qs = qs.filter(Q(closed_at__isnull=True, first_contact_at__isnull=True, due_at__lt=now))
+    # The filter rules are the follow-up list page's (feedback.lists.filter_follow_ups).
+    f = FollowUpFilter(customer_id=filters.customer, status=filters.status)
+    qs = filter_follow_ups(
+        selectors.visible_follow_ups(user).select_related("owner", "escalated_to", "response"), f, now=now
+    )
     return paginate(
         request, qs.order_by("closed_at", "due_at", "pk"), filters, lambda rows: [_follow_up_out(f, now) for f in rows]  # type: ignore[arg-type]
     )

@@ -1,5 +1,6 @@
 """Filters and sorts of the survey-response and follow-up lists (the querysets come from
-``feedback.selectors``, which apply visibility)."""
+``feedback.selectors``, which apply visibility): the one set of filter rules of the pages and of
+``GET /responses`` and ``GET /follow-ups``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class ResponseFilter:
     channel: str = ""
     branch_id: int | None = None
     with_comment: bool = False
+    # Filters the API offers (GET /responses): None is no filter.
+    customer_id: int | None = None
+    since: datetime | None = None  # answered at or after this instant
     sort: str = "-created_at"
 
 
@@ -54,6 +58,10 @@ def filter_responses(responses: QuerySet[Response], f: ResponseFilter) -> QueryS
         responses = responses.filter(branch_id=f.branch_id)
     if f.with_comment:
         responses = responses.exclude(comment="")
+    if f.customer_id is not None:
+        responses = responses.filter(customer_id=f.customer_id)
+    if f.since is not None:
+        responses = responses.filter(created_at__gte=f.since)
     return ordered(responses, RESPONSE_SORTS, f.sort, "-created_at")
 
 
@@ -79,6 +87,7 @@ class FollowUpFilter:
     root_cause: str = ""
     opened_from: date | None = None
     opened_to: date | None = None
+    customer_id: int | None = None  # the API's filter (GET /follow-ups); None is no filter
     sort: str = "due_at"
 
 
@@ -103,4 +112,6 @@ def filter_follow_ups(
         follow_ups = follow_ups.filter(opened_at__gte=day_start(f.opened_from))
     if f.opened_to:
         follow_ups = follow_ups.filter(opened_at__lt=day_after(f.opened_to))
+    if f.customer_id is not None:
+        follow_ups = follow_ups.filter(customer_id=f.customer_id)
     return ordered(follow_ups, FOLLOW_UP_SORTS, f.sort, "due_at")

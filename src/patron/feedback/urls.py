@@ -2,7 +2,7 @@ from django.urls import path, re_path
 
 from patron.feedback import public, views
 
-# The "feedback" namespace also holds the follow-up list (web.lists) and the NPS and themes pages
+# The "feedback" namespace also holds the follow-up list (web.feedback_lists) and the NPS and themes pages
 # (insights.urls): web/urls.py gathers them, as pages above both apps.
 app_name = "feedback"
 

@@ -1,4 +1,8 @@
-"""The survey responses and follow-ups lists (pages, filters, CSV), on the list machinery of web.lists."""
+"""The survey responses and follow-ups lists (pages, filters, CSV), on the list machinery of web.lists.
+
+The filter rules are ``feedback.lists`` (``filter_responses``, ``filter_follow_ups``), shared with
+``GET /responses`` and ``GET /follow-ups``.
+"""
 
 from __future__ import annotations
 
@@ -24,23 +28,21 @@ from patron.feedback.lists import (
 )
 from patron.feedback.models import Channel, FollowUp, Response, ScoreClass, Survey, Touchpoint
 from patron.feedback.selectors import loop_report, visible_follow_ups, visible_responses
-
-# Most rows one bulk action takes from ticked boxes (the page shows PATRON_PAGE_SIZE).
 from patron.web.lists import (
     Column,
     ListSpec,
     UserChoiceField,
-    _any,
-    _date,
-    _people,
-    _spec,
-    _values_csv,
+    any_choice,
+    date_field,
+    people,
+    register,
     render_list,
+    values_csv,
 )
 
 # ---------------------------------------------------------------- survey responses
 
-RESPONSES = _spec(
+RESPONSES = register(
     ListSpec(
         name="responses",
         url_name="response-list",
@@ -61,19 +63,19 @@ RESPONSES = _spec(
 
 
 class ResponseFilterForm(forms.Form):
-    answered_from = _date(gettext_lazy("From"))
-    answered_to = _date(gettext_lazy("To"))
+    answered_from = date_field(gettext_lazy("From"))
+    answered_to = date_field(gettext_lazy("To"))
     score_class = forms.ChoiceField(
-        label=gettext_lazy("Score class"), required=False, choices=_any(ScoreClass.choices)
+        label=gettext_lazy("Score class"), required=False, choices=any_choice(ScoreClass.choices)
     )
     survey = forms.ModelChoiceField(
         label=gettext_lazy("Survey"), required=False, queryset=Survey.objects.order_by("name")
     )
     touchpoint = forms.ChoiceField(
-        label=gettext_lazy("Touchpoint"), required=False, choices=_any(Touchpoint.choices)
+        label=gettext_lazy("Touchpoint"), required=False, choices=any_choice(Touchpoint.choices)
     )
     channel = forms.ChoiceField(
-        label=gettext_lazy("Channel"), required=False, choices=_any(Channel.choices)
+        label=gettext_lazy("Channel"), required=False, choices=any_choice(Channel.choices)
     )
     branch = forms.ModelChoiceField(
         label=gettext_lazy("Branch"), required=False, queryset=Branch.objects.order_by("name")
@@ -121,13 +123,13 @@ def response_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         RESPONSES,
         ResponseFilterForm(request.GET),
         build,
-        lambda records: _values_csv(records, RESPONSE_CSV, "responses.csv"),
+        lambda records: values_csv(records, RESPONSE_CSV, "responses.csv"),
     )
 
 
 # ---------------------------------------------------------------- follow-ups
 
-FOLLOW_UPS = _spec(
+FOLLOW_UPS = register(
     ListSpec(
         name="follow_ups",
         url_name="feedback:follow-ups",
@@ -165,17 +167,17 @@ class FollowUpFilterForm(forms.Form):
     )
     owner = UserChoiceField(label=gettext_lazy("Owner"), required=False, queryset=User.objects.none())
     root_cause = forms.ChoiceField(
-        label=gettext_lazy("Root cause"), required=False, choices=_any(FollowUp.RootCause.choices)
+        label=gettext_lazy("Root cause"), required=False, choices=any_choice(FollowUp.RootCause.choices)
     )
-    opened_from = _date(gettext_lazy("Opened from"))
-    opened_to = _date(gettext_lazy("Opened to"))
+    opened_from = date_field(gettext_lazy("Opened from"))
+    opened_to = date_field(gettext_lazy("Opened to"))
     days = forms.IntegerField(
         label=gettext_lazy("Report period (days)"), required=False, min_value=1, max_value=3650
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = _people()
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = people()
 
 
 FOLLOW_UP_CSV = {
@@ -233,7 +235,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
         FOLLOW_UPS,
         form,
         build,
-        lambda records: _values_csv(records, FOLLOW_UP_CSV, "follow-ups.csv"),
+        lambda records: values_csv(records, FOLLOW_UP_CSV, "follow-ups.csv"),
         extra=extra,
     )
 

@@ -3,7 +3,18 @@ from django.urls import include, path
 
 from patron.feedback import urls as feedback_urls
 from patron.insights import urls as insights_urls
-from patron.web import audit, dashboards, feedback_lists, homes, lists, saved_views, search, views
+from patron.web import (
+    audit,
+    customer_lists,
+    dashboards,
+    feedback_lists,
+    homes,
+    order_lists,
+    saved_views,
+    search,
+    task_lists,
+    views,
+)
 
 # One "feedback" namespace for the pages under /s/ and /feedback/, whichever app serves them.
 feedback_pages = [
@@ -17,11 +28,11 @@ urlpatterns = [
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", lists.customer_list, name="customer-list"),
-    path("customers/bulk/", lists.customer_bulk, name="customer-bulk"),
-    path("orders/", lists.order_list, name="order-list"),
+    path("customers/", customer_lists.customer_list, name="customer-list"),
+    path("customers/bulk/", customer_lists.customer_bulk, name="customer-bulk"),
+    path("orders/", order_lists.order_list, name="order-list"),
     path("responses/", feedback_lists.response_list, name="response-list"),
-    path("tasks/", lists.task_list, name="task-list"),
+    path("tasks/", task_lists.task_list, name="task-list"),
     path("search/", search.search_page, name="search"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("views/", saved_views.saved_view_create, name="saved-view-create"),
