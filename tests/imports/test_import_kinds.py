@@ -159,11 +159,13 @@ def test_export_shaped_file_round_trips_without_mapping(tmp_path, catalogue, nor
         "acquisition_cost": "300.00", "currency": "CNY", "is_key_account": "true", "consent_email": "false",
         "consent_survey": "true", "tags": "a;b", "revenue_total": "999", "cogs_total": "1", "cost_to_serve_total": "0",
         "profit_total": "998", "order_count": "7", "first_order_at": "", "last_order_at": "",
+        "value_class": "most_valuable", "clv": "1234.5", "p_alive": "0.9", "churn_risk": "0.1", "rfm_segment": "champions",
     }
     path = write_csv(tmp_path / "customers.csv", customers_header, [[values[c] for c in customers_header]])
     result = run(path, "customers")
     assert counts(result) == (1, 0, 0, 0), result.errors
     assert "revenue_total" in result.ignored_columns and "id" not in result.ignored_columns
+    assert {"value_class", "clv", "churn_risk"} <= set(result.ignored_columns)
     wang = Customer.objects.get(external_id="C-1")
     assert (wang.kind, wang.stage, wang.branch, wang.region, wang.is_key_account) == ("company", "at_risk", north, north.region, True)
     assert wang.revenue_total == 0  # derived columns are not imported

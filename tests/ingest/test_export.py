@@ -131,6 +131,43 @@ def test_xlsx_and_parquet(tmp_path, data):
     assert by_ext["C-1"]["revenue_total"] == Decimal("172.75") and by_ext["C-1"]["consent_email"] is True
 
 
+def test_the_customers_export_carries_the_current_scores(tmp_path, data):
+    from patron.insights.models import CurrentScore
+
+    mine, theirs = data
+    CurrentScore.objects.create(
+        customer=mine, updated_at=timezone.now(), value_class="most_valuable", clv=1234.56789,
+        p_alive=0.876543, churn_risk=0.123456, rfm_segment="champions",
+    )
+    out = tmp_path / "customers.csv"
+    call_command("export", "customers", "--format", "csv", "--out", str(out), stdout=io.StringIO(), stderr=io.StringIO())
+    by_name = {r["name"]: r for r in read_csv(out)}
+    scored = by_name["张伟"]
+    assert (scored["value_class"], scored["clv"], scored["p_alive"], scored["churn_risk"], scored["rfm_segment"]) == (
+        "most_valuable", "1234.57", "0.8765", "0.1235", "champions"
+    )
+    # A customer not scored yet: empty cells, not zeros.
+    unscored = by_name[theirs.name]
+    assert [unscored[c] for c in ("value_class", "clv", "p_alive", "churn_risk", "rfm_segment")] == [""] * 5
+    # Parquet keeps the estimates as numbers.
+    import pyarrow.parquet as pq
+
+    parquet = tmp_path / "customers.parquet"
+    call_command("export", "customers", "--format", "parquet", "--out", str(parquet), stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    rows = {r["name"]: r for r in pq.read_table(parquet).to_pylist()}
+    assert rows["张伟"]["clv"] == pytest.approx(1234.57) and rows[theirs.name]["churn_risk"] is None
+    # The customer list's download and the API's CSV carry them too.
+    as_alice = client_for(mine.owner)
+    body = b"".join(as_alice.get("/customers", format="csv").streaming_content).decode("utf-8-sig")
+    assert next(csv.DictReader(io.StringIO(body)))["clv"] == "1234.57"
+    browser = Client()
+    browser.force_login(mine.owner)
+    page = browser.get("/customers/", {"format": "csv"})
+    rows_page = list(csv.DictReader(io.StringIO(b"".join(page.streaming_content).decode("utf-8-sig"))))
+    assert rows_page[0]["value_class"] == "most_valuable" and rows_page[0]["rfm_segment"] == "champions"
+
+
 def test_registered_score_columns_join_the_customers_export(tmp_path, data):
     mine, theirs = data
     extra = export.ExtraColumns(

@@ -91,6 +91,12 @@ register_kind(
             "order_count",
             "first_order_at",
             "last_order_at",
+            # The current scores (insights), so a segment or a list leaves with its value.
+            "value_class",
+            "clv",
+            "p_alive",
+            "churn_risk",
+            "rfm_segment",
         ),
         required=("name",),
     )

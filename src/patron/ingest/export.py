@@ -45,6 +45,9 @@ BOM = "\ufeff"
 # Column types: how a value is written to CSV/XLSX and typed in Parquet.
 STR, INT, MONEY, QTY, BOOL, DATE, DATETIME = "str", "int", "money", "quantity", "bool", "date", "datetime"
 RATE = "rate"
+FLOAT = "float"  # a model's estimate (probabilities, predicted value), rounded when written
+# Decimal places of FLOAT columns in exports: enough for a probability, more than money needs.
+FLOAT_PLACES = {"clv": 2, "p_alive": 4, "churn_risk": 4}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def _scoped(model: type[Model], user: User | None) -> QuerySet:
 
 def _xlsx_value(value: Any, kind: str) -> Any:
     # Numbers stay numbers for Excel; everything else is the CSV's text, so both import alike.
-    return xlsx_cell(value, number=kind in (INT, MONEY, QTY, RATE))
+    return xlsx_cell(value, number=kind in (INT, MONEY, QTY, RATE, FLOAT))
 
 
 # ---------------------------------------------------------------- reading
@@ -217,6 +220,7 @@ def _arrow_type(kind: str) -> Any:
         MONEY: pa.decimal128(16, 2),
         QTY: pa.decimal128(12, 3),
         RATE: pa.decimal128(20, 10),
+        FLOAT: pa.float64(),
         BOOL: pa.bool_(),
         DATE: pa.date32(),
         DATETIME: pa.timestamp("us", tz="UTC"),
@@ -339,6 +343,17 @@ def _tags(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _customer_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tags joined, and the scores rounded (a customer never scored keeps empty cells)."""
+    for r in _tags(rows):
+        for column, places in FLOAT_PLACES.items():
+            if r[column] is not None:
+                r[column] = round(r[column], places)
+        r["value_class"] = r["value_class"] or None
+        r["rfm_segment"] = r["rfm_segment"] or None
+    return rows
+
+
 def _order_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     lines: dict[int, list[tuple[Any, ...]]] = {}
     for line in (
@@ -402,6 +417,12 @@ register_export(
             "order_count": "order_count",
             "first_order_at": "first_order_at",
             "last_order_at": "last_order_at",
+            # The current scores through the one-to-one join: no query more per chunk.
+            "value_class": "score__value_class",
+            "clv": "score__clv",
+            "p_alive": "score__p_alive",
+            "churn_risk": "score__churn_risk",
+            "rfm_segment": "score__rfm_segment",
         },
         types={
             "id": INT,
@@ -417,9 +438,12 @@ register_export(
             "order_count": INT,
             "first_order_at": DATETIME,
             "last_order_at": DATETIME,
+            "clv": FLOAT,
+            "p_alive": FLOAT,
+            "churn_risk": FLOAT,
         },
         visible=lambda user: Customer.objects.all() if user is None else visible_customers(user),
-        complete=_tags,
+        complete=_customer_rows,
     )
 )
 
