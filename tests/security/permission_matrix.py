@@ -282,6 +282,21 @@ WEB: dict[str, list[Check]] = {
         Check(roles=ADMIN, query="?format=csv", note="the log's CSV download"),
     ],
     "models-run": [Check(roles=MODEL_VIEWERS, params={"run_id": "shared:scoring_run"})],
+    # Segments: shared definitions, each evaluated within the reader's visibility.
+    "segment-list": [Check()],
+    "segment-new": [
+        Check(roles=SEGMENT_EDITORS),
+        Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, data=lambda b, r: {"name": "PMX segment", "tags": "vip"}),
+    ],
+    "segment-preview": [
+        Check(method="POST", roles=SEGMENT_EDITORS, headers=HTMX, data=lambda b, r: {"orders_min": "0"}, note="the builder's live count"),
+    ],
+    "segment-edit": [
+        Check(roles=SEGMENT_EDITORS, params={"pk": "shared:segment"}),
+        Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, params={"pk": "shared:segment"}, data=lambda b, r: {"name": "Renamed"}),
+    ],
+    "segment-delete": [Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, params={"pk": "shared:segment"})],
+    "segment-customers": [Check(params={"pk": "shared:segment"}, lists=True)],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
