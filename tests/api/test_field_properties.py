@@ -25,6 +25,7 @@ from django.utils import timezone as dj_timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from patron.campaigns.services import segment_create
 from patron.commerce.services import LineInput, cost_event_create, order_create
 from patron.customers.services import contact_create
 from patron.engagement.services import interaction_create, task_create
@@ -131,6 +132,7 @@ class World:
     survey: int
     webhook: int
     delivery: int
+    segment: int
 
 
 @pytest.fixture
@@ -148,8 +150,10 @@ def world(root, alice) -> World:
     task = task_create(customer=customer, title="Call")
     survey = survey_create(name="NPS", kind="nps")
     response_create(survey=survey, customer=customer, score=3, channel="api")
+    segment = segment_create(name="Segment", filter={"clv_min": 0}, created_by=root)
     return World(customer.pk, contact.pk, product.pk, order.pk, event.pk, interaction.pk, task.pk, survey.pk,
-                 webhook.pk, WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True).first())
+                 webhook.pk, WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True).first(),
+                 segment.pk)
 
 
 AT = "2025-03-05T10:00:00+08:00"
@@ -221,6 +225,12 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("GET", "/follow-ups"): lambda w: ({}, None),
     ("GET", "/rates"): lambda w: ({}, None),
     ("POST", "/rates"): lambda w: ({}, {"currency": "USD", "date": "2025-03-05", "rate": "7.1"}),
+    ("GET", "/segments"): lambda w: ({}, None),
+    ("POST", "/segments"): lambda w: ({}, {"name": "S", "filter": {"last_order_after": "2020-01-01"}}),
+    ("GET", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, None),
+    ("PATCH", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, {"filter": {}}),
+    ("DELETE", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, None),
+    ("GET", "/segments/{segment_id}/customers"): lambda w: ({"segment_id": w.segment}, None),
 }
 
 

@@ -114,6 +114,7 @@ class Book:
 
 def build_book(files: Path) -> Book:
     """Write the book through the services (the way the app writes); ``files`` holds import files."""
+    from patron.campaigns.models import Segment
     from patron.commerce.services import LineInput, cost_event_create, order_create, product_create
     from patron.core.models import Branch, Region
     from patron.core.services import user_create
@@ -249,6 +250,7 @@ def build_book(files: Path) -> Book:
         "mapping": ImportMapping.objects.create(kind="customers", name="Matrix mapping", columns={"external_id": "external_id"}).pk,
         "webhook": webhook.pk,
         "delivery": webhook_ping(webhook=webhook).pk,
+        "segment": Segment.objects.create(name="Matrix segment", filter={}).pk,
     }
     # The NPS and themes pages' default views read figures precomputed per (owner, branch, region).
     from patron.insights.nps_refresh import nps_figures_refresh

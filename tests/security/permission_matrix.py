@@ -33,6 +33,8 @@ ADMIN = frozenset({"admin"})
 # core.roles.can_view_models; feedback.selectors.can_manage_surveys.
 MODEL_VIEWERS = frozenset({"admin", "analyst", "manager", "marketer"})
 SURVEY_MANAGERS = frozenset({"admin", "cx", "marketer", "manager"})
+# core.roles.can_edit_segments: everyone else reads the saved segments.
+SEGMENT_EDITORS = frozenset({"admin", "analyst", "manager", "marketer"})
 HTMX = {"HX-Request": "true"}
 
 Data = Callable[[Book, Any], Any]
@@ -96,6 +98,12 @@ def _item_not_found(book: Book, role: str, response: Any, which: str) -> str | N
     items = response.json()["results"]
     # As for an id that does not exist: nothing tells the customer exists.
     return None if [i["status"] for i in items] == ["error"] and items[0]["code"] == "unknown_customer" else f"invisible customer's item: {items}"
+
+
+def _segment_counts_visible(book: Book, role: str, response: Any, _which: str) -> str | None:
+    """A segment's count is of the customers the reader sees (the matrix segment matches all)."""
+    count = response.json()["count"]
+    return None if count == len(VISIBLE[role]) else f"segment count {count}, expected {len(VISIBLE[role])}"
 
 
 def _order_body(book: Book, customer: Any) -> dict[str, Any]:
@@ -274,6 +282,21 @@ WEB: dict[str, list[Check]] = {
         Check(roles=ADMIN, query="?format=csv", note="the log's CSV download"),
     ],
     "models-run": [Check(roles=MODEL_VIEWERS, params={"run_id": "shared:scoring_run"})],
+    # Segments: shared definitions, each evaluated within the reader's visibility.
+    "segment-list": [Check()],
+    "segment-new": [
+        Check(roles=SEGMENT_EDITORS),
+        Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, data=lambda b, r: {"name": "PMX segment", "tags": "vip"}),
+    ],
+    "segment-preview": [
+        Check(method="POST", roles=SEGMENT_EDITORS, headers=HTMX, data=lambda b, r: {"orders_min": "0"}, note="the builder's live count"),
+    ],
+    "segment-edit": [
+        Check(roles=SEGMENT_EDITORS, params={"pk": "shared:segment"}),
+        Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, params={"pk": "shared:segment"}, data=lambda b, r: {"name": "Renamed"}),
+    ],
+    "segment-delete": [Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, params={"pk": "shared:segment"})],
+    "segment-customers": [Check(params={"pk": "shared:segment"}, lists=True)],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -402,6 +425,21 @@ API: dict[str, list[Check]] = {
     "POST /api/v1/responses": [
         Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=lambda b, r: {"survey": b.shared["survey"], "score": 9, "customer": r}),
         Check(method="POST", ok=ok(201), roles=EVERYONE - {"analyst"}, data=lambda b, r: {"survey": b.shared["survey"], "score": 9}, note="an anonymous answer"),
+    ],
+    "GET /api/v1/segments": [Check()],
+    "POST /api/v1/segments": [
+        Check(method="POST", ok=ok(201), roles=SEGMENT_EDITORS, data=lambda b, r: {"name": "PMX", "filter": {"tags": ["vip"]}}),
+    ],
+    "GET /api/v1/segments/{segment_id}": [Check(params={"segment_id": "shared:segment"}, also=_segment_counts_visible)],
+    "PATCH /api/v1/segments/{segment_id}": [
+        Check(method="PATCH", ok=ok(200), roles=SEGMENT_EDITORS, params={"segment_id": "shared:segment"}, data=lambda b, r: {"name": "Renamed"}),
+    ],
+    "DELETE /api/v1/segments/{segment_id}": [
+        Check(method="DELETE", ok=ok(204), roles=SEGMENT_EDITORS, params={"segment_id": "shared:segment"}),
+    ],
+    "GET /api/v1/segments/{segment_id}/customers": [
+        Check(params={"segment_id": "shared:segment"}, lists=True),
+        Check(params={"segment_id": "shared:segment"}, query=_csv(), lists=True),
     ],
     "GET /api/v1/follow-ups": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?status=open", lists=True)],
 }

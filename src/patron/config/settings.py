@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "patron.feedback",
     "patron.ingest",
     "patron.imports",
+    "patron.campaigns",
     "patron.web",
 ]
 

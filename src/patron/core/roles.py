@@ -22,6 +22,9 @@ READ_ONLY_ROLES = frozenset({Role.ANALYST, Role.MARKETER})
 OWN_CUSTOMERS_ONLY = frozenset({Role.REP, Role.ACCOUNT_MANAGER})
 SURVEY_MANAGERS = frozenset({Role.ADMIN, Role.CX, Role.MARKETER, Role.MANAGER})
 MODEL_VIEWERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.MARKETER})
+# They define the customer segments campaigns target (a segment changes no customer record, so
+# the roles that only read customers build them too); everyone else uses the saved segments.
+SEGMENT_EDITORS = frozenset({Role.ADMIN, Role.MARKETER, Role.ANALYST, Role.MANAGER})
 
 
 def user_of(request: HttpRequest) -> User:
@@ -64,6 +67,11 @@ def sees_own_customers_only(user: User) -> bool:
 def can_drill_down(user: User) -> bool:
     """Managers and administrators open their people's homes and figures."""
     return bool(user.is_superuser or user.role in {Role.MANAGER, Role.ADMIN})
+
+
+def can_edit_segments(user: User) -> bool:
+    """Who creates, changes and deletes segments; every signed-in user reads them."""
+    return bool(user.is_authenticated and (user.is_superuser or user.role in SEGMENT_EDITORS))
 
 
 def can_view_models(user: User) -> bool:

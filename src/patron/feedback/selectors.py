@@ -9,7 +9,7 @@ from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from django.db import InterfaceError, OperationalError, connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from patron.core import roles, rows
@@ -111,6 +111,18 @@ def invitation_for_answer(pk: int) -> Invitation | None:
         return None
     invitation.survey = survey
     return invitation
+
+
+def latest_nps_class() -> Subquery:
+    """The score class (promoter, passive, detractor) of a customer's latest NPS answer, as an
+    expression over ``Customer`` (null for a customer who never answered an NPS survey).
+
+    Nothing stores it per customer: it is read from the answers, newest first, so a new answer
+    changes it at once."""
+    latest = Response.objects.filter(customer_id=OuterRef("pk"), survey__kind=SurveyKind.NPS).order_by(
+        "-created_at", "-pk"
+    )
+    return Subquery(latest.values("score_class")[:1])
 
 
 def can_manage_surveys(user: User) -> bool:

@@ -31,6 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if not is_read_only(user):
             items.append((reverse("import-index"), _("Import")))
         items.append((reverse("feedback:feed"), _("Feedback")))
+        items.append((reverse("segment-list"), _("Segments")))
         if can_view_models(user):
             items.append((reverse("models"), _("Models")))
         if can_read_audit(user):

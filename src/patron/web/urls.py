@@ -41,6 +41,7 @@ urlpatterns = [
     path("customers/<int:pk>/interactions/", views.customer_log_interaction, name="customer-log-interaction"),
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
     path("imports/", include("patron.imports.urls")),
+    path("campaigns/segments/", include("patron.campaigns.urls")),
     path("", include((feedback_pages, feedback_urls.app_name))),
     path("", include("patron.insights.urls")),
 ]

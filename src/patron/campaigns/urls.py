@@ -1,0 +1,12 @@
+from django.urls import path
+
+from patron.campaigns import views
+
+urlpatterns = [
+    path("", views.segment_list, name="segment-list"),
+    path("new/", views.segment_new, name="segment-new"),
+    path("preview/", views.segment_preview, name="segment-preview"),
+    path("<int:pk>/", views.segment_edit, name="segment-edit"),
+    path("<int:pk>/delete/", views.segment_remove, name="segment-delete"),
+    path("<int:pk>/customers/", views.segment_members, name="segment-customers"),
+]
