@@ -128,6 +128,11 @@ class CampaignMember(models.Model):
     group = models.CharField(_("group"), max_length=10, choices=CampaignGroup.choices)
     # The customer's value class at launch: the split's stratum and the report's breakdown.
     value_class = models.CharField(_("value class at launch"), max_length=20, blank=True)
+    # The scores at launch: what an uplift model learns from (today's scores would leak the result).
+    clv = models.FloatField(_("CLV at launch"), null=True, blank=True)
+    churn_risk = models.FloatField(_("churn risk at launch"), null=True, blank=True)
+    p_alive = models.FloatField(_("P(alive) at launch"), null=True, blank=True)
+    rfm_segment = models.CharField(_("RFM segment at launch"), max_length=30, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=CampaignChannel.choices)
     contacted = models.BooleanField(_("contacted"), default=False)
     contacted_at = models.DateTimeField(_("contacted at"), null=True, blank=True)
