@@ -231,6 +231,7 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("PATCH", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, {"filter": {}}),
     ("DELETE", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, None),
     ("GET", "/segments/{segment_id}/customers"): lambda w: ({"segment_id": w.segment}, None),
+    ("GET", "/segments/{segment_id}/uplift"): lambda w: ({"segment_id": w.segment}, None),
 }
 
 

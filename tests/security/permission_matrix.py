@@ -297,6 +297,8 @@ WEB: dict[str, list[Check]] = {
     ],
     "segment-delete": [Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, params={"pk": "shared:segment"})],
     "segment-customers": [Check(params={"pk": "shared:segment"}, lists=True)],
+    # Who to target next: the segment's customers the reader sees, ranked (no history in the book).
+    "segment-uplift": [Check(params={"pk": "shared:segment"})],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -437,6 +439,7 @@ API: dict[str, list[Check]] = {
     "DELETE /api/v1/segments/{segment_id}": [
         Check(method="DELETE", ok=ok(204), roles=SEGMENT_EDITORS, params={"segment_id": "shared:segment"}),
     ],
+    "GET /api/v1/segments/{segment_id}/uplift": [Check(params={"segment_id": "shared:segment"})],
     "GET /api/v1/segments/{segment_id}/customers": [
         Check(params={"segment_id": "shared:segment"}, lists=True),
         Check(params={"segment_id": "shared:segment"}, query=_csv(), lists=True),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patron.campaigns import views
+from patron.campaigns import uplift_views, views
 
 urlpatterns = [
     path("", views.segment_list, name="segment-list"),
@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/", views.segment_edit, name="segment-edit"),
     path("<int:pk>/delete/", views.segment_remove, name="segment-delete"),
     path("<int:pk>/customers/", views.segment_members, name="segment-customers"),
+    path("<int:pk>/uplift/", uplift_views.segment_uplift_page, name="segment-uplift"),
 ]

@@ -48,6 +48,7 @@ from patron.feedback.models import Channel as FeedbackChannel
 from patron.feedback.models import FollowUp, Purpose, Response, Survey, SurveyKind, Touchpoint
 from patron.feedback.models import score_class as feedback_score_class
 from patron.generator import currencies, simulate, vocab
+from patron.generator.campaign_history import delete_generated_campaigns
 from patron.generator.models import GeneratedDataset
 
 DEFAULT_CHUNK_SIZE = 20_000
@@ -109,6 +110,7 @@ def delete_generated(seed: int, *, batch: int = 2_000) -> int:
             OrderLine.objects.filter(order__customer_id__in=ids).delete()
             Customer.objects.filter(pk__in=ids).delete()
         removed += len(ids)
+    delete_generated_campaigns(seed)
     for dataset in GeneratedDataset.objects.filter(seed=seed):
         for path in (dataset.truth or {}).get("files", {}).values():
             Path(path).unlink(missing_ok=True)

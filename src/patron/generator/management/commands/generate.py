@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from patron.core.dbstats import refresh_planner_statistics
+from patron.generator.campaign_history import CampaignHistoryError, generate_campaign_history
 from patron.generator.simulate import Population
 from patron.generator.writer import DEFAULT_CHUNK_SIZE, GeneratorError, generate_dataset
 
@@ -88,6 +89,18 @@ class Command(BaseCommand):
             default=7.1,
             help="base-currency units per foreign unit that generated daily rates move around (default 7.1)",
         )
+        parser.add_argument(
+            "--campaigns",
+            type=_whole_number(0, "--campaigns"),
+            default=0,
+            help="past campaigns with control groups and a known uplift per value class (default 0; docs/generator.md)",
+        )
+        parser.add_argument(
+            "--campaign-members",
+            type=_whole_number(2, "--campaign-members"),
+            default=5_000,
+            help="customers drawn into each generated campaign (default 5000)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -106,6 +119,14 @@ class Command(BaseCommand):
             )
         except GeneratorError as exc:
             raise CommandError(str(exc)) from exc
+        if options["campaigns"]:
+            try:
+                history = generate_campaign_history(
+                    seed=dataset.seed, campaigns=options["campaigns"], members=options["campaign_members"], dataset=dataset
+                )
+            except CampaignHistoryError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(f"Campaign history: {len(history.campaigns)} campaigns, {history.members:,} members.")
         refresh_planner_statistics()
         counts = dataset.truth.get("counts", {})
         self.stdout.write(
