@@ -159,6 +159,19 @@ def world(root, alice) -> World:
 AT = "2025-03-05T10:00:00+08:00"
 
 
+def _report_campaign(w: World) -> int:
+    """A campaign launched two days ago with the world's customer in its treatment group."""
+    from patron.campaigns.models import Campaign, CampaignMember
+
+    launched = dj_timezone.now() - timedelta(days=2)
+    campaign, created = Campaign.objects.get_or_create(
+        name="Report", defaults={"channel": "email", "starts_on": launched.date(), "ends_on": launched.date(),
+                                 "status": "launched", "launched_at": launched})
+    if created:
+        CampaignMember.objects.create(campaign=campaign, customer_id=w.customer, group="treatment", channel="email")
+    return campaign.pk
+
+
 def _order(w: World) -> dict[str, Any]:
     return {"customer_id": w.customer, "channel": "web", "ordered_at": AT,
             "lines": [{"product_id": w.product, "quantity": "2", "unit_price": "10.00", "unit_cost": "5.00"}]}
@@ -232,6 +245,11 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("DELETE", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, None),
     ("GET", "/segments/{segment_id}/customers"): lambda w: ({"segment_id": w.segment}, None),
     ("GET", "/segments/{segment_id}/uplift"): lambda w: ({"segment_id": w.segment}, None),
+    ("GET", "/campaigns/{campaign_id}/report"): lambda w: ({"campaign_id": _report_campaign(w)}, None),
+    ("POST", "/campaigns/{campaign_id}/report/refresh"): lambda w: ({"campaign_id": _report_campaign(w)}, None),
+    ("POST", "/campaigns/{campaign_id}/responses"): lambda w: (
+        {"campaign_id": _report_campaign(w)},
+        {"customer_id": w.customer, "at": (dj_timezone.now() - timedelta(hours=1)).isoformat(), "revenue": "5.00"}),
 }
 
 

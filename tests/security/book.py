@@ -112,6 +112,22 @@ class Book:
         return {self.customers[name].pk for name in CUSTOMERS if name not in VISIBLE[role]}
 
 
+def _launched_campaign(book: Book) -> Any:
+    """A campaign launched yesterday whose members are every customer of the book."""
+    from patron.campaigns.models import Campaign, CampaignMember
+
+    launched = timezone.now() - timedelta(days=1)
+    campaign = Campaign.objects.create(
+        name="Matrix campaign", channel="email", starts_on=launched.date(), ends_on=launched.date(),
+        status=Campaign.Status.LAUNCHED, launched_at=launched,
+    )
+    for i, name in enumerate(CUSTOMERS):
+        group = "treatment" if i % 2 else "control"
+        CampaignMember.objects.create(campaign=campaign, customer=book.customers[name], group=group, channel="email",
+                                      contacted=group == "treatment")
+    return campaign
+
+
 def build_book(files: Path) -> Book:
     """Write the book through the services (the way the app writes); ``files`` holds import files."""
     from patron.campaigns.models import Segment
@@ -251,6 +267,7 @@ def build_book(files: Path) -> Book:
         "webhook": webhook.pk,
         "delivery": webhook_ping(webhook=webhook).pk,
         "segment": Segment.objects.create(name="Matrix segment", filter={}).pk,
+        "campaign": _launched_campaign(book).pk,
     }
     # The NPS and themes pages' default views read figures precomputed per (owner, branch, region).
     from patron.insights.nps_refresh import nps_figures_refresh

@@ -35,6 +35,9 @@ MODEL_VIEWERS = frozenset({"admin", "analyst", "manager", "marketer"})
 SURVEY_MANAGERS = frozenset({"admin", "cx", "marketer", "manager"})
 # core.roles.can_edit_segments: everyone else reads the saved segments.
 SEGMENT_EDITORS = frozenset({"admin", "analyst", "manager", "marketer"})
+# core.roles.can_read_campaign_reports (aggregate figures) and can_record_campaign_responses.
+CAMPAIGN_REPORT_READERS = frozenset({"admin", "analyst", "cx", "manager", "marketer"})
+CAMPAIGN_RESPONSE_RECORDERS = frozenset({"admin", "cx", "manager", "marketer"})
 HTMX = {"HX-Request": "true"}
 
 Data = Callable[[Book, Any], Any]
@@ -299,6 +302,11 @@ WEB: dict[str, list[Check]] = {
     "segment-customers": [Check(params={"pk": "shared:segment"}, lists=True)],
     # Who to target next: the segment's customers the reader sees, ranked (no history in the book).
     "segment-uplift": [Check(params={"pk": "shared:segment"})],
+    # A campaign's report: aggregate figures over all its members.
+    "campaign-report": [
+        Check(roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:campaign"}),
+        Check(method="POST", ok=ok(302), roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:campaign"}, note="recount"),
+    ],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -443,6 +451,14 @@ API: dict[str, list[Check]] = {
     "GET /api/v1/segments/{segment_id}/customers": [
         Check(params={"segment_id": "shared:segment"}, lists=True),
         Check(params={"segment_id": "shared:segment"}, query=_csv(), lists=True),
+    ],
+    "GET /api/v1/campaigns/{campaign_id}/report": [Check(roles=CAMPAIGN_REPORT_READERS, params={"campaign_id": "shared:campaign"})],
+    "POST /api/v1/campaigns/{campaign_id}/report/refresh": [
+        Check(method="POST", roles=CAMPAIGN_REPORT_READERS, params={"campaign_id": "shared:campaign"}),
+    ],
+    "POST /api/v1/campaigns/{campaign_id}/responses": [
+        Check(method="POST", ok=ok(201), roles=CAMPAIGN_RESPONSE_RECORDERS, record="customer",
+              params={"campaign_id": "shared:campaign"}, data=lambda b, r: {"customer_id": r, "at": _iso(0)}),
     ],
     "GET /api/v1/follow-ups": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?status=open", lists=True)],
 }

@@ -6,3 +6,12 @@ class CampaignsConfig(AppConfig):
     name = "patron.campaigns"
     label = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        # Here, not at the top: the task's module imports models, which exist once the apps are loaded.
+        from patron.campaigns.result_tasks import campaign_results_refresh
+        from patron.core import scheduler
+
+        scheduler.register(
+            scheduler.PeriodicJob("campaign_results_refresh", campaign_results_refresh, scheduler.every(minutes=10))
+        )

@@ -141,6 +141,11 @@ class CampaignMember(models.Model):
     response_source = models.CharField(_("response from"), max_length=10, blank=True)
     revenue = models.DecimalField(_("revenue in the window"), max_digits=14, decimal_places=2, default=0)
     margin = models.DecimalField(_("margin in the window"), max_digits=14, decimal_places=2, default=0)
+    # Revenue a response recorded through the API brought outside Patron's orders (a redemption in
+    # a partner's shop): kept apart so that recounting the orders in the window never loses it.
+    recorded_revenue = models.DecimalField(
+        _("revenue recorded with the response"), max_digits=14, decimal_places=2, default=0
+    )
 
     class Meta:
         ordering = ["campaign", "id"]

@@ -97,3 +97,19 @@ def assignable_owners(user: User) -> QuerySet[User]:
     if is_admin(user):
         return active.filter(role__in=OWNER_ROLES)
     return active.filter(Q(pk=user.pk) | Q(reports_to=user))
+
+
+# A campaign report is aggregate (counts, rates, sums over all its members), so the roles that see
+# every customer read it, and managers, who run campaigns for their regions; reps and account
+# managers, who see only their own customers, do not. Recording a response changes a member:
+# analysts, who record nothing, only read.
+CAMPAIGN_REPORT_READERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.CX, Role.MANAGER})
+CAMPAIGN_RESPONSE_RECORDERS = frozenset({Role.ADMIN, Role.MARKETER, Role.CX, Role.MANAGER})
+
+
+def can_read_campaign_reports(user: User) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.role in CAMPAIGN_REPORT_READERS))
+
+
+def can_record_campaign_responses(user: User) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.role in CAMPAIGN_RESPONSE_RECORDERS))
