@@ -231,6 +231,9 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("PATCH", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, {"filter": {}}),
     ("DELETE", "/segments/{segment_id}"): lambda w: ({"segment_id": w.segment}, None),
     ("GET", "/segments/{segment_id}/customers"): lambda w: ({"segment_id": w.segment}, None),
+    ("POST", "/campaigns/simulate"): lambda w: ({}, {
+        "segment_id": w.segment, "channel": "email", "offer": "10% off", "offer_product_id": w.product,
+        "control_share": 0.2, "cost": 100, "response_window_days": 30}),
 }
 
 

@@ -106,6 +106,12 @@ def _segment_counts_visible(book: Book, role: str, response: Any, _which: str) -
     return None if count == len(VISIBLE[role]) else f"segment count {count}, expected {len(VISIBLE[role])}"
 
 
+def _simulation_counts_visible(book: Book, role: str, response: Any, _which: str) -> str | None:
+    """A simulation counts the segment's members the caller sees (the matrix segment matches all)."""
+    count = response.json()["segment_members"]
+    return None if count == len(VISIBLE[role]) else f"simulated members {count}, expected {len(VISIBLE[role])}"
+
+
 def _order_body(book: Book, customer: Any) -> dict[str, Any]:
     return {
         "customer_id": customer, "channel": "web", "ordered_at": _iso(),
@@ -297,6 +303,11 @@ WEB: dict[str, list[Check]] = {
     ],
     "segment-delete": [Check(method="POST", ok=ok(302), roles=SEGMENT_EDITORS, params={"pk": "shared:segment"})],
     "segment-customers": [Check(params={"pk": "shared:segment"}, lists=True)],
+    # Campaign simulation: planning is for the roles that build segments; a read (GET form).
+    "campaign-simulate": [
+        Check(roles=SEGMENT_EDITORS),
+        Check(roles=SEGMENT_EDITORS, query="?segment={segment}&channel=email&offer=x&control_share=0.1&response_window_days=30"),
+    ],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -440,6 +451,10 @@ API: dict[str, list[Check]] = {
     "GET /api/v1/segments/{segment_id}/customers": [
         Check(params={"segment_id": "shared:segment"}, lists=True),
         Check(params={"segment_id": "shared:segment"}, query=_csv(), lists=True),
+    ],
+    "POST /api/v1/campaigns/simulate": [
+        Check(method="POST", roles=SEGMENT_EDITORS, also=_simulation_counts_visible,
+              data=lambda b, r: {"segment_id": b.shared["segment"], "channel": "email", "offer": "10% off"}),
     ],
     "GET /api/v1/follow-ups": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?status=open", lists=True)],
 }

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from patron.campaigns import simulate_views
 from patron.feedback import urls as feedback_urls
 from patron.insights import urls as insights_urls
 from patron.web import (
@@ -42,6 +43,7 @@ urlpatterns = [
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
     path("imports/", include("patron.imports.urls")),
     path("campaigns/segments/", include("patron.campaigns.urls")),
+    path("campaigns/simulate/", simulate_views.campaign_simulate, name="campaign-simulate"),
     path("", include((feedback_pages, feedback_urls.app_name))),
     path("", include("patron.insights.urls")),
 ]
