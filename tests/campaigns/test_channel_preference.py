@@ -88,3 +88,34 @@ def test_shown_on_the_360_page(client, book, alice):
     new = make_customer("New", owner=alice)
     page = client.get(reverse("customer-detail", args=[new.pk])).content.decode()
     assert "not known yet" in page.split('data-testid="preferred-channel"')[1].split("</tr>")[0]
+
+
+def test_prior_on_a_sample_of_a_large_book(book):
+    """On a large book the prior is estimated on customers whose id is a multiple of a step."""
+    from django.db.models import Max
+
+    from patron.customers.models import Customer
+
+    for i in range(6):  # more ids, so that the steps between 1 and the largest id are many
+        make_customer(f"Filler {i}")
+    top = Customer.objects.aggregate(top=Max("pk"))["top"]
+    emailer, caller, _quiet = book
+
+    def step_of(sample: int) -> int:
+        return max(top // sample, 1)  # as channel_priors takes it
+
+    # A sample size whose step keeps exactly one of the two contacted customers.
+    sample = next(n for n in range(1, top + 1) if (emailer.pk % step_of(n) == 0) != (caller.pk % step_of(n) == 0))
+    step = step_of(sample)
+    sampled = [c.pk for c in book if c.pk % step == 0]
+    full = channel_priors()
+    priors = channel_priors(sample=sample)
+    counts = channels._counts(sampled)
+    for channel in ("email", "phone"):
+        n = sum(c.get(channel, (0, 0))[0] for c in counts.values())
+        r = sum(c.get(channel, (0, 0))[1] for c in counts.values())
+        if n:
+            assert priors[channel].rate == pytest.approx(r / n)
+        else:
+            assert channel not in priors
+    assert priors != full  # one of the two customers left out
