@@ -71,4 +71,15 @@ def campaign_simulate(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             form.add_error(None, " ".join(exc.messages))
-    return render(request, "campaigns/simulate.html", {"form": form, "result": result})
+    return render(request, "campaigns/simulate.html", {"form": form, "result": result, "pct": _percent(result)})
+
+
+def _percent(result: dict[str, Any] | None) -> dict[str, dict[str, float]]:
+    """The rates and the ROI in percent, for display."""
+    if result is None:
+        return {}
+    return {
+        key: {part: value * 100 for part, value in result[key].items()}
+        for key in ("response_rate", "control_rate", "roi")
+        if result[key] is not None
+    }
