@@ -160,5 +160,9 @@ def test_the_page(client, book, nora, alice):
         "segment": segment.pk, "channel": "email", "offer": "", "offer_product": "NOPE", "control_share": "0.1",
         "response_window_days": "30"}).content.decode()
     assert "There is no product with this SKU." in page and 'data-testid="simulation"' not in page
+    members = client.get(reverse("segment-customers", args=[segment.pk])).content.decode()
+    assert f'{reverse("campaign-simulate")}?for={segment.pk}' in members  # the segment's way in
+    page = client.get(reverse("campaign-simulate"), {"for": segment.pk}).content.decode()
+    assert f'<option value="{segment.pk}" selected>' in page
     client.force_login(alice)
     assert client.get(reverse("campaign-simulate")).status_code == 403

@@ -89,8 +89,7 @@ def _history(campaigns: list[Campaign], now: datetime) -> tuple[list[PastGroup],
     )
     weights: dict[int, tuple[float, float]] = {}
     for c in campaigns:
-        assert c.launched_at is not None
-        elapsed = (now - c.launched_at).total_seconds() / 86400
+        elapsed = (now - (c.launched_at or now)).total_seconds() / 86400  # _launched(): always set
         weights[c.pk] = (recency_weight(elapsed), exposure(elapsed, c.response_window_days))
     history: list[PastGroup] = []
     treated: dict[int, int] = {}
