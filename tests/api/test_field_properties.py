@@ -250,6 +250,9 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("POST", "/campaigns/{campaign_id}/responses"): lambda w: (
         {"campaign_id": _report_campaign(w)},
         {"customer_id": w.customer, "at": (dj_timezone.now() - timedelta(hours=1)).isoformat(), "revenue": "5.00"}),
+    ("POST", "/campaigns/simulate"): lambda w: ({}, {
+        "segment_id": w.segment, "channel": "email", "offer": "10% off", "offer_product_id": w.product,
+        "control_share": 0.2, "cost": 100, "response_window_days": 30}),
 }
 
 

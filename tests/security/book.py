@@ -100,6 +100,7 @@ class Book:
             "branch_s1": self.ids["branch_s1"],
             "birch": self.customers["BIRCH"].pk,
             "birch_order": self.records["order"]["BIRCH"],
+            "segment": self.shared["segment"],
         }
 
     def hidden_markers(self, role: str) -> list[str]:

@@ -109,6 +109,12 @@ def _segment_counts_visible(book: Book, role: str, response: Any, _which: str) -
     return None if count == len(VISIBLE[role]) else f"segment count {count}, expected {len(VISIBLE[role])}"
 
 
+def _simulation_counts_visible(book: Book, role: str, response: Any, _which: str) -> str | None:
+    """A simulation counts the segment's members the caller sees (the matrix segment matches all)."""
+    count = response.json()["segment_members"]
+    return None if count == len(VISIBLE[role]) else f"simulated members {count}, expected {len(VISIBLE[role])}"
+
+
 def _order_body(book: Book, customer: Any) -> dict[str, Any]:
     return {
         "customer_id": customer, "channel": "web", "ordered_at": _iso(),
@@ -307,6 +313,11 @@ WEB: dict[str, list[Check]] = {
         Check(roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:campaign"}),
         Check(method="POST", ok=ok(302), roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:campaign"}, note="recount"),
     ],
+    # Campaign simulation: planning is for the roles that build segments; a read (GET form).
+    "campaign-simulate": [
+        Check(roles=SEGMENT_EDITORS),
+        Check(roles=SEGMENT_EDITORS, query="?segment={segment}&channel=email&offer=x&control_share=0.1&response_window_days=30"),
+    ],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -459,6 +470,10 @@ API: dict[str, list[Check]] = {
     "POST /api/v1/campaigns/{campaign_id}/responses": [
         Check(method="POST", ok=ok(201), roles=CAMPAIGN_RESPONSE_RECORDERS, record="customer",
               params={"campaign_id": "shared:campaign"}, data=lambda b, r: {"customer_id": r, "at": _iso(0)}),
+    ],
+    "POST /api/v1/campaigns/simulate": [
+        Check(method="POST", roles=SEGMENT_EDITORS, also=_simulation_counts_visible,
+              data=lambda b, r: {"segment_id": b.shared["segment"], "channel": "email", "offer": "10% off"}),
     ],
     "GET /api/v1/follow-ups": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?status=open", lists=True)],
 }

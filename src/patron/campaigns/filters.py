@@ -20,12 +20,14 @@ from pydantic import (
     BeforeValidator,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from patron.commerce.models import Product
 from patron.core.apikit import Day, InputSchema
 from patron.customers.models import Customer
 from patron.feedback.models import ScoreClass
@@ -81,6 +83,10 @@ Codes = Annotated[list[Text150], BeforeValidator(_listed), Field(max_length=MAX_
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Amount = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=10**9)]
+# A product: its id (a number) or its SKU (text; a SKU of digits is still a SKU).
+ProductRef = Annotated[StrictInt, Field(ge=1, le=2**53)] | Annotated[
+    str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)
+]
 
 
 ValueClasses = Annotated[list[str], Field(max_length=MAX_VALUES), AfterValidator(_one_of("value_class"))]
@@ -118,6 +124,18 @@ class SegmentFilter(InputSchema):
     orders_max: Count | None = Field(None, description="At most this many orders.")
     profit_min: Amount | None = Field(None, description="Profit to date at least this (base currency).")
     profit_max: Amount | None = Field(None, description="Profit to date at most this (base currency).")
+    likely_to_buy: ProductRef | None = Field(
+        None,
+        description="A product (id or SKU): customers whose current recommendations include it "
+        "and who have not bought it (cross-sell).",
+    )
+
+    @field_validator("likely_to_buy")
+    @classmethod
+    def _known_product(cls, value: Any) -> Any:
+        if value is not None and product_of(value) is None:
+            raise ValueError(_("there is no product %(product)s") % {"product": repr(value)})
+        return value
 
     @field_validator(*(high for _low, high in RANGES.values()), "last_order_before")
     @classmethod
@@ -134,6 +152,15 @@ class SegmentFilter(InputSchema):
 
 
 KEYS = tuple(SegmentFilter.model_fields)
+
+
+def product_of(ref: int | str) -> Product | None:
+    """The product ``likely_to_buy`` names: a number is an id, text a SKU."""
+    if isinstance(ref, bool):
+        return None
+    if isinstance(ref, int):
+        return Product.objects.filter(pk=ref).first()
+    return Product.objects.filter(sku=ref).first()
 
 
 class InvalidFilterError(ValidationError):

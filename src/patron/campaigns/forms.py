@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from patron.campaigns.filters import InvalidFilterError, clean_filter
+from patron.campaigns.filters import InvalidFilterError, clean_filter, product_of
 from patron.core.models import Branch, Region, User
 from patron.core.roles import OWNER_ROLES
 from patron.customers.models import Customer
@@ -71,6 +71,10 @@ class SegmentFilterForm(forms.Form):
     key_account = forms.ChoiceField(label=_("Key account"), required=False, choices=YES_NO)
     consent_email = forms.ChoiceField(label=_("Consents to email"), required=False, choices=YES_NO)
     consent_survey = forms.ChoiceField(label=_("Consents to surveys"), required=False, choices=YES_NO)
+    likely_to_buy = forms.CharField(
+        label=_("Likely to buy next (product SKU)"), required=False, max_length=60,
+        help_text=_("Customers the recommendations propose this product to and who have not bought it."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,6 +102,13 @@ class SegmentFilterForm(forms.Form):
         for key in FLAGS:
             if data.get(key):
                 out[key] = data[key] == "yes"
+        product = (data.get("likely_to_buy") or "").strip()
+        if product:
+            # A SKU; digits that are no SKU are taken as the product's id.
+            out["likely_to_buy"] = (
+                int(product) if product.isascii() and product.isdigit() and len(product) < 16 and product_of(product) is None
+                else product
+            )
         return out
 
     def clean(self) -> dict[str, Any]:
@@ -127,6 +138,8 @@ def initial_from(segment_filter: dict[str, Any]) -> dict[str, Any]:
             initial[key] = ", ".join(value)
         elif key in FLAGS:
             initial[key] = "yes" if value else "no"
+        elif key == "likely_to_buy":
+            initial[key] = str(value)
         else:
             initial[key] = value
     return initial

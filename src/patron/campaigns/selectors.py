@@ -8,15 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from patron.campaigns.filters import SegmentFilter, parsed_filter
+from patron.campaigns.filters import SegmentFilter, parsed_filter, product_of
 from patron.campaigns.models import Segment
+from patron.commerce.models import OrderLine
 from patron.core.models import User
 from patron.customers.models import Customer
 from patron.customers.selectors import visible_customers
 from patron.feedback.selectors import latest_nps_class
+from patron.insights.models import CurrentScore
 
 
 def _start_of(day: date) -> datetime:
@@ -62,7 +66,29 @@ def _apply(qs: QuerySet[Customer], f: SegmentFilter) -> QuerySet[Customer]:
         qs = qs.filter(last_order_at__gte=_start_of(f.last_order_after))
     if f.last_order_before is not None:
         qs = qs.filter(last_order_at__lt=_start_of(f.last_order_before))
+    if f.likely_to_buy is not None:
+        qs = _likely_to_buy(qs, f.likely_to_buy)
     return qs
+
+
+def _likely_to_buy(qs: QuerySet[Customer], ref: int | str) -> QuerySet[Customer]:
+    """Recommended the product by the latest scoring run and not bought it (since, either: the
+    run's recommendations leave out what was bought before it, orders after it are checked here)."""
+    product = product_of(ref)
+    if product is None:  # deleted since the segment was saved: nobody
+        return qs.none()
+    if connection.features.supports_json_field_contains:
+        qs = qs.filter(score__recommendations__contains=[product.pk])
+    else:
+        # SQLite has no JSON containment: the list's elements through json_each.
+        table = connection.ops.quote_name(CurrentScore._meta.db_table)
+        recommended = RawSQL(  # noqa: S611 - the table name from the model, the id a parameter
+            f"SELECT s.customer_id FROM {table} s, json_each(s.recommendations) j WHERE j.value = %s",  # noqa: S608 - names from models
+            [product.pk],
+        )
+        qs = qs.filter(pk__in=recommended)
+    bought = OrderLine.objects.filter(product_id=product.pk).values("order__customer_id")
+    return qs.exclude(pk__in=bought)
 
 
 def segment_customers(user: User, filter: Mapping[str, Any]) -> QuerySet[Customer]:

@@ -23,6 +23,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from patron.campaigns.api import router as campaigns_router
 from patron.campaigns.report_api import router as campaign_report_router
+from patron.campaigns.simulate_api import router as campaign_simulate_router
 from patron.campaigns.uplift_api import router as uplift_router
 from patron.commerce.api import router as commerce_router
 from patron.commerce.currency import MissingRateError
@@ -245,6 +246,8 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "server_error", _("Something went wrong on the server; it has been logged."))
 
 
+# First: /campaigns/simulate is matched before any /campaigns/{id} of a router added later.
+api.add_router("/campaigns", campaign_simulate_router)
 api.add_router("/", me_router)
 api.add_router("/", audit_router)
 api.add_router("/", customers_router)

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from patron.campaigns import simulate_views
 from patron.campaigns.urls import report_urlpatterns as campaign_report_urls
 from patron.feedback import urls as feedback_urls
 from patron.insights import urls as insights_urls
@@ -44,6 +45,7 @@ urlpatterns = [
     path("imports/", include("patron.imports.urls")),
     path("campaigns/segments/", include("patron.campaigns.urls")),
     path("campaigns/", include(campaign_report_urls)),
+    path("campaigns/simulate/", simulate_views.campaign_simulate, name="campaign-simulate"),
     path("", include((feedback_pages, feedback_urls.app_name))),
     path("", include("patron.insights.urls")),
 ]

@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from patron.campaigns.channels import channel_preferences
+from patron.campaigns.models import CampaignChannel
 from patron.core.choices import ContactChannel, SalesChannel
 from patron.core.models import AuditEntry
 from patron.core.roles import user_of
@@ -50,7 +52,16 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.headers.get("HX-Request") and request.GET.get("fragment") == "timeline":
         return render(request, "web/_timeline.html", context)
     context["history"] = _history(request, overview.customer.pk)
+    context["preferred_channel"] = _preferred_channel(overview.customer.pk)
     return render(request, "web/customer_detail.html", context)
+
+
+def _preferred_channel(customer_id: int) -> dict[str, object] | None:
+    """The channel the customer answers best on (``campaigns.channels``), for the profile box."""
+    pref = channel_preferences([customer_id]).get(customer_id)
+    if pref is None:
+        return None
+    return {"label": CampaignChannel(pref.channel).label, "rate": pref.rate * 100, "pref": pref}
 
 
 def _history(request: HttpRequest, customer_id: int) -> list[AuditEntry] | None:
