@@ -15,6 +15,16 @@ from tests.api.conftest import as_alice, as_mia, as_nora, as_root  # noqa: F401 
 from tests.factories import make_user
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The book's channel prior is cached per process (campaigns.channels); each test its own."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def scored(customer: Customer, **fields: Any) -> Customer:
     CurrentScore.objects.create(customer=customer, updated_at=timezone.now(), **fields)
     return customer

@@ -119,3 +119,18 @@ def test_prior_on_a_sample_of_a_large_book(book):
         else:
             assert channel not in priors
     assert priors != full  # one of the two customers left out
+
+
+def test_the_books_prior_is_read_once_per_cache_period(book):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    emailer, _caller, _quiet = book
+    with CaptureQueriesContext(connection) as first:
+        channel_preferences([emailer.pk])
+    with CaptureQueriesContext(connection) as second:
+        again = channel_preferences([emailer.pk])
+    # The second call reads the customer's counts only, not the book's prior again.
+    assert len(second) < len(first)
+    assert not any("UNION ALL" in q["sql"] for q in second.captured_queries)
+    assert again[emailer.pk].channel == "email"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Q
 
@@ -36,6 +37,9 @@ __all__ = ["CHUNK", "Preference", "channel_preferences", "channel_priors", "pref
 
 CHUNK = 5000  # ids per IN (...) list: below every database's limit on parameters
 PRIOR_SAMPLE = 50_000  # customers the book's prior is estimated on
+# The book's prior moves with thousands of contacts, not one: kept this long per process, so the
+# 360° page does not pay its query (about 0.2 s at a million customers) on every view.
+PRIOR_CACHE_SECONDS = 600
 
 _INVITATION_SENT = Q(channel=InvitationChannel.EMAIL, customer__isnull=False) & (
     Q(sent_at__isnull=False) | Q(answered_at__isnull=False)
@@ -110,7 +114,8 @@ def channel_preferences(
 ) -> dict[int, Preference]:
     """``{customer id: Preference(channel, rate, contacts, responses)}`` for those of
     ``customer_ids`` contacted at least once (the others are absent)."""
-    priors = channel_priors() if priors is None else priors
+    if priors is None:
+        priors = cache.get_or_set("campaigns.channel_priors", channel_priors, PRIOR_CACHE_SECONDS)
     ids = list(dict.fromkeys(int(i) for i in customer_ids))
     out: dict[int, Preference] = {}
     for start in range(0, len(ids), CHUNK):
