@@ -10,6 +10,9 @@ Rules, in order:
 2. survey fatigue: at most one survey invitation per person in PATRON_SURVEY_FATIGUE_DAYS (90),
    across all surveys and channels;
 3. every active ContactRule (a budget per purpose and channel, set by an administrator).
+
+``contact_decisions`` answers for a few customers (model instances, with their contacts);
+``contact_refusals`` applies the same rules to a campaign's hundreds of thousands of rows.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +36,8 @@ from patron.feedback.models import ContactLog, ContactPurpose, ContactRule
 # Why a person was not contacted; the API returns these codes.
 NO_CONSENT = consent.NO_CONSENT
 NO_EMAIL = consent.NO_EMAIL
+NO_PHONE = consent.NO_PHONE
+NO_ADDRESS = consent.NO_ADDRESS
 ERASED = consent.ERASED
 FATIGUE = "fatigue"
 BUDGET = "budget"
@@ -55,28 +61,63 @@ def contact_decisions(
     contacts: dict[int, Contact] | None = None,
 ) -> dict[int, Decision]:
     """The decision for each customer (keyed by id), in a bounded number of queries."""
-    now = now or timezone.now()
     customers = list(customers)
     contacts = contacts or {}
-    ids = [c.pk for c in customers]
     decisions: dict[int, Decision] = {}
+    pending = []
     for customer in customers:
         reason = consent.refusal(customer, channel, purpose=purpose, contact=contacts.get(customer.pk))
         if reason:
             decisions[customer.pk] = Decision(False, reason)
-    pending = [i for i in ids if i not in decisions]
+        else:
+            pending.append(customer.pk)
+    over = _beyond_budget(pending, channel=channel, purpose=purpose, now=now or timezone.now())
+    for pk in pending:
+        refused = over.get(pk)
+        decisions[pk] = Decision(False, refused) if refused else ALLOWED
+    return decisions
+
+
+# What the bulk path reads of each person: ``Customer.objects.values_list(*PERSON_FIELDS, named=True)``.
+PERSON_FIELDS = ("id", "erased_at", "consent_email", "consent_survey", "email", "phone", "address")
+# Ids per ``IN (...)`` list: under every database's limit on a statement's parameters.
+CHUNK = 20_000
+
+
+def contact_refusals(people: Iterable[Any], *, channel: str, purpose: str, now: datetime | None = None) -> dict[int, str]:
+    """The same rules as ``contact_decisions`` for many customers at once (a campaign's launch):
+    ``people`` are rows with ``PERSON_FIELDS`` (no model instances, no contacts); the answer
+    holds only the refused, id -> reason, so a million allowed people cost no entries."""
+    refused: dict[int, str] = {}
+    pending: list[int] = []
+    for person in people:
+        reason = consent.refusal(person, channel, purpose=purpose)
+        if reason:
+            refused[person.id] = reason
+        else:
+            pending.append(person.id)
+    refused.update(_beyond_budget(pending, channel=channel, purpose=purpose, now=now or timezone.now()))
+    return refused
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _beyond_budget(pending: list[int], *, channel: str, purpose: str, now: datetime) -> dict[int, str]:
+    """Rules 2 and 3 for people consent allows: id -> FATIGUE or BUDGET for those refused."""
+    refused: dict[int, str] = {}
     if not pending:
-        return decisions
+        return refused
     if purpose == ContactPurpose.SURVEY:
         since = now - timedelta(days=settings.PATRON_SURVEY_FATIGUE_DAYS)
-        recent = set(
-            ContactLog.objects.filter(
-                customer_id__in=pending, purpose=ContactPurpose.SURVEY, contacted_at__gt=since
+        for chunk in _chunks(pending):
+            recent = ContactLog.objects.filter(
+                customer_id__in=chunk, purpose=ContactPurpose.SURVEY, contacted_at__gt=since
             ).values_list("customer_id", flat=True)
-        )
-        for pk in recent:
-            decisions[pk] = Decision(False, FATIGUE)
-        pending = [i for i in pending if i not in recent]
+            refused.update(dict.fromkeys(recent, FATIGUE))
+        pending = [i for i in pending if i not in refused]
     for rule in ContactRule.objects.filter(is_active=True):
         if not pending:
             break
@@ -84,28 +125,27 @@ def contact_decisions(
             continue
         if rule.channel and rule.channel != channel:
             continue
+        over: set[int] = set()
         if rule.max_contacts == 0:
             # A budget of 0 blocks everyone it covers, contacted before or not (the count below
             # only sees people with a contact in the window).
             over = set(pending)
         else:
-            log = ContactLog.objects.filter(
-                customer_id__in=pending, contacted_at__gt=now - timedelta(days=rule.window_days)
-            )
-            if rule.purpose:
-                log = log.filter(purpose=rule.purpose)
-            if rule.channel:
-                log = log.filter(channel=rule.channel)
-            over = {
-                row["customer_id"]
-                for row in log.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=rule.max_contacts))
-            }
-        for pk in over:
-            decisions[pk] = Decision(False, BUDGET)
+            for chunk in _chunks(pending):
+                log = ContactLog.objects.filter(
+                    customer_id__in=chunk, contacted_at__gt=now - timedelta(days=rule.window_days)
+                )
+                if rule.purpose:
+                    log = log.filter(purpose=rule.purpose)
+                if rule.channel:
+                    log = log.filter(channel=rule.channel)
+                over.update(
+                    row["customer_id"]
+                    for row in log.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=rule.max_contacts))
+                )
+        refused.update(dict.fromkeys(over, BUDGET))
         pending = [i for i in pending if i not in over]
-    for pk in pending:
-        decisions[pk] = ALLOWED
-    return decisions
+    return refused
 
 
 def contact_record(
