@@ -22,6 +22,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from patron.campaigns.api import router as campaigns_router
+from patron.campaigns.campaign_api import router as campaign_router
 from patron.commerce.api import router as commerce_router
 from patron.commerce.currency import MissingRateError
 from patron.commerce.rates_api import router as rates_router
@@ -253,5 +254,6 @@ api.add_router("/", engagement_router)
 api.add_router("/", ingest_router)
 api.add_router("/", feedback_router)
 api.add_router("/", campaigns_router)
+api.add_router("/", campaign_router)
 # The routers answer ?format=csv with the export's columns; the export stands above them.
 provide_csv_response(csv_response)
