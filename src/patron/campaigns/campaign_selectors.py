@@ -9,11 +9,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from patron.campaigns.models import Campaign, CampaignChannel, CampaignGroup, CampaignMember
 from patron.core.cells import csv_cell
 from patron.core.models import User
 from patron.customers.selectors import of_visible_customers
+
+# Why a treatment member was not contacted (``feedback.contact_policy``'s codes), for pages.
+SKIP_REASONS = {
+    "no_consent": _("No consent"),
+    "no_email": _("No email address"),
+    "no_phone": _("No phone number"),
+    "no_address": _("No postal address"),
+    "erased": _("Erased"),
+    "budget": _("Contact budget reached"),
+    "fatigue": _("Contacted too recently"),
+}
+
+
+def skip_label(reason: str) -> str:
+    return str(SKIP_REASONS.get(reason, reason))
 
 
 def campaigns() -> QuerySet[Campaign]:

@@ -42,6 +42,7 @@ urlpatterns = [
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
     path("imports/", include("patron.imports.urls")),
     path("campaigns/segments/", include("patron.campaigns.urls")),
+    path("campaigns/", include("patron.campaigns.campaign_urls")),
     path("", include((feedback_pages, feedback_urls.app_name))),
     path("", include("patron.insights.urls")),
 ]
