@@ -11,17 +11,16 @@ columns (numpy arrays and tuples), never as model instances.
 from __future__ import annotations
 
 import secrets
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from itertools import islice
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +36,7 @@ from patron.campaigns.selectors import segment_customers
 from patron.core import bulk
 from patron.core.audit import audit_bulk, audit_record, diff, snapshot
 from patron.core.models import User
-from patron.feedback.contact_policy import PERSON_FIELDS, contact_refusals
+from patron.feedback.contact_policy import PERSON_FLAGS, contact_refusals
 from patron.feedback.models import ContactLog, ContactPurpose
 
 NAME_MAX = 100
@@ -212,43 +211,46 @@ class _Members:
     clv: np.ndarray
     churn_risk: np.ndarray
     p_alive: np.ndarray
-    rfm: list[str]
+    rfm: np.ndarray  # str objects
+    flags: np.ndarray  # per member, whether each of contact_policy.PERSON_FLAGS is set
 
 
-def _batches(rows: Iterable[Any]) -> Iterator[list[Any]]:
-    it = iter(rows)
-    while chunk := list(islice(it, BATCH)):
-        yield chunk
-
-
-def _read_members(user: User, segment: Segment) -> _Members:
+def _read_members(user: User, segment: Segment) -> _Members | None:
+    """One query over the segment (as ``user`` sees it), read in batches through the driver's
+    cursor: the values are only counted, coded or tested for being set, so Django's per-row
+    converters are not needed."""
     qs = segment_customers(user, segment.filter).order_by("pk").values_list(
-        "pk", "score__value_class", "score__clv", "score__churn_risk", "score__p_alive", "score__rfm_segment"
+        "pk", "score__value_class", "score__clv", "score__churn_risk", "score__p_alive", "score__rfm_segment",
+        *PERSON_FLAGS,
     )
+    sql, params = qs.query.sql_with_params()
     ids: list[np.ndarray] = []
-    classes: list[str] = []
-    rfm: list[str] = []
+    classes: list[Any] = []
     floats: list[list[np.ndarray]] = [[], [], []]
-    for chunk in _batches(qs.iterator(chunk_size=BATCH)):
-        cols = list(zip(*chunk, strict=True))
-        ids.append(np.array(cols[0], dtype=np.int64))
-        classes.extend(v or "" for v in cols[1])
-        rfm.extend(v or "" for v in cols[5])
-        for i, col in enumerate(cols[2:5]):
-            floats[i].append(np.array(col, dtype=np.float64))  # None (not scored yet) -> NaN
+    rfm: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(BATCH):
+            cols = list(zip(*chunk, strict=True))
+            ids.append(np.array(cols[0], dtype=np.int64))
+            classes.extend(cols[1])
+            for i, col in enumerate(cols[2:5]):
+                floats[i].append(np.array(col, dtype=np.float64))  # None (not scored yet) -> NaN
+            rfm.append(np.array([v or "" for v in cols[5]], dtype=object))
+            # Truth of each value: a set field is a non-empty text, a true flag, a moment.
+            flags.append(np.array(cols[6:], dtype=object).astype(bool).T)
+    if not ids:
+        return None
     # Strata coded in the sorted order of the value class, so the split does not depend on which
     # class the first member happens to have.
-    names = sorted(set(classes))
+    names = sorted({c or "" for c in classes})
     code = {name: i for i, name in enumerate(names)}
-    strata = np.fromiter((code[c] for c in classes), dtype=np.int32, count=len(classes))
+    strata = np.fromiter((code[c or ""] for c in classes), dtype=np.int32, count=len(classes))
     return _Members(
-        ids=np.concatenate(ids) if ids else np.array([], dtype=np.int64),
-        strata=strata,
-        classes=names,
-        clv=np.concatenate(floats[0]) if ids else np.array([]),
-        churn_risk=np.concatenate(floats[1]) if ids else np.array([]),
-        p_alive=np.concatenate(floats[2]) if ids else np.array([]),
-        rfm=rfm,
+        ids=np.concatenate(ids), strata=strata, classes=names, clv=np.concatenate(floats[0]),
+        churn_risk=np.concatenate(floats[1]), p_alive=np.concatenate(floats[2]), rfm=np.concatenate(rfm),
+        flags=np.concatenate(flags),
     )
 
 
@@ -266,10 +268,6 @@ def _check_launchable(campaign: Campaign) -> Segment:
     return campaign.segment
 
 
-def _number(value: float) -> float | None:
-    return None if value != value else value  # NaN: no score
-
-
 def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) -> LaunchResult:
     """Freeze the members, split them, apply consent and the contact budget, queue the sending.
 
@@ -285,8 +283,7 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         if not Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DRAFT).update(updated_at=now):
             raise ValidationError(_("This campaign has already been launched."), code="already_launched")
         members = _read_members(user, segment)
-        n = len(members.ids)
-        if n == 0:
+        if members is None:
             raise ValidationError(
                 _("The segment %(name)s holds none of the customers you see: there is nobody to launch to.")
                 % {"name": segment.name},
@@ -295,13 +292,10 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         seed = seed if seed is not None else secrets.randbits(62)
         control = split_groups(members.strata, campaign.control_share, seed)
         channel = str(campaign.channel)
-        treated = set(members.ids[~control].tolist())
-        people = segment_customers(user, segment.filter).order_by("pk").values_list(*PERSON_FIELDS, named=True)
+        treated = ~control
         refused = contact_refusals(
-            (p for p in people.iterator(chunk_size=BATCH) if p.id in treated),
-            channel=channel, purpose=ContactPurpose.CAMPAIGN, now=now,
+            members.ids[treated], members.flags[treated], channel=channel, purpose=CAMPAIGN, now=now
         )
-        del treated
         result = _write_members(campaign, members, control, refused, channel=channel, now=now)
         campaign.status = Campaign.Status.LAUNCHED
         campaign.seed = seed
@@ -322,46 +316,53 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
 def _write_members(
     campaign: Campaign, m: _Members, control: np.ndarray, refused: dict[int, str], *, channel: str, now: datetime
 ) -> dict[str, Any]:
+    """The members and the contact log, built column by column and written in batches."""
     n = len(m.ids)
     member_ids = bulk.allocate_ids(CampaignMember, n)
+    reasons = np.full(n, "", dtype=object)
+    if refused:
+        # Members are in customer id order: each refused id's row by binary search.
+        where = np.searchsorted(m.ids, np.fromiter(refused.keys(), dtype=np.int64, count=len(refused)))
+        reasons[where] = list(refused.values())
+    contacted = ~control & (reasons == "")
     # Mail: the mailing file is the sending, so its members count as contacted at the launch;
     # email is marked when the server takes the message, a call when the rep records it.
-    contacted_at = now if channel == CampaignChannel.MAIL else None
-    columns = ["id", "campaign", "customer", "group", "value_class", "clv", "churn_risk", "p_alive", "rfm_segment",
-               "channel", "contacted", "contacted_at", "skipped_reason", "responded_at", "response_source",
-               "revenue", "margin"]
+    reached_at = np.where(contacted, now, None) if channel == CampaignChannel.MAIL else np.full(n, None, dtype=object)
+    columns = {
+        "id": member_ids,
+        "customer": m.ids.tolist(),
+        "group": np.where(control, CONTROL, TREATMENT).tolist(),
+        "value_class": np.array(m.classes, dtype=object)[m.strata].tolist(),
+        "clv": _nullable(m.clv),
+        "churn_risk": _nullable(m.churn_risk),
+        "p_alive": _nullable(m.p_alive),
+        "rfm_segment": m.rfm.tolist(),
+        "contacted": contacted.tolist(),
+        "contacted_at": reached_at.tolist(),
+        "skipped_reason": reasons.tolist(),
+    }
+    constants = {"campaign": campaign.pk, "channel": channel, "responded_at": None, "response_source": "",
+                 "revenue": 0, "margin": 0}
+    names = [*columns, *constants]
     log_columns = ["customer", "contact", "channel", "purpose", "ref", "contacted_at"]
+    logged = m.ids[contacted].tolist()
     ref = f"campaign:{campaign.pk}"
-    skipped: Counter[str] = Counter()
-    contacted = 0
-    customer_ids = m.ids.tolist()
-    is_control = control.tolist()
-    clv, churn, alive = m.clv.tolist(), m.churn_risk.tolist(), m.p_alive.tolist()
-    strata = m.strata.tolist()
     for start in range(0, n, BATCH):
-        rows = []
-        log = []
-        for i in range(start, min(start + BATCH, n)):
-            customer = customer_ids[i]
-            if is_control[i]:
-                group, reach, reason = CONTROL, False, ""
-            else:
-                reason = refused.get(customer, "")
-                group, reach = TREATMENT, not reason
-            if reach:
-                contacted += 1
-                log.append((customer, None, channel, CAMPAIGN, ref, now))
-            elif reason:
-                skipped[reason] += 1
-            rows.append((
-                member_ids[i], campaign.pk, customer, group, m.classes[strata[i]], _number(clv[i]), _number(churn[i]),
-                _number(alive[i]), m.rfm[i], channel, reach, contacted_at if reach else None, reason, None, "", 0, 0,
-            ))
-        bulk.insert(CampaignMember, columns, rows)
-        bulk.insert(ContactLog, log_columns, log)
+        parts = [values[start : start + BATCH] for values in columns.values()]
+        bulk.insert(CampaignMember, names, list(zip(*parts, *(repeat(v) for v in constants.values()), strict=False)))
+    for start in range(0, len(logged), BATCH):
+        chunk = logged[start : start + BATCH]
+        bulk.insert(ContactLog, log_columns, list(zip(chunk, repeat(None), repeat(channel), repeat(CAMPAIGN),
+                                                      repeat(ref), repeat(now), strict=False)))
+    labels, counts = np.unique(reasons[reasons != ""].astype(str), return_counts=True)
     n_control = int(control.sum())
-    return {"ids": member_ids, "treatment": n - n_control, "control": n_control, "contacted": contacted,
-            "skipped": dict(sorted(skipped.items()))}
+    return {"ids": member_ids, "treatment": n - n_control, "control": n_control, "contacted": len(logged),
+            "skipped": {str(k): int(v) for k, v in zip(labels, counts, strict=True)}}
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """Floats with NaN (no score) as None, for the database's NULL."""
+    return np.where(np.isnan(values), None, values).tolist()
 
 
 def campaign_member_mark_called(*, member: CampaignMember, user: User) -> CampaignMember:

@@ -78,31 +78,56 @@ def contact_decisions(
     return decisions
 
 
-# What the bulk path reads of each person: ``Customer.objects.values_list(*PERSON_FIELDS, named=True)``.
-PERSON_FIELDS = ("id", "erased_at", "consent_email", "consent_survey", "email", "phone", "address")
-# Ids per ``IN (...)`` list: under every database's limit on a statement's parameters.
+# What the bulk path knows of each person: whether each of these fields is set.
+PERSON_FLAGS = ("erased_at", "consent_email", "consent_survey", "email", "phone", "address")
+# Ids per ``IN (...)`` list; a longer list of people is matched against the log in Python.
 CHUNK = 20_000
 
 
-def contact_refusals(people: Iterable[Any], *, channel: str, purpose: str, now: datetime | None = None) -> dict[int, str]:
-    """The same rules as ``contact_decisions`` for many customers at once (a campaign's launch):
-    ``people`` are rows with ``PERSON_FIELDS`` (no model instances, no contacts); the answer
-    holds only the refused, id -> reason, so a million allowed people cost no entries."""
-    refused: dict[int, str] = {}
-    pending: list[int] = []
-    for person in people:
+@dataclass(frozen=True)
+class _Person:
+    """A stand-in for a customer with the fields ``consent.refusal`` reads, set or not."""
+
+    erased_at: bool | None
+    consent_email: bool
+    consent_survey: bool
+    email: bool
+    phone: bool
+    address: bool
+
+
+def contact_refusals(ids: Any, flags: Any, *, channel: str, purpose: str, now: datetime | None = None) -> dict[int, str]:
+    """The same rules as ``contact_decisions`` for many customers at once (a campaign's launch).
+
+    ``ids`` is an integer array; ``flags`` a boolean array with one row per id and one column
+    per ``PERSON_FLAGS`` field (is it set?). Consent depends only on which of these fields are
+    set, so ``consent.refusal`` is asked once per combination that occurs (at most 64), not once
+    per person. The answer holds only the refused, id -> reason.
+    """
+    import numpy as np  # the bulk path's arrays; the rest of the module needs no numpy
+
+    packed = np.asarray(flags, dtype=np.uint8) @ (1 << np.arange(len(PERSON_FLAGS), dtype=np.uint8))
+    reasons = np.full(len(ids), "", dtype=object)
+    for code in np.unique(packed).tolist():
+        bits = [bool(code >> i & 1) for i in range(len(PERSON_FLAGS))]
+        person = _Person(True if bits[0] else None, *bits[1:])
         reason = consent.refusal(person, channel, purpose=purpose)
         if reason:
-            refused[person.id] = reason
-        else:
-            pending.append(person.id)
+            reasons[packed == code] = reason
+    refused_at = reasons != ""
+    refused = dict(zip(np.asarray(ids)[refused_at].tolist(), reasons[refused_at].tolist(), strict=True))
+    pending = np.asarray(ids)[~refused_at].tolist()
     refused.update(_beyond_budget(pending, channel=channel, purpose=purpose, now=now or timezone.now()))
     return refused
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
+def _logged(log: Any, pending: list[int], ids_of: Any) -> set[int]:
+    """``ids_of(log)`` for the pending people: through ``IN`` lists for a few, and for many one
+    query over the log's window, matched here (a million ids would not fit one statement)."""
+    if len(pending) <= CHUNK:
+        return set(ids_of(log.filter(customer_id__in=pending)))
+    wanted = set(pending)
+    return {pk for pk in ids_of(log) if pk in wanted}
 
 
 def _beyond_budget(pending: list[int], *, channel: str, purpose: str, now: datetime) -> dict[int, str]:
@@ -112,12 +137,10 @@ def _beyond_budget(pending: list[int], *, channel: str, purpose: str, now: datet
         return refused
     if purpose == ContactPurpose.SURVEY:
         since = now - timedelta(days=settings.PATRON_SURVEY_FATIGUE_DAYS)
-        for chunk in _chunks(pending):
-            recent = ContactLog.objects.filter(
-                customer_id__in=chunk, purpose=ContactPurpose.SURVEY, contacted_at__gt=since
-            ).values_list("customer_id", flat=True)
-            refused.update(dict.fromkeys(recent, FATIGUE))
-        pending = [i for i in pending if i not in refused]
+        log = ContactLog.objects.filter(purpose=ContactPurpose.SURVEY, contacted_at__gt=since)
+        recent = _logged(log, pending, lambda qs: qs.values_list("customer_id", flat=True))
+        refused.update(dict.fromkeys(recent, FATIGUE))
+        pending = [i for i in pending if i not in recent]
     for rule in ContactRule.objects.filter(is_active=True):
         if not pending:
             break
@@ -125,24 +148,24 @@ def _beyond_budget(pending: list[int], *, channel: str, purpose: str, now: datet
             continue
         if rule.channel and rule.channel != channel:
             continue
-        over: set[int] = set()
         if rule.max_contacts == 0:
             # A budget of 0 blocks everyone it covers, contacted before or not (the count below
             # only sees people with a contact in the window).
             over = set(pending)
         else:
-            for chunk in _chunks(pending):
-                log = ContactLog.objects.filter(
-                    customer_id__in=chunk, contacted_at__gt=now - timedelta(days=rule.window_days)
-                )
-                if rule.purpose:
-                    log = log.filter(purpose=rule.purpose)
-                if rule.channel:
-                    log = log.filter(channel=rule.channel)
-                over.update(
+            log = ContactLog.objects.filter(contacted_at__gt=now - timedelta(days=rule.window_days))
+            if rule.purpose:
+                log = log.filter(purpose=rule.purpose)
+            if rule.channel:
+                log = log.filter(channel=rule.channel)
+            limit = rule.max_contacts
+            over = _logged(
+                log, pending,
+                lambda qs, limit=limit: (
                     row["customer_id"]
-                    for row in log.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=rule.max_contacts))
-                )
+                    for row in qs.values("customer_id").annotate(n=Count("id")).filter(Q(n__gte=limit))
+                ),
+            )
         refused.update(dict.fromkeys(over, BUDGET))
         pending = [i for i in pending if i not in over]
     return refused
