@@ -86,7 +86,7 @@ def floor_sql(campaign_id: int) -> float:
 
     q = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {q(CampaignMember._meta.db_table)} (campaign_id, customer_id, {q('group')}, value_class, clv,"  # noqa: S608
+        f"INSERT INTO {q(CampaignMember._meta.db_table)} (campaign_id, customer_id, {q('group')}, value_class, clv,"
         " churn_risk, p_alive, rfm_segment, channel, contacted, skipped_reason, response_source, revenue, margin)"
         f" SELECT %s, c.id, 'treatment', COALESCE(s.value_class, ''), s.clv, s.churn_risk, s.p_alive,"
         f" COALESCE(s.rfm_segment, ''), 'email', %s, '', '', 0, 0 FROM {q(Customer._meta.db_table)} c"
@@ -117,9 +117,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     build(args.customers)
 
-    from patron.campaigns.campaign_services import campaign_create, campaign_launch
     from django.db import transaction
 
+    from patron.campaigns.campaign_services import campaign_create, campaign_launch
     from patron.campaigns.models import Campaign, CampaignMember, Segment
     from patron.core.audit import acting
     from patron.core.models import AuditSource, User

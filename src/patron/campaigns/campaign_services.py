@@ -327,7 +327,9 @@ def _write_members(
     contacted = ~control & (reasons == "")
     # Mail: the mailing file is the sending, so its members count as contacted at the launch;
     # email is marked when the server takes the message, a call when the rep records it.
-    reached_at = np.where(contacted, now, None) if channel == CampaignChannel.MAIL else np.full(n, None, dtype=object)
+    reached_at = np.full(n, None, dtype=object)
+    if channel == CampaignChannel.MAIL:
+        reached_at[contacted] = now
     columns = {
         "id": member_ids,
         "customer": m.ids.tolist(),
@@ -362,7 +364,9 @@ def _write_members(
 
 def _nullable(values: np.ndarray) -> list[float | None]:
     """Floats with NaN (no score) as None, for the database's NULL."""
-    return np.where(np.isnan(values), None, values).tolist()
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
 
 
 def campaign_member_mark_called(*, member: CampaignMember, user: User) -> CampaignMember:
