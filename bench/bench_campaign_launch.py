@@ -162,6 +162,8 @@ def main() -> None:
     lines = [
         "# Campaign launch",
         "",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M')}; load average {os.getloadavg()[0]:.1f}",
+        f"- command: DATABASE_URL=… .venv/bin/python bench/bench_campaign_launch.py --customers {args.customers}",
         f"- database: {connection.vendor}; customers in the book: {customers:,}; members: {members:,}",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         f"- launch: {launch:.1f} s wall ({launch_cpu:.1f} s CPU): treatment {result.treatment:,}, control "
