@@ -51,7 +51,7 @@ CAMPAIGN = str(ContactPurpose.CAMPAIGN.value)
 # The fields a draft's writer sets; ``name`` alone may change after the launch.
 EDITABLE = frozenset({
     "name", "segment_id", "channel", "offer", "subject", "message", "starts_on", "ends_on",
-    "response_window_days", "control_share", "cost", "use_preferred_channel",
+    "response_window_days", "control_share", "cost",
 })
 
 
@@ -118,8 +118,6 @@ def _clean(campaign: Campaign, values: Mapping[str, Any]) -> None:
             if not cost.is_finite() or cost < 0 or cost >= Decimal(10) ** 12:
                 raise _invalid(key, _("The cost is an amount of 0 or more."))
             campaign.cost = cost.quantize(Decimal("0.01"))
-        elif key == "use_preferred_channel":
-            campaign.use_preferred_channel = bool(value)
     if campaign.ends_on < campaign.starts_on:
         raise _invalid("ends_on", _("The campaign ends on or after the day it starts."))
 
