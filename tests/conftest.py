@@ -39,6 +39,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
         sqlite_allow_purge()
 
 
+@pytest.fixture(autouse=True)
+def _thread_state_restored():
+    """Each test starts with the language and the audit log's default actor it would have alone:
+    a page request in another language, or the worker command run in-process, leaves them set
+    for the thread."""
+    from django.utils import translation
+
+    from patron.core import audit
+
+    default = audit._default[0]
+    yield
+    translation.deactivate()
+    audit._default[0] = default
+
+
 @pytest.fixture
 def north(db):
     return make_branch("N1", "North One", region_code="N", region_name="North")

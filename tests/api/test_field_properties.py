@@ -133,6 +133,7 @@ class World:
     webhook: int
     delivery: int
     segment: int
+    campaign: int = 0
 
 
 @pytest.fixture
@@ -153,7 +154,17 @@ def world(root, alice) -> World:
     segment = segment_create(name="Segment", filter={"clv_min": 0}, created_by=root)
     return World(customer.pk, contact.pk, product.pk, order.pk, event.pk, interaction.pk, task.pk, survey.pk,
                  webhook.pk, WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True).first(),
-                 segment.pk)
+                 segment.pk, _campaign(segment.pk, root))
+
+
+def _campaign(segment_id: int, root: Any) -> int:
+    from datetime import date
+
+    from patron.campaigns.campaign_services import campaign_create
+
+    values = {"name": "C", "segment_id": segment_id, "channel": "phone", "starts_on": date(2025, 3, 1),
+              "ends_on": date(2025, 3, 31)}
+    return campaign_create(values=values, created_by=root).pk
 
 
 AT = "2025-03-05T10:00:00+08:00"
@@ -253,6 +264,17 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("POST", "/campaigns/simulate"): lambda w: ({}, {
         "segment_id": w.segment, "channel": "email", "offer": "10% off", "offer_product_id": w.product,
         "control_share": 0.2, "cost": 100, "response_window_days": 30}),
+    ("GET", "/campaigns"): lambda w: ({}, None),
+    ("POST", "/campaigns"): lambda w: ({}, {"name": "C", "segment_id": w.segment, "channel": "mail",
+                                           "starts_on": "2025-03-01", "ends_on": "2025-03-31", "cost": "1.00"}),
+    ("GET", "/campaigns/{campaign_id}"): lambda w: ({"campaign_id": w.campaign}, None),
+    ("PATCH", "/campaigns/{campaign_id}"): lambda w: ({"campaign_id": w.campaign}, {}),
+    ("DELETE", "/campaigns/{campaign_id}"): lambda w: ({"campaign_id": w.campaign}, None),
+    ("POST", "/campaigns/{campaign_id}/launch"): lambda w: ({"campaign_id": w.campaign}, {}),
+    ("GET", "/campaigns/{campaign_id}/members"): lambda w: ({"campaign_id": w.campaign}, None),
+    ("GET", "/campaigns/{campaign_id}/skipped"): lambda w: ({"campaign_id": w.campaign}, None),
+    ("GET", "/campaigns/{campaign_id}/call-list"): lambda w: ({"campaign_id": w.campaign}, None),
+    ("GET", "/campaigns/{campaign_id}/mailing.csv"): lambda w: ({"campaign_id": w.campaign}, None),
 }
 
 

@@ -268,8 +268,9 @@ def build_book(files: Path) -> Book:
         "webhook": webhook.pk,
         "delivery": webhook_ping(webhook=webhook).pk,
         "segment": Segment.objects.create(name="Matrix segment", filter={}).pk,
-        "campaign": _launched_campaign(book).pk,
+        "report_campaign": _launched_campaign(book).pk,
     }
+    book.shared.update(_campaigns(book, book.shared["segment"]))
     # The NPS and themes pages' default views read figures precomputed per (owner, branch, region).
     from patron.insights.nps_refresh import nps_figures_refresh
 
@@ -282,3 +283,28 @@ def build_book(files: Path) -> Book:
     }
     book.api_tokens = {role: token_create(user=u)[1] for role, u in users.items()}
     return book
+
+
+def _campaigns(book: Book, segment_id: int) -> dict[str, int]:
+    """A draft campaign, and a launched phone and mail campaign with every customer in treatment
+    (contacted), so lists, the call list and the mailing file show each role its customers."""
+    from patron.campaigns.models import Campaign, CampaignMember
+
+    def campaign(name: str, channel: str, status: str) -> Campaign:
+        return Campaign.objects.create(
+            name=name, segment_id=segment_id, channel=channel, status=status, offer="PMX offer",
+            starts_on=timezone.now().date(), ends_on=timezone.now().date(), seed=1 if status == "launched" else None,
+        )
+
+    shared = {"campaign": campaign("Matrix draft", "email", "draft").pk}
+    book.records["campaign_member"] = {}
+    for channel in ("phone", "mail"):
+        launched = campaign(f"Matrix {channel}", channel, "launched")
+        shared[f"{channel}_campaign"] = launched.pk
+        for name, customer in book.customers.items():
+            member = CampaignMember.objects.create(
+                campaign=launched, customer=customer, group="treatment", channel=channel, contacted=True, value_class="other",
+            )
+            if channel == "phone":
+                book.records["campaign_member"][name] = member.pk
+    return shared

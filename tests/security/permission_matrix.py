@@ -38,6 +38,8 @@ SEGMENT_EDITORS = frozenset({"admin", "analyst", "manager", "marketer"})
 # core.roles.can_read_campaign_reports (aggregate figures) and can_record_campaign_responses.
 CAMPAIGN_REPORT_READERS = frozenset({"admin", "analyst", "cx", "manager", "marketer"})
 CAMPAIGN_RESPONSE_RECORDERS = frozenset({"admin", "cx", "manager", "marketer"})
+# core.roles.can_manage_campaigns: everyone reads campaigns, members within their visibility.
+CAMPAIGN_MANAGERS = frozenset({"admin", "manager", "marketer"})
 HTMX = {"HX-Request": "true"}
 
 Data = Callable[[Book, Any], Any]
@@ -113,6 +115,15 @@ def _simulation_counts_visible(book: Book, role: str, response: Any, _which: str
     """A simulation counts the segment's members the caller sees (the matrix segment matches all)."""
     count = response.json()["segment_members"]
     return None if count == len(VISIBLE[role]) else f"simulated members {count}, expected {len(VISIBLE[role])}"
+def _campaign_body(book: Book) -> dict[str, Any]:
+    day = timezone.now().date().isoformat()
+    return {"name": "PMX campaign", "segment_id": book.shared["segment"], "channel": "email", "starts_on": day, "ends_on": day}
+
+
+def _campaign_form(book: Book) -> dict[str, Any]:
+    day = timezone.now().date().isoformat()
+    return {"name": "PMX campaign", "segment": book.shared["segment"], "channel": "phone", "starts_on": day,
+            "ends_on": day, "response_window_days": "30", "control_share": "0.1", "cost": "0"}
 
 
 def _order_body(book: Book, customer: Any) -> dict[str, Any]:
@@ -310,14 +321,38 @@ WEB: dict[str, list[Check]] = {
     "segment-uplift": [Check(params={"pk": "shared:segment"})],
     # A campaign's report: aggregate figures over all its members.
     "campaign-report": [
-        Check(roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:campaign"}),
-        Check(method="POST", ok=ok(302), roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:campaign"}, note="recount"),
+        Check(roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:report_campaign"}),
+        Check(method="POST", ok=ok(302), roles=CAMPAIGN_REPORT_READERS, params={"pk": "shared:report_campaign"}, note="recount"),
     ],
     # Campaign simulation: planning is for the roles that build segments; a read (GET form).
     "campaign-simulate": [
         Check(roles=SEGMENT_EDITORS),
         Check(roles=SEGMENT_EDITORS, query="?segment={segment}&channel=email&offer=x&control_share=0.1&response_window_days=30"),
     ],
+    # Campaigns: shared definitions; members, calls and the mailing file within the reader's visibility.
+    "campaign-list": [Check()],
+    "campaign-new": [
+        Check(roles=CAMPAIGN_MANAGERS),
+        Check(method="POST", ok=ok(302), roles=CAMPAIGN_MANAGERS, data=lambda b, r: _campaign_form(b)),
+    ],
+    "campaign-detail": [
+        Check(params={"pk": "shared:campaign"}),
+        Check(params={"pk": "shared:phone_campaign"}, lists=True),
+    ],
+    "campaign-edit": [
+        Check(roles=CAMPAIGN_MANAGERS, params={"pk": "shared:campaign"}),
+        Check(method="POST", ok=ok(302), roles=CAMPAIGN_MANAGERS, params={"pk": "shared:campaign"}, data=lambda b, r: _campaign_form(b)),
+    ],
+    "campaign-delete": [Check(method="POST", ok=ok(302), roles=CAMPAIGN_MANAGERS, params={"pk": "shared:campaign"})],
+    "campaign-launch": [
+        Check(roles=CAMPAIGN_MANAGERS, params={"pk": "shared:campaign"}, note="the confirmation"),
+        Check(method="POST", ok=ok(302), roles=CAMPAIGN_MANAGERS, params={"pk": "shared:campaign"}),
+    ],
+    "campaign-calls": [Check(params={"pk": "shared:phone_campaign"}, lists=True)],
+    "campaign-called": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, params={"pk": "shared:phone_campaign"}, record="campaign_member"),
+    ],
+    "campaign-mailing": [Check(roles=CAMPAIGN_MANAGERS, params={"pk": "shared:mail_campaign"}, lists=True)],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -463,17 +498,41 @@ API: dict[str, list[Check]] = {
         Check(params={"segment_id": "shared:segment"}, lists=True),
         Check(params={"segment_id": "shared:segment"}, query=_csv(), lists=True),
     ],
-    "GET /api/v1/campaigns/{campaign_id}/report": [Check(roles=CAMPAIGN_REPORT_READERS, params={"campaign_id": "shared:campaign"})],
+    "GET /api/v1/campaigns/{campaign_id}/report": [Check(roles=CAMPAIGN_REPORT_READERS, params={"campaign_id": "shared:report_campaign"})],
     "POST /api/v1/campaigns/{campaign_id}/report/refresh": [
-        Check(method="POST", roles=CAMPAIGN_REPORT_READERS, params={"campaign_id": "shared:campaign"}),
+        Check(method="POST", roles=CAMPAIGN_REPORT_READERS, params={"campaign_id": "shared:report_campaign"}),
     ],
     "POST /api/v1/campaigns/{campaign_id}/responses": [
         Check(method="POST", ok=ok(201), roles=CAMPAIGN_RESPONSE_RECORDERS, record="customer",
-              params={"campaign_id": "shared:campaign"}, data=lambda b, r: {"customer_id": r, "at": _iso(0)}),
+              params={"campaign_id": "shared:report_campaign"}, data=lambda b, r: {"customer_id": r, "at": _iso(0)}),
     ],
     "POST /api/v1/campaigns/simulate": [
         Check(method="POST", roles=SEGMENT_EDITORS, also=_simulation_counts_visible,
               data=lambda b, r: {"segment_id": b.shared["segment"], "channel": "email", "offer": "10% off"}),
+    ],
+    "GET /api/v1/campaigns": [Check()],
+    "POST /api/v1/campaigns": [
+        Check(method="POST", ok=ok(201), roles=CAMPAIGN_MANAGERS, data=lambda b, r: _campaign_body(b)),
+    ],
+    "GET /api/v1/campaigns/{campaign_id}": [Check(params={"campaign_id": "shared:phone_campaign"})],
+    "PATCH /api/v1/campaigns/{campaign_id}": [
+        Check(method="PATCH", ok=ok(200), roles=CAMPAIGN_MANAGERS, params={"campaign_id": "shared:campaign"}, data=lambda b, r: {"offer": "Other"}),
+    ],
+    "DELETE /api/v1/campaigns/{campaign_id}": [
+        Check(method="DELETE", ok=ok(204), roles=CAMPAIGN_MANAGERS, params={"campaign_id": "shared:campaign"}),
+    ],
+    "POST /api/v1/campaigns/{campaign_id}/launch": [
+        Check(method="POST", ok=ok(200), roles=CAMPAIGN_MANAGERS, params={"campaign_id": "shared:campaign"}, data=lambda b, r: {"seed": 1}),
+    ],
+    "GET /api/v1/campaigns/{campaign_id}/members": [
+        Check(params={"campaign_id": "shared:phone_campaign"}, query="?limit=100", lists=True),
+    ],
+    "GET /api/v1/campaigns/{campaign_id}/skipped": [Check(params={"campaign_id": "shared:phone_campaign"})],
+    "GET /api/v1/campaigns/{campaign_id}/call-list": [
+        Check(params={"campaign_id": "shared:phone_campaign"}, query="?limit=100", lists=True),
+    ],
+    "GET /api/v1/campaigns/{campaign_id}/mailing.csv": [
+        Check(roles=CAMPAIGN_MANAGERS, params={"campaign_id": "shared:mail_campaign"}, lists=True),
     ],
     "GET /api/v1/follow-ups": [Check(lists=True), Check(query="?customer={birch}"), Check(query="?status=open", lists=True)],
 }

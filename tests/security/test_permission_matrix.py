@@ -216,7 +216,7 @@ _COUNTED = [
     ("feedback", "survey"), ("feedback", "invitation"), ("feedback", "response"), ("feedback", "followup"),
     ("feedback", "review"), ("imports", "importjob"), ("imports", "importmapping"), ("imports", "possibleduplicate"),
     ("imports", "customermerge"), ("web", "savedview"), ("ingest", "webhook"), ("ingest", "webhookdelivery"),
-    ("campaigns", "segment"),
+    ("campaigns", "segment"), ("campaigns", "campaign"), ("campaigns", "campaignmember"), ("feedback", "contactlog"),
 ]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 from django.core.cache import cache
 from django.db import connection
@@ -109,18 +110,25 @@ def _counts(ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
     return out
 
 
+def _cached_priors() -> dict[str, ChannelPrior]:
+    cached = cache.get("campaigns.channel_priors")
+    if cached is None:
+        cached = channel_priors()
+        cache.set("campaigns.channel_priors", cached, PRIOR_CACHE_SECONDS)
+    return cast(dict[str, ChannelPrior], cached)
+
+
 def channel_preferences(
     customer_ids: Iterable[int], *, priors: Mapping[str, ChannelPrior] | None = None
 ) -> dict[int, Preference]:
     """``{customer id: Preference(channel, rate, contacts, responses)}`` for those of
     ``customer_ids`` contacted at least once (the others are absent)."""
-    if priors is None:
-        priors = cache.get_or_set("campaigns.channel_priors", channel_priors, PRIOR_CACHE_SECONDS)
+    book = priors if priors is not None else _cached_priors()
     ids = list(dict.fromkeys(int(i) for i in customer_ids))
     out: dict[int, Preference] = {}
     for start in range(0, len(ids), CHUNK):
         for customer_id, counts in _counts(ids[start:start + CHUNK]).items():
-            pref = preferred(counts, priors)
+            pref = preferred(counts, book)
             if pref is not None:
                 out[customer_id] = pref
     return out

@@ -121,9 +121,14 @@ class CampaignMember(models.Model):
     currency).
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members", verbose_name=_("campaign"))
+    # No single-column indexes: (campaign, customer) and (customer, campaign) below serve both
+    # keys, and each index less is a few seconds less on a launch of a million members.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="members", verbose_name=_("campaign"), db_index=False
+    )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="campaign_memberships", verbose_name=_("customer")
+        "customers.Customer", on_delete=models.CASCADE, related_name="campaign_memberships", verbose_name=_("customer"),
+        db_index=False,
     )
     group = models.CharField(_("group"), max_length=10, choices=CampaignGroup.choices)
     # The customer's value class at launch: the split's stratum and the report's breakdown.

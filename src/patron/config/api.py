@@ -22,6 +22,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from patron.campaigns.api import router as campaigns_router
+from patron.campaigns.campaign_api import router as campaign_router
 from patron.campaigns.report_api import router as campaign_report_router
 from patron.campaigns.simulate_api import router as campaign_simulate_router
 from patron.campaigns.uplift_api import router as uplift_router
@@ -260,5 +261,6 @@ api.add_router("/", feedback_router)
 api.add_router("/", campaigns_router)
 api.add_router("/", uplift_router)
 api.add_router("/campaigns", campaign_report_router)
+api.add_router("/", campaign_router)
 # The routers answer ?format=csv with the export's columns; the export stands above them.
 provide_csv_response(csv_response)

@@ -16,9 +16,11 @@ Settings: ``fewer_gc_passes`` and ``sqlite_bulk_write`` for a process's long bul
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
@@ -178,15 +180,48 @@ def _missing_defaults(model: type[models.Model], columns: Sequence[str]) -> tupl
     return names, values
 
 
-def insert(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ``rows`` (values in ``columns`` order) with the fastest path the database has."""
+def _sqlite_literal(value: Any, convert: Converter) -> str:
+    """``value`` written into an SQLite statement, as its driver would have bound it."""
+    if convert is not None:
+        value = convert(value)
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | Decimal) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    if isinstance(value, date):
+        value = value.isoformat()
+    if isinstance(value, str):
+        # SQLite's string literal doubles quotes; Django's cursor reads "%" as a placeholder's.
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+def insert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert ``rows`` (values in ``columns`` order) with the fastest path the database has.
+
+    ``constants`` are columns with the same value on every row (a campaign's id, a timestamp):
+    SQLite gets them written once into the statement, so each row binds only what varies (about
+    a third less per row for the campaign members); COPY gets them on every row.
+    """
     if not rows:
         return
-    extra_names, extra_values = _missing_defaults(model, columns)
+    constants = dict(constants or {})
+    extra_names, extra_values = _missing_defaults(model, [*columns, *constants])
+    if connection.vendor == "postgresql" and constants:
+        extra_names, extra_values = [*constants, *extra_names], [*constants.values(), *extra_values]
+        constants = {}
     if extra_names:
         columns = [*columns, *extra_names]
         rows = [[*row, *extra_values] for row in rows]
-    names = ", ".join(_column(model, c) for c in columns)
+    names = ", ".join(_column(model, c) for c in [*columns, *constants])
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
@@ -195,7 +230,11 @@ def insert(model: type[models.Model], columns: Sequence[str], rows: Sequence[Seq
                 for row in rows:
                     copy.write_row(row)
             return
-        marks = ", ".join(["%s"] * len(columns))
+        literals = [
+            _sqlite_literal(value, convert)
+            for value, convert in zip(constants.values(), converters(model, list(constants)), strict=True)
+        ]
+        marks = ", ".join(["%s"] * len(columns) + literals)
         cursor.executemany(
             f"INSERT INTO {_table(model)} ({names}) VALUES ({marks})",  # noqa: S608 - names from the model
             _prepare(rows, converters(model, columns)),

@@ -25,6 +25,9 @@ MODEL_VIEWERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.MARKETER
 # They define the customer segments campaigns target (a segment changes no customer record, so
 # the roles that only read customers build them too); everyone else uses the saved segments.
 SEGMENT_EDITORS = frozenset({Role.ADMIN, Role.MARKETER, Role.ANALYST, Role.MANAGER})
+# They create, change and launch campaigns (a launch contacts customers: not analysts, who only
+# read them); everyone reads campaigns, each one's members within their own visibility.
+CAMPAIGN_MANAGERS = frozenset({Role.ADMIN, Role.MARKETER, Role.MANAGER})
 
 
 def user_of(request: HttpRequest) -> User:
@@ -72,6 +75,11 @@ def can_drill_down(user: User) -> bool:
 def can_edit_segments(user: User) -> bool:
     """Who creates, changes and deletes segments; every signed-in user reads them."""
     return bool(user.is_authenticated and (user.is_superuser or user.role in SEGMENT_EDITORS))
+
+
+def can_manage_campaigns(user: User) -> bool:
+    """Who creates, changes, deletes and launches campaigns and downloads a mailing file."""
+    return bool(user.is_authenticated and (user.is_superuser or user.role in CAMPAIGN_MANAGERS))
 
 
 def can_view_models(user: User) -> bool:

@@ -8,12 +8,16 @@ contacted, whatever the flags say.
 
 from __future__ import annotations
 
+from typing import Any
+
 from patron.customers.models import Contact, Customer
 
 # Why not; the API returns these codes.
 ERASED = "erased"
 NO_CONSENT = "no_consent"
 NO_EMAIL = "no_email"
+NO_PHONE = "no_phone"
+NO_ADDRESS = "no_address"
 
 SURVEY = "survey"  # an invitation to answer a survey
 CAMPAIGN = "campaign"  # marketing
@@ -23,8 +27,13 @@ SERVICE = "service"  # any other message to the person
 FEEDBACK_REPLY = "feedback_reply"
 
 
-def refusal(customer: Customer, channel: str, *, purpose: str = SERVICE, contact: Contact | None = None) -> str:
-    """Why ``customer`` (through ``contact`` if given) may not be reached; "" when allowed."""
+def refusal(customer: Customer | Any, channel: str, *, purpose: str = SERVICE, contact: Contact | None = None) -> str:
+    """Why ``customer`` (through ``contact`` if given) may not be reached; "" when allowed.
+
+    ``customer`` may be any row with the fields read here (a ``values_list(named=True)`` row: the
+    contact budget's bulk path). Phone and post have no opt-in flag: a call needs a number, a
+    letter an address (and the customer's, not a contact's: a campaign writes to the customer).
+    """
     if customer.erased_at is not None:
         return ERASED
     person: Customer | Contact = contact if contact is not None else customer
@@ -38,6 +47,10 @@ def refusal(customer: Customer, channel: str, *, purpose: str = SERVICE, contact
             return NO_CONSENT
         if not person.email:
             return NO_EMAIL
+    elif channel == "phone" and not person.phone:
+        return NO_PHONE
+    elif channel == "mail" and not customer.address:
+        return NO_ADDRESS
     return ""
 
 

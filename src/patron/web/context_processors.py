@@ -32,6 +32,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append((reverse("import-index"), _("Import")))
         items.append((reverse("feedback:feed"), _("Feedback")))
         items.append((reverse("segment-list"), _("Segments")))
+        items.append((reverse("campaign-list"), _("Campaigns")))
         if can_view_models(user):
             items.append((reverse("models"), _("Models")))
         if can_read_audit(user):

@@ -44,8 +44,9 @@ urlpatterns = [
     path("customers/<int:pk>/tasks/", views.customer_add_task, name="customer-add-task"),
     path("imports/", include("patron.imports.urls")),
     path("campaigns/segments/", include("patron.campaigns.urls")),
-    path("campaigns/", include(campaign_report_urls)),
     path("campaigns/simulate/", simulate_views.campaign_simulate, name="campaign-simulate"),
+    path("campaigns/", include(campaign_report_urls)),
+    path("campaigns/", include("patron.campaigns.campaign_urls")),
     path("", include((feedback_pages, feedback_urls.app_name))),
     path("", include("patron.insights.urls")),
 ]

@@ -1,0 +1,126 @@
+"""Reads of campaigns. A campaign's definition and its group counts are shared; its members are
+listed only for the customers the reader sees (``of_visible_customers``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from patron.campaigns.models import Campaign, CampaignChannel, CampaignGroup, CampaignMember
+from patron.core.cells import csv_cell
+from patron.core.models import User
+from patron.customers.selectors import of_visible_customers
+
+# Why a treatment member was not contacted (``feedback.contact_policy``'s codes), for pages.
+SKIP_REASONS = {
+    "no_consent": _("No consent"),
+    "no_email": _("No email address"),
+    "no_phone": _("No phone number"),
+    "no_address": _("No postal address"),
+    "erased": _("Erased"),
+    "budget": _("Contact budget reached"),
+    "fatigue": _("Contacted too recently"),
+}
+
+
+def skip_label(reason: str) -> str:
+    return str(SKIP_REASONS.get(reason, reason))
+
+
+def campaigns() -> QuerySet[Campaign]:
+    return Campaign.objects.select_related("segment", "created_by", "launched_by").order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class CampaignCounts:
+    members: int = 0
+    treatment: int = 0
+    control: int = 0
+    contacted: int = 0
+    skipped: int = 0
+
+
+def campaign_counts(campaign: Campaign) -> CampaignCounts:
+    """The campaign's group counts (figures, not people: the same for every reader)."""
+    if campaign.status != Campaign.Status.LAUNCHED:
+        return CampaignCounts()
+    row = CampaignMember.objects.filter(campaign=campaign).aggregate(
+        members=Count("pk"),
+        treatment=Count("pk", filter=Q(group=CampaignGroup.TREATMENT)),
+        control=Count("pk", filter=Q(group=CampaignGroup.CONTROL)),
+        contacted=Count("pk", filter=Q(contacted=True)),
+        skipped=Count("pk", filter=~Q(skipped_reason="")),
+    )
+    return CampaignCounts(**{k: int(v or 0) for k, v in row.items()})
+
+
+def member_counts(campaign_ids: list[int]) -> dict[int, int]:
+    """Members per campaign, for a page of campaigns, in one query."""
+    rows = CampaignMember.objects.filter(campaign_id__in=campaign_ids).values("campaign_id").annotate(n=Count("pk"))
+    return {row["campaign_id"]: row["n"] for row in rows}
+
+
+def skipped_by_reason(campaign: Campaign) -> dict[str, int]:
+    rows = (
+        CampaignMember.objects.filter(campaign=campaign).exclude(skipped_reason="")
+        .values("skipped_reason").annotate(n=Count("pk")).order_by("skipped_reason")
+    )
+    return {row["skipped_reason"]: row["n"] for row in rows}
+
+
+def campaign_members(
+    user: User, campaign: Campaign, *, group: str | None = None, skipped: bool | None = None
+) -> QuerySet[CampaignMember]:
+    """The members of the customers ``user`` sees, in member order."""
+    qs = of_visible_customers(CampaignMember.objects.filter(campaign=campaign), user)
+    if group:
+        qs = qs.filter(group=group)
+    if skipped is True:
+        qs = qs.exclude(skipped_reason="")
+    elif skipped is False:
+        qs = qs.filter(skipped_reason="")
+    return qs.order_by("pk")
+
+
+def call_list(user: User, campaign: Campaign) -> QuerySet[CampaignMember]:
+    """A phone campaign's treatment members cleared for a call, among the customers ``user``
+    sees (a rep: the customers they own), with what the rep needs on the line."""
+    return campaign_members(user, campaign, group=CampaignGroup.TREATMENT).filter(contacted=True).select_related(
+        "customer"
+    )
+
+
+MAILING_HEADER = ["customer_id", "name", "address", "city", "offer"]
+
+
+def mailing_csv(user: User, campaign: Campaign) -> Iterator[str]:
+    """The mailing house's file: one line per treatment member cleared for mail that ``user``
+    sees; UTF-8 with a BOM (so spreadsheets read Chinese names), every cell formula-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(MAILING_HEADER)
+    yield "\ufeff" + flush()
+    if campaign.channel != CampaignChannel.MAIL:
+        return
+    rows = (
+        campaign_members(user, campaign, group=CampaignGroup.TREATMENT).filter(contacted=True)
+        .values_list("customer_id", "customer__name", "customer__address", "customer__city")
+    )
+    offer = csv_cell(campaign.offer)
+    for n, (customer_id, name, address, city) in enumerate(rows.iterator(chunk_size=5000), start=1):
+        writer.writerow([csv_cell(customer_id), csv_cell(name), csv_cell(address), csv_cell(city), offer])
+        if n % 1000 == 0:
+            yield flush()
+    yield flush()
