@@ -174,3 +174,19 @@ def test_mailing_csv_is_formula_safe_with_a_bom(book, as_maya, segment):
     cork = by_id[str(book["cork"].pk)]
     assert cork[1] == "'=HYPERLINK(\"x\")" and cork[2] == "'@SUM(1)"
     assert client_for(book["ash"].owner).get(f"/campaigns/{campaign_id}/mailing.csv").status_code == 403
+
+
+def test_a_cross_sell_campaign_offers_a_product(as_maya, segment):
+    from tests.factories import make_product
+
+    tea = make_product(sku="TEA")
+    body = _create(as_maya, segment, offer="", offer_product_id=tea.pk)
+    assert body["offer_product_id"] == tea.pk
+    assert Campaign.objects.get(pk=body["id"]).offer_product == tea
+    # A product that does not exist: a 422 naming the field, nothing changed.
+    bad = as_maya.patch(f"/campaigns/{body['id']}", {"offer_product_id": 999999})
+    assert bad.status_code == 422 and "offer_product_id" in bad.content.decode()
+    assert Campaign.objects.get(pk=body["id"]).offer_product == tea
+    # null clears it.
+    cleared = as_maya.patch(f"/campaigns/{body['id']}", {"offer_product_id": None})
+    assert cleared.status_code == 200 and cleared.json()["offer_product_id"] is None

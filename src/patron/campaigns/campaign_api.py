@@ -56,9 +56,12 @@ Channel = Literal["email", "phone", "mail"]
 
 class CampaignIn(InputSchema):
     name: str = Field(..., min_length=1, max_length=100)
-    segment_id: int
+    segment_id: Id
     channel: Channel
     offer: str = Field("", max_length=200)
+    offer_product_id: Id | None = Field(
+        None, description="A cross-sell campaign's product (its segment: likely_to_buy that product)."
+    )
     subject: str = Field("", max_length=200, description="The email's subject (default: the name).")
     message: str = Field("", max_length=10_000, description="The email's text; the offer follows it.")
     starts_on: Day
@@ -70,9 +73,10 @@ class CampaignIn(InputSchema):
 
 class CampaignPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=100)
-    segment_id: int | None = None
+    segment_id: Id | None = None
     channel: Channel | None = None
     offer: str | None = Field(None, max_length=200)
+    offer_product_id: Id | None = None
     subject: str | None = Field(None, max_length=200)
     message: str | None = Field(None, max_length=10_000)
     starts_on: Day | None = None
@@ -92,6 +96,7 @@ class CampaignOut(OutputSchema):
     segment_id: int | None
     channel: str
     offer: str
+    offer_product_id: int | None
     subject: str
     message: str
     starts_on: str
@@ -156,7 +161,7 @@ class MemberParams(PageParams):
 def campaign_data(campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.pk, "name": campaign.name, "segment_id": campaign.segment_id, "channel": campaign.channel,
-        "offer": campaign.offer, "subject": campaign.subject, "message": campaign.message,
+        "offer": campaign.offer, "offer_product_id": campaign.offer_product_id, "subject": campaign.subject, "message": campaign.message,
         "starts_on": campaign.starts_on.isoformat(), "ends_on": campaign.ends_on.isoformat(),
         "response_window_days": campaign.response_window_days, "control_share": campaign.control_share,
         "cost": campaign.cost, "status": campaign.status, "seed": campaign.seed, "launched_at": campaign.launched_at,

@@ -32,6 +32,7 @@ from patron.campaigns.models import (
     Segment,
 )
 from patron.campaigns.selectors import segment_customers
+from patron.commerce.models import Product
 from patron.core import bulk
 from patron.core.audit import audit_bulk, audit_record, diff, snapshot
 from patron.core.models import User
@@ -50,7 +51,7 @@ TREATMENT, CONTROL = str(CampaignGroup.TREATMENT.value), str(CampaignGroup.CONTR
 CAMPAIGN = str(ContactPurpose.CAMPAIGN.value)
 # The fields a draft's writer sets; ``name`` alone may change after the launch.
 EDITABLE = frozenset({
-    "name", "segment_id", "channel", "offer", "subject", "message", "starts_on", "ends_on",
+    "name", "segment_id", "channel", "offer", "offer_product_id", "subject", "message", "starts_on", "ends_on",
     "response_window_days", "control_share", "cost",
 })
 
@@ -83,6 +84,16 @@ def _segment(segment_id: Any) -> Segment:
     return segment
 
 
+def _product(product_id: Any) -> Product | None:
+    """A cross-sell campaign's product; None clears it."""
+    if product_id is None:
+        return None
+    product = Product.objects.filter(pk=product_id).first() if isinstance(product_id, int) else None
+    if product is None:
+        raise _invalid("offer_product_id", _("There is no product %(id)s.") % {"id": product_id})
+    return product
+
+
 def _clean(campaign: Campaign, values: Mapping[str, Any]) -> None:
     """Set ``values`` on ``campaign``, each checked; then the rules across fields."""
     for key, value in values.items():
@@ -96,6 +107,8 @@ def _clean(campaign: Campaign, values: Mapping[str, Any]) -> None:
             campaign.channel = value
         elif key in ("offer", "subject"):
             setattr(campaign, key, _text(value, key))
+        elif key == "offer_product_id":
+            campaign.offer_product = _product(value)
         elif key == "message":
             campaign.message = _text(value, key, limit=10_000)
         elif key in ("starts_on", "ends_on"):
@@ -122,7 +135,7 @@ def _clean(campaign: Campaign, values: Mapping[str, Any]) -> None:
         raise _invalid("ends_on", _("The campaign ends on or after the day it starts."))
 
 
-_LOGGED = ["name", "segment_id", "channel", "offer", "starts_on", "ends_on", "response_window_days",
+_LOGGED = ["name", "segment_id", "channel", "offer", "offer_product_id", "starts_on", "ends_on", "response_window_days",
            "control_share", "cost", "subject", "status"]
 
 
