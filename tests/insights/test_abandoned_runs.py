@@ -49,3 +49,18 @@ def test_a_run_under_way_elsewhere_is_not_started_twice():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.django_db
+def test_the_nightly_job_leaves_a_day_already_scored_as_it_is():
+    from patron.insights.tasks import nightly_scoring
+
+    day = date(2026, 3, 2)
+    finished = timezone.now()
+    run = ScoringRun.objects.create(
+        as_of=day, status=ScoringRun.Status.DONE, started_at=finished, finished_at=finished, n_customers=7
+    )
+    assert nightly_scoring.call(day.isoformat()) == run.pk
+    run.refresh_from_db()
+    # Not rewritten: same attempt, same finish, still done.
+    assert (run.status, run.attempts, run.finished_at, run.n_customers) == ("done", 1, finished, 7)

@@ -148,12 +148,12 @@ class CallOut(OutputSchema):
     called_at: datetime | None
 
 
-class PageParams(Schema):
+class CampaignPageParams(Schema):
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=10**9)
 
 
-class MemberParams(PageParams):
+class MemberParams(CampaignPageParams):
     group: Literal["treatment", "control"] | None = None
     skipped: bool | None = Field(None, description="true: only the skipped; false: only the others.")
 
@@ -206,7 +206,7 @@ def _conflict(exc: ValidationError) -> ApiError | None:
 
 
 @router.get("/campaigns", response={200: Page[CampaignOut], **ERRORS}, summary="List campaigns")
-def list_campaigns(request: HttpRequest, params: Query[PageParams]):
+def list_campaigns(request: HttpRequest, params: Query[CampaignPageParams]):
     """Every campaign, newest first (their counts: GET /campaigns/{id})."""
     return paginate(request, campaigns(), params, lambda rows: [campaign_data(c) for c in rows])  # type: ignore[arg-type]
 
@@ -273,7 +273,7 @@ def list_campaign_members(request: HttpRequest, campaign_id: Id, params: Query[M
 
 
 @router.get("/campaigns/{campaign_id}/skipped", response={200: Page[MemberOut], **ERRORS}, summary="Who was skipped and why")
-def list_campaign_skipped(request: HttpRequest, campaign_id: Id, params: Query[PageParams]):
+def list_campaign_skipped(request: HttpRequest, campaign_id: Id, params: Query[CampaignPageParams]):
     """Treatment members consent or the contact budget kept from contact, with the reason
     (no_consent, no_email, no_phone, no_address, erased, budget), among the customers you see."""
     qs = campaign_members(user_of(request), _campaign(campaign_id), skipped=True)
@@ -281,7 +281,7 @@ def list_campaign_skipped(request: HttpRequest, campaign_id: Id, params: Query[P
 
 
 @router.get("/campaigns/{campaign_id}/call-list", response={200: Page[CallOut], **ERRORS}, summary="A phone campaign's call list")
-def list_campaign_calls(request: HttpRequest, campaign_id: Id, params: Query[PageParams]):
+def list_campaign_calls(request: HttpRequest, campaign_id: Id, params: Query[CampaignPageParams]):
     """The treatment members to call among the customers you see (a rep: the ones they own)."""
     campaign = _campaign(campaign_id)
     if campaign.channel != CampaignChannel.PHONE:

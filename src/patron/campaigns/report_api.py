@@ -45,7 +45,7 @@ router = Router(tags=["campaigns"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class EstimateOut(OutputSchema):
+class LiftEstimateOut(OutputSchema):
     estimate: float | None
     ci_low: float | None = Field(description="Lower end of the 95% confidence interval.")
     ci_high: float | None = Field(description="Upper end of the 95% confidence interval.")
@@ -70,21 +70,21 @@ class GroupsOut(OutputSchema):
 
 
 class DifferenceOut(OutputSchema):
-    response_rate: EstimateOut
-    revenue_per_member: EstimateOut
-    margin_per_member: EstimateOut
+    response_rate: LiftEstimateOut
+    revenue_per_member: LiftEstimateOut
+    margin_per_member: LiftEstimateOut
 
 
 class PerContactedOut(DifferenceOut):
     share: float | None = Field(description="Contacted members / treatment members.")
 
 
-class ValueClassOut(OutputSchema):
+class ReportValueClassOut(OutputSchema):
     value_class: str = Field(description="Value class at launch; empty: not scored at launch.")
     treatment: GroupOut
     control: GroupOut
     difference: DifferenceOut
-    incremental_margin: EstimateOut
+    incremental_margin: LiftEstimateOut
 
 
 class ReportOut(OutputSchema):
@@ -98,19 +98,19 @@ class ReportOut(OutputSchema):
     cost: float
     groups: GroupsOut
     difference: DifferenceOut = Field(description="Treatment - control, every member of each (intention to treat).")
-    incremental_margin: EstimateOut = Field(description="Margin per member difference x treatment members.")
-    roi: EstimateOut | None = Field(description="(incremental margin - cost) / cost; null when the cost is 0.")
+    incremental_margin: LiftEstimateOut = Field(description="Margin per member difference x treatment members.")
+    roi: LiftEstimateOut | None = Field(description="(incremental margin - cost) / cost; null when the cost is 0.")
     per_contacted: PerContactedOut = Field(description="The difference per contacted member (difference / share).")
-    by_value_class: list[ValueClassOut]
+    by_value_class: list[ReportValueClassOut]
 
 
-class ResponseIn(InputSchema):
+class CampaignResponseIn(InputSchema):
     customer_id: Id
     at: Moment = Field(description="When the customer responded; within the response window, not in the future.")
     revenue: Money | None = Field(None, description="Revenue the response brought outside Patron's orders.")
 
 
-class ResponseOut(OutputSchema):
+class CampaignResponseOut(OutputSchema):
     campaign_id: int
     customer_id: int
     group: str
@@ -208,8 +208,8 @@ def refresh_report(request: HttpRequest, campaign_id: Id):
     return report_data(report_of(campaign))
 
 
-@router.post("/{campaign_id}/responses", response={201: ResponseOut, **ERRORS}, summary="Record a response")
-def record_response(request: HttpRequest, campaign_id: Id, body: ResponseIn):
+@router.post("/{campaign_id}/responses", response={201: CampaignResponseOut, **ERRORS}, summary="Record a response")
+def record_response(request: HttpRequest, campaign_id: Id, body: CampaignResponseIn):
     """Record that a member responded (recording again replaces the time and the revenue)."""
     user = user_of(request)
     # The customer first: one outside the caller's visibility is a 404 whatever the role.

@@ -38,13 +38,13 @@ class SimulateIn(InputSchema):
     response_window_days: int = Field(30, ge=1, le=WINDOW_MAX)
 
 
-class EstimateOut(OutputSchema):
+class SimulatedEstimateOut(OutputSchema):
     value: float
     low: float
     high: float
 
 
-class ValueClassOut(OutputSchema):
+class SimulatedValueClassOut(OutputSchema):
     value_class: str
     members: int
     treatment_members: int
@@ -66,15 +66,15 @@ class SimulationOut(OutputSchema):
     treatment_members: int
     control_members: int
     level: float = Field(description="The intervals' probability (0.95: 2.5% and 97.5% quantiles).")
-    expected_responders: EstimateOut
-    response_rate: EstimateOut
-    control_rate: EstimateOut
-    incremental_responders: EstimateOut
-    incremental_margin: EstimateOut
+    expected_responders: SimulatedEstimateOut
+    response_rate: SimulatedEstimateOut
+    control_rate: SimulatedEstimateOut
+    incremental_responders: SimulatedEstimateOut
+    incremental_margin: SimulatedEstimateOut
     cost: float
     cost_basis: Literal["given", "history", "none"]
-    roi: EstimateOut | None = Field(description="(incremental margin - cost) / cost; none when the cost is 0.")
-    by_value_class: list[ValueClassOut]
+    roi: SimulatedEstimateOut | None = Field(description="(incremental margin - cost) / cost; none when the cost is 0.")
+    by_value_class: list[SimulatedValueClassOut]
 
 
 def _field_error(field: str, message: str) -> ApiError:

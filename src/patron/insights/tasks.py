@@ -6,17 +6,25 @@ from datetime import date
 
 from django_tasks import task
 
+from patron.insights.models import ScoringRun
+
 
 @task()
 def nightly_scoring(period_key: str) -> int:
     """Score every customer as of the scheduled day (the scheduler's daily key); returns the run id.
 
-    Re-running the same day rewrites that day's run, so a retry or a second worker is harmless.
+    A day already scored (by ``patron score``, the demo's set-up or an earlier attempt) is left as
+    it is: rewriting it would take its scores off the pages and /healthz for the run's length, to
+    compute the same figures. A day whose run failed or was abandoned is run again.
     """
     # Imported here so registering the job at start-up does not load the analytics stack.
     from patron.insights.services import scoring_run_execute
 
-    return scoring_run_execute(as_of=date.fromisoformat(period_key)).pk
+    day = date.fromisoformat(period_key)
+    done = ScoringRun.objects.filter(as_of=day, status=ScoringRun.Status.DONE).values_list("pk", flat=True).first()
+    if done is not None:
+        return done
+    return scoring_run_execute(as_of=day).pk
 
 
 @task()
