@@ -142,6 +142,19 @@ def _pg_tables(using: str) -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
+def _pg_functions(using: str) -> list[str]:
+    """The functions of the schema that no extension owns (the audit log's trigger function):
+    the archive creates them again, so they go with the tables."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = current_schema() AND NOT EXISTS ("
+            "  SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+            " ORDER BY 1"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
 def is_empty(using: str = "default") -> bool:
     """No migration was ever applied here (a new database, or one without Patron's tables)."""
     connection = connections[using]
@@ -187,20 +200,25 @@ def restore(source: Path, *, force: bool = False, using: str = "default") -> str
             dst.close()
             src.close()
     else:
-        tables = _pg_tables(using)
+        tables, functions = _pg_tables(using), _pg_functions(using)
         connections[using].close()
-        _pg_load(source, tables, pg_restore, psql, _pg_env(using))
+        _pg_load(source, tables, functions, pg_restore, psql, _pg_env(using))
     return kind
 
 
-def _pg_load(source: Path, tables: list[str], pg_restore: str, psql: str, env: dict[str, str]) -> None:
-    """Drop ``tables`` and load the archive in one transaction: pg_restore writes the SQL, psql
+def _pg_load(
+    source: Path, tables: list[str], functions: list[str], pg_restore: str, psql: str, env: dict[str, str]
+) -> None:
+    """Drop ``tables`` and ``functions`` and load the archive in one transaction: pg_restore writes the SQL, psql
     runs it, streamed through here so a large book is never held in memory. psql commits only
     once pg_restore has finished without error; otherwise it is killed and nothing is changed."""
     drop = ["--command=SELECT 1"]
     if tables:
         quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in tables)
         drop = [f"--command=DROP TABLE IF EXISTS {quoted} CASCADE"]
+    if functions:
+        # regprocedure text: the name with its argument types, quoted where needed.
+        drop.append(f"--command=DROP FUNCTION IF EXISTS {', '.join(functions)} CASCADE")
     with tempfile.TemporaryFile() as read_errors, tempfile.TemporaryFile() as load_errors:
         # Fixed programs found by _tool, arguments built here: no shell, nothing from a request.
         loader = subprocess.Popen(  # noqa: S603
