@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Status
@@ -36,25 +35,13 @@ from patron.core.apikit import (
 )
 from patron.core.models import User
 from patron.core.roles import can_edit_segments, user_of
-from patron.customers.models import Customer, Tag
-from patron.customers.schemas import CustomerOut, customer_data
+from patron.customers.api import CUSTOMER_SORTS, customers_for_output, customers_out
+from patron.customers.schemas import CustomerOut
 
 router = Router(tags=["segments"])
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
-# The members' sorts: those of GET /customers.
-MEMBER_SORTS = {
-    "id": "id",
-    "name": "name",
-    "profit_total": "profit_total",
-    "revenue_total": "revenue_total",
-    "order_count": "order_count",
-    "last_order_at": "last_order_at",
-    "first_order_at": "first_order_at",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-}
 SEGMENT_SORTS = {"id": "id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 
 
@@ -156,12 +143,6 @@ def delete_segment(request: HttpRequest, segment_id: Id):
     return Status(204, None)
 
 
-def _members(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return qs.select_related("owner", "branch", "region").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.order_by("name"))
-    )
-
-
 @router.get(
     "/segments/{segment_id}/customers",
     response={200: Page[CustomerOut], **ERRORS},
@@ -170,7 +151,7 @@ def _members(qs: QuerySet[Customer]) -> QuerySet[Customer]:
 def list_segment_customers(request: HttpRequest, segment_id: Id, params: Query[ListParams]):
     """The segment's members among the customers you see, as GET /customers lists them."""
     segment = _segment(segment_id)
-    qs = sorted_by(segment_customers(user_of(request), segment.filter), params.sort, MEMBER_SORTS, "name")
+    qs = sorted_by(segment_customers(user_of(request), segment.filter), params.sort, CUSTOMER_SORTS, "name")  # as GET /customers sorts
     if params.format == "csv":
         return csv_list("customers", qs)
-    return paginate(request, _members(qs), params, lambda rows: [customer_data(c, [t.name for t in c.tags.all()]) for c in rows])
+    return paginate(request, customers_for_output(qs), params, customers_out)
