@@ -210,22 +210,19 @@ def test_a_bad_row_is_refused_through_the_bulk_writer(world, rule, model, valid,
 
 
 @pytest.mark.django_db
-def test_the_generators_writer_refuses_a_negative_quantity(world):
-    from patron.generator.writer import bulk_insert
-
+def test_the_columnar_writer_refuses_a_negative_quantity(world):
+    """patron.core.bulk.insert_columns, the generator's path."""
     line = {**_line(world), "quantity": -1.0, "unit_price": 10.0, "unit_cost": 4.0, "amount": 10.0}
-    with connection.cursor() as cursor:
-        _refused("orderline_quantity_positive", lambda: bulk_insert(cursor, OrderLine, {k: [v] for k, v in line.items()}, 1))
+    _refused("orderline_quantity_positive", lambda: bulk.insert_columns(OrderLine, {k: [v] for k, v in line.items()}, 1))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the import fast path's COPY of CSV (PostgreSQL)")
 @pytest.mark.django_db
-def test_the_import_fast_paths_copy_refuses_a_negative_quantity(world):
-    from patron.imports.fastpath import _copy_csv
-
+def test_the_arrow_copy_refuses_a_negative_quantity(world):
+    """patron.core.bulk.copy_table, the columnar import's path for order lines."""
     line = {**_line(world), "quantity": "-1.000"}
     table = pa.table({k: [str(v)] for k, v in line.items()})
-    _refused("orderline_quantity_positive", lambda: _copy_csv(OrderLine, list(line), table))
+    _refused("orderline_quantity_positive", lambda: bulk.copy_table(OrderLine, list(line), table))
 
 
 @pytest.mark.django_db

@@ -1,11 +1,20 @@
 """Orders and cost events written in bulk, and what they add to their customers' totals.
 
-Every path that creates orders in bulk (the batch API, the order importers, the columnar import
-path) writes them with ``orders_insert`` (through ``core.bulk``: ids allocated up front, one
-executemany or COPY per table); every path that adds to a customer's running totals
-(``order_create``, ``cost_event_create``, the batch API) does it with ``customers_add_totals``,
-one set-based UPDATE per chunk of customers. Paths that also update or move records recompute
-the totals instead (``customer_totals_refresh``).
+This module owns "write these orders (or cost events) and keep their customers' totals" for
+every path that writes them many at a time; each path picks the function that fits its data:
+
+- new orders only, totals added as deltas: ``orders_add`` (the batch API); new cost events
+  likewise: ``cost_events_add``;
+- new and changed orders or cost events (imports, merges, rate fills): ``orders_insert`` and
+  ``orders_update`` (or the importer's own rows), then ``customers_recount``, which recomputes the
+  touched customers' totals from their records, so a re-import or a moved order can never leave
+  a total off;
+- a columnar producer (the generator): ``orders_insert_columns`` and
+  ``cost_events_insert_columns``, then ``customer_totals_refresh``.
+
+All write through ``core.bulk`` (ids allocated up front, one executemany or COPY per table);
+``customers_changed`` tells listeners (insights rescoring) which customers moved. Single records
+(``commerce.services``) add to their totals with ``customers_add_totals`` too.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
 from django.db import connection
 
 from patron.commerce.models import CostEvent, Order, OrderLine
@@ -42,13 +52,78 @@ ORDER_COLUMNS = (
     "updated_at",
 )
 LINE_COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "unit_cost", "amount")
+# What an import may change on an existing order or line: values in this order, then the id.
+ORDER_UPDATE_COLUMNS = (
+    "customer_id",
+    "channel",
+    "branch_id",
+    "ordered_at",
+    "currency",
+    "revenue",
+    "cost_of_goods",
+    "exchange_rate",
+    "base_revenue",
+    "base_cost_of_goods",
+    "updated_at",
+)
+LINE_UPDATE_COLUMNS = ("product_id", "quantity", "unit_price", "unit_cost", "amount")
 
 
-def orders_insert(orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]]) -> None:
+def orders_insert(orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]] | pa.Table) -> None:
     """Insert new orders (values in ``ORDER_COLUMNS`` order, ids from ``core.bulk.allocate_ids``)
-    and their lines (``LINE_COLUMNS``); inside the batch's transaction."""
+    and their lines (``LINE_COLUMNS``; on PostgreSQL also an Arrow table, copied as one block);
+    inside the batch's transaction. The totals are the caller's next step (``customers_recount``)."""
     bulk.insert(Order, ORDER_COLUMNS, orders)
-    bulk.insert(OrderLine, LINE_COLUMNS, lines)
+    if isinstance(lines, pa.Table):
+        bulk.copy_table(OrderLine, LINE_COLUMNS, lines)
+    else:
+        bulk.insert(OrderLine, LINE_COLUMNS, lines)
+
+
+def orders_update(orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]]) -> None:
+    """Update existing orders (``ORDER_UPDATE_COLUMNS``, then the id) and lines
+    (``LINE_UPDATE_COLUMNS``, then the id). The totals are the caller's next step (``customers_recount``)."""
+    bulk.update(Order, ORDER_UPDATE_COLUMNS, orders)
+    bulk.update(OrderLine, LINE_UPDATE_COLUMNS, lines)
+
+
+def orders_insert_columns(orders: Mapping[str, Sequence[Any]], lines: Mapping[str, Sequence[Any]]) -> None:
+    """Insert new orders and their lines given column by column (``core.bulk.insert_columns``:
+    values as the driver binds them). The totals are the caller's next step (``customer_totals_refresh``)."""
+    bulk.insert_columns(Order, orders, _length(orders))
+    bulk.insert_columns(OrderLine, lines, _length(lines))
+
+
+def cost_events_insert_columns(events: Mapping[str, Sequence[Any]]) -> None:
+    """Insert new cost events given column by column, as ``orders_insert_columns`` does orders."""
+    bulk.insert_columns(CostEvent, events, _length(events))
+
+
+def _length(columns: Mapping[str, Sequence[Any]]) -> int:
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def customers_recount(customer_ids: Iterable[int], *, sender: type) -> list[int]:
+    """After a bulk write that added, changed or moved orders or cost events: recompute these
+    customers' totals from their records and tell listeners which customers moved."""
+    changed = sorted({int(pk) for pk in customer_ids})
+    if changed:
+        customer_totals_refresh(changed)
+        customers_changed.send(sender=sender, customer_ids=changed)
+    return changed
+
+
+def cost_events_add(events: Sequence[CostEvent]) -> list[CostEvent]:
+    """Write these new cost events, add their base amounts to their customers' cost to serve
+    and tell listeners which customers moved; returns the saved events (with ids)."""
+    created = CostEvent.objects.bulk_create(list(events), batch_size=2000)
+    totals: dict[int, Totals] = {}
+    for event in created:
+        totals.setdefault(event.customer_id, Totals()).serve += event.base_amount
+    customers_add_totals(totals)
+    if totals:
+        customers_changed.send(sender=CostEvent, customer_ids=sorted(totals))
+    return created
 
 
 def orders_add(orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]]) -> list[int]:

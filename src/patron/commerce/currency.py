@@ -35,9 +35,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.commerce.bulk import customer_totals_refresh
+from patron.commerce.bulk import customers_recount
 from patron.commerce.models import CostEvent, ExchangeRate, Ledger, Order
-from patron.commerce.signals import customers_changed
 from patron.core.models import base_currency
 
 CENT = Decimal("0.01")
@@ -381,6 +380,5 @@ def _convert_rows(model: type[Order] | type[CostEvent], rows: list[tuple[Any, ..
     fields = ["exchange_rate", "base_revenue", "base_cost_of_goods"] if model is Order else ["exchange_rate", "base_amount"]
     if objs:
         model._default_manager.bulk_update(objs, fields, batch_size=500)
-        customer_totals_refresh(touched)
-        customers_changed.send(sender=model, customer_ids=sorted(touched))
+        customers_recount(touched, sender=model)
     return len(objs), waiting

@@ -2,7 +2,9 @@
 
 Writing: ids allocated up front (``allocate_ids``), rows inserted with one executemany (SQLite)
 or one COPY (PostgreSQL) per table and batch (``insert``), updates with one executemany
-(``update``). Callers pass Python values (aware datetimes, Decimals, dates); this module turns
+(``update``). Two further ways in for data that is already columnar: ``insert_columns`` (one
+executemany of column arrays, the generator's chunks) and ``copy_table`` (an Arrow table as one
+CSV COPY on PostgreSQL, the columnar import's lines). Callers pass Python values (aware datetimes, Decimals, dates); this module turns
 them into what each database driver stores, the way Django's fields would, without building
 model instances. Every write must run inside the batch's transaction: on SQLite that
 transaction holds the write lock from its first statement (IMMEDIATE), so ids taken here cannot
@@ -16,13 +18,17 @@ Settings: ``fewer_gc_passes`` and ``sqlite_bulk_write`` for a process's long bul
 from __future__ import annotations
 
 import gc
+import io
+import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from django.db import connection, models
 
 
@@ -252,3 +258,58 @@ def update(model: type[models.Model], columns: Sequence[str], rows: Sequence[Seq
             f"UPDATE {_table(model)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from the model
             _prepare(rows, convert),
         )
+
+
+def _column_default(field: models.Field) -> Any:
+    value = field.get_default()
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def insert_columns(model: type[models.Model], columns: Mapping[str, Sequence[Any]], n: int) -> None:
+    """INSERT ``n`` rows given column by column (keyed by attname) with one executemany.
+
+    The values must already be what the driver binds (floats for decimals, ISO strings or
+    datetimes): this path is for columnar producers (the generator), which convert whole arrays
+    at once. Every concrete field is written: from ``columns``, else its default, else NULL; a
+    required field with neither is an error rather than a silent NULL.
+    """
+    if n == 0:
+        return
+    provided = dict(columns)
+    names: list[str] = []
+    values: list[Iterable[Any]] = []
+    for f in model._meta.concrete_fields:
+        if f.attname in provided:
+            column = provided.pop(f.attname)
+            if len(column) != n:
+                raise ValueError(f"{model.__name__}.{f.attname}: {len(column)} values for {n} rows")
+            names.append(str(f.column))
+            values.append(column)
+        elif f.primary_key or (f.null and not f.has_default()):
+            continue
+        else:
+            default = _column_default(f)
+            if default is None and not f.null:
+                raise ValueError(f"No value and no default for {model.__name__}.{f.name}.")
+            names.append(str(f.column))
+            values.append(itertools.repeat(default, n))
+    if provided:
+        raise ValueError(f"{model.__name__} has no fields {sorted(provided)}")
+    cols, marks = ", ".join(connection.ops.quote_name(c) for c in names), ", ".join(["%s"] * len(names))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {_table(model)} ({cols}) VALUES ({marks})",  # noqa: S608 - names from the model
+            zip(*values),  # type: ignore[arg-type]  # noqa: B905 - any iterable binds; repeat() columns are endless
+        )
+
+
+def copy_table(model: type[models.Model], columns: Sequence[str], table: pa.Table) -> None:
+    """PostgreSQL only: COPY an Arrow table (columns in ``columns`` order) as one CSV block,
+    written by Arrow, so no Python object is made per cell."""
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+    names = ", ".join(_column(model, c) for c in columns)
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
+        f"COPY {_table(model)} ({names}) FROM STDIN WITH (FORMAT csv)"
+    ) as copy:
+        copy.write(buffer.getbuffer())

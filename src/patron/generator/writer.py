@@ -4,11 +4,12 @@
 Each chunk of customers is written in one transaction with ``executemany`` on the raw tables —
 the ORM's per-object work would take hours at ten million order lines — so a kill leaves whole
 chunks only. Ids come from ``core.bulk.allocate_ids`` like every bulk writer's; rows go column by
-column (numpy arrays, constant defaults repeated) rather than through ``core.bulk.insert``'s rows,
-as the simulation hands over columns. The customers' running totals come from the simulation (exact integer cents) and
-equal what ``commerce.services`` would have accumulated order by order; customers billed in a
-foreign currency (``Population.foreign_share``) get theirs from the converted amounts
-(``generator.currencies``).
+column (``core.bulk.insert_columns``: numpy arrays, constant defaults repeated) as the simulation
+hands over columns. Orders, their lines and cost events are written through ``commerce.bulk``,
+which then recomputes the chunk's customer totals from them (``customer_totals_refresh``), as
+it does for every bulk path; they equal the simulation's own (exact integer cents; customers billed
+in a foreign currency, ``Population.foreign_share``, from the converted amounts,
+``generator.currencies``).
 
 The truth (per-customer latent values) and the survey answers go to Parquet files under
 ``DATA_DIR/generated/``; their paths are in ``GeneratedDataset.truth["files"]``.
@@ -17,9 +18,8 @@ The truth (per-customer latent values) and the survey answers go to Parquet file
 from __future__ import annotations
 
 import functools
-import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,8 +36,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
+from patron.commerce.bulk import (
+    cost_events_insert_columns,
+    customer_totals_refresh,
+    orders_insert_columns,
+)
 from patron.commerce.currency import check_base_currency
-from patron.commerce.models import CostEvent, Order, OrderLine, Product
+from patron.commerce.models import Order, OrderLine, Product
 from patron.core import bulk
 from patron.core.models import Branch, Region, Role, User
 from patron.customers.models import Contact, Customer
@@ -192,48 +197,6 @@ def _ids(values: Any, mapping: Sequence[int]) -> list[int | None]:
     return [None if v < 0 else int(x) for v, x in zip(arr.tolist(), lookup[arr].tolist(), strict=True)]
 
 
-def _default(field: models.Field) -> Any:
-    value = field.get_default()
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
-def bulk_insert(cursor: Any, model: type[models.Model], columns: dict[str, Sequence[Any]], n: int) -> None:
-    """INSERT ``n`` rows into ``model``'s table with one executemany.
-
-    Every concrete field is written: from ``columns`` (keyed by attname), else its default,
-    else NULL; a required field with neither is an error rather than a silent NULL.
-    """
-    if n == 0:
-        return
-    provided = dict(columns)
-    names: list[str] = []
-    values: list[Iterable[Any]] = []
-    for f in model._meta.concrete_fields:
-        if f.attname in provided:
-            column = provided.pop(f.attname)
-            if len(column) != n:
-                raise ValueError(f"{model.__name__}.{f.attname}: {len(column)} values for {n} rows")
-            names.append(str(f.column))
-            values.append(column)
-        elif f.primary_key or (f.null and not f.has_default()):
-            continue
-        else:
-            default = _default(f)
-            if default is None and not f.null:
-                raise GeneratorError(f"The generator does not know how to fill {model.__name__}.{f.name}.")
-            names.append(str(f.column))
-            values.append(itertools.repeat(default, n))
-    if provided:
-        raise ValueError(f"{model.__name__} has no fields {sorted(provided)}")
-    qn = connection.ops.quote_name
-    # Table and column names come from the model's meta; the values are bound parameters.
-    table, cols, marks = qn(model._meta.db_table), ", ".join(qn(c) for c in names), ", ".join(["%s"] * len(names))
-    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
-    cursor.executemany(sql, zip(*values))  # noqa: B905 - repeat() columns are endless
-
-
 def _reserve_ids(model: type[models.Model], n: int) -> np.ndarray:
     """``n`` fresh primary keys for rows we insert with explicit ids (children refer to them)."""
     return np.array(bulk.allocate_ids(model, n), dtype=np.int64)
@@ -251,210 +214,186 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
     aware = connection.vendor == "postgresql"
     cust = chunk.customers
     n = len(cust)
-    with connection.cursor() as cursor:
-        customer_ids = _reserve_ids(Customer, n)
-        index_to_id = pd.Series(customer_ids, index=cust["customer_index"].to_numpy())
-        cidx = cust["customer_index"].to_numpy()
-        owners = [ref.owners[i % len(ref.owners)] for i in cidx.tolist()] if ref.owners else [None] * n
-        owner_of = pd.Series(owners, index=cidx, dtype=object)
-        acquired = _times(cust["acquired_at"], aware=aware)
-        last = _times(cust["last_order_at"], aware=aware)
-        bulk_insert(
-            cursor,
-            Customer,
-            {
-                "id": customer_ids.tolist(),
-                "created_at": acquired,
-                "updated_at": [lo or ac for lo, ac in zip(last, acquired, strict=True)],
-                "external_id": cust["external_id"].tolist(),
-                "kind": cust["kind"].tolist(),
-                "name": cust["name"].tolist(),
-                "name_search": [_search_key(x) for x in cust["name"].tolist()],
-                "email": cust["email"].tolist(),
-                "phone": cust["phone"].tolist(),
-                "city": cust["city"].tolist(),
-                "address": cust["address"].tolist(),
-                "owner_id": owners,
-                "branch_id": _ids(cust["branch_index"], ref.branches),
-                "region_id": _ids(cust["region_index"], ref.regions),
-                "stage": cust["stage"].tolist(),
-                "acquired_on": np.datetime_as_string(cust["acquired_on"].to_numpy(dtype="datetime64[D]")).tolist(),
-                "acquisition_channel": cust["acquisition_channel"].tolist(),
-                "acquisition_cost": _money(cust["acquisition_cost_cents"]),
-                "is_key_account": cust["is_key_account"].astype(bool).tolist(),
-                "consent_email": cust["consent_email"].astype(bool).tolist(),
-                "consent_survey": cust["consent_survey"].astype(bool).tolist(),
-                "currency": cust["currency"].tolist(),
-                "revenue_total": _money(cust["revenue_cents"]),
-                "cogs_total": _money(cust["cogs_cents"]),
-                "cost_to_serve_total": _money(cust["cost_to_serve_cents"]),
-                "profit_total": _money(cust["profit_cents"]),
-                "order_count": cust["order_count"].astype(np.int64).tolist(),
-                "first_order_at": _times(cust["first_order_at"], aware=aware),
-                "last_order_at": last,
-            },
-            n,
-        )
+    customer_ids = _reserve_ids(Customer, n)
+    index_to_id = pd.Series(customer_ids, index=cust["customer_index"].to_numpy())
+    cidx = cust["customer_index"].to_numpy()
+    owners = [ref.owners[i % len(ref.owners)] for i in cidx.tolist()] if ref.owners else [None] * n
+    owner_of = pd.Series(owners, index=cidx, dtype=object)
+    acquired = _times(cust["acquired_at"], aware=aware)
+    last = _times(cust["last_order_at"], aware=aware)
+    bulk.insert_columns(
+        Customer,
+        {
+            "id": customer_ids.tolist(),
+            "created_at": acquired,
+            "updated_at": [lo or ac for lo, ac in zip(last, acquired, strict=True)],
+            "external_id": cust["external_id"].tolist(),
+            "kind": cust["kind"].tolist(),
+            "name": cust["name"].tolist(),
+            "name_search": [_search_key(x) for x in cust["name"].tolist()],
+            "email": cust["email"].tolist(),
+            "phone": cust["phone"].tolist(),
+            "city": cust["city"].tolist(),
+            "address": cust["address"].tolist(),
+            "owner_id": owners,
+            "branch_id": _ids(cust["branch_index"], ref.branches),
+            "region_id": _ids(cust["region_index"], ref.regions),
+            "stage": cust["stage"].tolist(),
+            "acquired_on": np.datetime_as_string(cust["acquired_on"].to_numpy(dtype="datetime64[D]")).tolist(),
+            "acquisition_channel": cust["acquisition_channel"].tolist(),
+            "acquisition_cost": _money(cust["acquisition_cost_cents"]),
+            "is_key_account": cust["is_key_account"].astype(bool).tolist(),
+            "consent_email": cust["consent_email"].astype(bool).tolist(),
+            "consent_survey": cust["consent_survey"].astype(bool).tolist(),
+            "currency": cust["currency"].tolist(),
+        },
+        n,
+    )
 
-        contacts = chunk.contacts
-        m = len(contacts)
-        created = _times(cust.set_index("customer_index").loc[contacts["customer_index"], "acquired_at"], aware=aware)
-        bulk_insert(
-            cursor,
-            Contact,
-            {
-                "created_at": created,
-                "updated_at": created,
-                "customer_id": index_to_id.loc[contacts["customer_index"]].tolist(),
-                "name": contacts["name"].tolist(),
-                "name_search": [_search_key(x) for x in contacts["name"].tolist()],
-                "title": contacts["title"].tolist(),
-                "email": contacts["email"].tolist(),
-                "phone": contacts["phone"].tolist(),
-                "is_primary": contacts["is_primary"].astype(bool).tolist(),
-                "consent_email": contacts["consent_email"].astype(bool).tolist(),
-                "consent_survey": contacts["consent_survey"].astype(bool).tolist(),
-            },
-            m,
-        )
+    contacts = chunk.contacts
+    m = len(contacts)
+    created = _times(cust.set_index("customer_index").loc[contacts["customer_index"], "acquired_at"], aware=aware)
+    bulk.insert_columns(
+        Contact,
+        {
+            "created_at": created,
+            "updated_at": created,
+            "customer_id": index_to_id.loc[contacts["customer_index"]].tolist(),
+            "name": contacts["name"].tolist(),
+            "name_search": [_search_key(x) for x in contacts["name"].tolist()],
+            "title": contacts["title"].tolist(),
+            "email": contacts["email"].tolist(),
+            "phone": contacts["phone"].tolist(),
+            "is_primary": contacts["is_primary"].astype(bool).tolist(),
+            "consent_email": contacts["consent_email"].astype(bool).tolist(),
+            "consent_survey": contacts["consent_survey"].astype(bool).tolist(),
+        },
+        m,
+    )
 
-        orders = chunk.orders
-        k = len(orders)
-        order_ids = _reserve_ids(Order, k)
-        ordered = _times(orders["ordered_at"], aware=aware)
-        bulk_insert(
-            cursor,
-            Order,
-            {
-                "id": order_ids.tolist(),
-                "created_at": ordered,
-                "updated_at": ordered,
-                "customer_id": index_to_id.loc[orders["customer_index"]].tolist(),
-                "channel": orders["channel"].tolist(),
-                "branch_id": _ids(orders["branch_index"], ref.branches),
-                "ordered_at": ordered,
-                "currency": orders["currency"].tolist(),
-                "revenue": _money(orders["revenue_cents"]),
-                "cost_of_goods": _money(orders["cogs_cents"]),
-                "exchange_rate": currencies.rate_values(orders["rate"]),
-                "base_revenue": _money(orders["base_revenue_cents"]),
-                "base_cost_of_goods": _money(orders["base_cogs_cents"]),
-            },
-            k,
-        )
+    orders = chunk.orders
+    k = len(orders)
+    order_ids = _reserve_ids(Order, k)
+    ordered = _times(orders["ordered_at"], aware=aware)
+    lines = chunk.lines
+    product_ids = np.asarray(ref.products, dtype=np.int64)
+    orders_insert_columns(
+        {
+            "id": order_ids.tolist(),
+            "created_at": ordered,
+            "updated_at": ordered,
+            "customer_id": index_to_id.loc[orders["customer_index"]].tolist(),
+            "channel": orders["channel"].tolist(),
+            "branch_id": _ids(orders["branch_index"], ref.branches),
+            "ordered_at": ordered,
+            "currency": orders["currency"].tolist(),
+            "revenue": _money(orders["revenue_cents"]),
+            "cost_of_goods": _money(orders["cogs_cents"]),
+            "exchange_rate": currencies.rate_values(orders["rate"]),
+            "base_revenue": _money(orders["base_revenue_cents"]),
+            "base_cost_of_goods": _money(orders["base_cogs_cents"]),
+        },
+        {
+            "order_id": order_ids[lines["order_index"].to_numpy()].tolist(),
+            "line_no": lines["line_no"].astype(np.int64).tolist(),
+            "product_id": product_ids[lines["product_index"].to_numpy()].tolist(),
+            "quantity": lines["quantity"].astype(np.int64).tolist(),
+            "unit_price": _money(lines["unit_price_cents"]),
+            "unit_cost": _money(lines["unit_cost_cents"]),
+            "amount": _money(lines["amount_cents"]),
+        },
+    )
 
-        lines = chunk.lines
-        nl = len(lines)
-        product_ids = np.asarray(ref.products, dtype=np.int64)
-        bulk_insert(
-            cursor,
-            OrderLine,
-            {
-                "order_id": order_ids[lines["order_index"].to_numpy()].tolist(),
-                "line_no": lines["line_no"].astype(np.int64).tolist(),
-                "product_id": product_ids[lines["product_index"].to_numpy()].tolist(),
-                "quantity": lines["quantity"].astype(np.int64).tolist(),
-                "unit_price": _money(lines["unit_price_cents"]),
-                "unit_cost": _money(lines["unit_cost_cents"]),
-                "amount": _money(lines["amount_cents"]),
-            },
-            nl,
-        )
+    events = chunk.cost_events
+    occurred = _times(events["occurred_at"], aware=aware)
+    cost_events_insert_columns(
+        {
+            "created_at": occurred,
+            "updated_at": occurred,
+            "customer_id": index_to_id.loc[events["customer_index"]].tolist(),
+            "kind": events["kind"].tolist(),
+            "amount": _money(events["amount_cents"]),
+            "currency": events["currency"].tolist(),
+            "exchange_rate": currencies.rate_values(events["rate"]),
+            "base_amount": _money(events["base_amount_cents"]),
+            "occurred_at": occurred,
+        },
+    )
+    # The totals from what was just written, as every bulk path keeps them. No
+    # ``customers_changed``: a new book has no scores to refresh, its first scoring run makes them.
+    customer_totals_refresh(customer_ids.tolist())
 
-        events = chunk.cost_events
-        ne = len(events)
-        occurred = _times(events["occurred_at"], aware=aware)
-        bulk_insert(
-            cursor,
-            CostEvent,
-            {
-                "created_at": occurred,
-                "updated_at": occurred,
-                "customer_id": index_to_id.loc[events["customer_index"]].tolist(),
-                "kind": events["kind"].tolist(),
-                "amount": _money(events["amount_cents"]),
-                "currency": events["currency"].tolist(),
-                "exchange_rate": currencies.rate_values(events["rate"]),
-                "base_amount": _money(events["base_amount_cents"]),
-                "occurred_at": occurred,
-            },
-            ne,
-        )
+    inter = chunk.interactions
+    ni = len(inter)
+    occurred = _times(inter["occurred_at"], aware=aware)
+    bulk.insert_columns(
+        Interaction,
+        {
+            "created_at": occurred,
+            "updated_at": occurred,
+            "customer_id": index_to_id.loc[inter["customer_index"]].tolist(),
+            "channel": inter["channel"].tolist(),
+            "direction": inter["direction"].tolist(),
+            "subject": inter["subject"].tolist(),
+            "occurred_at": occurred,
+            "handled_by_id": owner_of.loc[inter["customer_index"]].tolist(),
+        },
+        ni,
+    )
 
-        inter = chunk.interactions
-        ni = len(inter)
-        occurred = _times(inter["occurred_at"], aware=aware)
-        bulk_insert(
-            cursor,
-            Interaction,
-            {
-                "created_at": occurred,
-                "updated_at": occurred,
-                "customer_id": index_to_id.loc[inter["customer_index"]].tolist(),
-                "channel": inter["channel"].tolist(),
-                "direction": inter["direction"].tolist(),
-                "subject": inter["subject"].tolist(),
-                "occurred_at": occurred,
-                "handled_by_id": owner_of.loc[inter["customer_index"]].tolist(),
-            },
-            ni,
-        )
+    # NPS answers go into the feedback store like real ones, so the churn model, the NPS
+    # pages and the 360° page see them.
+    resp = chunk.responses
+    nr = len(resp)
+    answered = _times(resp["answered_at"], aware=aware)
+    scores = resp["score"].astype(np.int64).tolist()
+    empty_answers = Jsonb({}) if aware else "{}"
+    comments = resp["comment"].tolist()
+    analysed = analyse_texts(comments)  # templated comments: each distinct text once
+    response_ids = _reserve_ids(Response, nr)
+    bulk.insert_columns(
+        Response,
+        {
+            "id": response_ids.tolist(),
+            "survey_id": [ref.survey] * nr,
+            "customer_id": index_to_id.loc[resp["customer_index"]].tolist(),
+            "score": scores,
+            "score_class": [feedback_score_class(SurveyKind.NPS, s) for s in scores],
+            "answers": [empty_answers] * nr,
+            "comment": comments,
+            "sentiment": [a[0] for a in analysed],
+            "themes": [a[1] for a in analysed],
+            "language": ["zh-hans" if lang == "zh" else "en" for lang in resp["language"].tolist()],
+            "touchpoint": [Touchpoint.PURCHASE] * nr,
+            "channel": [FeedbackChannel.EMAIL] * nr,
+            "created_at": answered,
+        },
+        nr,
+    )
 
-        # NPS answers go into the feedback store like real ones, so the churn model, the NPS
-        # pages and the 360° page see them.
-        resp = chunk.responses
-        nr = len(resp)
-        answered = _times(resp["answered_at"], aware=aware)
-        scores = resp["score"].astype(np.int64).tolist()
-        empty_answers = Jsonb({}) if aware else "{}"
-        comments = resp["comment"].tolist()
-        analysed = analyse_texts(comments)  # templated comments: each distinct text once
-        response_ids = _reserve_ids(Response, nr)
-        bulk_insert(
-            cursor,
-            Response,
-            {
-                "id": response_ids.tolist(),
-                "survey_id": [ref.survey] * nr,
-                "customer_id": index_to_id.loc[resp["customer_index"]].tolist(),
-                "score": scores,
-                "score_class": [feedback_score_class(SurveyKind.NPS, s) for s in scores],
-                "answers": [empty_answers] * nr,
-                "comment": comments,
-                "sentiment": [a[0] for a in analysed],
-                "themes": [a[1] for a in analysed],
-                "language": ["zh-hans" if lang == "zh" else "en" for lang in resp["language"].tolist()],
-                "touchpoint": [Touchpoint.PURCHASE] * nr,
-                "channel": [FeedbackChannel.EMAIL] * nr,
-                "created_at": answered,
-            },
-            nr,
-        )
-
-        # Follow-ups of detractor answers, as the feedback app's default rule opens them.
-        fu = chunk.follow_ups
-        nf = len(fu)
-        opened = pd.to_datetime(fu["opened_at"])
-        closed = pd.to_datetime(fu["closed_at"])
-        is_closed = closed.notna().to_numpy()
-        bulk_insert(
-            cursor,
-            FollowUp,
-            {
-                "response_id": response_ids[fu["response_index"].to_numpy()].tolist(),
-                "customer_id": index_to_id.loc[fu["customer_index"]].tolist(),
-                "owner_id": owner_of.loc[fu["customer_index"]].tolist(),
-                "reason": [_("Detractor (score %(score)d)") % {"score": int(x)} for x in fu["score"].tolist()],
-                "opened_at": _times(opened, aware=aware),
-                "due_at": _times(opened + pd.Timedelta(hours=FOLLOW_UP_SLA_HOURS), aware=aware),
-                "first_contact_at": _times(closed, aware=aware),
-                "alerted_at": _times(opened, aware=aware),  # history: the owner was told then
-                "closed_at": _times(closed, aware=aware),
-                "closed_by_id": [o if c else None for o, c in zip(owner_of.loc[fu["customer_index"]].tolist(), is_closed, strict=True)],
-                "outcome": np.where(is_closed, FollowUp.Outcome.RESOLVED, "").tolist(),
-            },
-            nf,
-        )
+    # Follow-ups of detractor answers, as the feedback app's default rule opens them.
+    fu = chunk.follow_ups
+    nf = len(fu)
+    opened = pd.to_datetime(fu["opened_at"])
+    closed = pd.to_datetime(fu["closed_at"])
+    is_closed = closed.notna().to_numpy()
+    bulk.insert_columns(
+        FollowUp,
+        {
+            "response_id": response_ids[fu["response_index"].to_numpy()].tolist(),
+            "customer_id": index_to_id.loc[fu["customer_index"]].tolist(),
+            "owner_id": owner_of.loc[fu["customer_index"]].tolist(),
+            "reason": [_("Detractor (score %(score)d)") % {"score": int(x)} for x in fu["score"].tolist()],
+            "opened_at": _times(opened, aware=aware),
+            "due_at": _times(opened + pd.Timedelta(hours=FOLLOW_UP_SLA_HOURS), aware=aware),
+            "first_contact_at": _times(closed, aware=aware),
+            "alerted_at": _times(opened, aware=aware),  # history: the owner was told then
+            "closed_at": _times(closed, aware=aware),
+            "closed_by_id": [o if c else None for o, c in zip(owner_of.loc[fu["customer_index"]].tolist(), is_closed, strict=True)],
+            "outcome": np.where(is_closed, FollowUp.Outcome.RESOLVED, "").tolist(),
+        },
+        nf,
+    )
     return customer_ids
 
 

@@ -22,7 +22,6 @@ than their order get their own converted signature.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,14 +30,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from patron.commerce.bulk import LINE_COLUMNS, ORDER_COLUMNS, customer_totals_refresh
+from patron.commerce.bulk import customers_recount, orders_insert
 from patron.commerce.currency import ONE, RateBook, check_base_currency, cross, rate_day, to_base
-from patron.commerce.models import Order, OrderLine
-from patron.commerce.signals import customers_changed
+from patron.commerce.models import Order
 from patron.core import bulk
 from patron.core.cells import APOSTROPHE
 from patron.imports.events import orders_created
@@ -346,7 +343,6 @@ def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[l
 
     product_of_sig = np.array(sig_product, dtype=np.int64)
     order_ids = np.array(ids, dtype=np.int64)[key.codes]
-    bulk.insert(Order, ORDER_COLUMNS, order_rows)
     if connection.vendor == "postgresql":
         # The lines go to COPY as one CSV block written by Arrow: no Python object per cell.
         signature = pa.array(inverse.astype(np.int32))
@@ -359,7 +355,7 @@ def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[l
                 for i, name in enumerate(("quantity", "unit_price", "unit_cost", "amount"))
             },
         })
-        _copy_csv(OrderLine, LINE_COLUMNS, table)
+        orders_insert(order_rows, table)
     else:
         text = np.empty((len(sig_text), 4), dtype=object)
         text[:] = sig_text
@@ -373,10 +369,9 @@ def _run(run: RunState, layout: OrderLayout, lines_list: list[int], rows: list[l
             text[inverse, 3].tolist(),
             strict=True,
         ))
-        bulk.insert(OrderLine, LINE_COLUMNS, line_rows)
+        orders_insert(order_rows, line_rows)
     orders_created(ids)
-    customer_totals_refresh(affected)
-    customers_changed.send(sender=Order, customer_ids=sorted(affected))
+    customers_recount(affected, sender=Order)
     return n
 
 
@@ -395,16 +390,6 @@ def _cross_currency_rows(currencies: list[str], key: _Column, sku: _Column, pric
         else:
             takes |= np.array([v is None for v in column.values], dtype=bool)[column.codes]
     return np.flatnonzero(takes & (order_currency != product_currency))
-
-
-def _copy_csv(model: type[Any], columns: Sequence[str], table: pa.Table) -> None:
-    buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
-    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
-        f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN WITH (FORMAT csv)"
-    ) as copy:
-        copy.write(buffer.getbuffer())
 
 
 def _existing_orders(keys: list[str]) -> bool:

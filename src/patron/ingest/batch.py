@@ -33,7 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patron.commerce.bulk import Totals, customers_add_totals, orders_add
+from patron.commerce.bulk import cost_events_add, orders_add
 from patron.commerce.currency import (
     ONE,
     MissingRateError,
@@ -45,7 +45,6 @@ from patron.commerce.currency import (
 )
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.commerce.schemas import CostEventIn, OrderIn, order_data
-from patron.commerce.signals import customers_changed
 from patron.core import bulk, events
 from patron.core.audit import audit_bulk, id_ranges
 from patron.core.models import Branch, User
@@ -527,14 +526,7 @@ def events_ingest(
     def write() -> list[ItemResult]:
         written: list[ItemResult] = []
         if cost_planned:
-            created = CostEvent.objects.bulk_create([e for _i, e in cost_planned], batch_size=2000)
-            totals: dict[int, Totals] = {}
-            for event in created:
-                totals.setdefault(event.customer_id, Totals()).serve += event.base_amount
-            customers_add_totals(totals)
-            if totals:
-                # Tell listeners (the insights app rescoring) that these customers' figures moved.
-                customers_changed.send(sender=Order, customer_ids=sorted(totals))
+            created = cost_events_add([e for _i, e in cost_planned])
             written += [ItemResult(i, "created", id=e.pk, external_id=e.external_id) for (i, _), e in zip(cost_planned, created, strict=True)]
         if interaction_planned:
             saved = Interaction.objects.bulk_create([e for _i, e in interaction_planned], batch_size=2000)

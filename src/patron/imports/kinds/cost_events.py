@@ -8,14 +8,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
-from patron.commerce.bulk import customer_totals_refresh
+from patron.commerce.bulk import customers_recount
 from patron.commerce.currency import (
     RateBook,
     rate_day,
     to_base,
 )
 from patron.commerce.models import CostEvent
-from patron.commerce.signals import customers_changed
 from patron.core.models import base_currency
 from patron.imports import fields as f
 from patron.imports.kinds.base import RecordImporter
@@ -85,6 +84,4 @@ class CostEventImporter(RecordImporter):
     def after(self, creates: list[Row], updates: list[Row], rows: list[Row]) -> None:
         affected = {r.desired["customer_id"] for r in creates + updates}
         affected |= {r.extra["old"]["customer_id"] for r in updates}
-        if affected:
-            customer_totals_refresh(affected)
-            customers_changed.send(sender=CostEvent, customer_ids=sorted(affected))
+        customers_recount(affected, sender=CostEvent)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patron.commerce.bulk import customer_totals_refresh, orders_insert
+from patron.commerce.bulk import customers_recount, orders_insert, orders_update
 from patron.commerce.currency import (
     ONE,
     RateBook,
@@ -19,7 +19,6 @@ from patron.commerce.currency import (
     to_base,
 )
 from patron.commerce.models import Order, OrderLine
-from patron.commerce.signals import customers_changed
 from patron.core import bulk
 from patron.core.choices import SalesChannel
 from patron.core.models import base_currency
@@ -283,19 +282,10 @@ class OrderImporter(Importer):
                 order_updates.append([*header, revenue, cogs, rate, *base, now, old["id"]])
                 affected.update({header[0], old["customer_id"]})
         orders_insert(order_rows, line_rows)
-        bulk.update(
-            Order,
-            ("customer_id", "channel", "branch_id", "ordered_at", "currency", "revenue", "cost_of_goods", "exchange_rate",
-             "base_revenue", "base_cost_of_goods", "updated_at"),
-            order_updates,
-        )
-        bulk.update(OrderLine, ("product_id", "quantity", "unit_price", "unit_cost", "amount"), line_updates)
+        orders_update(order_updates, line_updates)
         if ids and not run.dry_run:
             orders_created(ids)
-        if affected:
-            customer_totals_refresh(affected)
-            # One signal per batch: insights rescores these customers, as after order_create.
-            customers_changed.send(sender=Order, customer_ids=sorted(affected))
+        customers_recount(affected, sender=Order)  # once per batch, as order_create does per order
         for key, group in groups.items():
             run.order_headers.setdefault(key, (group[0].line, group[0].desired["header"]))
             numbers = run.order_lines.setdefault(key, {})
