@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Status
 
 from patron.campaigns.filters import SegmentFilter
 from patron.campaigns.models import Segment
-from patron.campaigns.selectors import segment_customers, segment_summary, segments
+from patron.campaigns.selectors import SEGMENT_SORTS, segment_customers, segment_summary, segments
 from patron.campaigns.services import segment_create, segment_delete, segment_update
 from patron.core.apikit import (
     ApiError,
@@ -35,14 +35,14 @@ from patron.core.apikit import (
 )
 from patron.core.models import User
 from patron.core.roles import can_edit_segments, user_of
-from patron.customers.api import CUSTOMER_SORTS, customers_for_output, customers_out
+from patron.customers.api import customers_for_output, customers_out
 from patron.customers.schemas import CustomerOut
+from patron.customers.selectors import CUSTOMER_SORTS
 
 router = Router(tags=["segments"])
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
-SEGMENT_SORTS = {"id": "id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 
 
 class SegmentIn(InputSchema):
@@ -151,7 +151,7 @@ def delete_segment(request: HttpRequest, segment_id: Id):
 def list_segment_customers(request: HttpRequest, segment_id: Id, params: Query[ListParams]):
     """The segment's members among the customers you see, as GET /customers lists them."""
     segment = _segment(segment_id)
-    qs = sorted_by(segment_customers(user_of(request), segment.filter), params.sort, CUSTOMER_SORTS, "name")  # as GET /customers sorts
+    qs = sorted_by(segment_customers(user_of(request), segment.filter), params.sort, CUSTOMER_SORTS, "name")  # GET /customers' sorts
     if params.format == "csv":
         return csv_list("customers", qs)
     return paginate(request, customers_for_output(qs), params, customers_out)

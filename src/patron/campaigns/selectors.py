@@ -17,10 +17,14 @@ from patron.campaigns.filters import SegmentFilter, parsed_filter, product_of
 from patron.campaigns.models import Segment
 from patron.commerce.models import OrderLine
 from patron.core.models import User
+from patron.core.ordering import both_ways
 from patron.customers.models import Customer
 from patron.customers.selectors import visible_customers
 from patron.feedback.selectors import latest_nps_class
 from patron.insights.models import CurrentScore
+
+# Sort keys of the segment list (``core.ordering``).
+SEGMENT_SORTS = {**both_ways("id"), **both_ways("name"), **both_ways("created_at"), **both_ways("updated_at")}
 
 
 def _start_of(day: date) -> datetime:

@@ -32,6 +32,9 @@ from patron.commerce.schemas import (
     product_data,
 )
 from patron.commerce.selectors import (
+    COST_SORTS,
+    ORDER_SORTS,
+    PRODUCT_SORTS,
     CostEventFilter,
     OrderFilter,
     ProductFilter,
@@ -89,7 +92,6 @@ def _null_not_allowed(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
 
 # ---------------------------------------------------------------- products
 
-PRODUCT_SORTS = {"id": "id", "name": "name", "sku": "sku", "list_price": "list_price", "updated_at": "updated_at"}
 
 
 class ProductFilters(Schema):
@@ -156,7 +158,6 @@ def update_product(request: HttpRequest, product_id: Id, body: ProductPatch):
 # ---------------------------------------------------------------- orders
 
 # Money sorts by the base-currency amount, comparable across currencies.
-ORDER_SORTS = {"id": "id", "ordered_at": "ordered_at", "revenue": "base_revenue", "created_at": "created_at"}
 
 
 class OrderFilters(Schema):
@@ -291,7 +292,6 @@ def update_order(request: HttpRequest, order_id: Id, body: OrderPatch):
 
 # ---------------------------------------------------------------- cost events
 
-COST_SORTS = {"id": "id", "occurred_at": "occurred_at", "amount": "base_amount", "created_at": "created_at"}
 
 
 class CostEventFilters(Schema):

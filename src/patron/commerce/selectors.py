@@ -11,7 +11,7 @@ from django.db.models import F, Q, QuerySet
 from patron.commerce.models import CostEvent, Order, Product
 from patron.core.dates import day_after, day_start
 from patron.core.models import User
-from patron.core.ordering import ordered
+from patron.core.ordering import both_ways, ordered
 from patron.customers.selectors import of_visible_customers
 
 
@@ -19,20 +19,20 @@ def visible_orders(user: User) -> QuerySet[Order]:
     return of_visible_customers(Order.objects.all(), user)
 
 
-# Sort keys of the order list -> ordering; the list adds "id" to make the order total.
+# Sort keys of the order, product and cost lists, their pages' and the API's (``core.ordering``).
+# Money sorts by the base-currency amount, so records in different currencies compare (and the
+# index serves it).
 ORDER_SORTS = {
-    "-ordered_at": (F("ordered_at").desc(),),
-    "ordered_at": (F("ordered_at").asc(),),
-    # In the base currency, so orders in different currencies compare (and the index serves it).
-    "-revenue": (F("base_revenue").desc(),),
-    "revenue": (F("base_revenue").asc(),),
-    "customer": (F("customer__name").asc(),),
-    "-customer": (F("customer__name").desc(),),
-    "channel": (F("channel").asc(), F("ordered_at").desc()),
-    "-channel": (F("channel").desc(), F("ordered_at").desc()),
-    "external_id": (F("external_id").asc(nulls_last=True),),
-    "-external_id": (F("external_id").desc(nulls_last=True),),
+    **both_ways("ordered_at"),
+    **both_ways("revenue", "base_revenue"),
+    **both_ways("customer", "customer__name"),
+    **both_ways("channel", "channel", F("ordered_at").desc()),
+    **both_ways("external_id", nulls_last=True),
+    **both_ways("created_at"),
+    **both_ways("id"),
 }
+PRODUCT_SORTS = {**both_ways("name"), **both_ways("sku"), **both_ways("list_price"), **both_ways("updated_at"), **both_ways("id")}
+COST_SORTS = {**both_ways("occurred_at"), **both_ways("amount", "base_amount"), **both_ways("created_at"), **both_ways("id")}
 
 
 @dataclass(frozen=True)

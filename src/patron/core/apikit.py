@@ -25,6 +25,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Strin
 from patron.core.audit import audit_record
 from patron.core.dates import EARLIEST, LATEST, check_day, check_moment
 from patron.core.models import User
+from patron.core.ordering import Sorts, ordered, sort_keys
 from patron.core.roles import is_admin
 
 # Largest id PostgreSQL's bigint holds: larger numbers are refused as input, not sent to the database.
@@ -185,19 +186,18 @@ class ListParams(Schema):
     )
 
 
-def sorted_by(qs: QuerySet, sort: str | None, allowed: Mapping[str, str], default: str) -> QuerySet:
-    """Order ``qs`` by a public sort key (``name``, ``-profit_total``), refusing unknown keys."""
+def sorted_by(qs: QuerySet, sort: str | None, sorts: Sorts, default: str) -> QuerySet:
+    """Order ``qs`` by a public sort key (``name``, ``-profit_total``) of the list's sort table
+    (the one its page uses, ``core.ordering``), refusing unknown keys."""
     key = sort or default
-    field = allowed.get(key.lstrip("-"))
-    if field is None:
+    if key not in sorts:
         raise ApiError(
             422,
             "invalid_sort",
             _("Unknown sort %(sort)s; use one of: %(keys)s (prefix - for descending).")
-            % {"sort": key, "keys": ", ".join(sorted(allowed))},
+            % {"sort": key, "keys": ", ".join(sort_keys(sorts))},
         )
-    prefix = "-" if key.startswith("-") else ""
-    return qs.order_by(prefix + field, prefix + "pk")
+    return ordered(qs, sorts, key, default)
 
 
 def paginate(

@@ -54,6 +54,8 @@ from patron.customers.schemas import (
     customer_data,
 )
 from patron.customers.selectors import (
+    CONTACT_SORTS,
+    CUSTOMER_SORTS,
     ContactFilter,
     CustomerFilter,
     can_edit_customer,
@@ -73,19 +75,6 @@ from patron.customers.services import (
 router = Router(tags=["customers"])
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
-CUSTOMER_SORTS = {
-    "id": "id",
-    "name": "name",
-    "profit_total": "profit_total",
-    "revenue_total": "revenue_total",
-    "order_count": "order_count",
-    "last_order_at": "last_order_at",
-    "first_order_at": "first_order_at",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-}
-
 
 class CustomerFilters(Schema):
     q: str | None = Field(None, max_length=100, description="Name (or its pinyin), email or phone contains this.")
@@ -224,7 +213,6 @@ def update_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch):
 
 # ---------------------------------------------------------------- contacts
 
-CONTACT_SORTS = {"id": "id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 
 
 class ContactFilters(Schema):

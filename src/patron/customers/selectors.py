@@ -14,6 +14,7 @@ from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from patron.core.models import Branch, User
+from patron.core.ordering import both_ways
 from patron.core.roles import is_manager, is_read_only, sees_all_customers
 from patron.customers.models import Contact, Customer
 from patron.customers.search import by_name_of_matches, customer_match
@@ -88,32 +89,32 @@ def search_key(name: str) -> str:
     return f"{' '.join(syllables)} {''.join(syllables)} {initials}".lower()
 
 
-# Sort keys the customer list accepts -> ordering (scores live in the insights app's CurrentScore,
-# reached through the one-to-one ``score``; customers not scored yet sort last).
+# Sort keys of the customer list, its page's and the API's (``core.ordering``). Scores live in the
+# insights app's CurrentScore, reached through the one-to-one ``score``; customers not scored yet
+# sort last. The API's older field-named keys (``profit_total``, ...) stay as aliases.
 CUSTOMER_SORTS = {
-    "name": (F("name").asc(),),
-    "-name": (F("name").desc(),),
-    "owner": (F("owner__username").asc(nulls_last=True), F("name").asc()),
-    "-owner": (F("owner__username").desc(nulls_last=True), F("name").asc()),
-    "revenue": (F("revenue_total").asc(),),
-    "last_order": (F("last_order_at").asc(nulls_last=True),),
-    "orders": (F("order_count").asc(),),
-    "clv": (F("score__clv").asc(nulls_last=True),),
-    "churn": (F("score__churn_risk").asc(nulls_last=True),),
-    "value_class": (F("score__value_class").asc(nulls_last=True), F("profit_total").desc()),
-    "-value_class": (F("score__value_class").desc(nulls_last=True), F("profit_total").desc()),
-    "-profit": (F("profit_total").desc(),),
-    "profit": (F("profit_total").asc(),),
-    "-revenue": (F("revenue_total").desc(),),
-    "-last_order": (F("last_order_at").desc(nulls_last=True),),
-    "-orders": (F("order_count").desc(),),
-    "-clv": (F("score__clv").desc(nulls_last=True),),
-    "-churn": (F("score__churn_risk").desc(nulls_last=True),),
-    "p_alive": (F("score__p_alive").asc(nulls_last=True),),
-    "-p_alive": (F("score__p_alive").desc(nulls_last=True),),
-    "-move_down": (F("score__move_down_prob").desc(nulls_last=True),),
-    "-gap": (F("score__value_gap").desc(nulls_last=True),),
+    **both_ways("name"),
+    **both_ways("owner", "owner__username", F("name").asc(), nulls_last=True),
+    **both_ways("revenue", "revenue_total"),
+    **both_ways("profit", "profit_total"),
+    **both_ways("orders", "order_count"),
+    **both_ways("last_order", "last_order_at", nulls_last=True),
+    **both_ways("clv", "score__clv", nulls_last=True),
+    **both_ways("churn", "score__churn_risk", nulls_last=True),
+    **both_ways("p_alive", "score__p_alive", nulls_last=True),
+    **both_ways("value_class", "score__value_class", F("profit_total").desc(), nulls_last=True),
+    **both_ways("move_down", "score__move_down_prob", nulls_last=True),
+    **both_ways("gap", "score__value_gap", nulls_last=True),
+    **both_ways("id"),
+    **both_ways("profit_total"),
+    **both_ways("revenue_total"),
+    **both_ways("order_count"),
+    **both_ways("last_order_at", nulls_last=True),
+    **both_ways("first_order_at", nulls_last=True),
+    **both_ways("created_at"),
+    **both_ways("updated_at"),
 }
+CONTACT_SORTS = {**both_ways("id"), **both_ways("name"), **both_ways("created_at"), **both_ways("updated_at")}
 
 
 COHORT = re.compile(r"(\d{4})Q([1-4])")

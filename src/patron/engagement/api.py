@@ -46,6 +46,8 @@ from patron.engagement.schemas import (
     task_data,
 )
 from patron.engagement.selectors import (
+    INTERACTION_SORTS,
+    TASK_SORTS,
     InteractionFilter,
     TaskFilter,
     filter_interactions,
@@ -77,7 +79,6 @@ def _user_named(username: str | None) -> User | None:
 
 # ---------------------------------------------------------------- interactions
 
-INTERACTION_SORTS = {"id": "id", "occurred_at": "occurred_at", "created_at": "created_at"}
 
 
 class InteractionFilters(Schema):
@@ -185,7 +186,6 @@ def update_interaction(request: HttpRequest, interaction_id: Id, body: Interacti
 
 # ---------------------------------------------------------------- tasks
 
-TASK_SORTS = {"id": "id", "due_at": "due_at", "created_at": "created_at", "updated_at": "updated_at"}
 
 
 class TaskFilters(Schema):

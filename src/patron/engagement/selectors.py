@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 
 from patron.core.dates import day_after, day_start
 from patron.core.models import User
-from patron.core.ordering import ordered
+from patron.core.ordering import both_ways, ordered
 from patron.customers.selectors import of_visible_customers
 from patron.engagement.models import Interaction, Task
 
@@ -19,18 +19,17 @@ def visible_tasks(user: User) -> QuerySet[Task]:
     return of_visible_customers(Task.objects.all(), user)
 
 
+# Sort keys of the task and interaction lists, their pages' and the API's (``core.ordering``).
 TASK_SORTS = {
-    "due_at": (F("due_at").asc(nulls_last=True),),
-    "-due_at": (F("due_at").desc(nulls_last=True),),
-    "-created_at": (F("created_at").desc(),),
-    "created_at": (F("created_at").asc(),),
-    "title": (F("title").asc(),),
-    "-title": (F("title").desc(),),
-    "customer": (F("customer__name").asc(),),
-    "-customer": (F("customer__name").desc(),),
-    "status": (F("status").asc(), F("due_at").asc(nulls_last=True)),
-    "-status": (F("status").desc(), F("due_at").asc(nulls_last=True)),
+    **both_ways("due_at", nulls_last=True),
+    **both_ways("created_at"),
+    **both_ways("updated_at"),
+    **both_ways("title"),
+    **both_ways("customer", "customer__name"),
+    **both_ways("status", "status", F("due_at").asc(nulls_last=True)),
+    **both_ways("id"),
 }
+INTERACTION_SORTS = {**both_ways("occurred_at"), **both_ways("created_at"), **both_ways("id")}
 
 
 @dataclass(frozen=True)
