@@ -23,6 +23,7 @@ from patron.campaigns.campaign_selectors import (
     campaign_members,
     campaigns,
     mailing_csv,
+    reaches_by,
     skipped_by_reason,
 )
 from patron.campaigns.campaign_services import (
@@ -58,6 +59,10 @@ class CampaignIn(InputSchema):
     name: str = Field(..., min_length=1, max_length=100)
     segment_id: Id
     channel: Channel
+    use_preferred_channel: bool = Field(
+        False, description="Reach each member on their preferred channel (learned from past contacts); "
+        "`channel` for those with no history."
+    )
     offer: str = Field("", max_length=200)
     offer_product_id: Id | None = Field(
         None, description="A cross-sell campaign's product (its segment: likely_to_buy that product)."
@@ -75,6 +80,7 @@ class CampaignPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=100)
     segment_id: Id | None = None
     channel: Channel | None = None
+    use_preferred_channel: bool | None = None
     offer: str | None = Field(None, max_length=200)
     offer_product_id: Id | None = None
     subject: str | None = Field(None, max_length=200)
@@ -95,6 +101,7 @@ class CampaignOut(OutputSchema):
     name: str
     segment_id: int | None
     channel: str
+    use_preferred_channel: bool
     offer: str
     offer_product_id: int | None
     subject: str
@@ -128,6 +135,7 @@ class LaunchOut(OutputSchema):
     control: int
     contacted: int
     skipped: dict[str, int] = Field(description="Treatment members not contacted, per reason.")
+    channels: dict[str, int] = Field(description="Treatment members contacted, per channel.")
 
 
 class MemberOut(OutputSchema):
@@ -161,6 +169,7 @@ class MemberParams(CampaignPageParams):
 def campaign_data(campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.pk, "name": campaign.name, "segment_id": campaign.segment_id, "channel": campaign.channel,
+        "use_preferred_channel": campaign.use_preferred_channel,
         "offer": campaign.offer, "offer_product_id": campaign.offer_product_id, "subject": campaign.subject, "message": campaign.message,
         "starts_on": campaign.starts_on.isoformat(), "ends_on": campaign.ends_on.isoformat(),
         "response_window_days": campaign.response_window_days, "control_share": campaign.control_share,
@@ -261,7 +270,7 @@ def launch_campaign(request: HttpRequest, campaign_id: Id, body: LaunchIn | None
         raise _conflict(exc) or exc from None
     return {
         "campaign_id": campaign.pk, "seed": campaign.seed, "treatment": result.treatment, "control": result.control,
-        "contacted": result.contacted, "skipped": result.skipped,
+        "contacted": result.contacted, "skipped": result.skipped, "channels": result.channels,
     }
 
 
@@ -284,7 +293,7 @@ def list_campaign_skipped(request: HttpRequest, campaign_id: Id, params: Query[C
 def list_campaign_calls(request: HttpRequest, campaign_id: Id, params: Query[CampaignPageParams]):
     """The treatment members to call among the customers you see (a rep: the ones they own)."""
     campaign = _campaign(campaign_id)
-    if campaign.channel != CampaignChannel.PHONE:
+    if not reaches_by(campaign, CampaignChannel.PHONE):
         raise ApiError(422, "not_phone", _("Only a phone campaign has a call list."))
 
     def render(rows: list[CampaignMember]) -> list[dict[str, Any]]:
@@ -309,7 +318,7 @@ def campaign_mailing_csv(request: HttpRequest, campaign_id: Id):
     user = user_of(request)
     _require_manager(user)
     campaign = _campaign(campaign_id)
-    if campaign.channel != CampaignChannel.MAIL:
+    if not reaches_by(campaign, CampaignChannel.MAIL):
         raise ApiError(422, "not_mail", _("Only a mail campaign has a mailing file."))
     return mailing_response(user, campaign)
 

@@ -16,6 +16,10 @@ class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.order_by("name", "pk"))
     channel = forms.ChoiceField(label=_("Channel"), choices=CampaignChannel.choices)
+    use_preferred_channel = forms.BooleanField(
+        label=_("Reach each customer on their preferred channel"), required=False,
+        help_text=_("Learned from their responses to past contacts; the channel above for those with no history."),
+    )
     offer = forms.CharField(label=_("Offer"), max_length=200, required=False)
     subject = forms.CharField(
         label=_("Email subject"), max_length=200, required=False, help_text=_("Email only; empty: the name.")

@@ -87,11 +87,19 @@ def campaign_members(
     return qs.order_by("pk")
 
 
+def reaches_by(campaign: Campaign, channel: str) -> bool:
+    """Whether members of ``campaign`` may be reached on ``channel``: its own channel, or any
+    channel when it uses each customer's preferred one."""
+    return campaign.channel == channel or campaign.use_preferred_channel
+
+
 def call_list(user: User, campaign: Campaign) -> QuerySet[CampaignMember]:
-    """A phone campaign's treatment members cleared for a call, among the customers ``user``
-    sees (a rep: the customers they own), with what the rep needs on the line."""
-    return campaign_members(user, campaign, group=CampaignGroup.TREATMENT).filter(contacted=True).select_related(
-        "customer"
+    """The treatment members to call (cleared for contact, reached by phone), among the
+    customers ``user`` sees (a rep: the customers they own), with what the rep needs on the line."""
+    return (
+        campaign_members(user, campaign, group=CampaignGroup.TREATMENT)
+        .filter(contacted=True, channel=CampaignChannel.PHONE)
+        .select_related("customer")
     )
 
 
@@ -112,10 +120,10 @@ def mailing_csv(user: User, campaign: Campaign) -> Iterator[str]:
 
     writer.writerow(MAILING_HEADER)
     yield "\ufeff" + flush()
-    if campaign.channel != CampaignChannel.MAIL:
+    if not reaches_by(campaign, CampaignChannel.MAIL):
         return
     rows = (
-        campaign_members(user, campaign, group=CampaignGroup.TREATMENT).filter(contacted=True)
+        campaign_members(user, campaign, group=CampaignGroup.TREATMENT).filter(contacted=True, channel=CampaignChannel.MAIL)
         .values_list("customer_id", "customer__name", "customer__address", "customer__city")
     )
     offer = csv_cell(campaign.offer)

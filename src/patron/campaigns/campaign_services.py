@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patron.campaigns.campaign_tasks import campaign_emails_send
+from patron.campaigns.channels import preferred_channel_for
 from patron.campaigns.models import (
     Campaign,
     CampaignChannel,
@@ -52,7 +53,7 @@ CAMPAIGN = str(ContactPurpose.CAMPAIGN.value)
 # The fields a draft's writer sets; ``name`` alone may change after the launch.
 EDITABLE = frozenset({
     "name", "segment_id", "channel", "offer", "offer_product_id", "subject", "message", "starts_on", "ends_on",
-    "response_window_days", "control_share", "cost",
+    "response_window_days", "control_share", "cost", "use_preferred_channel",
 })
 
 
@@ -105,6 +106,10 @@ def _clean(campaign: Campaign, values: Mapping[str, Any]) -> None:
             if value not in CampaignChannel.values:
                 raise _invalid("channel", _("The channel is one of: %(c)s.") % {"c": ", ".join(CampaignChannel.values)})
             campaign.channel = value
+        elif key == "use_preferred_channel":
+            if not isinstance(value, bool):
+                raise _invalid(key, _("This must be true or false."))
+            campaign.use_preferred_channel = value
         elif key in ("offer", "subject"):
             setattr(campaign, key, _text(value, key))
         elif key == "offer_product_id":
@@ -135,7 +140,7 @@ def _clean(campaign: Campaign, values: Mapping[str, Any]) -> None:
         raise _invalid("ends_on", _("The campaign ends on or after the day it starts."))
 
 
-_LOGGED = ["name", "segment_id", "channel", "offer", "offer_product_id", "starts_on", "ends_on", "response_window_days",
+_LOGGED = ["name", "segment_id", "channel", "use_preferred_channel", "offer", "offer_product_id", "starts_on", "ends_on", "response_window_days",
            "control_share", "cost", "subject", "status"]
 
 
@@ -212,6 +217,7 @@ class LaunchResult:
     control: int = 0
     contacted: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> members
+    channels: dict[str, int] = field(default_factory=dict)  # channel -> treatment members contacted on it
 
 
 @dataclass
@@ -305,11 +311,13 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         seed = seed if seed is not None else secrets.randbits(62)
         control = split_groups(members.strata, campaign.control_share, seed)
         channel = str(campaign.channel)
-        treated = ~control
-        refused = contact_refusals(
-            members.ids[treated], members.flags[treated], channel=channel, purpose=CAMPAIGN, now=now
-        )
-        result = _write_members(campaign, members, control, refused, channel=channel, now=now)
+        channels = _member_channels(campaign, members.ids)
+        refused: dict[int, str] = {}
+        for ch in np.unique(channels).tolist():
+            # Each channel's budget over the treatment members reached on it.
+            on = ~control & (channels == ch)
+            refused.update(contact_refusals(members.ids[on], members.flags[on], channel=ch, purpose=CAMPAIGN, now=now))
+        result = _write_members(campaign, members, control, refused, channels=channels, now=now)
         campaign.status = Campaign.Status.LAUNCHED
         campaign.seed = seed
         campaign.launched_at = now
@@ -318,16 +326,29 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         audit_bulk(
             "campaign.launch", object_type="campaignmember", ids=result.pop("ids"),
             details={"campaign_id": campaign.pk, "campaign_name": campaign.name, "seed": seed, "channel": channel,
+                     "use_preferred_channel": campaign.use_preferred_channel,
                      "treatment": result["treatment"], "control": result["control"],
-                     "contacted": result["contacted"], "skipped": result["skipped"]},
+                     "contacted": result["contacted"], "skipped": result["skipped"], "channels": result["channels"]},
         )
-        if channel == CampaignChannel.EMAIL and result["contacted"]:
+        if result["channels"].get(str(CampaignChannel.EMAIL.value)):
             campaign_emails_send.enqueue(campaign.pk)
     return LaunchResult(campaign=campaign, **result)
 
 
+def _member_channels(campaign: Campaign, ids: np.ndarray) -> np.ndarray:
+    """Each member's channel: the campaign's, or with ``use_preferred_channel`` each customer's
+    preferred one (``campaigns.channels``; the campaign's where a customer has no history). Control
+    members get theirs too, so the report can compare like with like per channel."""
+    out = np.full(len(ids), str(campaign.channel), dtype=object)
+    if campaign.use_preferred_channel:
+        chosen = preferred_channel_for(ids.tolist(), str(campaign.channel))
+        out[:] = [chosen[i] for i in ids.tolist()]
+    return out
+
+
 def _write_members(
-    campaign: Campaign, m: _Members, control: np.ndarray, refused: dict[int, str], *, channel: str, now: datetime
+    campaign: Campaign, m: _Members, control: np.ndarray, refused: dict[int, str], *, channels: np.ndarray,
+    now: datetime,
 ) -> dict[str, Any]:
     """The members and the contact log, built column by column and written in batches."""
     n = len(m.ids)
@@ -352,29 +373,40 @@ def _write_members(
         "contacted": contacted.tolist(),
         "skipped_reason": reasons.tolist(),
     }
-    constants: dict[str, Any] = {"campaign": campaign.pk, "channel": channel, "responded_at": None,
+    constants: dict[str, Any] = {"campaign": campaign.pk, "responded_at": None,
                                  "response_source": "", "revenue": 0, "margin": 0}
-    # Mail: the mailing file is the sending, so its members count as contacted at the launch;
-    # email is marked when the server takes the message, a call when the rep records it.
-    if channel == CampaignChannel.MAIL:
+    single = len(set(channels.tolist())) == 1
+    if single:
+        constants["channel"] = str(channels[0])
+    else:
+        columns["channel"] = channels.tolist()
+    mailed = contacted & (channels == str(CampaignChannel.MAIL.value))
+    if mailed.any():
         reached_at = np.full(n, None, dtype=object)
-        reached_at[contacted] = now
+        reached_at[mailed] = now
         columns["contacted_at"] = reached_at.tolist()
     else:
         constants["contacted_at"] = None
     logged = m.ids[contacted].tolist()
+    logged_channels = channels[contacted].tolist()
     for start in range(0, n, BATCH):
         parts = [values[start : start + BATCH] for values in columns.values()]
         bulk.insert(CampaignMember, list(columns), list(zip(*parts, strict=True)), constants=constants)
-    log_constants = {"contact": None, "channel": channel, "purpose": CAMPAIGN, "ref": f"campaign:{campaign.pk}",
-                     "contacted_at": now}
+    log_constants = {"contact": None, "purpose": CAMPAIGN, "ref": f"campaign:{campaign.pk}", "contacted_at": now}
+    if single:
+        log_constants["channel"] = str(channels[0])
     for start in range(0, len(logged), BATCH):
-        rows = [(pk,) for pk in logged[start : start + BATCH]]
-        bulk.insert(ContactLog, ["customer"], rows, constants=log_constants)
+        if single:
+            rows: list[tuple[Any, ...]] = [(pk,) for pk in logged[start : start + BATCH]]
+        else:
+            rows = list(zip(logged[start : start + BATCH], logged_channels[start : start + BATCH], strict=True))
+        bulk.insert(ContactLog, ["customer"] if single else ["customer", "channel"], rows, constants=log_constants)
     labels, counts = np.unique(reasons[reasons != ""].astype(str), return_counts=True)
+    reached, per_channel = np.unique(np.array(logged_channels, dtype=str), return_counts=True)
     n_control = int(control.sum())
     return {"ids": member_ids, "treatment": n - n_control, "control": n_control, "contacted": len(logged),
-            "skipped": {str(k): int(v) for k, v in zip(labels, counts, strict=True)}}
+            "skipped": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
+            "channels": {str(k): int(v) for k, v in zip(reached, per_channel, strict=True)}}
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:

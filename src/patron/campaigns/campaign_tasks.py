@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_tasks import task
 
-from patron.campaigns.models import Campaign, CampaignGroup, CampaignMember
+from patron.campaigns.models import Campaign, CampaignChannel, CampaignGroup, CampaignMember
 from patron.core.mail import hands_over
 from patron.customers import consent
 from patron.feedback import links
@@ -81,7 +81,7 @@ def _pending(campaign_id: int, after: int) -> list[CampaignMember]:
     return list(
         CampaignMember.objects.filter(
             campaign_id=campaign_id, pk__gt=after, group=CampaignGroup.TREATMENT, contacted=True,
-            contacted_at__isnull=True,
+            channel=CampaignChannel.EMAIL, contacted_at__isnull=True,
         ).select_related("customer").order_by("pk")[:SEND_BATCH]
     )
 

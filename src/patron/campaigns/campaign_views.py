@@ -23,6 +23,7 @@ from patron.campaigns.campaign_selectors import (
     campaign_members,
     campaigns,
     member_counts,
+    reaches_by,
     skip_label,
     skipped_by_reason,
 )
@@ -184,7 +185,7 @@ def campaign_calls(request: HttpRequest, pk: int) -> HttpResponse:
     reader sees (a rep: the ones they own)."""
     user = _user(request)
     campaign = _campaign(pk)
-    if campaign.channel != CampaignChannel.PHONE:
+    if not reaches_by(campaign, CampaignChannel.PHONE):
         raise Http404(_("Only a phone campaign has a call list."))
     page = Paginator(call_list(user, campaign), PAGE).get_page(_page_number(request))
     labels = dict(ValueClass.choices)
@@ -203,7 +204,7 @@ def campaign_called(request: HttpRequest, pk: int, member: int) -> HttpResponse:
     campaign = _campaign(pk)
     if not changes_customers(user):
         raise PermissionDenied(_("Your role reads customers but records no calls."))
-    found = call_list(user, campaign).filter(pk=member).first() if campaign.channel == CampaignChannel.PHONE else None
+    found = call_list(user, campaign).filter(pk=member).first()
     if found is None:
         raise Http404(_("Not found."))
     campaign_member_mark_called(member=found, user=user)
@@ -216,6 +217,6 @@ def campaign_mailing(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     user = _user(request)
     _require_manager(user)
     campaign = _campaign(pk)
-    if campaign.channel != CampaignChannel.MAIL:
+    if not reaches_by(campaign, CampaignChannel.MAIL):
         raise Http404(_("Only a mail campaign has a mailing file."))
     return mailing_response(user, campaign)
