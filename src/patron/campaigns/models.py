@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patron.core.models import TimeStampedModel
 
@@ -139,7 +140,7 @@ class CampaignMember(models.Model):
     p_alive = models.FloatField(_("P(alive) at launch"), null=True, blank=True)
     rfm_segment = models.CharField(_("RFM segment at launch"), max_length=30, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=CampaignChannel.choices)
-    contacted = models.BooleanField(_("contacted"), default=False)
+    contacted = models.BooleanField(pgettext_lazy("a campaign member was", "contacted"), default=False)
     contacted_at = models.DateTimeField(_("contacted at"), null=True, blank=True)
     skipped_reason = models.CharField(_("skipped because"), max_length=20, blank=True)
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
