@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from patron.campaigns.campaign_selectors import campaign_counts, member_counts, skipped_by_reason
 from patron.campaigns.campaign_services import (
     campaign_create,
     campaign_delete,
@@ -225,3 +226,26 @@ def test_audit_one_entry_per_launch_and_one_per_change(everyone, root):
     member_ids = sorted(CampaignMember.objects.filter(campaign=campaign).values_list("pk", flat=True))
     assert launch.changes["count"] == 10 and launch.changes["ids"] == [[member_ids[0], member_ids[-1]]]
     assert launch.changes["campaign_id"] == campaign.pk and launch.changes["seed"] == 9
+
+
+def test_the_launch_stores_its_counts_and_the_pages_read_them(everyone, root):
+    _book()
+    ContactRule.objects.create(name="One a month", purpose="campaign", channel="email", max_contacts=0, window_days=30)
+    result = campaign_launch(campaign=campaign_create(values=_values(everyone), created_by=root), user=root, seed=5)
+    campaign = Campaign.objects.get(pk=result.campaign.pk)
+    stored = campaign.launch_counts
+    assert stored == {"members": 100, "treatment": result.treatment, "control": result.control,
+                      "contacted": 0, "skipped": {"budget": result.treatment}, "channels": {}}
+    # The same figures as counting the members.
+    members = CampaignMember.objects.filter(campaign=campaign)
+    assert (members.count(), members.filter(group="control").count()) == (100, result.control)
+    assert campaign_counts(campaign).skipped == members.exclude(skipped_reason="").count()
+    # Read from the campaign, not counted again (changed behind the selectors' back).
+    Campaign.objects.filter(pk=campaign.pk).update(launch_counts={**stored, "members": 101})
+    campaign.refresh_from_db()
+    assert campaign_counts(campaign).members == 101 and member_counts([campaign]) == {campaign.pk: 101}
+    assert skipped_by_reason(campaign) == {"budget": result.treatment}
+    # Without stored counts (a campaign written by the generator), the members are counted.
+    Campaign.objects.filter(pk=campaign.pk).update(launch_counts={})
+    campaign.refresh_from_db()
+    assert campaign_counts(campaign).members == 100 and member_counts([campaign]) == {campaign.pk: 100}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from patron.campaigns.models import Segment
-from patron.campaigns.services import segment_create
+from patron.campaigns.segment_tasks import segment_figures_refresh
+from patron.campaigns.services import segment_create, segment_update, segments_figures_refresh_due
 from patron.core.models import AuditEntry
 from tests.campaigns.conftest import scored
 from tests.factories import make_customer
@@ -40,6 +43,34 @@ def test_list_shows_counts_for_the_viewer(client, vip, maya, alice):
     page = client.get(reverse("segment-list")).content.decode()
     assert re.search(r'data-testid="segment-count">1<', page)
     assert reverse("segment-new") not in page  # a rep uses segments, does not build them
+
+
+def test_the_list_reads_the_workers_figures_for_a_reader_who_sees_everyone(client, vip, maya, alice):
+    assert segments_figures_refresh_due() == [vip.pk]  # never counted
+    vip.refresh_from_db()
+    assert (vip.book_count, vip.book_value) == (2, 1400.0)
+    assert segments_figures_refresh_due() == []  # fresh: nothing to do
+    # Stored figures are what the list shows (proved by changing them behind its back).
+    Segment.objects.filter(pk=vip.pk).update(book_count=7)
+    client.force_login(maya)
+    page = client.get(reverse("segment-list")).content.decode()
+    assert re.search(r'data-testid="segment-count">7<', page)
+    assert 'data-testid="segment-counted-at"' in page
+    # A rep never sees the whole book's figure: counted now, within her customers.
+    client.force_login(alice)
+    page = client.get(reverse("segment-list")).content.decode()
+    assert re.search(r'data-testid="segment-count">1<', page) and "segment-counted-at" not in page
+    # A changed definition is counted live until the worker counts it again.
+    segment_update(segment=vip, changes={"filter": {}})
+    client.force_login(maya)
+    page = client.get(reverse("segment-list")).content.decode()
+    assert re.search(r'data-testid="segment-count">3<', page) and "segment-counted-at" not in page
+    assert segment_figures_refresh.call("test") == [vip.pk]
+    vip.refresh_from_db()
+    assert vip.book_count == 3
+    # Stale after FIGURES_MAX_AGE: the worker counts it again.
+    later = timezone.now() + timedelta(minutes=16)
+    assert segments_figures_refresh_due(now=later) == [vip.pk]
 
 
 def test_navigation_lists_segments(client, alice):

@@ -322,7 +322,12 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         campaign.seed = seed
         campaign.launched_at = now
         campaign.launched_by = user
-        campaign.save(update_fields=["status", "seed", "launched_at", "launched_by", "updated_at"])
+        campaign.launch_counts = {
+            "members": result["treatment"] + result["control"], "treatment": result["treatment"],
+            "control": result["control"], "contacted": result["contacted"], "skipped": result["skipped"],
+            "channels": result["channels"],
+        }
+        campaign.save(update_fields=["status", "seed", "launched_at", "launched_by", "launch_counts", "updated_at"])
         audit_bulk(
             "campaign.launch", object_type="campaignmember", ids=result.pop("ids"),
             details={"campaign_id": campaign.pk, "campaign_name": campaign.name, "seed": seed, "channel": channel,

@@ -65,7 +65,7 @@ def _campaign(pk: int) -> Campaign:
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(campaigns(), PAGE).get_page(_page_number(request))
-    counts = member_counts([c.pk for c in page.object_list])
+    counts = member_counts(list(page.object_list))
     rows = [(c, counts.get(c.pk, 0)) for c in page.object_list]
     return render(
         request, "campaigns/campaigns.html",

@@ -28,6 +28,11 @@ class Segment(TimeStampedModel):
         related_name="+",
         verbose_name=_("created by"),
     )
+    # The segment over the whole book, counted by the worker (``segment_figures_refresh``) so the
+    # segment list reads figures instead of counting every segment on every view.
+    book_count = models.PositiveIntegerField(_("customers in the whole book"), null=True, blank=True)
+    book_value = models.FloatField(_("predicted value in the whole book"), null=True, blank=True)
+    counted_at = models.DateTimeField(_("counted"), null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -88,6 +93,9 @@ class Campaign(TimeStampedModel):
         verbose_name=_("launched by"),
     )
     # The report's figures as of ``report_at`` (``campaigns.results``): pages read these.
+    # The members' counts, fixed at the launch (members, treatment, control, contacted, skipped per
+    # reason, contacted per channel), so the campaign's pages do not count a million members.
+    launch_counts = models.JSONField(_("counts at launch"), default=dict, blank=True)
     report = models.JSONField(_("report"), default=dict, blank=True)
     report_at = models.DateTimeField(_("report computed"), null=True, blank=True)
 

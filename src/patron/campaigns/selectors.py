@@ -3,7 +3,7 @@ evaluated with the visibility rule of whoever uses it, never of whoever saved it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -19,7 +19,7 @@ from patron.commerce.models import OrderLine
 from patron.core.models import User
 from patron.core.ordering import both_ways
 from patron.customers.models import Customer
-from patron.customers.selectors import visible_customers
+from patron.customers.selectors import customer_scope, visible_customers
 from patron.feedback.selectors import latest_nps_class
 from patron.insights.models import CurrentScore
 
@@ -104,12 +104,38 @@ def segment_customers(user: User, filter: Mapping[str, Any]) -> QuerySet[Custome
 class SegmentSummary:
     count: int
     total_predicted_value: float  # sum of the members' CLV (members not scored yet add nothing)
+    as_of: datetime | None = None  # when read from the worker's stored figures; None: counted now
+
+
+def _summary(qs: QuerySet[Customer]) -> SegmentSummary:
+    row = qs.aggregate(n=Count("pk"), value=Sum("score__clv"))
+    return SegmentSummary(count=int(row["n"] or 0), total_predicted_value=float(row["value"] or 0.0))
 
 
 def segment_summary(user: User, filter: Mapping[str, Any]) -> SegmentSummary:
     """How many customers ``user`` sees in the segment and their predicted value, in one query."""
-    row = segment_customers(user, filter).aggregate(n=Count("pk"), value=Sum("score__clv"))
-    return SegmentSummary(count=int(row["n"] or 0), total_predicted_value=float(row["value"] or 0.0))
+    return _summary(segment_customers(user, filter))
+
+
+def book_summary(filter: Mapping[str, Any]) -> SegmentSummary:
+    """The segment over every customer: what the worker stores (``segment_figures_refresh``)."""
+    return _summary(_apply(Customer.objects.all(), parsed_filter(filter)))
+
+
+def segment_summaries(user: User, listed: Iterable[Segment]) -> list[SegmentSummary]:
+    """Each segment's figures as ``user`` sees them, for the segment list. A reader who sees every
+    customer gets the stored whole-book figures when they were counted after the segment last
+    changed; anyone else (or a segment not counted since its change) is counted now, within the
+    reader's visibility."""
+    everyone = customer_scope(user) is None
+    out = []
+    for s in listed:
+        stored = everyone and s.counted_at is not None and s.counted_at >= s.updated_at and s.book_count is not None
+        out.append(
+            SegmentSummary(s.book_count or 0, s.book_value or 0.0, s.counted_at) if stored
+            else segment_summary(user, s.filter)
+        )
+    return out
 
 
 def segments() -> QuerySet[Segment]:

@@ -17,7 +17,13 @@ from django.views.decorators.http import require_POST
 
 from patron.campaigns.forms import SegmentFilterForm, SegmentForm, initial_from
 from patron.campaigns.models import Segment
-from patron.campaigns.selectors import SegmentSummary, segment_customers, segment_summary, segments
+from patron.campaigns.selectors import (
+    SegmentSummary,
+    segment_customers,
+    segment_summaries,
+    segment_summary,
+    segments,
+)
 from patron.campaigns.services import segment_create, segment_delete, segment_update
 from patron.core.models import User
 from patron.core.roles import can_edit_segments
@@ -43,7 +49,8 @@ def _page_number(request: HttpRequest) -> int:
 def segment_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     page = Paginator(segments(), PAGE).get_page(_page_number(request))
-    rows = [(segment, segment_summary(user, segment.filter)) for segment in page.object_list]
+    listed = list(page.object_list)
+    rows = list(zip(listed, segment_summaries(user, listed), strict=True))
     return render(
         request, "campaigns/segments.html", {"rows": rows, "page": page, "can_edit": can_edit_segments(user)}
     )
