@@ -123,7 +123,7 @@ def test_members_page_and_filter_within_the_callers_visibility(book, as_maya, as
     as_maya.post(f"/campaigns/{campaign_id}/launch", {"seed": 4})
     everyone = as_maya.get(f"/campaigns/{campaign_id}/members", limit=2).json()
     assert everyone["count"] == 3 and len(everyone["items"]) == 2 and everyone["next"]
-    assert set(everyone["items"][0]) == {"customer_id", "group", "contacted", "skipped_reason"}
+    assert {"customer_id", "group", "contacted", "skipped_reason"} <= set(everyone["items"][0])  # the documented fields (and the scores at launch)
     mine = as_alice.get(f"/campaigns/{campaign_id}/members").json()
     assert {m["customer_id"] for m in mine["items"]} == {book["ash"].pk, book["cork"].pk}
     control = as_maya.get(f"/campaigns/{campaign_id}/members", group="control").json()

@@ -353,6 +353,7 @@ WEB: dict[str, list[Check]] = {
         Check(method="POST", ok=ok(302), roles=EDITORS, params={"pk": "shared:phone_campaign"}, record="campaign_member"),
     ],
     "campaign-mailing": [Check(roles=CAMPAIGN_MANAGERS, params={"pk": "shared:mail_campaign"}, lists=True)],
+    "campaign-members-csv": [Check(params={"pk": "shared:phone_campaign"}, lists=True)],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -526,6 +527,7 @@ API: dict[str, list[Check]] = {
     ],
     "GET /api/v1/campaigns/{campaign_id}/members": [
         Check(params={"campaign_id": "shared:phone_campaign"}, query="?limit=100", lists=True),
+        Check(params={"campaign_id": "shared:phone_campaign"}, query="?format=csv", lists=True, note="the members' CSV"),
     ],
     "GET /api/v1/campaigns/{campaign_id}/skipped": [Check(params={"campaign_id": "shared:phone_campaign"})],
     "GET /api/v1/campaigns/{campaign_id}/call-list": [

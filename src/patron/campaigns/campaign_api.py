@@ -8,6 +8,7 @@ managers, marketers); the writes go through ``campaigns.campaign_services``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from patron.campaigns.campaign_selectors import (
     campaign_members,
     campaigns,
     mailing_csv,
+    members_csv,
     reaches_by,
     skipped_by_reason,
 )
@@ -46,6 +48,7 @@ from patron.core.apikit import (
     not_found,
     paginate,
 )
+from patron.core.audit import audit_record
 from patron.core.models import User
 from patron.core.roles import can_manage_campaigns, user_of
 
@@ -143,6 +146,16 @@ class MemberOut(OutputSchema):
     group: str
     contacted: bool
     skipped_reason: str
+    channel: str
+    value_class: str = Field(description="At the launch, as are clv, churn_risk, p_alive and rfm_segment.")
+    clv: float | None
+    churn_risk: float | None
+    p_alive: float | None
+    rfm_segment: str
+    contacted_at: datetime | None
+    responded_at: datetime | None
+    revenue: Decimal = Field(description="In the response window, base currency; so is margin.")
+    margin: Decimal
 
 
 class CallOut(OutputSchema):
@@ -164,6 +177,7 @@ class CampaignPageParams(Schema):
 class MemberParams(CampaignPageParams):
     group: Literal["treatment", "control"] | None = None
     skipped: bool | None = Field(None, description="true: only the skipped; false: only the others.")
+    format: Literal["json", "csv"] = Field("json", description="csv streams every matching member (not one page).")
 
 
 def campaign_data(campaign: Campaign) -> dict[str, Any]:
@@ -202,7 +216,10 @@ def _require_manager(user: User) -> None:
 
 def _member_data(rows: list[CampaignMember]) -> list[dict[str, Any]]:
     return [
-        {"customer_id": m.customer_id, "group": m.group, "contacted": m.contacted, "skipped_reason": m.skipped_reason}
+        {"customer_id": m.customer_id, "group": m.group, "contacted": m.contacted, "skipped_reason": m.skipped_reason,
+         "channel": m.channel, "value_class": m.value_class, "clv": m.clv, "churn_risk": m.churn_risk,
+         "p_alive": m.p_alive, "rfm_segment": m.rfm_segment, "contacted_at": m.contacted_at,
+         "responded_at": m.responded_at, "revenue": m.revenue, "margin": m.margin}
         for m in rows
     ]
 
@@ -276,8 +293,14 @@ def launch_campaign(request: HttpRequest, campaign_id: Id, body: LaunchIn | None
 
 @router.get("/campaigns/{campaign_id}/members", response={200: Page[MemberOut], **ERRORS}, summary="List a campaign's members")
 def list_campaign_members(request: HttpRequest, campaign_id: Id, params: Query[MemberParams]):
-    """The members among the customers you see, in the order they were frozen."""
-    qs = campaign_members(user_of(request), _campaign(campaign_id), group=params.group, skipped=params.skipped)
+    """The members among the customers you see, in the order they were frozen, with the scores
+    each had at the launch; `format=csv` streams them all (formula-safe cells)."""
+    user, campaign = user_of(request), _campaign(campaign_id)
+    if params.format == "csv":
+        audit_record("export.api", object_type="campaignmember", changes={"format": "csv", "campaign_id": campaign.pk})
+        return csv_response(members_csv(user, campaign, group=params.group, skipped=params.skipped),
+                            f"campaign-{campaign.pk}-members.csv")
+    qs = campaign_members(user, campaign, group=params.group, skipped=params.skipped)
     return paginate(request, qs, params, _member_data)  # type: ignore[arg-type]
 
 
@@ -323,7 +346,13 @@ def campaign_mailing_csv(request: HttpRequest, campaign_id: Id):
     return mailing_response(user, campaign)
 
 
-def mailing_response(user: User, campaign: Campaign) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(mailing_csv(user, campaign), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-mailing.csv"'
+def csv_response(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def mailing_response(user: User, campaign: Campaign) -> StreamingHttpResponse:
+    """The mailing file, for the page and the API alike; the export is audit-logged (names and addresses)."""
+    audit_record("export.mailing", object_type="campaignmember", changes={"format": "csv", "campaign_id": campaign.pk})
+    return csv_response(mailing_csv(user, campaign), f"campaign-{campaign.pk}-mailing.csv")

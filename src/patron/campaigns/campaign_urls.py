@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/calls/", views.campaign_calls, name="campaign-calls"),
     path("<int:pk>/calls/<int:member>/called/", views.campaign_called, name="campaign-called"),
     path("<int:pk>/mailing.csv", views.campaign_mailing, name="campaign-mailing"),
+    path("<int:pk>/members.csv", views.campaign_members_download, name="campaign-members-csv"),
 ]

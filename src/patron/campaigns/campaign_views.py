@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from patron.campaigns.campaign_api import mailing_response
+from patron.campaigns.campaign_api import csv_response, mailing_response
 from patron.campaigns.campaign_forms import CampaignForm, initial_of
 from patron.campaigns.campaign_selectors import (
     call_list,
@@ -23,6 +23,7 @@ from patron.campaigns.campaign_selectors import (
     campaign_members,
     campaigns,
     member_counts,
+    members_csv,
     reaches_by,
     skip_label,
     skipped_by_reason,
@@ -36,6 +37,7 @@ from patron.campaigns.campaign_services import (
 )
 from patron.campaigns.models import Campaign, CampaignChannel
 from patron.campaigns.selectors import segment_summary
+from patron.core.audit import audit_record
 from patron.core.models import User
 from patron.core.roles import can_manage_campaigns
 from patron.customers.selectors import changes_customers
@@ -220,3 +222,12 @@ def campaign_mailing(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     if not reaches_by(campaign, CampaignChannel.MAIL):
         raise Http404(_("Only a mail campaign has a mailing file."))
     return mailing_response(user, campaign)
+
+
+@login_required
+def campaign_members_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Every member the reader sees, with the scores frozen at the launch, as CSV."""
+    user = _user(request)
+    campaign = _campaign(pk)
+    audit_record("export.list", object_type="campaignmember", changes={"format": "csv", "campaign_id": campaign.pk})
+    return csv_response(members_csv(user, campaign), f"campaign-{campaign.pk}-members.csv")
