@@ -11,6 +11,7 @@ columns (numpy arrays and tuples), never as model instances.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -313,7 +314,7 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         channel = str(campaign.channel)
         channels = _member_channels(campaign, members.ids)
         refused: dict[int, str] = {}
-        for ch in np.unique(channels).tolist():
+        for ch in sorted(set(channels.tolist())):
             # Each channel's budget over the treatment members reached on it.
             on = ~control & (channels == ch)
             refused.update(contact_refusals(members.ids[on], members.flags[on], channel=ch, purpose=CAMPAIGN, now=now))
@@ -407,11 +408,10 @@ def _write_members(
             rows = list(zip(logged[start : start + BATCH], logged_channels[start : start + BATCH], strict=True))
         bulk.insert(ContactLog, ["customer"] if single else ["customer", "channel"], rows, constants=log_constants)
     labels, counts = np.unique(reasons[reasons != ""].astype(str), return_counts=True)
-    reached, per_channel = np.unique(np.array(logged_channels, dtype=str), return_counts=True)
     n_control = int(control.sum())
     return {"ids": member_ids, "treatment": n - n_control, "control": n_control, "contacted": len(logged),
             "skipped": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
-            "channels": {str(k): int(v) for k, v in zip(reached, per_channel, strict=True)}}
+            "channels": dict(sorted(Counter(logged_channels).items()))}
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:
