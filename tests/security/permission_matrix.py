@@ -217,6 +217,7 @@ WEB: dict[str, list[Check]] = {
     "customer-add-task": [
         Check(method="POST", ok=ok(302), roles=EDITORS, record="customer", data=lambda b, r: {"title": "Call again"}),
     ],
+    "task-status": [Check(method="POST", ok=ok(302), roles=EDITORS, record="task", data=lambda b, r: {"status": "done"})],
     "import-index": [Check(), Check(method="POST", ok=ok(302), roles=EDITORS, data=_upload, note="upload a file")],
     "import-job": [Check(record="import_job"), Check(record="import_job", headers=HTMX, note="the progress fragment")],
     "import-map": [Check(record="import_job")],

@@ -12,17 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from django.db.models import F, Model, QuerySet
+from django.db.models import Expression, F, Model, QuerySet
 
 M = TypeVar("M", bound=Model)
 Sorts = Mapping[str, tuple[Any, ...]]
 
 
-def both_ways(key: str, field: str | None = None, *then: Any, nulls_last: bool = False) -> dict[str, tuple[Any, ...]]:
-    """``key`` and ``-key`` ordering by ``field`` (default: the key), then by ``then``'s fixed
-    tie-breakers. ``nulls_last`` for a nullable field: its empties last in both directions (only
-    there, so PostgreSQL keeps using a plain index for the others)."""
-    expression = F(field or key)
+def both_ways(
+    key: str, field: str | Expression | None = None, *then: Any, nulls_last: bool = False
+) -> dict[str, tuple[Any, ...]]:
+    """``key`` and ``-key`` ordering by ``field`` (a field path or an expression; default: the
+    key), then by ``then``'s fixed tie-breakers. ``nulls_last`` for a nullable field: its empties
+    last in both directions (only there, so PostgreSQL keeps using a plain index for the others)."""
+    expression = field if isinstance(field, Expression) else F(field or key)
     extra = {"nulls_last": True} if nulls_last else {}
     return {key: (expression.asc(**extra), *then), f"-{key}": (expression.desc(**extra), *then)}
 

@@ -235,6 +235,7 @@ def create_task(request: HttpRequest, body: TaskIn):
         assignee=_user_named(body.assignee),
         due_at=body.due_at,
         notes=body.notes,
+        priority=body.priority,
         external_id=body.external_id,
     )
     return Status(201, task_data(_task(user, task.pk)))
@@ -248,7 +249,7 @@ def update_task(request: HttpRequest, task_id: Id, body: TaskPatch):
     if not can_edit_customer(user, task.customer):
         raise forbidden(_("You can read this customer but not change it."))
     changes = Changes.of(body).values
-    for name in ("title", "status"):
+    for name in ("title", "status", "priority"):
         if name in changes and changes[name] is None:
             raise ApiError(422, "invalid", _("%(field)s cannot be null.") % {"field": name})
     if "notes" in changes and changes["notes"] is None:

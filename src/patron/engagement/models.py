@@ -53,6 +53,11 @@ class Task(TimeStampedModel):
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Priority(models.TextChoices):
+        HIGH = "high", _("High")
+        NORMAL = "normal", _("Normal")
+        LOW = "low", _("Low")
+
     external_id = ExternalIdField()
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("customer"))
     assignee = models.ForeignKey(
@@ -67,6 +72,7 @@ class Task(TimeStampedModel):
     notes = models.TextField(_("notes"), blank=True)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     class Meta:

@@ -24,6 +24,7 @@ from patron.engagement.models import Interaction, Task
 
 # Inline in the OpenAPI document (Django names several enums "Status").
 TaskStatus = Annotated[Task.Status, WithJsonSchema({"type": "string", "enum": Task.Status.values})]
+TaskPriority = Annotated[Task.Priority, WithJsonSchema({"type": "string", "enum": Task.Priority.values})]
 Direction = Annotated[
     Interaction.Direction, WithJsonSchema({"type": "string", "enum": Interaction.Direction.values})
 ]
@@ -86,6 +87,7 @@ class TaskOut(OutputSchema):
     assignee: str | None = Field(description="Username.")
     due_at: datetime | None
     status: str
+    priority: str
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -99,6 +101,7 @@ class TaskIn(InputSchema):
     notes: LongText = ""
     assignee: Str150 | None = Field(None, description="Username; defaults to the customer's owner.")
     due_at: Moment | None = None
+    priority: TaskPriority = Task.Priority.NORMAL
 
     @model_validator(mode="after")
     def _one_customer_reference(self) -> TaskIn:
@@ -114,6 +117,7 @@ class TaskPatch(InputSchema):
     assignee: Str150 | None = None
     due_at: Moment | None = None
     status: TaskStatus | None = None
+    priority: TaskPriority | None = None
 
 
 def interaction_data(item: Interaction) -> dict[str, Any]:
@@ -143,6 +147,7 @@ def task_data(task: Task) -> dict[str, Any]:
         "assignee": task.assignee.username if task.assignee else None,
         "due_at": task.due_at,
         "status": task.status,
+        "priority": task.priority,
         "completed_at": task.completed_at,
         "created_at": task.created_at,
         "updated_at": task.updated_at,

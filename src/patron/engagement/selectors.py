@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 
 from patron.core.dates import day_after, day_start
 from patron.core.models import User
@@ -19,6 +19,9 @@ def visible_tasks(user: User) -> QuerySet[Task]:
     return of_visible_customers(Task.objects.all(), user)
 
 
+PRIORITY_RANK = Case(
+    When(priority=Task.Priority.HIGH, then=Value(0)), When(priority=Task.Priority.NORMAL, then=Value(1)), default=Value(2)
+)
 # Sort keys of the task and interaction lists, their pages' and the API's (``core.ordering``).
 TASK_SORTS = {
     **both_ways("due_at", nulls_last=True),
@@ -27,6 +30,7 @@ TASK_SORTS = {
     **both_ways("title"),
     **both_ways("customer", "customer__name"),
     **both_ways("status", "status", F("due_at").asc(nulls_last=True)),
+    **both_ways("priority", PRIORITY_RANK, F("due_at").asc(nulls_last=True)),  # "priority": high first
     **both_ways("id"),
 }
 INTERACTION_SORTS = {**both_ways("occurred_at"), **both_ways("created_at"), **both_ways("id")}

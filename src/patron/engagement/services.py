@@ -61,6 +61,7 @@ def task_create(
     assignee: User | None = None,
     due_at: datetime | None = None,
     notes: str = "",
+    priority: str = Task.Priority.NORMAL,
     external_id: str | None = None,
 ) -> Task:
     if external_id and Task.objects.filter(external_id=external_id).exists():
@@ -71,6 +72,7 @@ def task_create(
         assignee=assignee if assignee is not None else customer.owner,
         due_at=due_at,
         notes=notes,
+        priority=priority or Task.Priority.NORMAL,
         external_id=external_id or None,
     )
     task.full_clean(exclude=["customer", "assignee"])
@@ -130,7 +132,7 @@ def interaction_update(*, interaction: Interaction, changes: Mapping[str, Any]) 
     return interaction
 
 
-TASK_UPDATABLE = frozenset({"external_id", "title", "notes", "assignee", "due_at", "status"})
+TASK_UPDATABLE = frozenset({"external_id", "title", "notes", "assignee", "due_at", "status", "priority"})
 
 
 @transaction.atomic

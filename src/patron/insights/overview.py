@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import F
 from django.http import Http404
 
 from patron.core.models import User, base_currency
@@ -36,6 +37,7 @@ class CustomerOverview:
     contacts: list[Contact]
     figures: Figures
     open_tasks: list[Task]
+    done_tasks: list[Task]  # the last few completed, to reopen one closed by mistake
     timeline: TimelinePage
     can_edit: bool
     insight: Insight
@@ -63,14 +65,16 @@ def customer_overview(
         orders=customer.order_count,
         currency=base_currency(),  # the running totals are in the base currency
     )
-    open_tasks = list(
-        Task.objects.filter(customer=customer, status=Task.Status.OPEN).select_related("assignee").order_by("due_at")[:10]
-    )
+    tasks = Task.objects.filter(customer=customer).select_related("assignee")
+    # Overdue first (the earliest due), then the rest by due time, undated last.
+    open_tasks = list(tasks.filter(status=Task.Status.OPEN).order_by(F("due_at").asc(nulls_last=True), "pk")[:10])
+    done_tasks = list(tasks.filter(status=Task.Status.DONE).order_by("-completed_at", "-pk")[:3])
     return CustomerOverview(
         customer=customer,
         contacts=list(customer.contacts.all()),
         figures=figures,
         open_tasks=open_tasks,
+        done_tasks=done_tasks,
         timeline=customer_timeline(customer, channel=channel, page=page, page_size=page_size),
         can_edit=can_edit_customer(user, customer),
         insight=customer_insight(customer),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from patron.core.models import User
 from patron.core.roles import user_of
+from patron.customers.selectors import changes_customers
 from patron.engagement.models import Task
 from patron.engagement.selectors import TASK_SORTS, TaskFilter, filter_tasks, visible_tasks
 from patron.ingest.export import csv_response
@@ -88,5 +89,5 @@ def task_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         TaskFilterForm(request.GET),
         build,
         lambda records: csv_response("tasks", records, "tasks.csv"),
-        extra=lambda: {"now": now},
+        extra=lambda: {"now": now, "can_change": changes_customers(user)},
     )

@@ -35,6 +35,7 @@ urlpatterns = [
     path("orders/", order_lists.order_list, name="order-list"),
     path("responses/", feedback_lists.response_list, name="response-list"),
     path("tasks/", task_lists.task_list, name="task-list"),
+    path("tasks/<int:pk>/status/", views.task_set_status, name="task-status"),
     path("search/", search.search_page, name="search"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("views/", saved_views.saved_view_create, name="saved-view-create"),

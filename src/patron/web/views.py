@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,7 +25,9 @@ from patron.customers.selectors import (
     can_edit_customer,
     visible_customers,
 )
-from patron.engagement.services import interaction_create, task_create
+from patron.engagement.models import Task
+from patron.engagement.selectors import visible_tasks
+from patron.engagement.services import interaction_create, task_create, task_update
 from patron.insights.overview import customer_overview
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
@@ -48,6 +52,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "interaction_form": InteractionForm(),
         "task_form": TaskForm(),
         "trend_chart": value_trend(overview.insight),
+        "now": timezone.now(),
     }
     if request.headers.get("HX-Request") and request.GET.get("fragment") == "timeline":
         return render(request, "web/_timeline.html", context)
@@ -105,7 +110,8 @@ def customer_add_task(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
     form = TaskForm(request.POST)
     if form.is_valid():
-        task_create(customer=customer, assignee=user, **form.cleaned_data)
+        values = dict(form.cleaned_data)
+        task_create(customer=customer, assignee=values.pop("assignee") or user, **values)
         messages.success(request, _("Task added."))
     else:
         messages.error(request, _("The task was not saved: %(errors)s") % {"errors": _form_errors(form)})
@@ -114,3 +120,21 @@ def customer_add_task(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _form_errors(form) -> str:
     return "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}" for f, e in form.errors.items())
+
+
+@login_required
+@require_POST
+def task_set_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Done or open again, from the 360° page or the task list (``next``: back where it was)."""
+    task = get_object_or_404(visible_tasks(user_of(request)), pk=pk)
+    _editable_customer(request, task.customer_id)
+    status = request.POST.get("status", "")
+    if status not in (Task.Status.DONE, Task.Status.OPEN):
+        messages.error(request, _("A task is marked done or open."))
+    else:
+        task_update(task=task, changes={"status": status})
+        messages.success(request, _("Task done.") if status == Task.Status.DONE else _("Task reopened."))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect(task.customer)
