@@ -87,9 +87,10 @@ def floor_sql(campaign_id: int) -> float:
     q = connection.ops.quote_name
     sql = (
         f"INSERT INTO {q(CampaignMember._meta.db_table)} (campaign_id, customer_id, {q('group')}, value_class, clv,"
-        " churn_risk, p_alive, rfm_segment, channel, contacted, skipped_reason, response_source, revenue, margin)"
+        " churn_risk, p_alive, rfm_segment, channel, contacted, skipped_reason, response_source, revenue, margin,"
+        " recorded_revenue)"
         f" SELECT %s, c.id, 'treatment', COALESCE(s.value_class, ''), s.clv, s.churn_risk, s.p_alive,"
-        f" COALESCE(s.rfm_segment, ''), 'email', %s, '', '', 0, 0 FROM {q(Customer._meta.db_table)} c"
+        f" COALESCE(s.rfm_segment, ''), 'email', %s, '', '', 0, 0, 0 FROM {q(Customer._meta.db_table)} c"
         f" LEFT JOIN {q(CurrentScore._meta.db_table)} s ON s.customer_id = c.id"
     )
     with transaction.atomic():
