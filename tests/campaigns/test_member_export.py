@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from patron.campaigns.campaign_services import campaign_create, campaign_launch
 from patron.campaigns.campaign_selectors import MEMBER_COLUMNS
+from patron.campaigns.campaign_services import campaign_create, campaign_launch
 from patron.campaigns.services import segment_create
 from patron.core.models import AuditEntry
 from tests.api.conftest import client_for

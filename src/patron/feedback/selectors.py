@@ -306,16 +306,21 @@ class CustomerFeedback:
     open_review: Review | None = None  # a key account's next quarterly review to record
 
 
+def open_follow_ups(customer: Customer, limit: int = 10) -> list[FollowUp]:
+    """The customer's open follow-ups, the most urgent (earliest due) first."""
+    return list(
+        FollowUp.objects.filter(customer=customer, closed_at__isnull=True)
+        .select_related("owner", "response")
+        .order_by("due_at", "pk")[:limit]
+    )
+
+
 def customer_feedback(customer: Customer) -> CustomerFeedback:
     """What the 360° page shows about feedback, in a fixed number of queries."""
     answers = Response.objects.filter(customer=customer)
     history = list(answers.select_related("survey").order_by("-created_at", "-pk")[:8])
     latest_comment = answers.exclude(comment="").select_related("survey").order_by("-created_at", "-pk").first()
-    follow_ups = list(
-        FollowUp.objects.filter(customer=customer, closed_at__isnull=True)
-        .select_related("owner", "response")
-        .order_by("due_at")[:10]
-    )
+    follow_ups = open_follow_ups(customer)
     return CustomerFeedback(
         history=history,
         latest_comment=latest_comment,

@@ -6,7 +6,8 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,6 +29,8 @@ from patron.customers.selectors import (
 from patron.engagement.models import Task
 from patron.engagement.selectors import visible_tasks
 from patron.engagement.services import interaction_create, task_create, task_update
+from patron.feedback.selectors import open_follow_ups
+from patron.feedback.services.follow_ups import follow_up_close, follow_up_record_contact
 from patron.insights.overview import customer_overview
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
@@ -49,7 +52,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "o": overview,
         "customer": overview.customer,
         "channels": [*SalesChannel.choices, *ContactChannel.choices],
-        "interaction_form": InteractionForm(),
+        "interaction_form": InteractionForm(follow_ups=overview.feedback.open_follow_ups),
         "task_form": TaskForm(),
         "trend_chart": value_trend(overview.insight),
         "now": timezone.now(),
@@ -94,10 +97,34 @@ def _editable_customer(request: HttpRequest, pk: int) -> Customer:
 def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _editable_customer(request, pk)
     user = user_of(request)
-    form = InteractionForm(request.POST)
+    form = InteractionForm(request.POST, follow_ups=open_follow_ups(customer))
     if form.is_valid():
-        interaction_create(customer=customer, handled_by=user, direction="out", **form.cleaned_data)
-        messages.success(request, _("Interaction logged."))
+        values = dict(form.cleaned_data)
+        follow_up, close = values.pop("follow_up", None), values.pop("close", False)
+        root_cause, outcome = values.pop("root_cause", ""), values.pop("outcome", "")
+        try:
+            with transaction.atomic():
+                if follow_up is None:
+                    interaction_create(customer=customer, handled_by=user, direction="out", **values)
+                else:
+                    follow_up_record_contact(
+                        follow_up=follow_up, user=user, channel=values["channel"], note=values["body"],
+                        subject=values["subject"],
+                    )
+                    if close:
+                        follow_up_close(
+                            follow_up=follow_up, user=user, root_cause=root_cause, outcome=outcome,
+                            action_taken=values["body"] or values["subject"],
+                        )
+        except ValidationError as exc:
+            messages.error(request, _("The interaction was not saved: %(errors)s") % {"errors": " ".join(exc.messages)})
+            return redirect(customer)
+        if follow_up is None:
+            messages.success(request, _("Interaction logged."))
+        elif close:
+            messages.success(request, _("Interaction logged; the follow-up is contacted and closed."))
+        else:
+            messages.success(request, _("Interaction logged as the follow-up's first contact."))
     else:
         messages.error(request, _("The interaction was not saved: %(errors)s") % {"errors": _form_errors(form)})
     return redirect(customer)

@@ -110,9 +110,11 @@ class FollowUpClosedError(ValidationError):
 
 @transaction.atomic
 def follow_up_record_contact(
-    *, follow_up: FollowUp, user: User, channel: str = "call", note: str = "", at: datetime | None = None
+    *, follow_up: FollowUp, user: User, channel: str = "call", note: str = "", at: datetime | None = None,
+    subject: str = "",
 ) -> FollowUp:
-    """The owner reached the customer: the first contact stops the SLA clock; logged on the timeline."""
+    """The owner reached the customer: the first contact stops the SLA clock; logged on the
+    timeline (as ``subject``, or a subject naming the survey answer)."""
 
     if follow_up.closed_at is not None:
         raise FollowUpClosedError()
@@ -125,7 +127,7 @@ def follow_up_record_contact(
         customer=follow_up.customer,
         channel=channel,
         direction="out",
-        subject=_("Follow-up on survey answer (score %(score)d)") % {"score": follow_up.response.score},
+        subject=subject.strip()[:200] or _("Follow-up on survey answer (score %(score)d)") % {"score": follow_up.response.score},
         body=note[:10000],
         occurred_at=at,
         handled_by=user,
