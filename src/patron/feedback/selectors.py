@@ -165,11 +165,12 @@ class FeedFilters:
 
 
 def feed(user: User, filters: FeedFilters, *, after_id: int | None = None, limit: int = 50) -> list[Response]:
-    """The newest responses the user may see, newest first; with ``after_id`` only those that came since."""
+    """The newest responses the user may see, newest answer first (by when it was answered: an
+    imported or generated history is not in id order); with ``after_id`` only those that came since."""
     qs = filters.apply(visible_responses(user)).select_related("survey", "customer", "branch")
     if after_id is not None:
         qs = qs.filter(pk__gt=after_id)
-    return list(qs.order_by("-pk")[:limit])
+    return list(qs.order_by("-created_at", "-pk")[:limit])
 
 
 def nps_of(responses: QuerySet[Response]) -> NPSResult:

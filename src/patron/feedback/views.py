@@ -75,7 +75,8 @@ def feed(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     filters = _feed_filters(request)
     rows = selectors.feed(user, filters)
-    last_id = rows[0].pk if rows else (selectors.visible_responses(user).order_by("-pk").values_list("pk", flat=True).first() or 0)
+    # Polling asks for answers stored after the newest one stored now, whatever their dates.
+    last_id = selectors.visible_responses(user).order_by("-pk").values_list("pk", flat=True).first() or 0
     return render(
         request,
         "feedback/feed.html",
@@ -102,7 +103,7 @@ def feed_rows(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "feedback/_feed_poll.html",
-        {"rows": rows, "last_id": rows[0].pk if rows else after, "filter_query": _filter_query(filters)},
+        {"rows": rows, "last_id": max([after or 0, *(r.pk for r in rows)]), "filter_query": _filter_query(filters)},
     )
 
 
