@@ -53,19 +53,7 @@ ORDER_COLUMNS = (
 )
 LINE_COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "unit_cost", "amount")
 # What an import may change on an existing order or line: values in this order, then the id.
-ORDER_UPDATE_COLUMNS = (
-    "customer_id",
-    "channel",
-    "branch_id",
-    "ordered_at",
-    "currency",
-    "revenue",
-    "cost_of_goods",
-    "exchange_rate",
-    "base_revenue",
-    "base_cost_of_goods",
-    "updated_at",
-)
+ORDER_UPDATE_COLUMNS = tuple(c for c in ORDER_COLUMNS if c not in ("id", "external_id", "created_at"))
 LINE_UPDATE_COLUMNS = ("product_id", "quantity", "unit_price", "unit_cost", "amount")
 
 
