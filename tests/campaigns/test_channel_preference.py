@@ -134,3 +134,13 @@ def test_the_books_prior_is_read_once_per_cache_period(book):
     assert len(second) < len(first)
     assert not any("UNION ALL" in q["sql"] for q in second.captured_queries)
     assert again[emailer.pk].channel == "email"
+
+
+def test_a_large_set_of_ids_reads_the_whole_book_once_with_the_same_answer(book, monkeypatch):
+    emailer, caller, quiet = book
+    ids = [emailer.pk, caller.pk, quiet.pk]
+    chunked = channel_preferences(ids)
+    monkeypatch.setattr(channels, "WHOLE_BOOK_FROM", 0)  # every call takes the whole-book path
+    whole = channel_preferences(ids)
+    assert whole == chunked and set(whole) == {emailer.pk, caller.pk}
+    assert channel_preferences([caller.pk]) == {caller.pk: chunked[caller.pk]}  # only the ids asked for

@@ -37,6 +37,7 @@ from patron.feedback.models import Invitation
 __all__ = ["CHUNK", "Preference", "channel_preferences", "channel_priors", "preferred_channel_for"]
 
 CHUNK = 5000  # ids per IN (...) list: below every database's limit on parameters
+WHOLE_BOOK_FROM = 50_000  # from this many ids on, the contacts of everyone are grouped once
 PRIOR_SAMPLE = 50_000  # customers the book's prior is estimated on
 # The book's prior moves with thousands of contacts, not one: kept this long per process, so the
 # 360° page does not pay its query (about 0.2 s at a million customers) on every view.
@@ -87,10 +88,12 @@ def channel_priors(sample: int | None = None) -> dict[str, ChannelPrior]:
     }
 
 
-def _counts(ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
+def _counts(ids: list[int] | None) -> dict[int, dict[str, tuple[int, int]]]:
+    """Contacts and responses per customer and channel: of ``ids``, or of everyone (None)."""
     out: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    of = {} if ids is None else {"customer_id__in": ids}
     members = (
-        CampaignMember.objects.filter(customer_id__in=ids, contacted=True)
+        CampaignMember.objects.filter(contacted=True, **of)
         .values("customer_id", "channel")
         .annotate(n=Count("pk"), r=Count("pk", filter=Q(responded_at__isnull=False)))
         .order_by()
@@ -98,7 +101,7 @@ def _counts(ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
     for row in members:
         out[row["customer_id"]][row["channel"]] = (row["n"], row["r"])
     invitations = (
-        Invitation.objects.filter(_INVITATION_SENT, customer_id__in=ids)
+        Invitation.objects.filter(_INVITATION_SENT, **of)
         .values("customer_id")
         .annotate(n=Count("pk"), r=Count("pk", filter=Q(answered_at__isnull=False)))
         .order_by()
@@ -125,12 +128,20 @@ def channel_preferences(
     ``customer_ids`` contacted at least once (the others are absent)."""
     book = priors if priors is not None else _cached_priors()
     ids = list(dict.fromkeys(int(i) for i in customer_ids))
+    if len(ids) > WHOLE_BOOK_FROM:
+        # A large share of the book (a campaign's launch): two grouped scans of the contacts beat
+        # hundreds of IN lists, each of which PostgreSQL answers with scans of its own.
+        wanted = set(ids)
+        grouped = {k: v for k, v in _counts(None).items() if k in wanted}
+    else:
+        grouped = {}
+        for start in range(0, len(ids), CHUNK):
+            grouped.update(_counts(ids[start:start + CHUNK]))
     out: dict[int, Preference] = {}
-    for start in range(0, len(ids), CHUNK):
-        for customer_id, counts in _counts(ids[start:start + CHUNK]).items():
-            pref = preferred(counts, book)
-            if pref is not None:
-                out[customer_id] = pref
+    for customer_id, counts in grouped.items():
+        pref = preferred(counts, book)
+        if pref is not None:
+            out[customer_id] = pref
     return out
 
 
