@@ -298,7 +298,7 @@ def list_campaign_members(request: HttpRequest, campaign_id: Id, params: Query[M
     user, campaign = user_of(request), _campaign(campaign_id)
     if params.format == "csv":
         audit_record("export.api", object_type="campaignmember", changes={"format": "csv", "campaign_id": campaign.pk})
-        return csv_response(members_csv(user, campaign, group=params.group, skipped=params.skipped),
+        return streamed_csv(members_csv(user, campaign, group=params.group, skipped=params.skipped),
                             f"campaign-{campaign.pk}-members.csv")
     qs = campaign_members(user, campaign, group=params.group, skipped=params.skipped)
     return paginate(request, qs, params, _member_data)  # type: ignore[arg-type]
@@ -346,7 +346,8 @@ def campaign_mailing_csv(request: HttpRequest, campaign_id: Id):
     return mailing_response(user, campaign)
 
 
-def csv_response(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
+def streamed_csv(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
+    """A CSV download streamed from ``lines`` (the campaign files; list exports go through ingest.export)."""
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -355,4 +356,4 @@ def csv_response(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
 def mailing_response(user: User, campaign: Campaign) -> StreamingHttpResponse:
     """The mailing file, for the page and the API alike; the export is audit-logged (names and addresses)."""
     audit_record("export.mailing", object_type="campaignmember", changes={"format": "csv", "campaign_id": campaign.pk})
-    return csv_response(mailing_csv(user, campaign), f"campaign-{campaign.pk}-mailing.csv")
+    return streamed_csv(mailing_csv(user, campaign), f"campaign-{campaign.pk}-mailing.csv")

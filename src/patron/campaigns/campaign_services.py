@@ -312,13 +312,13 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
         seed = seed if seed is not None else secrets.randbits(62)
         control = split_groups(members.strata, campaign.control_share, seed)
         channel = str(campaign.channel)
-        channels = _member_channels(campaign, members.ids)
+        channels, used = _member_channels(campaign, members.ids)
         refused: dict[int, str] = {}
-        for ch in sorted(set(channels.tolist())):
+        for ch in used:
             # Each channel's budget over the treatment members reached on it.
             on = ~control & (channels == ch)
             refused.update(contact_refusals(members.ids[on], members.flags[on], channel=ch, purpose=CAMPAIGN, now=now))
-        result = _write_members(campaign, members, control, refused, channels=channels, now=now)
+        result = _write_members(campaign, members, control, refused, channels=channels, used=used, now=now)
         campaign.status = Campaign.Status.LAUNCHED
         campaign.seed = seed
         campaign.launched_at = now
@@ -341,22 +341,25 @@ def campaign_launch(*, campaign: Campaign, user: User, seed: int | None = None) 
     return LaunchResult(campaign=campaign, **result)
 
 
-def _member_channels(campaign: Campaign, ids: np.ndarray) -> np.ndarray:
-    """Each member's channel: the campaign's, or with ``use_preferred_channel`` each customer's
-    preferred one (``campaigns.channels``; the campaign's where a customer has no history). Control
-    members get theirs too, so the report can compare like with like per channel."""
+def _member_channels(campaign: Campaign, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each member's channel, and the channels used (sorted): the campaign's, or with
+    ``use_preferred_channel`` each customer's preferred one (``campaigns.channels``; the campaign's
+    where a customer has no history). Control members get theirs too, so the report can compare
+    like with like per channel."""
     out = np.full(len(ids), str(campaign.channel), dtype=object)
-    if campaign.use_preferred_channel:
-        chosen = preferred_channel_for(ids.tolist(), str(campaign.channel))
-        out[:] = [chosen[i] for i in ids.tolist()]
-    return out
+    if not campaign.use_preferred_channel:
+        return out, [str(campaign.channel)]
+    chosen = preferred_channel_for(ids.tolist(), str(campaign.channel))
+    out[:] = [chosen[i] for i in ids.tolist()]
+    return out, sorted(set(chosen.values()))
 
 
 def _write_members(
     campaign: Campaign, m: _Members, control: np.ndarray, refused: dict[int, str], *, channels: np.ndarray,
-    now: datetime,
+    used: list[str], now: datetime,
 ) -> dict[str, Any]:
-    """The members and the contact log, built column by column and written in batches."""
+    """The members and the contact log, built column by column and written in batches. With one
+    channel (``used``), it is a constant of every row rather than a column bound row by row."""
     n = len(m.ids)
     member_ids = bulk.allocate_ids(CampaignMember, n)
     reasons = np.full(n, "", dtype=object)
@@ -381,12 +384,13 @@ def _write_members(
     }
     constants: dict[str, Any] = {"campaign": campaign.pk, "responded_at": None,
                                  "response_source": "", "revenue": 0, "margin": 0}
-    single = len(set(channels.tolist())) == 1
+    single = len(used) == 1
     if single:
-        constants["channel"] = str(channels[0])
+        constants["channel"] = used[0]
     else:
         columns["channel"] = channels.tolist()
-    mailed = contacted & (channels == str(CampaignChannel.MAIL.value))
+    mail = str(CampaignChannel.MAIL.value)
+    mailed = (contacted if used[0] == mail else np.zeros(n, dtype=bool)) if single else contacted & (channels == mail)
     if mailed.any():
         reached_at = np.full(n, None, dtype=object)
         reached_at[mailed] = now
@@ -394,13 +398,13 @@ def _write_members(
     else:
         constants["contacted_at"] = None
     logged = m.ids[contacted].tolist()
-    logged_channels = channels[contacted].tolist()
+    logged_channels = [] if single else channels[contacted].tolist()
     for start in range(0, n, BATCH):
         parts = [values[start : start + BATCH] for values in columns.values()]
         bulk.insert(CampaignMember, list(columns), list(zip(*parts, strict=True)), constants=constants)
     log_constants = {"contact": None, "purpose": CAMPAIGN, "ref": f"campaign:{campaign.pk}", "contacted_at": now}
     if single:
-        log_constants["channel"] = str(channels[0])
+        log_constants["channel"] = used[0]
     for start in range(0, len(logged), BATCH):
         if single:
             rows: list[tuple[Any, ...]] = [(pk,) for pk in logged[start : start + BATCH]]
@@ -411,7 +415,7 @@ def _write_members(
     n_control = int(control.sum())
     return {"ids": member_ids, "treatment": n - n_control, "control": n_control, "contacted": len(logged),
             "skipped": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
-            "channels": dict(sorted(Counter(logged_channels).items()))}
+            "channels": ({used[0]: len(logged)} if single and logged else dict(sorted(Counter(logged_channels).items())))}
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:

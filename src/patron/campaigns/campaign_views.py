@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from patron.campaigns.campaign_api import csv_response, mailing_response
+from patron.campaigns.campaign_api import mailing_response, streamed_csv
 from patron.campaigns.campaign_forms import CampaignForm, initial_of
 from patron.campaigns.campaign_selectors import (
     call_list,
@@ -230,4 +230,4 @@ def campaign_members_download(request: HttpRequest, pk: int) -> StreamingHttpRes
     user = _user(request)
     campaign = _campaign(pk)
     audit_record("export.list", object_type="campaignmember", changes={"format": "csv", "campaign_id": campaign.pk})
-    return csv_response(members_csv(user, campaign), f"campaign-{campaign.pk}-members.csv")
+    return streamed_csv(members_csv(user, campaign), f"campaign-{campaign.pk}-members.csv")

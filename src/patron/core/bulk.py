@@ -2,10 +2,10 @@
 
 Writing: ids allocated up front (``allocate_ids``), rows inserted with one executemany (SQLite)
 or one COPY (PostgreSQL) per table and batch (``insert``), updates with one executemany
-(``update``). Two further ways in for data that is already columnar: ``insert_columns`` (one
-executemany of column arrays, the generator's chunks) and ``copy_table`` (an Arrow table as one
-CSV COPY on PostgreSQL, the columnar import's lines). Callers pass Python values (aware datetimes, Decimals, dates); this module turns
-them into what each database driver stores, the way Django's fields would, without building
+(``update``; set-based on PostgreSQL). Two further ways in for data that is already columnar:
+``insert_columns`` (one executemany of column arrays, the generator's chunks) and ``copy_table``
+(an Arrow table as one CSV COPY on PostgreSQL, the columnar import's lines). Callers pass Python
+values (aware datetimes, Decimals, dates); this module turns them into what each database driver stores, the way Django's fields would, without building
 model instances. Every write must run inside the batch's transaction: on SQLite that
 transaction holds the write lock from its first statement (IMMEDIATE), so ids taken here cannot
 be taken by anyone else. The domain apps build on it (``commerce.bulk`` writes orders and adds

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.core.choices import ContactChannel
 from patron.core.dates import MomentField
-from patron.core.models import User
 from patron.engagement.models import Task
 from patron.feedback.models import FollowUp
+from patron.web.lists import people
 
 
 class InteractionForm(forms.Form):
@@ -64,8 +64,5 @@ class TaskForm(forms.Form):
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Task.Priority.choices, initial=Task.Priority.NORMAL)
-    assignee = forms.ModelChoiceField(
-        label=_("Assignee"), required=False, queryset=User.objects.filter(is_active=True).order_by("username"),
-        empty_label=_("Me"),
-    )
+    assignee = forms.ModelChoiceField(label=_("Assignee"), required=False, queryset=people(), empty_label=_("Me"))
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10000)

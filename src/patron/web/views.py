@@ -7,7 +7,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,7 +29,7 @@ from patron.engagement.models import Task
 from patron.engagement.selectors import visible_tasks
 from patron.engagement.services import interaction_create, task_create, task_update
 from patron.feedback.selectors import open_follow_ups
-from patron.feedback.services.follow_ups import follow_up_close, follow_up_record_contact
+from patron.feedback.services.follow_ups import follow_up_contact_logged
 from patron.insights.overview import customer_overview
 from patron.web.customer_charts import value_trend
 from patron.web.forms import InteractionForm, TaskForm
@@ -103,19 +102,13 @@ def customer_log_interaction(request: HttpRequest, pk: int) -> HttpResponse:
         follow_up, close = values.pop("follow_up", None), values.pop("close", False)
         root_cause, outcome = values.pop("root_cause", ""), values.pop("outcome", "")
         try:
-            with transaction.atomic():
-                if follow_up is None:
-                    interaction_create(customer=customer, handled_by=user, direction="out", **values)
-                else:
-                    follow_up_record_contact(
-                        follow_up=follow_up, user=user, channel=values["channel"], note=values["body"],
-                        subject=values["subject"],
-                    )
-                    if close:
-                        follow_up_close(
-                            follow_up=follow_up, user=user, root_cause=root_cause, outcome=outcome,
-                            action_taken=values["body"] or values["subject"],
-                        )
+            if follow_up is None:
+                interaction_create(customer=customer, handled_by=user, direction="out", **values)
+            else:
+                follow_up_contact_logged(
+                    follow_up=follow_up, user=user, channel=values["channel"], subject=values["subject"],
+                    note=values["body"], close=(root_cause, outcome) if close else None,
+                )
         except ValidationError as exc:
             messages.error(request, _("The interaction was not saved: %(errors)s") % {"errors": " ".join(exc.messages)})
             return redirect(customer)

@@ -186,6 +186,23 @@ def follow_up_close(
     return follow_up
 
 
+@transaction.atomic
+def follow_up_contact_logged(
+    *, follow_up: FollowUp, user: User, channel: str, subject: str, note: str = "",
+    close: tuple[str, str] | None = None,
+) -> FollowUp:
+    """A call or visit logged on the customer's page for this follow-up: its first contact and,
+    with ``close`` (root cause, outcome), the case closed with the notes as the action taken; all
+    or nothing."""
+    follow_up_record_contact(follow_up=follow_up, user=user, channel=channel, note=note, subject=subject)
+    if close is not None:
+        root_cause, outcome = close
+        follow_up_close(
+            follow_up=follow_up, user=user, root_cause=root_cause, outcome=outcome, action_taken=note or subject
+        )
+    return follow_up
+
+
 def follow_ups_escalate(*, now: datetime | None = None) -> list[FollowUp]:
     """Escalate every open follow-up whose SLA passed with no contact to the owner's manager.
 
