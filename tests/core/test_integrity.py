@@ -27,11 +27,10 @@ from django.utils import timezone
 
 from patron.commerce.models import CostEvent, Order, OrderLine, Product
 from patron.core import bulk, rows
-from patron.customers.models import Customer
+from patron.customers.models import Customer, PossibleDuplicate
 from patron.feedback.models import FollowUp, FollowUpRule, Invitation, Response, Review, Trigger
 from patron.feedback.services.answers import response_create
 from patron.feedback.services.surveys import survey_create
-from patron.imports.models import PossibleDuplicate
 from patron.insights import extract, services, sqlite_worker
 from patron.insights.models import CurrentScore, CustomerScore, ScoringRun
 from tests.factories import make_customer, make_order, make_product

@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from patron.commerce.models import CostEvent, Order
 from patron.commerce.services import cost_event_create
-from patron.customers.models import Contact, Customer
+from patron.customers.duplicates import possible_duplicates_flag
+from patron.customers.models import Contact, Customer, PossibleDuplicate
 from patron.customers.services import contact_create
 from patron.engagement.models import Interaction, Task
 from patron.engagement.services import interaction_create, task_create
-from patron.imports.duplicates import possible_duplicates_flag
-from patron.imports.models import CustomerMerge, PossibleDuplicate
+from patron.imports.models import CustomerMerge
 from patron.imports.services import MergeNotAllowedError, customer_merge
 from tests.factories import make_customer, make_order, make_product
 from tests.imports.helpers import counts, run, write_csv
@@ -42,11 +42,12 @@ def test_customers_import_flags_possible_duplicates(tmp_path):
             ["C-2", "Phone Twin", "", "8613800138000"],  # same digits
             ["C-3", "王芳", "", ""],  # same Chinese name
             ["C-4", "王 芳", "", ""],  # Chinese names compare as written: not the same
-            ["C-5", "Nobody Alike", "", "12345"],  # too short to compare
+            ["C-5", "Nobody Alike", "", "12345"],  # no phone number: the row is refused
         ],
     )
     result = run(path, "customers")
-    assert counts(result) == (5, 0, 0, 0)
+    assert counts(result) == (4, 0, 0, 1)
+    assert "“12345” is not a valid phone number" in result.errors[0][1]
     assert result.duplicates_flagged == 3
     assert pairs() == {
         (frozenset({"Zhang Wei", "zhang  wei."}), ("email", "name")),
@@ -77,7 +78,7 @@ def test_dry_run_flags_nothing(tmp_path):
 def two_records(alice):
     product = make_product(price=Decimal("50.00"), cost=Decimal("20.00"))
     keep = make_customer("Zhang Wei", owner=alice, email="", tags=["vip", "north"], external_id="K-1")
-    merge = make_customer("Zhang W.", owner=alice, email="zw@example.com", phone="138", tags=["vip", "web"],
+    merge = make_customer("Zhang W.", owner=alice, email="zw@example.com", phone="139 0013 9000", tags=["vip", "web"],
                           external_id="M-1", is_key_account=True)
     make_order(keep, product=product)
     make_order(merge, product=product, quantity=2, external_id="ORD-M")
@@ -105,7 +106,8 @@ def test_merge_moves_every_record_recomputes_totals_and_logs(two_records, alice)
         Decimal("150.00"), Decimal("60.00"), Decimal("8.00"), Decimal("82.00"), 2)
     # Empty profile fields are filled from the merged customer; its own stay.
     assert (keep.name, keep.email, keep.phone, keep.is_key_account, keep.external_id) == (
-        "Zhang Wei", "zw@example.com", "138", True, "K-1")
+        "Zhang Wei", "zw@example.com", "+8613900139000", True, "K-1")
+    assert keep.phone_digits == "8613900139000"  # the search finds the kept customer by it
     assert not PossibleDuplicate.objects.exists()
     assert log.merged_by == alice and log.kept == keep and log.merged_customer_id == merge_pk
     assert log.merged_external_id == "M-1"

@@ -35,7 +35,7 @@ def test_csv_encodings_are_detected(tmp_path, encoding):
     result = run(path, "customers")
     assert counts(result) == (2, 0, 0, 0), result.errors
     zhang = Customer.objects.get(external_id="C-001")
-    assert (zhang.name, zhang.city, zhang.phone) == ("张伟", "北京", "138 0013 8000")
+    assert (zhang.name, zhang.city, zhang.phone) == ("张伟", "北京", "+8613800138000")  # stored in E.164
     assert zhang.acquired_on == date(2024, 3, 5)
     assert zhang.acquisition_cost == Decimal("1234.50")
     assert sorted(zhang.tags.values_list("name", flat=True)) == ["北区", "重点"]
@@ -65,7 +65,7 @@ def test_xlsx_with_native_dates_numbers_and_text(tmp_path):
         HEADER,
         [
             ["C-001", "张伟", "zw@example.cn", 13800138000, "北京", datetime(2024, 3, 5), 1234.5, "vip"],
-            [1002, "Li Na", None, "010-1234", "上海", 45356, "¥99.90", None],
+            [1002, "Li Na", None, "010-6232-1234", "上海", 45356, "¥99.90", None],
             ["C-003", "Bad Date", None, None, None, "someday", 5, None],
         ],
     )
@@ -73,7 +73,7 @@ def test_xlsx_with_native_dates_numbers_and_text(tmp_path):
     assert result.format == "xlsx"
     assert counts(result) == (2, 0, 0, 1)
     zhang = Customer.objects.get(external_id="C-001")
-    assert zhang.phone == "13800138000"  # a number cell, without ".0"
+    assert zhang.phone == "+8613800138000"  # a number cell, without ".0", in E.164
     assert zhang.acquired_on == date(2024, 3, 5)
     assert zhang.acquisition_cost == Decimal("1234.50")
     li = Customer.objects.get(external_id="1002")

@@ -154,7 +154,7 @@ def test_export_shaped_file_round_trips_without_mapping(tmp_path, catalogue, nor
     customers_header = list(COLUMNS["customers"].export_header)
     values = {
         "id": "", "external_id": "C-1", "name": "王芳", "kind": "company", "email": "wf@example.cn",
-        "phone": "021-5555", "city": "上海", "address": "", "owner": "", "branch": "N1", "region": "",
+        "phone": "+86 21 6232 1234", "city": "上海", "address": "", "owner": "", "branch": "N1", "region": "",
         "stage": "at_risk", "acquired_on": "2023-11-01", "acquisition_channel": "partner",
         "acquisition_cost": "300.00", "currency": "CNY", "is_key_account": "true", "consent_email": "false",
         "consent_survey": "true", "tags": "a;b", "revenue_total": "999", "cogs_total": "1", "cost_to_serve_total": "0",

@@ -7,9 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from patron.customers.models import Customer
-from patron.imports import duplicates, services
-from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
+from patron.customers import duplicates
+from patron.customers.models import Customer, PossibleDuplicate
+from patron.imports import services
+from patron.imports.models import ImportJob, ImportMapping
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db

@@ -90,7 +90,7 @@ class Book:
         return self.records[kind][HIDDEN]
 
     def pair_keep(self, duplicate_id: int) -> int:
-        from patron.imports.models import PossibleDuplicate
+        from patron.customers.models import PossibleDuplicate
 
         return PossibleDuplicate.objects.get(pk=duplicate_id).customer_id
 
@@ -136,6 +136,7 @@ def build_book(files: Path) -> Book:
     from patron.core.models import Branch, Region
     from patron.core.services import user_create
     from patron.core.tokens import token_create
+    from patron.customers.models import PossibleDuplicate
     from patron.customers.services import contact_create, customer_create
     from patron.engagement.services import interaction_create, task_create
     from patron.feedback import links
@@ -143,7 +144,7 @@ def build_book(files: Path) -> Book:
     from patron.feedback.services.answers import response_create
     from patron.feedback.services.invitations import invitations_create
     from patron.feedback.services.surveys import survey_create
-    from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
+    from patron.imports.models import ImportJob, ImportMapping
     from patron.ingest.webhooks import webhook_create, webhook_ping
     from patron.insights.models import ScoringRun
     from patron.web.models import SavedView

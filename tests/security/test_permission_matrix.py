@@ -214,16 +214,15 @@ _COUNTED = [
     ("customers", "customer"), ("customers", "contact"), ("commerce", "order"), ("commerce", "orderline"),
     ("commerce", "costevent"), ("commerce", "product"), ("engagement", "interaction"), ("engagement", "task"),
     ("feedback", "survey"), ("feedback", "invitation"), ("feedback", "response"), ("feedback", "followup"),
-    ("feedback", "review"), ("imports", "importjob"), ("imports", "importmapping"), ("imports", "possibleduplicate"),
+    ("feedback", "review"), ("imports", "importjob"), ("imports", "importmapping"), ("customers", "possibleduplicate"),
     ("imports", "customermerge"), ("web", "savedview"), ("ingest", "webhook"), ("ingest", "webhookdelivery"),
     ("campaigns", "segment"), ("campaigns", "campaign"), ("campaigns", "campaignmember"), ("feedback", "contactlog"),
 ]
 
 
 def _snapshot() -> list[Any]:
-    from patron.customers.models import Customer
+    from patron.customers.models import Customer, PossibleDuplicate
     from patron.feedback.models import FollowUp, Review
-    from patron.imports.models import PossibleDuplicate
 
     state: list[Any] = []
     for app, model in _COUNTED:

@@ -154,4 +154,4 @@ def list_segment_customers(request: HttpRequest, segment_id: Id, params: Query[L
     qs = sorted_by(segment_customers(user_of(request), segment.filter), params.sort, CUSTOMER_SORTS, "name")  # GET /customers' sorts
     if params.format == "csv":
         return csv_list("customers", qs)
-    return paginate(request, customers_for_output(qs), params, customers_out)
+    return paginate(request, customers_for_output(qs), params, lambda rows: customers_out(rows, user_of(request)))

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
+import phonenumbers
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -38,7 +39,9 @@ PATRON_SECRET_KEY_CONFIGURED = bool(_configured_key)
 SECRET_KEY = _configured_key or secret_key.local_key(DATA_DIR)
 ALLOWED_HOSTS = env_list("PATRON_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("PATRON_CSRF_TRUSTED_ORIGINS", "")
-PATRON_BASE_URL = env_str("PATRON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public address links for outside the app start with (emails, public links, QR codes). When
+# it is not set, the address `patron serve` listens on, else the request's (patron.core.base_url).
+PATRON_BASE_URL = env_str("PATRON_BASE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -155,6 +158,13 @@ PATRON_BASE_CURRENCY = env_str(
     "PATRON_BASE_CURRENCY", "CNY", pattern=r"[A-Z]{3}", meaning="a three-letter ISO 4217 code such as CNY"
 )
 PATRON_RATE_MAX_AGE_DAYS = env_int("PATRON_RATE_MAX_AGE_DAYS", 7, minimum=0, maximum=366)
+# Phones are stored in E.164 (customers/phones.py); a number typed without a country code is of
+# this country (ISO 3166-1 alpha-2), and a search typed without one tries it too.
+PATRON_PHONE_REGION = env_str(
+    "PATRON_PHONE_REGION", "CN", pattern=r"[A-Z]{2}", meaning="a two-letter ISO 3166-1 country code such as CN"
+)
+if PATRON_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(f"PATRON_PHONE_REGION {PATRON_PHONE_REGION!r} is not a country with phone numbers")
 USE_I18N = True
 USE_TZ = True
 

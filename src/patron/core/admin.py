@@ -2,12 +2,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.audit import audit_record, jsonable
 from patron.core.models import Branch, Region, User
+from patron.core.services import role_flags
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -40,15 +42,52 @@ class AuditedAdmin(admin.ModelAdmin):
             self.delete_model(request, obj)
 
 
+class UserAddForm(AdminUserCreationForm):
+    """Adding a user is one screen: the role first (it decides what the user may see and do), the
+    login, the person, and for managers the branches and regions they cover."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("role", "username", "first_name", "last_name", "email", "branches", "regions", "reports_to")
+
+
 @admin.register(User)
 class PatronUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "is_active")
-    list_filter = ("role", "is_active", "is_staff")
+    list_filter = ("role", "is_active")
+    add_form = UserAddForm
+    add_form_template = None  # the plain change form: Django's says "more options after saving"
+    add_fieldsets = (
+        (_("Role"), {"fields": ("role",), "description": _(
+            "The role decides what the user sees and may do; no permissions to pick one by one."
+        )}),
+        (_("Login"), {"fields": ("username", "usable_password", "password1", "password2")}),
+        (_("Person"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Scope"), {"fields": ("branches", "regions", "reports_to"), "description": _(
+            "Managers see the customers of these branches and of every branch in these regions; "
+            "overdue follow-ups escalate to the person the user reports to."
+        )}),
+    )
     fieldsets = (
-        *(UserAdmin.fieldsets or ()),
-        (_("Patron"), {"fields": ("role", "branches", "regions", "reports_to")}),
+        (None, {"fields": ("username", "password")}),
+        (_("Role and scope"), {"fields": ("role", "branches", "regions", "reports_to")}),
+        (_("Person"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Status"), {"fields": ("is_active", "last_login", "date_joined")}),
+        (_("Admin site permissions (advanced)"), {
+            "classes": ("collapse",),
+            "fields": ("is_staff", "is_superuser", "groups", "user_permissions"),
+            "description": _("Roles decide what a user may do in Patron; these only open parts of this admin site."),
+        }),
     )
     filter_horizontal = ("branches", "regions", "groups", "user_permissions")
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        # The administrator role is the admin site's superuser (core.services.role_flags); set
+        # when a user is added and when the role changes, left alone otherwise.
+        if not change or "role" in form.changed_data:
+            for name, value in role_flags(obj.role).items():
+                setattr(obj, name, value)
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
         super().save_related(request, form, formsets, change)

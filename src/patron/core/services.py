@@ -14,6 +14,11 @@ from patron.core.audit import audit_record
 from patron.core.models import Branch, Region, Role, User
 
 
+def role_flags(role: str) -> dict[str, bool]:
+    """The Django flags a role brings: administrators use the admin site as superusers."""
+    return {"is_staff": role == Role.ADMIN, "is_superuser": role == Role.ADMIN}
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -43,8 +48,7 @@ def user_create(
         first_name=first_name,
         last_name=last_name,
         reports_to=reports_to,
-        is_staff=role == Role.ADMIN,
-        is_superuser=role == Role.ADMIN,
+        **role_flags(role),
     )
     user.full_clean(exclude=["password"])
     if password is None:

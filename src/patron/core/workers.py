@@ -21,6 +21,7 @@ import socket
 import threading
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -107,6 +108,27 @@ class WorkerDied(Exception):
 
 HEARTBEAT_INTERVAL = 15.0  # seconds; /healthz's threshold (PATRON_HEALTH_WORKER_MAX_AGE) is larger
 HEARTBEATS_KEPT = timedelta(days=1)  # rows of workers that stopped, kept for a look in the admin
+
+
+def heartbeat_age(now: datetime | None = None) -> float | None:
+    """Seconds since the newest heartbeat of any worker; None when no worker ever beat."""
+    from patron.core.models import WorkerHeartbeat  # here: see beat()
+
+    newest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
+    if newest is None:
+        return None
+    return max(0.0, ((now or timezone.now()) - newest).total_seconds())
+
+
+# Without /healthz's threshold (0: not checked there) a worker silent this long counts as stopped.
+WORKER_SILENT_AFTER = 120
+
+
+def worker_missing(now: datetime | None = None) -> bool:
+    """True when no worker has beaten within /healthz's threshold: the periodic jobs (escalation,
+    alerts, survey sending, the nightly scoring) are not running, and pages that rely on them say so."""
+    age = heartbeat_age(now)
+    return age is None or age > (settings.PATRON_HEALTH_WORKER_MAX_AGE_SECONDS or WORKER_SILENT_AFTER)
 
 
 def beat(worker: str, started_at: datetime) -> None:

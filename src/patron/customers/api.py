@@ -39,6 +39,7 @@ from patron.customers.apikit import (
     require_record_writer,
     visible_customer,
 )
+from patron.customers.duplicates import open_duplicates_of
 from patron.customers.models import Contact, Customer, Tag
 from patron.customers.privacy import privacy_erase, privacy_export
 from patron.customers.schemas import (
@@ -77,7 +78,10 @@ router = Router(tags=["customers"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 class CustomerFilters(Schema):
-    q: str | None = Field(None, max_length=100, description="Name (or its pinyin), email or phone contains this.")
+    q: str | None = Field(
+        None, max_length=100,
+        description="Name (or its pinyin) or email contains this, or the phone contains these digits (any spacing).",
+    )
     stage: CustomerStage | None = None
     kind: CustomerKind | None = None
     owner: str | None = Field(None, max_length=150, description="Owner's username.")
@@ -95,8 +99,11 @@ def customers_for_output(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     )
 
 
-def customers_out(rows: list[Customer]) -> list[dict[str, Any]]:
-    return [customer_data(c, [t.name for t in c.tags.all()]) for c in rows]
+def customers_out(rows: list[Customer], user: User) -> list[dict[str, Any]]:
+    """The page's customers as the API returns them; their open possible duplicates that ``user``
+    sees in two more queries."""
+    twins = open_duplicates_of([c.pk for c in rows], visible_customers(user))
+    return [customer_data(c, [t.name for t in c.tags.all()], twins.get(c.pk)) for c in rows]
 
 
 def customer_filter_of(f: CustomerFilters) -> CustomerFilter:
@@ -125,7 +132,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters], params
     qs = sorted_by(filtered_customers(user_of(request), filters), params.sort, CUSTOMER_SORTS, "name")
     if params.format == "csv":
         return csv_list("customers", qs)
-    return paginate(request, customers_for_output(qs), params, customers_out)
+    return paginate(request, customers_for_output(qs), params, lambda rows: customers_out(rows, user_of(request)))
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
@@ -133,7 +140,7 @@ def get_customer(request: HttpRequest, customer_id: Id):
     customer = customers_for_output(visible_customers(user_of(request))).filter(pk=customer_id).first()
     if customer is None:
         raise not_found(_("There is no customer %(id)s.") % {"id": customer_id})
-    return customers_out([customer])[0]
+    return customers_out([customer], user_of(request))[0]
 
 
 def _user_named(username: str) -> User:
@@ -187,7 +194,7 @@ def create_customer(request: HttpRequest, body: CustomerIn):
     with transaction.atomic():
         customer = customer_create(tags=tags, **values)
         _still_visible(user, customer)
-    return Status(201, customers_out(list(customers_for_output(Customer.objects.filter(pk=customer.pk))))[0])
+    return Status(201, customers_out(list(customers_for_output(Customer.objects.filter(pk=customer.pk))), user)[0])
 
 
 @router.patch("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Change a customer")
@@ -208,7 +215,7 @@ def update_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch):
     with transaction.atomic():
         customer_update(customer=customer, changes=changes, tags=tags)
         _still_visible(user, customer)
-    return customers_out(list(customers_for_output(Customer.objects.filter(pk=customer.pk))))[0]
+    return customers_out(list(customers_for_output(Customer.objects.filter(pk=customer.pk))), user)[0]
 
 
 # ---------------------------------------------------------------- contacts
@@ -217,7 +224,9 @@ def update_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch):
 
 class ContactFilters(Schema):
     customer_id: Id | None = None
-    q: str | None = Field(None, max_length=100, description="Name, email or phone contains this.")
+    q: str | None = Field(
+        None, max_length=100, description="Name or email contains this, or the phone contains these digits."
+    )
     external_id: ExternalId | None = None
 
 

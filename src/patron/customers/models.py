@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -54,7 +55,12 @@ class Customer(TimeStampedModel):
     # Full pinyin and initials of a Chinese name ("zhang wei zw"), kept for search.
     name_search = models.CharField(_("search key"), max_length=400, blank=True, editable=False)
     email = models.EmailField(_("email"), blank=True)
+    # In E.164 ("+8616613207659", customers/phones.py); its digits without the "+" beside it for
+    # the search (from the start) and the duplicate check. db_default: bulk writers that omit it insert.
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone_digits = models.CharField(max_length=40, blank=True, editable=False, db_index=True, default="", db_default="")
+    # The name as the duplicate check compares it (customers/duplicates.py: name_key).
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True, default="", db_default="")
     city = models.CharField(_("city"), max_length=100, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     owner = models.ForeignKey(
@@ -112,6 +118,8 @@ class Customer(TimeStampedModel):
             models.Index(fields=["name_search"]),
             # The list's default order (name, then id) for roles that see every customer.
             models.Index(fields=["name", "id"], name="customers_name_id"),
+            # The duplicate check finds a customer's twins by email, whatever its case.
+            models.Index(Lower("email"), name="customers_email_lower"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -147,7 +155,8 @@ class Contact(TimeStampedModel):
     name_search = models.CharField(_("search key"), max_length=400, blank=True, editable=False, db_default="")
     title = models.CharField(_("job title"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)  # E.164, like Customer.phone
+    phone_digits = models.CharField(max_length=40, blank=True, editable=False, db_index=True, default="", db_default="")
     is_primary = models.BooleanField(_("primary contact"), default=False)
     consent_email = models.BooleanField(_("consents to email"), default=False)
     consent_survey = models.BooleanField(_("consents to surveys"), default=False)
@@ -159,3 +168,36 @@ class Contact(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PossibleDuplicate(models.Model):
+    """Two customers that share an email, a phone number or a normalised name.
+
+    Stored once per pair with ``customer_id < other_id``; dismissing a pair keeps it from
+    being flagged again. Flagged by every write of a customer (customers/duplicates.py); the
+    table keeps the name it had in the imports app, where the pairs were first flagged.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DISMISSED = "dismissed", _("Not a duplicate")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer"))
+    other = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("other customer"))
+    reasons = models.JSONField(_("shared"), default=list)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("flagged"), auto_now_add=True)
+
+    class Meta:
+        db_table = "imports_possibleduplicate"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "other"], name="possibleduplicate_unique_pair"),
+            models.CheckConstraint(condition=Q(customer__lt=F("other")), name="possibleduplicate_ordered_pair"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="imports_pos_status_ea0750_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ~ {self.other_id}"

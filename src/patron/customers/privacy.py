@@ -92,7 +92,7 @@ def privacy_export(customer_id: int) -> dict[str, Any]:
 # Per model: the fields that say who someone is or what they wrote, and what they become.
 _BLANK: dict[str, dict[str, Any]] = {
     "customers.Contact": {"name": "", "name_search": "", "title": "", "email": "", "phone": "",
-                          "consent_email": False, "consent_survey": False},
+                          "phone_digits": "", "consent_email": False, "consent_survey": False},
     "commerce.CostEvent": {"note": ""},
     "engagement.Interaction": {"subject": "", "body": ""},
     "engagement.Task": {"notes": ""},
@@ -126,14 +126,14 @@ def privacy_erase(customer_id: int) -> Customer:
     for eraser in _erasers:
         eraser(customer)
     customer.name = _("Erased customer %(id)s") % {"id": customer.pk}
-    customer.name_search = ""
+    customer.name_search = customer.name_key = customer.phone_digits = ""
     customer.email = customer.phone = customer.city = customer.address = ""
     customer.consent_email = customer.consent_survey = False
     first_erasure = customer.erased_at is None
     customer.erased_at = customer.erased_at or now
     customer.save(update_fields=[
-        "name", "name_search", "email", "phone", "city", "address", "consent_email", "consent_survey",
-        "erased_at", "updated_at",
+        "name", "name_search", "name_key", "email", "phone", "phone_digits", "city", "address", "consent_email",
+        "consent_survey", "erased_at", "updated_at",
     ])
     audit_record(
         "privacy.erase", obj=customer, customer_id=customer.pk,

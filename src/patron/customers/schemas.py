@@ -67,6 +67,10 @@ class CustomerOut(OutputSchema):
     last_order_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    possible_duplicates: list[int] = Field(
+        description="Ids of the customers (that you may see) flagged as possible duplicates of this one, not yet "
+        "merged or dismissed: they share its email, phone number or name. Review them on the Possible duplicates page."
+    )
 
 
 class CustomerIn(InputSchema):
@@ -156,7 +160,7 @@ class ContactPatch(InputSchema):
     consent_survey: bool | None = None
 
 
-def customer_data(customer: Customer, tags: list[str]) -> dict[str, Any]:
+def customer_data(customer: Customer, tags: list[str], possible_duplicates: list[int] | None = None) -> dict[str, Any]:
     """A customer as the API returns it (``owner``/``branch``/``region`` loaded with select_related)."""
     return {
         "id": customer.pk,
@@ -188,6 +192,7 @@ def customer_data(customer: Customer, tags: list[str]) -> dict[str, Any]:
         "last_order_at": customer.last_order_at,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
+        "possible_duplicates": possible_duplicates or [],
     }
 
 

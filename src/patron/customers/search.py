@@ -20,6 +20,8 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from patron.customers.phones import digits, phone_prefixes
+
 M = TypeVar("M", bound=Model)
 
 CJK = re.compile(r"[\u3400-\u9fff]+")
@@ -112,11 +114,32 @@ def looks_like_phone(q: str) -> bool:
     return digits >= 3 and all(ch.isdigit() or ch in "+-() " for ch in q)
 
 
-def contact_point_match(q: str, *, email: str = "email", phone: str = "phone") -> Q | None:
+def phone_match(q: str, *, phone_digits: str = "phone_digits") -> Q | None:
+    """A phone typed from its start, in any form ("16613207659", "166 1320", "+86 166-1320",
+    "021 6232"): its digits against the start of the indexed E.164 digits, with and without the
+    default country code (``customers.phones.phone_prefixes``); None when ``q`` is no phone."""
+    if not looks_like_phone(q):
+        return None
+    match: Q | None = None
+    for prefix in phone_prefixes(q):
+        part = Q(**{f"{phone_digits}__startswith": prefix})
+        match = part if match is None else match | part
+    return match
+
+
+def phone_contains(text: str, *, phone_digits: str = "phone_digits") -> Q:
+    """A phone containing the digits of ``text`` anywhere (the API's ``q``, a substring search);
+    a match of nothing when ``text`` is no phone."""
+    if not looks_like_phone(text.strip()):
+        return Q(pk__in=[])
+    return Q(**{f"{phone_digits}__contains": digits(text)})
+
+
+def contact_point_match(q: str, *, email: str = "email", phone_digits: str = "phone_digits") -> Q | None:
     """Email or phone typed from its start (indexed prefix matches)."""
     q = q.strip()
     if looks_like_phone(q):
-        return Q(**{f"{phone}__startswith": q})
+        return phone_match(q, phone_digits=phone_digits)
     if q and not any(ch.isspace() for ch in q) and not CJK.search(q):
         return Q(**{f"{email}__istartswith": q})
     return None

@@ -17,7 +17,7 @@ from patron.core.models import Branch, User
 from patron.core.ordering import both_ways
 from patron.core.roles import is_manager, is_read_only, sees_all_customers
 from patron.customers.models import Contact, Customer
-from patron.customers.search import by_name_of_matches, customer_match
+from patron.customers.search import by_name_of_matches, customer_match, phone_contains
 
 M = TypeVar("M", bound=Model)
 
@@ -216,7 +216,7 @@ def filter_customers(customers: QuerySet[Customer], f: CustomerFilter) -> QueryS
             Q(name__icontains=text)
             | Q(name_search__contains=text.lower())
             | Q(email__icontains=text)
-            | Q(phone__contains=text)
+            | phone_contains(text)
         )
     if f.value_class:
         customers = customers.filter(score__value_class=f.value_class)
@@ -284,7 +284,7 @@ def filter_contacts(contacts: QuerySet[Contact], f: ContactFilter) -> QuerySet[C
         contacts = contacts.filter(customer_id=f.customer_id)
     if f.contains:
         contacts = contacts.filter(
-            Q(name__icontains=f.contains) | Q(email__icontains=f.contains) | Q(phone__contains=f.contains)
+            Q(name__icontains=f.contains) | Q(email__icontains=f.contains) | phone_contains(f.contains)
         )
     if f.external_id:
         contacts = contacts.filter(external_id=f.external_id)

@@ -17,8 +17,19 @@ from patron.core.audit import audit_bulk, audit_record, diff, snapshot
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, Region, User, base_currency
 from patron.core.roles import assignable_owners, can_assign_owners
+from patron.customers.duplicates import name_key, possible_duplicates_flag
 from patron.customers.models import Contact, Customer, Tag
+from patron.customers.phones import digits, phone_normalise
 from patron.customers.selectors import editable_customers, search_key
+
+
+def _phone(phone: str | None) -> tuple[str, str]:
+    """The phone in E.164 and its digits; a ValidationError on ``phone`` when it is no number."""
+    try:
+        e164 = phone_normalise(phone or "")
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.error_list}) from None
+    return e164, digits(e164)
 
 
 def _check_external_id(model: type, external_id: str | None, label: str) -> None:
@@ -51,9 +62,11 @@ def customer_create(
     _check_external_id(Customer, external_id, str(Customer._meta.verbose_name))
     if region is None and branch is not None:
         region = branch.region
+    phone, phone_digits = _phone(phone)
     customer = Customer(
         name=name,
         name_search=search_key(name),
+        name_key=name_key(name),
         owner=owner,
         kind=kind,
         external_id=external_id or None,
@@ -61,6 +74,7 @@ def customer_create(
         region=region,
         email=email,
         phone=phone,
+        phone_digits=phone_digits,
         stage=stage,
         acquired_on=acquired_on,
         acquisition_channel=acquisition_channel,
@@ -82,6 +96,7 @@ def customer_create(
     if tags:
         created["tags"] = [None, sorted(tags)]
     audit_record("customer.create", obj=customer, customer_id=customer.pk, changes=created)
+    possible_duplicates_flag(customer_ids=[customer.pk])
     return customer
 
 
@@ -116,6 +131,7 @@ def contact_create(
     consent_survey: bool = False,
 ) -> Contact:
     _check_external_id(Contact, external_id, str(Contact._meta.verbose_name))
+    phone, phone_digits = _phone(phone)
     contact = Contact(
         customer=customer,
         name=name,
@@ -124,6 +140,7 @@ def contact_create(
         title=title,
         email=email,
         phone=phone,
+        phone_digits=phone_digits,
         is_primary=is_primary,
         consent_email=consent_email,
         consent_survey=consent_survey,
@@ -176,7 +193,11 @@ def customer_update(*, customer: Customer, changes: Mapping[str, Any], tags: lis
     fields = _apply(customer, changes, CUSTOMER_UPDATABLE)
     if "name" in changes:
         customer.name_search = search_key(customer.name)
-        fields.append("name_search")
+        customer.name_key = name_key(customer.name)
+        fields += ["name_search", "name_key"]
+    if "phone" in changes:
+        customer.phone, customer.phone_digits = _phone(customer.phone)
+        fields.append("phone_digits")
     customer.full_clean(exclude=["owner", "branch", "region"])
     if fields:
         customer.save(update_fields=[*fields, "updated_at"])
@@ -188,6 +209,8 @@ def customer_update(*, customer: Customer, changes: Mapping[str, Any], tags: lis
             changed["tags"] = [old_tags, new_tags]
     if changed:
         audit_record("customer.update", obj=customer, customer_id=customer.pk, changes=changed)
+    if changed.keys() & {"name", "email", "phone"}:
+        possible_duplicates_flag(customer_ids=[customer.pk])
     return customer
 
 
@@ -209,6 +232,9 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
     if "name" in changes:
         contact.name_search = search_key(contact.name)
         fields.append("name_search")
+    if "phone" in changes:
+        contact.phone, contact.phone_digits = _phone(contact.phone)
+        fields.append("phone_digits")
     contact.full_clean(exclude=["customer"])
     if changes.get("is_primary"):
         Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(pk=contact.pk).update(

@@ -104,7 +104,7 @@ class SurveyOut(Schema):
     created_at: datetime
 
 
-def _survey_out(survey: Survey) -> dict[str, Any]:
+def _survey_out(survey: Survey, request: HttpRequest) -> dict[str, Any]:
     return {
         "id": survey.pk,
         "name": survey.name,
@@ -113,8 +113,8 @@ def _survey_out(survey: Survey) -> dict[str, Any]:
         "touchpoint": survey.touchpoint,
         "is_active": survey.is_active,
         "allow_comment": survey.allow_comment,
-        "public_url": links.public_url(survey.public_key),
-        "kiosk_url": links.public_url(survey.public_key, kiosk=True),
+        "public_url": links.public_url(survey.public_key, request=request),
+        "kiosk_url": links.public_url(survey.public_key, kiosk=True, request=request),
         "questions": [
             {"position": q.position, "kind": q.kind, "text_en": q.text_en, "text_zh_hans": q.text_zh_hans,
              "text_zh_hant": q.text_zh_hant}
@@ -138,12 +138,12 @@ def survey_create(request: HttpRequest, body: SurveyIn):
     data = body.model_dump()
     questions = [surveys.QuestionInput(**q) for q in data.pop("questions")]
     survey = surveys.survey_create(created_by=user, questions=questions, **data)
-    return Status(201, _survey_out(survey))
+    return Status(201, _survey_out(survey, request))
 
 
 @router.get("/surveys", response={200: list[SurveyOut], 401: ErrorOut}, summary="List surveys")
 def survey_list(request: HttpRequest):
-    return [_survey_out(s) for s in Survey.objects.prefetch_related("questions").order_by("pk")]
+    return [_survey_out(s, request) for s in Survey.objects.prefetch_related("questions").order_by("pk")]
 
 
 @router.get("/surveys/{survey_id}", response={200: SurveyOut, 401: ErrorOut, 404: ErrorOut}, summary="One survey")
@@ -151,7 +151,7 @@ def survey_get(request: HttpRequest, survey_id: Id):
     survey = Survey.objects.prefetch_related("questions").filter(pk=survey_id).first()
     if survey is None:
         raise not_found()
-    return _survey_out(survey)
+    return _survey_out(survey, request)
 
 
 class InvitationsIn(InputSchema):

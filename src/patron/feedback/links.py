@@ -15,10 +15,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest
 from django.urls import reverse
 
+from patron.core.base_url import base_url
 from patron.feedback.models import Invitation
 
 
@@ -65,9 +66,10 @@ def parse_unsubscribe_token(token: str) -> tuple[int, int | None]:
     return int(customer), (int(contact) or None)
 
 
-def absolute(path: str) -> str:
-    """A link for outside the app (emails, QR codes): PATRON_BASE_URL + path."""
-    return settings.PATRON_BASE_URL.rstrip("/") + path
+def absolute(path: str, request: HttpRequest | None = None) -> str:
+    """A link for outside the app (emails, QR codes): the base address + path. The base address
+    is PATRON_BASE_URL, else the server's or the request's own (``core.base_url``)."""
+    return base_url(request) + path
 
 
 def answer_url(invitation: Invitation, score: int | None = None) -> str:
@@ -79,10 +81,12 @@ def unsubscribe_url(customer_id: int, contact_id: int | None = None) -> str:
     return absolute(reverse("feedback:unsubscribe", args=[unsubscribe_token(customer_id, contact_id)]))
 
 
-def public_url(survey_public_key: str, branch_code: str | None = None, *, kiosk: bool = False) -> str:
+def public_url(
+    survey_public_key: str, branch_code: str | None = None, *, kiosk: bool = False, request: HttpRequest | None = None
+) -> str:
     name = "feedback:kiosk" if kiosk else "feedback:public"
     path = reverse(name, args=[survey_public_key])
-    return absolute(path + ("?" + urlencode({"b": branch_code}) if branch_code else ""))
+    return absolute(path + ("?" + urlencode({"b": branch_code}) if branch_code else ""), request)
 
 
 # How long the thank-you page's comment form stays usable; an invitation link issues a new one.

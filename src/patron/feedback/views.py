@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from patron.core import base_url
 from patron.core.models import Branch, User
+from patron.core.workers import worker_missing
 from patron.customers.selectors import can_edit_customer, visible_customers
 from patron.feedback import links, selectors
 from patron.feedback.forms import CloseForm, ContactForm, ReviewForm, SurveyForm
@@ -138,6 +140,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     survey = get_object_or_404(Survey, pk=pk)
     branches = list(Branch.objects.order_by("name"))
     responses = selectors.visible_responses(user).filter(survey=survey)
+    public_url = links.public_url(survey.public_key, request=request)
     return render(
         request,
         "feedback/survey.html",
@@ -145,10 +148,15 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "survey": survey,
             "questions": survey.questions.all(),
             "triggers": survey.triggers.all(),
-            "public_url": links.public_url(survey.public_key),
-            "kiosk_url": links.public_url(survey.public_key, kiosk=True),
+            "public_url": public_url,
+            "public_url_unreachable": base_url.unreachable(public_url),
+            "kiosk_url": links.public_url(survey.public_key, kiosk=True, request=request),
             "branch_links": [
-                (b, links.public_url(survey.public_key, b.code), links.public_url(survey.public_key, b.code, kiosk=True))
+                (
+                    b,
+                    links.public_url(survey.public_key, b.code, request=request),
+                    links.public_url(survey.public_key, b.code, kiosk=True, request=request),
+                )
                 for b in branches
             ],
             "nps": selectors.nps_of(responses) if survey.kind == SurveyKind.NPS else None,
@@ -166,7 +174,7 @@ def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if code and not Branch.objects.filter(code=code[:20]).exists():
         raise Http404
     kiosk_link = request.GET.get("kiosk") == "1"
-    url = links.public_url(survey.public_key, code, kiosk=kiosk_link)
+    url = links.public_url(survey.public_key, code, kiosk=kiosk_link, request=request)
     qr = segno.make(url, error="m")
     buffer = io.BytesIO()
     if fmt == "svg":
@@ -238,6 +246,7 @@ def follow_up_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contact_form": ContactForm(),
             "close_form": CloseForm(),
             "now": timezone.now(),
+            "worker_missing": worker_missing(),
         },
     )
 
@@ -285,7 +294,8 @@ def follow_up_close(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "feedback/follow_up.html",
-        {"f": follow_up, "r": follow_up.response, "can_act": True, "contact_form": ContactForm(), "close_form": form, "now": timezone.now()},
+        {"f": follow_up, "r": follow_up.response, "can_act": True, "contact_form": ContactForm(), "close_form": form, "now": timezone.now(),
+         "worker_missing": worker_missing()},
         status=400,
     )
 

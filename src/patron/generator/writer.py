@@ -45,7 +45,9 @@ from patron.commerce.currency import check_base_currency
 from patron.commerce.models import Order, OrderLine, Product
 from patron.core import bulk
 from patron.core.models import Branch, Region, Role, User
+from patron.customers.duplicates import name_key
 from patron.customers.models import Contact, Customer
+from patron.customers.phones import digits
 from patron.customers.selectors import search_key
 from patron.engagement.models import Interaction
 from patron.feedback.comments import analyse_texts
@@ -207,6 +209,14 @@ def _search_key(name: str) -> str:
     return search_key(name)
 
 
+def _phones(formatted: list[str]) -> tuple[list[str], list[str]]:
+    """The simulation's numbers ("+86 138 0013 8000": a country code, then spaces) in E.164 as
+    every write path stores them, and their digits for the search (customers/phones.py); no
+    parsing needed for numbers made in this one form."""
+    numbers = [digits(p) for p in formatted]
+    return [f"+{d}" if d else "" for d in numbers], numbers
+
+
 def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
     """Write one chunk in the current transaction; returns the customers' database ids.
 
@@ -221,6 +231,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
     owner_of = pd.Series(owners, index=cidx, dtype=object)
     acquired = _times(cust["acquired_at"], aware=aware)
     last = _times(cust["last_order_at"], aware=aware)
+    phones, phone_digits = _phones(cust["phone"].tolist())
     bulk.insert_columns(
         Customer,
         {
@@ -231,8 +242,10 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
             "kind": cust["kind"].tolist(),
             "name": cust["name"].tolist(),
             "name_search": [_search_key(x) for x in cust["name"].tolist()],
+            "name_key": [name_key(x) for x in cust["name"].tolist()],
             "email": cust["email"].tolist(),
-            "phone": cust["phone"].tolist(),
+            "phone": phones,
+            "phone_digits": phone_digits,
             "city": cust["city"].tolist(),
             "address": cust["address"].tolist(),
             "owner_id": owners,
@@ -253,6 +266,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
     contacts = chunk.contacts
     m = len(contacts)
     created = _times(cust.set_index("customer_index").loc[contacts["customer_index"], "acquired_at"], aware=aware)
+    contact_phones, contact_digits = _phones(contacts["phone"].tolist())
     bulk.insert_columns(
         Contact,
         {
@@ -263,7 +277,8 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
             "name_search": [_search_key(x) for x in contacts["name"].tolist()],
             "title": contacts["title"].tolist(),
             "email": contacts["email"].tolist(),
-            "phone": contacts["phone"].tolist(),
+            "phone": contact_phones,
+            "phone_digits": contact_digits,
             "is_primary": contacts["is_primary"].astype(bool).tolist(),
             "consent_email": contacts["consent_email"].astype(bool).tolist(),
             "consent_survey": contacts["consent_survey"].astype(bool).tolist(),

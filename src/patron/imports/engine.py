@@ -24,7 +24,7 @@ from patron.core import bulk
 from patron.core.audit import audit_bulk, id_ranges
 from patron.core.cells import escape_text
 from patron.core.models import User
-from patron.imports.duplicates import possible_duplicates_flag
+from patron.customers.duplicates import possible_duplicates_flag
 from patron.imports.fields import FieldSpec, ParseContext
 from patron.imports.kinds.base import Importer
 from patron.imports.kinds.registry import IMPORTERS

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patron.core.dates import check_day
+from patron.customers.phones import phone_normalise
 from patron.imports.parsing import (
     ChoiceParser,
     ParseError,
@@ -76,6 +77,15 @@ def email(value: Any, ctx: ParseContext) -> str:
     except ValidationError:
         raise ParseError(_("%(value)s is not an email address.") % {"value": f"“{out}”"}) from None
     return out
+
+
+def phone(value: Any, ctx: ParseContext) -> str:
+    """A phone number in E.164 (customers/phones.py: the country of ``PATRON_PHONE_REGION`` when
+    the cell names none); a cell that is no valid number is the row's error."""
+    try:
+        return phone_normalise(as_text(value)[:100])
+    except ValidationError as exc:
+        raise ParseError(exc.messages[0]) from None
 
 
 def positive_int(value: Any, ctx: ParseContext) -> int:

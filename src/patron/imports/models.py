@@ -1,10 +1,10 @@
-"""Import jobs, saved column mappings, possible duplicates and the log of customer merges."""
+"""Import jobs, saved column mappings and the log of customer merges (possible duplicates are
+the customers app's: customers.models.PossibleDuplicate)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -120,37 +120,6 @@ class ImportJob(TimeStampedModel):
         if not self.total_rows:
             return 0
         return min(99, int(100 * self.processed_rows / self.total_rows))
-
-
-class PossibleDuplicate(models.Model):
-    """Two customers that share an email, a phone number or a normalised name.
-
-    Stored once per pair with ``customer_id < other_id``; dismissing a pair keeps it from
-    being flagged again.
-    """
-
-    class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        DISMISSED = "dismissed", _("Not a duplicate")
-
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer"))
-    other = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("other customer"))
-    reasons = models.JSONField(_("shared"), default=list)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(_("flagged"), auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("possible duplicate")
-        verbose_name_plural = _("possible duplicates")
-        constraints = [
-            models.UniqueConstraint(fields=["customer", "other"], name="possibleduplicate_unique_pair"),
-            models.CheckConstraint(condition=Q(customer__lt=F("other")), name="possibleduplicate_ordered_pair"),
-        ]
-        indexes = [models.Index(fields=["status", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.customer_id} ~ {self.other_id}"
 
 
 class CustomerMerge(models.Model):

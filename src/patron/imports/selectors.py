@@ -6,8 +6,9 @@ from django.db.models import QuerySet
 
 from patron.core.models import User
 from patron.core.roles import is_admin
+from patron.customers.models import PossibleDuplicate
 from patron.customers.selectors import visible_customers
-from patron.imports.models import ImportJob, ImportMapping, PossibleDuplicate
+from patron.imports.models import ImportJob, ImportMapping
 
 
 def import_jobs_for(user: User) -> QuerySet[ImportJob]:

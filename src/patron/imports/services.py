@@ -19,9 +19,9 @@ from patron.commerce.bulk import customer_totals_refresh
 from patron.commerce.signals import customers_changed
 from patron.core.audit import actor_of, audit_record, current_actor
 from patron.core.models import User
-from patron.customers.models import Customer
+from patron.customers.duplicates import possible_duplicates_flag
+from patron.customers.models import Customer, PossibleDuplicate
 from patron.customers.selectors import can_edit_customer
-from patron.imports.duplicates import possible_duplicates_flag
 from patron.imports.engine import (
     ImportInputError,
     ImportOptions,
@@ -30,7 +30,7 @@ from patron.imports.engine import (
     importer_class,
     read_header,
 )
-from patron.imports.models import CustomerMerge, ImportJob, ImportMapping, Kind, PossibleDuplicate
+from patron.imports.models import CustomerMerge, ImportJob, ImportMapping, Kind
 from patron.imports.tasks import import_job_task
 
 # Files up to this size are imported in the web request; larger ones go to the worker.
@@ -335,7 +335,10 @@ def customer_merge(*, keep: Customer, merge: Customer, by: User) -> CustomerMerg
         # The kept customer answers to the merged one's id, so later imports match it directly.
         keep.external_id = merged_external_id
         filled.append("external_id")
-    keep.save(update_fields=[*filled, "updated_at"])
+    keys = ["phone_digits"] if "phone" in filled else []  # the phone's search digits come with it
+    if keys:
+        keep.phone_digits = merge.phone_digits
+    keep.save(update_fields=[*filled, *keys, "updated_at"])
     if "external_id" in filled:
         CustomerMerge.objects.filter(pk=log.pk).update(filled=filled)
     customer_totals_refresh([keep.pk])

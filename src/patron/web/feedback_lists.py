@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from patron.core.models import Branch, User
 from patron.core.roles import sees_own_customers_only, user_of
+from patron.core.workers import worker_missing
 from patron.feedback.lists import (
     FOLLOW_UP_SORTS,
     RESPONSE_SORTS,
@@ -228,7 +229,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
         # Figures for the page only, not for a CSV download.
         days = state.get("days", 90)
         report = loop_report(user, start=now - timedelta(days=days), end=now, now=now)
-        return {"now": now, "report": report, **state}
+        return {"now": now, "report": report, "worker_missing": worker_missing(now), **state}
 
     return render_list(
         request,

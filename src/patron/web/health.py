@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from patron.core.errors import database_unavailable
-from patron.core.models import WorkerHeartbeat
+from patron.core.workers import heartbeat_age
 from patron.insights.models import ScoringRun
 
 
@@ -41,7 +41,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 ``{"status": "ok", ...}`` or 503 ``{"status": "failing", "failing": [...], ...}``."""
     now = timezone.now()
     try:
-        beat = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
+        beat = heartbeat_age(now)
         scored = (
             ScoringRun.objects.filter(status=ScoringRun.Status.DONE, finished_at__isnull=False)
             .order_by("-finished_at")
@@ -60,7 +60,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         }
         return JsonResponse(down, status=503)
     # Ages in whole seconds (a clock a little ahead on one host gives 0, not a negative age).
-    beat_age = None if beat is None else max(0, round((now - beat).total_seconds()))
+    beat_age = None if beat is None else round(beat)
     scored_age = None if scored is None else max(0, round((now - scored).total_seconds()))
     failing: list[str] = []
     worker_limit = settings.PATRON_HEALTH_WORKER_MAX_AGE_SECONDS

@@ -21,12 +21,13 @@ from django.utils import timezone
 from patron.analytics.nps import NPSResult, nps_from_counts
 from patron.core.models import Role, User
 from patron.core.roles import can_drill_down, user_of
-from patron.customers.models import Customer
+from patron.customers.models import Customer, PossibleDuplicate
 from patron.customers.selectors import customer_scope, of_visible_customers, visible_customers
 from patron.engagement.models import Task
 from patron.feedback.models import FollowUp, Response, Review, ScoreClass, SurveyKind
 from patron.feedback.selectors import FeedFilters, feed, visible_follow_ups, visible_responses
-from patron.imports.models import ImportJob, PossibleDuplicate
+from patron.imports.models import ImportJob
+from patron.insights.call_list import calls_today
 from patron.insights.labels import RFM_SEGMENTS
 from patron.insights.models import ScoringRun, ValueClass
 from patron.insights.selectors import Dashboard, dashboard_for, team_figures
@@ -73,6 +74,8 @@ def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
     # One indexed probe of at most SMALL_BOOK ids on (owner, name).
     small = len(customers.values_list("pk", flat=True).order_by()[:SMALL_BOOK]) < SMALL_BOOK
 
+    calls, calls_total = calls_today(rep, customers, now=now)
+
     def top(field: str) -> Any:
         # Coalesce hides the score index from the planner, so it filters by owner first and sorts.
         key = F(f"score__{field}")
@@ -117,6 +120,8 @@ def rep_blocks(viewer: User, rep: User) -> dict[str, Any]:
         ),
         "now": now,
         "rep": rep,
+        "calls": calls,
+        "calls_total": calls_total,
     }
 
 

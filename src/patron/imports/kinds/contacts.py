@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patron.customers.models import Contact
+from patron.customers.phones import digits
 from patron.customers.selectors import (
     search_key,
 )
@@ -30,7 +31,7 @@ class ContactImporter(RecordImporter):
         f.spec("name", gettext_lazy("name"), f.model_text(Contact, "name")),
         f.spec("title", gettext_lazy("job title"), f.model_text(Contact, "title")),
         f.spec("email", gettext_lazy("email"), f.email),
-        f.spec("phone", gettext_lazy("phone"), f.model_text(Contact, "phone")),
+        f.spec("phone", gettext_lazy("phone"), f.phone),
         f.spec("is_primary", gettext_lazy("primary contact"), f.boolean),
         f.spec("consent_email", gettext_lazy("consents to email"), f.boolean),
         f.spec("consent_survey", gettext_lazy("consents to surveys"), f.boolean),
@@ -54,6 +55,8 @@ class ContactImporter(RecordImporter):
         super().prepare(r)
         if "name" in r.desired:
             r.desired["name_search"] = search_key(r.desired["name"])
+        if "phone" in r.desired:
+            r.desired["phone_digits"] = digits(r.desired["phone"])
         if r.desired.get("is_primary") and r.customer is not None:
             cid = r.customer[0]
             first = self.run.primary_contacts.get(cid) or self._primary_in_batch.get(cid)
@@ -66,11 +69,12 @@ class ContactImporter(RecordImporter):
                 self._primary_in_batch[cid] = r.line
 
     def compare_fields(self) -> list[str]:
-        return [*super().compare_fields(), "name_search"]
+        return [*super().compare_fields(), "name_search", "phone_digits"]
 
     def create_values(self, r: Row) -> dict[str, Any]:
         values = super().create_values(r)
         values["name_search"] = search_key(values["name"])
+        values["phone_digits"] = digits(values["phone"])
         return values
 
     def after(self, creates: list[Row], updates: list[Row], rows: list[Row]) -> None:

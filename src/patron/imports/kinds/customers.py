@@ -13,7 +13,9 @@ from django.utils.translation import gettext_lazy
 from patron.core.choices import SalesChannel
 from patron.core.models import base_currency
 from patron.core.roles import is_manager
+from patron.customers.duplicates import name_key
 from patron.customers.models import Customer
+from patron.customers.phones import digits
 from patron.customers.selectors import (
     search_key,
 )
@@ -41,7 +43,7 @@ class CustomerImporter(RecordImporter):
         f.spec("name", gettext_lazy("name"), f.model_text(Customer, "name")),
         f.spec("kind", gettext_lazy("kind (person or company)"), f.model_choice(Customer, "kind")),
         f.spec("email", gettext_lazy("email"), f.email),
-        f.spec("phone", gettext_lazy("phone"), f.model_text(Customer, "phone")),
+        f.spec("phone", gettext_lazy("phone"), f.phone),
         f.spec("city", gettext_lazy("city"), f.model_text(Customer, "city")),
         f.spec("address", gettext_lazy("address"), f.model_text(Customer, "address")),
         f.spec("owner", gettext_lazy("owner (username)"), f.text(150)),
@@ -96,6 +98,9 @@ class CustomerImporter(RecordImporter):
             r.reject(_("%(column)s is required.") % {"column": "name"})
         if "name" in r.desired:
             r.desired["name_search"] = search_key(r.desired["name"])
+            r.desired["name_key"] = name_key(r.desired["name"])
+        if "phone" in r.desired:
+            r.desired["phone_digits"] = digits(r.desired["phone"])
         user = self.run.user
         if user is not None and self.run.restricted:
             # Decision (docs/import.md): what a rep or manager imports without an owner is theirs,
@@ -109,7 +114,7 @@ class CustomerImporter(RecordImporter):
             r.extra["tags"] = r.values["tags"] or ()
 
     def compare_fields(self) -> list[str]:
-        return [*super().compare_fields(), "name_search"]
+        return [*super().compare_fields(), "name_search", "name_key", "phone_digits"]
 
     def check_existing(self, rows: list[Row], found: dict[Any, dict[str, Any]]) -> None:
         for r in rows:
@@ -158,6 +163,8 @@ class CustomerImporter(RecordImporter):
     def create_values(self, r: Row) -> dict[str, Any]:
         values = super().create_values(r)
         values["name_search"] = search_key(values["name"])
+        values["name_key"] = name_key(values["name"])
+        values["phone_digits"] = digits(values["phone"])
         user = self.run.user
         if values["owner_id"] is None and user is not None and self.run.restricted:
             values["owner_id"] = user.pk

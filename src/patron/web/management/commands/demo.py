@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from patron.core.base_url import server_url_announce
 from patron.generator.models import GeneratedDataset
 from patron.insights.models import ScoringRun
 from patron.web.demo import DEMO_PASSWORD, DEMO_USERS, demo_org_assign, demo_users_create
@@ -54,6 +55,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {spec.username:<8} {spec.role}")
         if opts["no_serve"]:
             return
+        # Before the worker starts, so the emails it sends link to the server's own address.
+        server_url_announce(opts["host"], opts["port"])
         worker = None if opts["no_worker"] else self._worker_start()
         try:
             call_command("serve", host=opts["host"], port=opts["port"], no_migrate=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from patron.core.base_url import server_url_announce, unreachable
 from patron.web.server import serve
 
 
@@ -30,5 +31,12 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         # Static files served by WhiteNoise from STATIC_ROOT, compressed once here.
         call_command("collectstatic", interactive=False, verbosity=0)
+        links_start = server_url_announce(opts["host"], opts["port"])
         self.stdout.write(f"Patron is running at http://{opts['host']}:{opts['port']}/  (Ctrl+C to stop)")
+        self.stdout.write(f"Survey links and QR codes start with {links_start}/")
+        if unreachable(links_start):
+            self.stdout.write(
+                "  They open on this machine only: set PATRON_BASE_URL to the public address, or run "
+                "with --host 0.0.0.0 so that phones and other computers on the network can open them."
+            )
         serve(opts["host"], opts["port"], opts["workers"], opts["threads"])
