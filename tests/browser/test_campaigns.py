@@ -22,7 +22,7 @@ def test_a_phone_campaign_from_form_to_report_on_a_phone(page, office):
     from patron.campaigns.models import Campaign, CampaignMember
     from patron.campaigns.services import segment_create
 
-    office.alpha.phone = "+852 5555 0101"
+    office.alpha.phone = "+852 9123 0101"
     office.alpha.save(update_fields=["phone"])
     segment = segment_create(name="North customers", filter={}, created_by=office.users["marketer"])
 

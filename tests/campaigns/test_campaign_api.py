@@ -26,9 +26,9 @@ BODY = {
 @pytest.fixture
 def book(db, alice, bob):
     people = {
-        "ash": make_customer("Ash", owner=alice, email="ash@example.com", consent_email=True, phone="+852 1", address="1 Ash Rd", city="Hong Kong"),
-        "birch": make_customer("Birch", owner=bob, email="birch@example.com", consent_email=True, phone="+852 2", address="2 Birch Rd"),
-        "cork": make_customer("=HYPERLINK(\"x\")", owner=alice, email="cork@example.com", consent_email=True, phone="+852 3", address="@SUM(1)"),
+        "ash": make_customer("Ash", owner=alice, email="ash@example.com", consent_email=True, phone="+852 9123 0001", address="1 Ash Rd", city="Hong Kong"),
+        "birch": make_customer("Birch", owner=bob, email="birch@example.com", consent_email=True, phone="+852 9123 0002", address="2 Birch Rd"),
+        "cork": make_customer("=HYPERLINK(\"x\")", owner=alice, email="cork@example.com", consent_email=True, phone="+852 9123 0003", address="@SUM(1)"),
     }
     for i, c in enumerate(people.values()):
         scored(c, value_class="high", clv=100.0 * (i + 1))
@@ -155,7 +155,7 @@ def test_call_list_shows_a_rep_her_own_customers(book, as_maya, as_alice, segmen
     calls = as_alice.get(f"/campaigns/{campaign_id}/call-list").json()
     assert sorted(c["name"] for c in calls["items"]) == sorted([book["ash"].name, book["cork"].name])
     ash = next(c for c in calls["items"] if c["name"] == "Ash")
-    assert (ash["phone"], ash["value_class"], ash["clv"], ash["offer"], ash["called_at"]) == ("+852 1", "high", 100.0, "Free delivery", None)
+    assert (ash["phone"], ash["value_class"], ash["clv"], ash["offer"], ash["called_at"]) == ("+85291230001", "high", 100.0, "Free delivery", None)
     email_campaign = _create(as_maya, segment)["id"]
     assert as_maya.get(f"/campaigns/{email_campaign}/call-list").status_code == 422
 

@@ -31,8 +31,8 @@ FORM = {
 @pytest.fixture
 def book(alice, bob):
     return {
-        "ash": make_customer("Ash Tree", owner=alice, phone="+852 1"),
-        "birch": make_customer("Birch Tree", owner=bob, phone="+852 2"),
+        "ash": make_customer("Ash Tree", owner=alice, phone="+852 9123 0001"),
+        "birch": make_customer("Birch Tree", owner=bob, phone="+852 9123 0002"),
     }
 
 
@@ -57,7 +57,7 @@ def test_create_launch_and_read_a_phone_campaign(book, maya, alice):
     mine = rep.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
     assert "Ash Tree" in mine and "Birch Tree" not in mine
     calls = rep.get(reverse("campaign-calls", args=[campaign.pk])).content.decode()
-    assert "Ash Tree" in calls and "Birch Tree" not in calls and "+852 1" in calls
+    assert "Ash Tree" in calls and "Birch Tree" not in calls and "+852 9123 0001" in calls
     ash = CampaignMember.objects.get(customer=book["ash"])
     birch = CampaignMember.objects.get(customer=book["birch"])
     assert rep.post(reverse("campaign-called", args=[campaign.pk, birch.pk])).status_code == 404

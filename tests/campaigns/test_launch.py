@@ -45,7 +45,7 @@ def _book(n_per_class=(("high", 50), ("medium", 30), ("low", 20)), *, owner=None
         for i in range(n):
             customer = make_customer(
                 f"{value_class}-{i}", owner=owner, email=f"{value_class}{i}@example.com" if email else "",
-                consent_email=email, phone="+852 5555 0000", address="1 Main St",
+                consent_email=email, phone="+852 9123 0000", address="1 Main St",
             )
             scored(customer, value_class=value_class, clv=100.0 + i, churn_risk=0.3, p_alive=0.8, rfm_segment="loyal")
             people.append(customer)
@@ -131,7 +131,7 @@ def test_consent_and_budget_skip_with_reasons(everyone, root):
 
 def test_phone_needs_a_number_and_mail_an_address(everyone, root):
     make_customer("No phone", address="2 High St")
-    make_customer("No address", phone="+1 555 0100")
+    make_customer("No address", phone="+1 415 555 0100")
     phone = campaign_launch(campaign=campaign_create(values=_values(everyone, channel="phone", control_share=0.01), created_by=root), user=root, seed=1)
     mail = campaign_launch(campaign=campaign_create(values=_values(everyone, channel="mail", control_share=0.01), created_by=root), user=root, seed=1)
     assert phone.skipped == {"no_phone": 1} and mail.skipped == {"no_address": 1}

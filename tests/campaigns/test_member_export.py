@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def campaign(root, alice, bob):
-    mine = make_customer("=HYPERLINK(\"http://x\")", owner=alice, phone="+852 5555 0101")
-    theirs = make_customer("Theirs", owner=bob, phone="+852 5555 0102")
+    mine = make_customer("=HYPERLINK(\"http://x\")", owner=alice, phone="+852 9123 0101")
+    theirs = make_customer("Theirs", owner=bob, phone="+852 9123 0102")
     scored(mine, value_class="most_valuable", clv=1234.5, churn_risk=0.25, p_alive=0.9, rfm_segment="champions")
     scored(theirs, value_class="core", clv=10.0, churn_risk=0.5, p_alive=0.4, rfm_segment="at_risk")
     segment = segment_create(name="Everyone", filter={}, created_by=None)

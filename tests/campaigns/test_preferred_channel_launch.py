@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def people(db):
     """Three customers who answered on email, on the phone, and never: each reachable on all three."""
-    contact = {"consent_email": True, "phone": "+852 5555 0101", "address": "1 Main St"}
+    contact = {"consent_email": True, "phone": "+852 9123 0101", "address": "1 Main St"}
     emailer = make_customer("Emailer", email="emailer@example.com", **contact)
     caller = make_customer("Caller", email="caller@example.com", **contact)
     quiet = make_customer("Quiet", email="quiet@example.com", **contact)

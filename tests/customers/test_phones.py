@@ -163,3 +163,13 @@ def test_the_generator_writes_e164_and_digits():
         ["+8613800138000", "+862162321234", ""],
         ["8613800138000", "862162321234", ""],
     )
+
+
+def test_numbers_are_shown_as_people_read_them(settings):
+    from patron.customers.phones import phone_display
+
+    settings.PATRON_PHONE_REGION = "CN"
+    assert phone_display("+8616613207659") == "166 1320 7659"
+    assert phone_display("+862162321234") == "021 6232 1234"
+    assert phone_display("+14155550100") == "+1 415-555-0100"
+    assert phone_display("call the switchboard") == "call the switchboard"  # stored before the rule

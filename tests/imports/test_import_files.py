@@ -130,7 +130,7 @@ def test_bad_rows_are_reported_by_line_and_the_fixed_error_file_imports(tmp_path
     assert "name is required" in lines[3]
     assert "email: “not-an-email” is not an email address." in lines[4]
     assert "acquired_on: “2024-02-30” is not a date." in lines[4]
-    assert "external_id is required" in lines[5]
+    assert "Give external_id, id, email or phone" in lines[5]
     assert "more than 2 decimal places" in lines[6]
     assert "already appears on line 2" in lines[7]
     error_file = tmp_path / "customers.csv.errors.csv"

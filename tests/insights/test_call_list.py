@@ -100,6 +100,7 @@ def test_the_rep_home_shows_the_calls_with_call_email_and_log_links(client, alic
     page = client.get(reverse("home")).content.decode()
     assert 'data-testid="calls-today"' in page and "Whom I call today" in page
     assert 'href="tel:+8616613207659"' in page and 'href="mailto:ring@example.com"' in page
+    assert "Call 166 1320 7659" in page  # stored in E.164, shown as people read it
     assert f'href="{customer.get_absolute_url()}?log=1#log"' in page
     detail = client.get(customer.get_absolute_url() + "?log=1").content.decode()
     assert 'id="log" open' in detail

@@ -93,3 +93,18 @@ def phone_prefixes(q: str) -> list[str]:
     if code and national:
         prefixes.append(code + national)
     return list(dict.fromkeys(prefixes))
+
+
+def phone_display(phone: str) -> str:
+    """A stored number as people read it: national form for the home country ("166 1320 7659"),
+    international for others ("+1 415-555-0100"); a text that is no number (stored before the
+    E.164 rule) as it is."""
+    try:
+        number = phonenumbers.parse(phone, settings.PATRON_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_possible_number(number):
+        return phone
+    home = phonenumbers.region_code_for_number(number) == settings.PATRON_PHONE_REGION
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(number, style))

@@ -82,7 +82,7 @@ def follow_up_alert_message(follow_up: FollowUp) -> EmailMultiAlternatives | Non
     language = _staff_language()
     url = links.absolute(reverse("feedback:follow-up", args=[follow_up.pk]))
     with translation.override(language):
-        subject = _("Call back %(customer)s: %(reason)s") % {"customer": follow_up.customer.name, "reason": follow_up.reason}
+        subject = _("Call back %(customer)s: %(reason)s") % {"customer": follow_up.customer.name, "reason": follow_up.reason_label}
     return _message(
         to=owner.email,
         subject=subject,

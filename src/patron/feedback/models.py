@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.core.models import Branch, TimeStampedModel
 from patron.customers.models import Contact, Customer
+from patron.feedback.reasons import reason_label
 
 LANGUAGE_CHOICES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
 
@@ -420,6 +421,11 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.reason}"
+
+    @property
+    def reason_label(self) -> str:
+        """The reason in the reader's language (it is stored in English: feedback.reasons)."""
+        return reason_label(self.reason)
 
     @property
     def is_open(self) -> bool:

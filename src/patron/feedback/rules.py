@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
-
 from patron.feedback.models import FollowUpRule, ScoreClass
+from patron.feedback.reasons import detractor_reason, rule_reason
 
 Sentiment = Callable[[str, str], float]
 
@@ -59,8 +58,8 @@ def evaluate(
     sentiment: Sentiment | None = None,
 ) -> Match | None:
     if score_class == ScoreClass.DETRACTOR:
-        return Match(_("Detractor (score %(score)d)") % {"score": score})
+        return Match(detractor_reason(score))
     for rule in rules:
         if rule_matches(rule, survey_id=survey_id, score=score, comment=comment, language=language, sentiment=sentiment):
-            return Match(_("Rule: %(name)s") % {"name": rule.name}, rule, rule.sla_hours)
+            return Match(rule_reason(rule.name), rule, rule.sla_hours)
     return None

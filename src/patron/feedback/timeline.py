@@ -46,7 +46,7 @@ def _follow_ups(qs: QuerySet[FollowUp]) -> Iterable[TimelineEntry]:
             pk=f.pk,
             at=f.opened_at,
             channel="",
-            title=_("Follow-up: %(reason)s") % {"reason": f.reason},
+            title=_("Follow-up: %(reason)s") % {"reason": f.reason_label},
             detail=detail,
             url=reverse("feedback:follow-up", args=[f.pk]),
             extra={

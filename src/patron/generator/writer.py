@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
 from patron.commerce.bulk import (
@@ -54,6 +53,7 @@ from patron.feedback.comments import analyse_texts
 from patron.feedback.models import Channel as FeedbackChannel
 from patron.feedback.models import FollowUp, Purpose, Response, Survey, SurveyKind, Touchpoint
 from patron.feedback.models import score_class as feedback_score_class
+from patron.feedback.reasons import detractor_reason
 from patron.generator import currencies, simulate, vocab
 from patron.generator.campaign_history import delete_generated_campaigns
 from patron.generator.models import GeneratedDataset
@@ -398,7 +398,7 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
             "response_id": response_ids[fu["response_index"].to_numpy()].tolist(),
             "customer_id": index_to_id.loc[fu["customer_index"]].tolist(),
             "owner_id": owner_of.loc[fu["customer_index"]].tolist(),
-            "reason": [_("Detractor (score %(score)d)") % {"score": int(x)} for x in fu["score"].tolist()],
+            "reason": [detractor_reason(int(x)) for x in fu["score"].tolist()],
             "opened_at": _times(opened, aware=aware),
             "due_at": _times(opened + pd.Timedelta(hours=FOLLOW_UP_SLA_HOURS), aware=aware),
             "first_contact_at": _times(closed, aware=aware),

@@ -27,7 +27,7 @@ class InteractionForm(forms.Form):
         if not follow_ups:
             return
         choices = [("", _("No, not about a follow-up"))] + [
-            (str(f.pk), _("%(reason)s, first contact due %(due)s") % {"reason": f.reason, "due": date_format(
+            (str(f.pk), _("%(reason)s, first contact due %(due)s") % {"reason": f.reason_label, "due": date_format(
                 timezone.localtime(f.due_at), "SHORT_DATETIME_FORMAT")})
             for f in follow_ups
         ]

@@ -109,13 +109,16 @@ class RecordImporter(Importer):
 
     def keyed(self, rows: list[Row]) -> list[Row]:
         batch: dict[Any, int] = {}
+        self.match_unkeyed([r for r in rows if r.values.get("external_id") is None and r.values.get("id") is None])
         for r in rows:
             ext, pk = r.values.get("external_id"), r.values.get("id")
             if ext is not None:
                 r.key = ("e", ext)
             elif pk is not None:
                 r.key = ("i", pk)
-            else:
+            elif r.errors:  # match_unkeyed refused it
+                continue
+            elif r.key is None:
                 r.reject(self.no_key_message())
                 continue
             first = self.run.seen.get((self.kind, r.key)) or batch.get(r.key)
@@ -125,6 +128,10 @@ class RecordImporter(Importer):
             batch[r.key] = r.line
         return ok(rows)
 
+    def match_unkeyed(self, rows: list[Row]) -> None:
+        """Rows with neither external_id nor id: a kind that can match them another way sets
+        their ``key`` here (or rejects them); the others are refused for want of a key."""
+
     def no_key_message(self) -> str:
         return _(
             "external_id is required (or Patron's id), so that importing the file again updates this "
@@ -132,7 +139,7 @@ class RecordImporter(Importer):
         )
 
     def duplicate_message(self, key: Any, line: int) -> str:
-        label = "external_id" if key[0] == "e" else "id"
+        label = {"e": "external_id", "i": "id"}.get(key[0], _("email or phone"))
         return _("%(column)s %(value)s already appears on line %(line)s.") % {
             "column": label,
             "value": key[1],

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -37,6 +38,8 @@ class CustomerImporter(RecordImporter):
     kind = "customers"
     model = Customer
     customer_scoped = False
+    # A file from a spreadsheet often has no id at all: its rows are matched by email or phone.
+    one_of = (("external_id", "id", "email", "phone"),)
     specs = [
         f.ID,
         f.EXTERNAL_ID,
@@ -78,6 +81,40 @@ class CustomerImporter(RecordImporter):
         "consent_email": ("consent_email", False),
         "consent_survey": ("consent_survey", False),
     }
+
+    def match_unkeyed(self, rows: list[Row]) -> None:
+        """Rows without external_id or id are matched to an existing customer by email (any case)
+        or phone (its digits): one match updates it, none creates a customer (Patron makes its
+        id), several are refused. A rep or manager matches only customers they may see, so a
+        file tells them nothing of the others (a new customer there is flagged as a possible
+        duplicate for review instead)."""
+        emails = {r.values["email"].lower() for r in rows if r.values.get("email")}
+        phones = {digits(r.values["phone"]) for r in rows if r.values.get("phone")}
+        by_email: dict[str, set[int]] = defaultdict(set)
+        by_phone: dict[str, set[int]] = defaultdict(set)
+        book = self.run.customers().order_by()
+        for chunk in chunks(sorted(emails)):
+            for pk, email in book.annotate(email_lower=Lower("email")).filter(email_lower__in=chunk).values_list(
+                "pk", "email_lower"
+            ):
+                by_email[email].add(pk)
+        for chunk in chunks(sorted(phones)):
+            for pk, phone in book.filter(phone_digits__in=chunk).values_list("pk", "phone_digits"):
+                by_phone[phone].add(pk)
+        for r in rows:
+            email, phone = (r.values.get("email") or "").lower(), digits(r.values.get("phone") or "")
+            if not email and not phone:
+                r.reject(_("Give external_id, id, email or phone: a row with none of them could not be "
+                           "matched when the file is imported again."))
+                continue
+            matches = by_email.get(email, set()) | by_phone.get(phone, set())
+            if len(matches) > 1:
+                r.reject(_("Customers %(ids)s all have this email or phone; give the id of the one to update.")
+                         % {"ids": ", ".join(str(pk) for pk in sorted(matches)[:5])})
+            elif matches:
+                r.key = ("i", next(iter(matches)))
+            else:
+                r.key = ("c", email or phone)
 
     def resolve(self, rows: list[Row]) -> None:
         run = self.run
