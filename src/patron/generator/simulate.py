@@ -95,6 +95,10 @@ class Population:
     follow_up_close_days: float = 10.0
     follow_up_unresolved: float = 0.1
     follow_up_unresolved_leaving: float = 0.5  # for the order after which the customer left
+    # When set, a case still unresolved this many days after it opened is closed as "could not
+    # reach the customer", as a team that clears its queue would (the demo: its call-backs are
+    # recent). None keeps them open to the end, which the churn tests' attitude signal relies on.
+    follow_up_give_up_days: float | None = None
     comment_rate: float = 0.5
     consent_email_rate: float = 0.7
     consent_survey_rate: float = 0.6
@@ -630,6 +634,12 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
     # Customers who have left are hard to reach: their cases stay open more often.
     unresolved = np.where(leaving[s_rows[det]], params.follow_up_unresolved_leaving, params.follow_up_unresolved)
     still_open = (rng.random(len(det)) < unresolved) | (close_s >= end_s)
+    gave_up = np.zeros(len(det), dtype=bool)
+    if params.follow_up_give_up_days is not None:
+        give_up_s = opened + int(params.follow_up_give_up_days * 86_400)
+        gave_up = still_open & (give_up_s < end_s)
+        close_s = np.where(gave_up, give_up_s, close_s)
+        still_open &= ~gave_up
     follow_ups = pd.DataFrame(
         {
             "response_index": det,
@@ -637,6 +647,7 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
             "score": score[det],
             "opened_at": opened.astype("datetime64[s]"),
             "closed_at": pd.to_datetime(np.where(still_open, np.iinfo(np.int64).min, close_s), unit="s", errors="coerce").to_numpy(dtype="datetime64[s]"),
+            "reached": ~gave_up,
         }
     )
 

@@ -392,6 +392,8 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
     opened = pd.to_datetime(fu["opened_at"])
     closed = pd.to_datetime(fu["closed_at"])
     is_closed = closed.notna().to_numpy()
+    reached = fu["reached"].to_numpy() if "reached" in fu else np.ones(nf, dtype=bool)
+    contacted = closed.where(reached)
     bulk.insert_columns(
         FollowUp,
         {
@@ -401,11 +403,11 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
             "reason": [detractor_reason(int(x)) for x in fu["score"].tolist()],
             "opened_at": _times(opened, aware=aware),
             "due_at": _times(opened + pd.Timedelta(hours=FOLLOW_UP_SLA_HOURS), aware=aware),
-            "first_contact_at": _times(closed, aware=aware),
+            "first_contact_at": _times(contacted, aware=aware),
             "alerted_at": _times(opened, aware=aware),  # history: the owner was told then
             "closed_at": _times(closed, aware=aware),
             "closed_by_id": [o if c else None for o, c in zip(owner_of.loc[fu["customer_index"]].tolist(), is_closed, strict=True)],
-            "outcome": np.where(is_closed, FollowUp.Outcome.RESOLVED, "").tolist(),
+            "outcome": np.where(is_closed, np.where(reached, FollowUp.Outcome.RESOLVED, FollowUp.Outcome.NO_REACH), "").tolist(),
         },
         nf,
     )
