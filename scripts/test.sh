@@ -9,4 +9,6 @@ case "${DATABASE_URL:-}" in
   *) scripts/setup.sh --browser ;;
 esac
 export PATRON_TESTING=1
-exec .venv/bin/pytest "$@"
+# One test process per core (pytest-xdist), each on its own test database; a test file stays on
+# one process, so its module fixtures are built once. PATRON_TEST_PROCESSES=0 runs in this process.
+exec .venv/bin/pytest -n "${PATRON_TEST_PROCESSES:-auto}" --dist loadfile "$@"

@@ -32,6 +32,7 @@ from patron.engagement.services import interaction_create, task_create
 from patron.feedback.services.answers import response_create
 from patron.feedback.services.surveys import survey_create
 from patron.ingest.webhooks import webhook_create
+from patron.sales.services import lead_create, opportunity_create
 from tests.api.conftest import client_for
 from tests.factories import make_customer, make_product
 
@@ -134,6 +135,8 @@ class World:
     delivery: int
     segment: int
     campaign: int = 0
+    lead: int = 0
+    opportunity: int = 0
 
 
 @pytest.fixture
@@ -152,9 +155,11 @@ def world(root, alice) -> World:
     survey = survey_create(name="NPS", kind="nps")
     response_create(survey=survey, customer=customer, score=3, channel="api")
     segment = segment_create(name="Segment", filter={"clv_min": 0}, created_by=root)
+    lead = lead_create(name="Lead", owner=alice)
+    opportunity = opportunity_create(name="Deal", customer=customer, amount=Decimal("10.00"))
     return World(customer.pk, contact.pk, product.pk, order.pk, event.pk, interaction.pk, task.pk, survey.pk,
                  webhook.pk, WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True).first(),
-                 segment.pk, _campaign(segment.pk, root))
+                 segment.pk, _campaign(segment.pk, root), lead.pk, opportunity.pk)
 
 
 def _campaign(segment_id: int, root: Any) -> int:
@@ -230,6 +235,17 @@ BASELINES: dict[tuple[str, str], Callable[[World], tuple[dict[str, int], Any]]] 
     ("POST", "/tasks"): lambda w: ({}, {"customer_id": w.customer, "title": "T", "due_at": AT}),
     ("GET", "/tasks/{task_id}"): lambda w: ({"task_id": w.task}, None),
     ("PATCH", "/tasks/{task_id}"): lambda w: ({"task_id": w.task}, {}),
+    ("GET", "/leads"): lambda w: ({}, None),
+    ("POST", "/leads"): lambda w: ({}, {"name": "L"}),
+    ("GET", "/leads/{lead_id}"): lambda w: ({"lead_id": w.lead}, None),
+    ("PATCH", "/leads/{lead_id}"): lambda w: ({"lead_id": w.lead}, {}),
+    ("POST", "/leads/{lead_id}/convert"): lambda w: ({"lead_id": w.lead}, None),
+    ("GET", "/opportunities"): lambda w: ({}, None),
+    ("POST", "/opportunities"): lambda w: ({}, {"name": "O", "customer_id": w.customer, "amount": "1.00",
+                                               "expected_close": "2030-01-31"}),
+    ("GET", "/opportunities/{opportunity_id}"): lambda w: ({"opportunity_id": w.opportunity}, None),
+    ("PATCH", "/opportunities/{opportunity_id}"): lambda w: ({"opportunity_id": w.opportunity}, {}),
+    ("GET", "/opportunities/{opportunity_id}/stages"): lambda w: ({"opportunity_id": w.opportunity}, None),
     ("POST", "/ingest/orders"): lambda w: ({}, {"items": [_order(w)]}),
     ("POST", "/ingest/events"): lambda w: ({}, {"items": [{"type": "cost_event", **_cost_event(w)},
                                                           {"type": "interaction", **_interaction(w)}]}),

@@ -40,6 +40,7 @@ from patron.feedback.services.answers import response_create
 from patron.feedback.services.surveys import survey_create
 from patron.ingest.models import WebhookDelivery
 from patron.ingest.webhooks import webhook_create
+from patron.sales.services import lead_create, opportunity_create
 from tests.factories import make_customer, make_product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -85,10 +86,12 @@ def records(alice) -> Records:
     response_create(survey=survey, customer=customer, score=3, channel="api", comment="slow")
     delivery = WebhookDelivery.objects.filter(webhook=webhook).first()
     assert delivery is not None
+    lead = lead_create(name="Fuzz lead", owner=alice)
+    opportunity = opportunity_create(name="Fuzz deal", customer=customer, amount=Decimal("5.00"))
     return Records({
         "customer_id": customer.pk, "contact_id": contact.pk, "product_id": product.pk, "order_id": order.pk,
         "event_id": event.pk, "interaction_id": interaction.pk, "task_id": task.pk, "survey_id": survey.pk,
-        "webhook_id": webhook.pk, "delivery_id": delivery.pk,
+        "webhook_id": webhook.pk, "delivery_id": delivery.pk, "lead_id": lead.pk, "opportunity_id": opportunity.pk,
     })
 
 

@@ -24,7 +24,10 @@ AGREED = {
     "QR", "URL", "CNY", "USD", "EUR", "HKD", "Patron", "KPI", "ROI", "Brier", "E", "R", "F", "M", "h",
     "Excel", "JSON", "Parquet", "SVG", "PNG", "pinyin", "vs", "n", "Gamma-Gamma", "CSAT", "CES", "App",
     "alpha", "beta", "gamma",  # the models' parameters, named as in their papers
+    "SKU",
 }
+# Phrases the Chinese catalogues keep in Latin letters on purpose ("QR Code" is Taiwan's usual word).
+AGREED_PHRASES = ("QR Code",)
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 # Labels of the page's own making: headings, form labels, buttons, the menu, table headers, the
 # summaries of folded sections. Names, comments and other data are left out: links to a record,
@@ -52,6 +55,8 @@ def _english(texts: list[str], names: set[str]) -> list[str]:
     found = []
     for text in texts:
         _tag, _sep, label = text.partition(": ")
+        for phrase in AGREED_PHRASES:
+            label = label.replace(phrase, "")
         words = [w for w in WORD.findall(label) if w not in AGREED and w not in names]
         if words:
             found.append(f"{text!r} ({', '.join(words)})")
@@ -81,10 +86,23 @@ def _data_words(data) -> set[str]:
 
 
 def _visits(data) -> list[tuple[str, str]]:
-    """(username, path): each role's home; every page for the administrator and the rep."""
+    """(username, path): each role's home; every page for the administrator and the rep, and the
+    pages of one record (a survey, a follow-up) and of campaigns and the audit log."""
+    from patron.feedback.models import FollowUp, Survey
+
     visits = [(username, "/") for username in ROLES.values()]
     for role in ("admin", "rep"):
         visits += [(ROLES[role], path) for path in _pages(role, data) if path != "/"]
+        visits += [(ROLES[role], path) for path in ("/sales/", "/sales/opportunities/", "/sales/leads/", "/sales/leads/new/", "/sales/opportunities/new/")]
+    survey = Survey.objects.order_by("pk").first()
+    follow_up = FollowUp.objects.order_by("pk").first()
+    visits += [
+        (ROLES["admin"], path)
+        for path in (
+            f"/feedback/surveys/{survey.pk}/", f"/feedback/follow-ups/{follow_up.pk}/", "/campaigns/",
+            "/campaigns/segments/", "/campaigns/segments/new/", "/campaigns/simulate/", "/audit/",
+        )
+    ]
     return visits
 
 

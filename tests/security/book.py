@@ -147,6 +147,7 @@ def build_book(files: Path) -> Book:
     from patron.imports.models import ImportJob, ImportMapping
     from patron.ingest.webhooks import webhook_create, webhook_ping
     from patron.insights.models import ScoringRun
+    from patron.sales.services import lead_create, opportunity_create
     from patron.web.models import SavedView
 
     north = Region.objects.create(code="PMXN", name="North")
@@ -225,6 +226,14 @@ def build_book(files: Path) -> Book:
         records["follow_up"][name] = FollowUp.objects.get(response=response).pk
         records["review"][name] = Review.objects.create(
             customer=c, owner=c.owner, quarter="2099Q1", due_at=now + timedelta(days=30)
+        ).pk
+    # Sales: a lead placed as the customer is (owner, branch, region) and an opportunity of the customer.
+    records["lead"], records["opportunity"] = {}, {}
+    for name in WITH_RECORDS:
+        owner, branch, region = place[name]
+        records["lead"][name] = lead_create(name=f"{marker(name)} lead", owner=owner, branch=branch, region=region).pk
+        records["opportunity"][name] = opportunity_create(
+            name=f"{marker(name)} deal", customer=customers[name], amount=Decimal(100)
         ).pk
     for name, other in PAIRS.items():
         records["duplicate"][name] = PossibleDuplicate.objects.create(

@@ -145,6 +145,13 @@ def _csv(query: str = "") -> str:
     return "?format=csv" + (f"&{query}" if query else "")
 
 
+def _opportunity_form(book: Book, lead: Any) -> dict[str, Any]:
+    from patron.sales.models import Stage
+
+    first = Stage.objects.get(pipeline__is_default=True, key="qualify")
+    return {"name": "PMX-NEW deal", "lead": lead, "amount": "10", "currency": "CNY", "stage": first.pk}
+
+
 # ---------------------------------------------------------------- web pages
 
 WEB: dict[str, list[Check]] = {
@@ -355,6 +362,34 @@ WEB: dict[str, list[Check]] = {
     ],
     "campaign-mailing": [Check(roles=CAMPAIGN_MANAGERS, params={"pk": "shared:mail_campaign"}, lists=True)],
     "campaign-members-csv": [Check(params={"pk": "shared:phone_campaign"}, lists=True)],
+    # The sales pages: leads and opportunities by the customers' rule (sales.selectors).
+    "sales-board": [Check(lists=True), Check(query="?owner=me")],
+    "opportunity-list": [
+        Check(lists=True),
+        Check(query=_csv(), lists=True),
+        Check(query="?owner={other_rep}"),
+        Check(query="?stage=qualify&sort=-amount", lists=True),
+    ],
+    "lead-list": [Check(lists=True), Check(query=_csv(), lists=True), Check(query="?owner={other_rep}")],
+    "opportunity-new": [
+        Check(roles=EDITORS),
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="lead", hidden=200, data=_opportunity_form,
+              note="a lead the role does not see is no choice of the form"),
+    ],
+    "opportunity-detail": [Check(record="opportunity")],
+    "sales-move": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="opportunity", data=lambda b, r: {"stage": "meet"}),
+        Check(roles=EDITORS, record="opportunity", query="?stage=won", note="the reason's form"),
+    ],
+    "lead-new": [
+        Check(roles=EDITORS),
+        Check(method="POST", ok=ok(302), roles=EDITORS, data=lambda b, r: {"name": "PMX-NEW lead", "source": "web"}),
+    ],
+    "lead-detail": [Check(record="lead")],
+    "lead-convert": [Check(method="POST", ok=ok(302), roles=EDITORS, record="lead")],
+    "lead-disqualify": [
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="lead", data=lambda b, r: {"reason": "No budget"}),
+    ],
 }
 
 # The Django admin: every route under admin/ is its own login and staff check (administrators are
@@ -440,6 +475,20 @@ API: dict[str, list[Check]] = {
     "POST /api/v1/tasks": [Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=lambda b, r: {"customer_id": r, "title": "Call"})],
     "GET /api/v1/tasks/{task_id}": [Check(record="task")],
     "PATCH /api/v1/tasks/{task_id}": [Check(method="PATCH", ok=ok(200), roles=EDITORS, record="task", data=lambda b, r: {"status": "done"})],
+    "GET /api/v1/leads": [Check(lists=True), Check(query="?owner=m_other"), Check(query="?q=PMX&sort=name", lists=True)],
+    "POST /api/v1/leads": [Check(method="POST", ok=ok(201), roles=EDITORS, data=lambda b, r: {"name": "PMX-NEW lead"})],
+    "GET /api/v1/leads/{lead_id}": [Check(record="lead")],
+    "PATCH /api/v1/leads/{lead_id}": [Check(method="PATCH", ok=ok(200), roles=EDITORS, record="lead", data=lambda b, r: {"company": "Renamed"})],
+    "POST /api/v1/leads/{lead_id}/convert": [Check(method="POST", ok=ok(200), roles=EDITORS, record="lead")],
+    "GET /api/v1/opportunities": [Check(lists=True), Check(query="?customer_id={birch}"), Check(query="?owner=m_other")],
+    "POST /api/v1/opportunities": [
+        Check(method="POST", ok=ok(201), roles=EDITORS, record="customer", data=lambda b, r: {"name": "PMX-NEW deal", "customer_id": r}),
+    ],
+    "GET /api/v1/opportunities/{opportunity_id}": [Check(record="opportunity")],
+    "PATCH /api/v1/opportunities/{opportunity_id}": [
+        Check(method="PATCH", ok=ok(200), roles=EDITORS, record="opportunity", data=lambda b, r: {"stage": "meet"}),
+    ],
+    "GET /api/v1/opportunities/{opportunity_id}/stages": [Check(record="opportunity")],
     "POST /api/v1/ingest/orders": [
         # A batch answers 200 with one result per item: an invisible customer's item is not_found.
         Check(

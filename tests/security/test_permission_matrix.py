@@ -217,6 +217,7 @@ _COUNTED = [
     ("feedback", "review"), ("imports", "importjob"), ("imports", "importmapping"), ("customers", "possibleduplicate"),
     ("imports", "customermerge"), ("web", "savedview"), ("ingest", "webhook"), ("ingest", "webhookdelivery"),
     ("campaigns", "segment"), ("campaigns", "campaign"), ("campaigns", "campaignmember"), ("feedback", "contactlog"),
+    ("sales", "lead"), ("sales", "opportunity"), ("sales", "stagechange"),
 ]
 
 

@@ -48,6 +48,7 @@ from patron.engagement.timeline_api import router as timeline_router
 from patron.feedback.api import router as feedback_router
 from patron.ingest.api import router as ingest_router
 from patron.ingest.export import csv_response
+from patron.sales.api import router as sales_router
 from patron.web.errors import unavailable
 
 logger = logging.getLogger("patron.api")
@@ -256,6 +257,7 @@ api.add_router("/", timeline_router)
 api.add_router("/", commerce_router)
 api.add_router("/", rates_router)
 api.add_router("/", engagement_router)
+api.add_router("/", sales_router)
 api.add_router("/", ingest_router)
 api.add_router("/", feedback_router)
 api.add_router("/", campaigns_router)

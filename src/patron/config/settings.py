@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "patron.customers",
     "patron.commerce",
     "patron.engagement",
+    "patron.sales",
     "patron.generator",
     "patron.insights",
     "patron.feedback",

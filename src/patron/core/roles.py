@@ -25,6 +25,9 @@ MODEL_VIEWERS = frozenset({Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.MARKETER
 # They define the customer segments campaigns target (a segment changes no customer record, so
 # the roles that only read customers build them too); everyone else uses the saved segments.
 SEGMENT_EDITORS = frozenset({Role.ADMIN, Role.MARKETER, Role.ANALYST, Role.MANAGER})
+# They work the sales cycle (leads, opportunities): the main menu offers them the board. Everyone
+# reads the sales pages within their visibility; analysts and marketers change nothing there.
+SELLING_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.REP, Role.ACCOUNT_MANAGER})
 # They create, change and launch campaigns (a launch contacts customers: not analysts, who only
 # read them); everyone reads campaigns, each one's members within their own visibility.
 CAMPAIGN_MANAGERS = frozenset({Role.ADMIN, Role.MARKETER, Role.MANAGER})
@@ -80,6 +83,11 @@ def can_edit_segments(user: User) -> bool:
 def can_manage_campaigns(user: User) -> bool:
     """Who creates, changes, deletes and launches campaigns and downloads a mailing file."""
     return bool(user.is_authenticated and (user.is_superuser or user.role in CAMPAIGN_MANAGERS))
+
+
+def sells(user: User) -> bool:
+    """Whether the user's work includes the sales cycle (the menu's Sales entry)."""
+    return bool(user.is_authenticated and (user.is_superuser or user.role in SELLING_ROLES))
 
 
 def can_view_models(user: User) -> bool:

@@ -21,21 +21,23 @@ from patron.customers.search import by_name_of_matches, customer_match, phone_co
 
 M = TypeVar("M", bound=Model)
 
-def customer_scope(user: User) -> Q | None:
+def customer_scope(user: User, *, prefix: str = "") -> Q | None:
     """The filter on Customer that ``user`` may see; None means every customer.
 
     Decided from the records at query time (owner, branch, region), so reassigning a
-    customer or a manager's branches changes who sees what at once.
+    customer or a manager's branches changes who sees what at once. The one rule of who sees
+    whom: other records placed by an owner, a branch and a region (sales leads) are filtered by
+    the same function, their fields reached through ``prefix`` (``"lead__"``) when not their own.
     """
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
     if sees_all_customers(user):
         return None
-    scope = Q(owner_id=user.pk)
+    scope = Q(**{f"{prefix}owner_id": user.pk})
     if is_manager(user):
         region_ids = user.regions.values("pk")
         branch_ids = Branch.objects.filter(Q(managers=user) | Q(region__in=region_ids)).values("pk")
-        scope |= Q(branch_id__in=branch_ids) | Q(region_id__in=region_ids)
+        scope |= Q(**{f"{prefix}branch_id__in": branch_ids}) | Q(**{f"{prefix}region_id__in": region_ids})
     return scope
 
 

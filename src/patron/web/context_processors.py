@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from patron.core.models import base_currency
-from patron.core.roles import can_view_models, is_read_only
+from patron.core.roles import can_view_models, is_read_only, sells
 from patron.core.selectors import can_read_audit
 
 
@@ -24,6 +24,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             (reverse("customer-list"), _("Customers")),
             (reverse("order-list"), _("Orders")),
             (reverse("task-list"), _("Tasks")),
+            *([(reverse("sales-board"), _("Sales"))] if sells(user) else []),
             (reverse("response-list"), _("Responses")),
             (reverse("feedback:follow-ups"), _("Follow-ups")),
             (reverse("dashboards"), _("Dashboards")),

@@ -16,7 +16,6 @@ from patron.insights.models import ScoringRun
 from patron.web.demo import DEMO_PASSWORD, DEMO_USERS, demo_org_assign, demo_users_create
 from patron.web.management.commands.serve import port_number
 
-
 # The demo's team gives up on a case after three months (closed as "could not reach"), so the
 # follow-ups a rep is asked to call back are recent ones, as in a company that works its queue.
 DEMO_GIVE_UP_DAYS = 90
