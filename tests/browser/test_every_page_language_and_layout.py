@@ -9,6 +9,9 @@ for the roles whose pages differ (the administrator sees every page; a rep sees 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import groupby
+from typing import Any
 
 import pytest
 
@@ -64,10 +67,11 @@ def _english(texts: list[str], names: set[str]) -> list[str]:
 
 
 def _data_words(data) -> set[str]:
-    """Words of the book's own data (customer, branch, survey, user names) a label may quote."""
+    """Words of the book's own data (customers, branches, surveys, deals, users) a label may quote."""
     from patron.core.models import Branch, Region, User
     from patron.customers.models import Customer
     from patron.feedback.models import Survey
+    from patron.sales.models import Lead, Opportunity
 
     words: set[str] = set()
     sources = [
@@ -75,6 +79,9 @@ def _data_words(data) -> set[str]:
         Branch.objects.values_list("name", flat=True),
         Region.objects.values_list("name", flat=True),
         Survey.objects.values_list("name", flat=True),
+        Opportunity.objects.values_list("name", flat=True),
+        Lead.objects.values_list("name", flat=True),
+        Lead.objects.values_list("company", flat=True),
         User.objects.values_list("username", flat=True),
         User.objects.values_list("first_name", flat=True),
         User.objects.values_list("last_name", flat=True),
@@ -106,48 +113,35 @@ def _visits(data) -> list[tuple[str, str]]:
     return visits
 
 
+def _open_each(browser, live_server, data, **options) -> Iterator[tuple[str, str, Any]]:
+    """Every visit, each user signed in once in a context of their own: (username, path, page)
+    after the page has loaded with 200."""
+    for username, visits in groupby(_visits(data), key=lambda visit: visit[0]):
+        context = browser.new_context(base_url=live_server.url, reduced_motion="reduce", **options)
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        log_in(page, username)
+        for _user, path in visits:
+            response = page.goto(path)
+            assert response is not None and response.status == 200, f"{username} {path}: {response and response.status}"
+            yield username, path, page
+        context.close()
+
+
 @pytest.mark.parametrize("locale,lang", [("zh-CN", "zh-hans"), ("zh-TW", "zh-hant")])
 def test_no_english_label_left_on_any_chinese_page(browser, live_server, book, locale, lang):  # noqa: F811
     names = _data_words(book)
     problems: list[str] = []
-    current = None
-    context = page = None
-    for username, path in _visits(book):
-        if username != current:
-            if context is not None:
-                context.close()
-            context = browser.new_context(base_url=live_server.url, locale=locale, reduced_motion="reduce")
-            context.set_default_timeout(30_000)
-            page = context.new_page()
-            log_in(page, username)
-            current = username
-        assert page is not None
-        response = page.goto(path)
-        assert response is not None and response.status == 200, f"{username} {path}: {response and response.status}"
+    for username, path, page in _open_each(browser, live_server, book, locale=locale):
         assert page.locator("html").get_attribute("lang") == lang, path
         problems += [f"{username} {path}: {p}" for p in _english(page.evaluate(LABELS_JS), names)]
-    if context is not None:
-        context.close()
     assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366px", "390px"])
 def test_no_page_scrolls_sideways(browser, live_server, book, viewport):  # noqa: F811
     wide: list[str] = []
-    current = None
-    context = page = None
-    for username, path in _visits(book):
-        if username != current:
-            if context is not None:
-                context.close()
-            context = browser.new_context(base_url=live_server.url, locale="en-US", viewport=viewport,
-                                          reduced_motion="reduce")
-            context.set_default_timeout(30_000)
-            page = context.new_page()
-            log_in(page, username)
-            current = username
-        assert page is not None
-        page.goto(path)
+    for username, path, page in _open_each(browser, live_server, book, locale="en-US", viewport=viewport):
         report = page.evaluate(OVERFLOW_JS)
         if report["scroll"] > report["width"]:
             wide.append(f"{username} {path}: {report}")
@@ -155,6 +149,4 @@ def test_no_page_scrolls_sideways(browser, live_server, book, viewport):  # noqa
             clipped = page.evaluate(CLIPPED_JS)
             if clipped:
                 wide.append(f"{username} {path}: tables scroll inside their card: {clipped}")
-    if context is not None:
-        context.close()
     assert wide == [], "\n".join(wide)

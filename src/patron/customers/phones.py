@@ -108,3 +108,13 @@ def phone_display(phone: str) -> str:
     home = phonenumbers.region_code_for_number(number) == settings.PATRON_PHONE_REGION
     style = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     return str(phonenumbers.format_number(number, style))
+
+
+def phone_and_digits(phone: str | None) -> tuple[str, str]:
+    """What a service stores for a typed number: E.164 and its digits; a ValidationError on the
+    ``phone`` field when it is no number (for a form or the API to show beside the field)."""
+    try:
+        e164 = phone_normalise(phone or "")
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.error_list}) from None
+    return e164, digits(e164)

@@ -19,17 +19,8 @@ from patron.core.models import Branch, Region, User, base_currency
 from patron.core.roles import assignable_owners, can_assign_owners
 from patron.customers.duplicates import name_key, possible_duplicates_flag
 from patron.customers.models import Contact, Customer, Tag
-from patron.customers.phones import digits, phone_normalise
+from patron.customers.phones import phone_and_digits
 from patron.customers.selectors import editable_customers, search_key
-
-
-def _phone(phone: str | None) -> tuple[str, str]:
-    """The phone in E.164 and its digits; a ValidationError on ``phone`` when it is no number."""
-    try:
-        e164 = phone_normalise(phone or "")
-    except ValidationError as exc:
-        raise ValidationError({"phone": exc.error_list}) from None
-    return e164, digits(e164)
 
 
 def _check_external_id(model: type, external_id: str | None, label: str) -> None:
@@ -62,7 +53,7 @@ def customer_create(
     _check_external_id(Customer, external_id, str(Customer._meta.verbose_name))
     if region is None and branch is not None:
         region = branch.region
-    phone, phone_digits = _phone(phone)
+    phone, phone_digits = phone_and_digits(phone)
     customer = Customer(
         name=name,
         name_search=search_key(name),
@@ -131,7 +122,7 @@ def contact_create(
     consent_survey: bool = False,
 ) -> Contact:
     _check_external_id(Contact, external_id, str(Contact._meta.verbose_name))
-    phone, phone_digits = _phone(phone)
+    phone, phone_digits = phone_and_digits(phone)
     contact = Contact(
         customer=customer,
         name=name,
@@ -196,7 +187,7 @@ def customer_update(*, customer: Customer, changes: Mapping[str, Any], tags: lis
         customer.name_key = name_key(customer.name)
         fields += ["name_search", "name_key"]
     if "phone" in changes:
-        customer.phone, customer.phone_digits = _phone(customer.phone)
+        customer.phone, customer.phone_digits = phone_and_digits(customer.phone)
         fields.append("phone_digits")
     customer.full_clean(exclude=["owner", "branch", "region"])
     if fields:
@@ -233,7 +224,7 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
         contact.name_search = search_key(contact.name)
         fields.append("name_search")
     if "phone" in changes:
-        contact.phone, contact.phone_digits = _phone(contact.phone)
+        contact.phone, contact.phone_digits = phone_and_digits(contact.phone)
         fields.append("phone_digits")
     contact.full_clean(exclude=["customer"])
     if changes.get("is_primary"):

@@ -22,18 +22,10 @@ from patron.core.audit import audit_record, diff, snapshot
 from patron.core.errors import DuplicateExternalIdError
 from patron.core.models import Branch, Region, User, base_currency
 from patron.customers.models import Customer
-from patron.customers.phones import digits, phone_normalise
+from patron.customers.phones import phone_and_digits
 from patron.customers.services import contact_create, customer_create
 from patron.sales.models import DEFAULT_STAGES, Lead, Opportunity, Pipeline, Stage, StageChange
 from patron.sales.selectors import default_pipeline
-
-
-def _phone(phone: str | None) -> tuple[str, str]:
-    try:
-        e164 = phone_normalise(phone or "")
-    except ValidationError as exc:
-        raise ValidationError({"phone": exc.error_list}) from None
-    return e164, digits(e164)
 
 
 def _check_external_id(model: type[Lead] | type[Opportunity], external_id: str | None, current: int | None = None) -> None:
@@ -78,7 +70,7 @@ def lead_create(
     _check_external_id(Lead, external_id)
     if region is None and branch is not None:
         region = branch.region
-    phone, phone_digits = _phone(phone)
+    phone, phone_digits = phone_and_digits(phone)
     lead = Lead(
         name=name, company=company, email=email, phone=phone, phone_digits=phone_digits, source=source,
         channel=channel, owner=owner, branch=branch, region=region, external_id=external_id or None,
@@ -105,7 +97,7 @@ def lead_update(*, lead: Lead, changes: Mapping[str, Any]) -> Lead:
         changes["external_id"] = None
     _check_external_id(Lead, changes.get("external_id"), lead.pk)
     if "phone" in changes:
-        changes["phone"], changes["phone_digits"] = _phone(changes["phone"])
+        changes["phone"], changes["phone_digits"] = phone_and_digits(changes["phone"])
     if changes.get("branch") is not None and "region" not in changes:
         changes["region"] = changes["branch"].region
     before = snapshot(lead, list(changes))
