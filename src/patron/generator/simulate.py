@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from patron.generator import vocab
+from patron.generator import prospects, vocab
 
 BLOCK_SIZE = 10_000
-TRUTH_VERSION = 2  # 2: experiences (bad_experiences, left_after_bad, follow-ups)
+TRUTH_VERSION = 3  # 2: experiences (bad_experiences, left_after_bad, follow-ups); 3: the sales pipeline
 CATALOGUE_SEED = 20251231  # the catalogue is the same for every seed: products are shared
 CONTACT_CHANNELS = ["call", "email", "meeting", "visit", "chat", "claim", "complaint"]
 COST_KINDS = ["ticket", "return", "delivery", "claim", "visit"]
@@ -134,6 +134,38 @@ class Population:
     foreign_share: float = 0.0
     foreign_currency: str = "USD"
     foreign_rate: float = 7.1
+    # The sales pipeline (generator/prospects.py): leads, opportunities and their stages, won
+    # with a known probability (docs/generator.md, "Leads and opportunities").
+    prospect_years: float = 2.0  # deals are opened over the last years before `end`
+    prospect_lead_rate: float = 0.1  # leads that never convert, per customer
+    prospect_converted_share: float = 0.15  # customers acquired in prospect_years who came from a lead
+    prospect_lead_company_share: float = 0.35
+    prospect_lead_opportunity_share: float = 0.6  # unconverted leads with a deal
+    prospect_company_deal_rate: float = 0.4  # deals a year per company customer
+    prospect_person_deal_rate: float = 0.03
+    prospect_source_mix: tuple[tuple[str, float], ...] = (
+        ("web", 0.25), ("referral", 0.12), ("event", 0.10), ("campaign", 0.18),
+        ("cold_call", 0.17), ("partner", 0.10), ("other", 0.08),
+    )
+    prospect_stage_weeks: float = 3.0  # median weeks per stage (the pace w)
+    prospect_pace_sigma: float = 0.5  # w = prospect_stage_weeks · LogNormal(0, σ)
+    prospect_stall_factor: float = 2.5  # the stage a lost deal dies in lasts this much longer
+    prospect_stalled_weeks: float = 8.0  # an open deal this long in its stage is stalled
+    prospect_activity_per_week: float = 0.7  # mean calls and meetings a week (Gamma)
+    prospect_activity_shape: float = 2.0
+    prospect_lost_at: tuple[float, ...] = (0.4, 0.3, 0.2, 0.1)  # qualify, meet, propose, negotiate
+    # logit P(won): intercept + source + channel (web is the reference of both) + size + activity + pace.
+    prospect_intercept: float = -0.2  # calibrated: about 38% of deals are time-wasters
+    prospect_source_effects: tuple[tuple[str, float], ...] = (
+        ("web", 0.0), ("referral", 1.0), ("event", 0.4), ("campaign", -0.4),
+        ("cold_call", -1.0), ("partner", 0.8), ("other", -0.5),
+    )
+    prospect_channel_effects: tuple[tuple[str, float], ...] = (
+        ("store", 0.4), ("web", 0.0), ("phone", -0.4), ("agent", 0.5), ("app", -0.5), ("partner", 0.6),
+    )
+    prospect_size_effect: float = 0.3  # per log(employees / 40), companies
+    prospect_activity_effect: float = 1.0  # per log(activity rate / mean)
+    prospect_pace_effect: float = -1.2  # per log(weeks per stage / prospect_stage_weeks)
 
     def replace(self, **changes: Any) -> Population:
         known = {f.name for f in fields(self)}
@@ -166,6 +198,11 @@ class Chunk:
     responses: pd.DataFrame
     truth: pd.DataFrame
     follow_ups: pd.DataFrame  # ``response_index``: row of ``responses`` (local to the chunk)
+    # The sales pipeline (generator/prospects.py); ``lead_index`` and ``opportunity_index`` are
+    # local to the chunk. ``opportunities["p_win_true"]`` is the true probability of winning.
+    leads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    opportunities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stage_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
@@ -173,13 +210,25 @@ class Chunk:
         if len(chunks) == 1:
             return chunks[0]
         orders, lines, follow_ups = [], [], []
-        offset = answered = 0
+        leads, opportunities, changes = [], [], []
+        offset = answered = n_leads = n_opps = 0
         for c in chunks:
             orders.append(c.orders.assign(order_index=c.orders["order_index"] + offset))
             lines.append(c.lines.assign(order_index=c.lines["order_index"] + offset))
             follow_ups.append(c.follow_ups.assign(response_index=c.follow_ups["response_index"] + answered))
             offset += len(c.orders)
             answered += len(c.responses)
+            if len(c.leads.columns):
+                o = c.opportunities
+                leads.append(c.leads.assign(lead_index=c.leads["lead_index"] + n_leads))
+                opportunities.append(o.assign(
+                    opportunity_index=o["opportunity_index"] + n_opps,
+                    lead_index=o["lead_index"].where(o["lead_index"] < 0, o["lead_index"] + n_leads),
+                    from_lead=o["from_lead"].where(o["from_lead"] < 0, o["from_lead"] + n_leads),
+                ))
+                changes.append(c.stage_changes.assign(opportunity_index=c.stage_changes["opportunity_index"] + n_opps))
+                n_leads += len(c.leads)
+                n_opps += len(o)
 
         def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
             return pd.concat(frames, ignore_index=True)
@@ -194,6 +243,9 @@ class Chunk:
             responses=cat([c.responses for c in chunks]),
             truth=cat([c.truth for c in chunks]),
             follow_ups=cat(follow_ups),
+            leads=cat(leads) if leads else pd.DataFrame(),
+            opportunities=cat(opportunities) if opportunities else pd.DataFrame(),
+            stage_changes=cat(changes) if changes else pd.DataFrame(),
         )
 
 
@@ -724,7 +776,12 @@ def simulate_block(seed: int, block: int, n: int, params: Population) -> Chunk:
             **{f"pref_{c}": pref[:, k] for k, c in enumerate(vocab.SALES_CHANNELS)},
         }
     )
-    return Chunk(customers, contacts, orders, lines, cost_events, interactions, responses, truth, follow_ups)
+    # The sales pipeline, from a stream of its own: every figure above is unchanged by it.
+    leads, opportunities, stage_changes = prospects.simulate_prospects(seed, block, params, customers, contacts, end_s)
+    return Chunk(
+        customers, contacts, orders, lines, cost_events, interactions, responses, truth, follow_ups,
+        leads=leads, opportunities=opportunities, stage_changes=stage_changes,
+    )
 
 
 @dataclass(frozen=True)
@@ -943,6 +1000,12 @@ def population_truth(params: Population | None = None) -> dict[str, Any]:
             "mean_lines_per_order_before_bundles": mean_lines,
             "nps_formula": "clip(round(nps_intercept + nps_slope·sat + N(0, nps_noise)), 0, 10)",
             "dropout_formula": "logit(p) = logit(p_base) − beta_sat·sat",
+            "prospect_win_formula": (
+                "logit P(won) = prospect_intercept + source effect + channel effect"
+                " + prospect_size_effect·log(employees/40) [companies]"
+                " + prospect_activity_effect·log(activity rate/prospect_activity_per_week)"
+                " + prospect_pace_effect·log(weeks per stage/prospect_stage_weeks)"
+            ),
             "answer_satisfaction": "sat − experience_shock·Σ 2^(−weeks since each earlier bad order / shock_half_life_weeks)",
         },
         "products": len(catalogue()),

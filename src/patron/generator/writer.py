@@ -21,7 +21,7 @@ import functools
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,9 +54,11 @@ from patron.feedback.models import Channel as FeedbackChannel
 from patron.feedback.models import FollowUp, Purpose, Response, Survey, SurveyKind, Touchpoint
 from patron.feedback.models import score_class as feedback_score_class
 from patron.feedback.reasons import detractor_reason
-from patron.generator import currencies, simulate, vocab
+from patron.generator import currencies, prospects, simulate, vocab
 from patron.generator.campaign_history import delete_generated_campaigns
 from patron.generator.models import GeneratedDataset
+from patron.sales.models import Lead, Opportunity, Pipeline, StageChange
+from patron.sales.services import pipeline_default_ensure
 
 DEFAULT_CHUNK_SIZE = 20_000
 FOLLOW_UP_SLA_HOURS = 48  # the feedback app's default first-contact SLA
@@ -77,6 +79,8 @@ class ReferenceIds:
     products: list[int]
     owners: list[int]
     survey: int  # the post-purchase NPS survey the generated answers belong to
+    pipeline: int | None = None  # the default sales pipeline (none: no leads or deals written)
+    stages: dict[str, int] = field(default_factory=dict)  # its stages' ids by key
 
 
 def external_prefix(seed: int) -> str:
@@ -117,6 +121,11 @@ def delete_generated(seed: int, *, batch: int = 2_000) -> int:
             OrderLine.objects.filter(order__customer_id__in=ids).delete()
             Customer.objects.filter(pk__in=ids).delete()
         removed += len(ids)
+    # The seed's leads (their deals cascade); converted ones lost their customer above.
+    leads = Lead.objects.filter(external_id__startswith=f"gen-{seed}-l")
+    while ids := list(leads.values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            Lead.objects.filter(pk__in=ids).delete()
     delete_generated_campaigns(seed)
     for dataset in GeneratedDataset.objects.filter(seed=seed):
         for path in (dataset.truth or {}).get("files", {}).values():
@@ -173,7 +182,12 @@ def ensure_reference_data() -> ReferenceIds:
             "title_zh_hant": "您向朋友推薦我們的可能性有多大？",
         },
     )
-    return ReferenceIds(regions, branches, products, owners, survey.pk)
+    # The migrations create it; a database emptied since (a flush between tests) gets it back.
+    pipeline: Pipeline | None = pipeline_default_ensure()
+    stages = dict(pipeline.stages.values_list("key", "pk")) if pipeline else {}
+    if pipeline is None or not {*prospects.OPEN_STAGES, "won", "lost"} <= set(stages):
+        pipeline, stages = None, {}
+    return ReferenceIds(regions, branches, products, owners, survey.pk, pipeline.pk if pipeline else None, stages)
 
 
 # --------------------------------------------------------------------------- raw inserts
@@ -411,7 +425,102 @@ def write_chunk(chunk: simulate.Chunk, ref: ReferenceIds) -> np.ndarray:
         },
         nf,
     )
+    _write_prospects(chunk, ref, index_to_id, owner_of, aware=aware)
     return customer_ids
+
+
+def _write_prospects(
+    chunk: simulate.Chunk, ref: ReferenceIds, index_to_id: pd.Series, owner_of: pd.Series, *, aware: bool
+) -> None:
+    """Leads, opportunities and their stage changes (generator/prospects.py), in the base currency.
+
+    Owners are the customers' (a converted lead keeps its customer's owner, as a conversion does);
+    other leads are dealt round-robin over the reps, and their deals follow them."""
+    leads, opps, changes = chunk.leads, chunk.opportunities, chunk.stage_changes
+    if ref.pipeline is None or not len(leads.columns):
+        return
+    nl, no = len(leads), len(opps)
+    lead_ids = _reserve_ids(Lead, nl)
+    cidx = leads["customer_index"].to_numpy()
+    converted = cidx >= 0
+    keys = leads["owner_key"].to_numpy()
+    if ref.owners:
+        dealt = np.asarray(ref.owners, dtype=object)[keys % len(ref.owners)]
+        lead_owner = np.where(converted, owner_of.reindex(cidx).to_numpy(), dealt).tolist()
+    else:
+        lead_owner = [None] * nl
+    created = _times(leads["created_at"], aware=aware)
+    phones, phone_digits = _phones(leads["phone"].tolist())
+    bulk.insert_columns(
+        Lead,
+        {
+            "id": lead_ids.tolist(),
+            "created_at": created,
+            "updated_at": [c or a for c, a in zip(_times(leads["converted_at"], aware=aware), created, strict=True)],
+            "external_id": leads["external_id"].tolist(),
+            "name": leads["name"].tolist(),
+            "company": leads["company"].tolist(),
+            "email": leads["email"].tolist(),
+            "phone": phones,
+            "phone_digits": phone_digits,
+            "source": leads["source"].tolist(),
+            "channel": leads["channel"].tolist(),
+            "owner_id": lead_owner,
+            "branch_id": _ids(leads["branch_index"], ref.branches),
+            "region_id": _ids(leads["region_index"], ref.regions),
+            "status": leads["status"].tolist(),
+            "disqualify_reason": leads["disqualify_reason"].tolist(),
+            "converted_customer_id": [int(x) if c else None for x, c in zip(index_to_id.reindex(cidx).fillna(0).astype(np.int64).tolist(), converted, strict=True)],
+            "converted_at": _times(leads["converted_at"], aware=aware),
+        },
+        nl,
+    )
+    opp_ids = _reserve_ids(Opportunity, no)
+    ocust = opps["customer_index"].to_numpy()
+    olead = opps["lead_index"].to_numpy()
+    on_customer = ocust >= 0
+    customer_ids = index_to_id.reindex(np.where(on_customer, ocust, index_to_id.index[0])).to_numpy(dtype=np.int64)
+    owners = np.where(on_customer, owner_of.reindex(ocust).to_numpy(), np.asarray([*lead_owner, None], dtype=object)[olead])
+    flags = on_customer.tolist()
+    lead_of = lead_ids[np.maximum(olead, 0)].tolist() if nl else [0] * no
+    stage_id = np.vectorize(ref.stages.__getitem__, otypes=[np.int64])
+    changed = _times(changes["changed_at"], aware=aware)
+    last_change = pd.Series(changed).groupby(changes["opportunity_index"].to_numpy()).last().reindex(np.arange(no)).tolist()
+    bulk.insert_columns(
+        Opportunity,
+        {
+            "id": opp_ids.tolist(),
+            "created_at": _times(opps["created_at"], aware=aware),
+            "updated_at": last_change,
+            "external_id": opps["external_id"].tolist(),
+            "customer_id": [c if on else None for c, on in zip(customer_ids.tolist(), flags, strict=True)],
+            "lead_id": [None if on else x for x, on in zip(lead_of, flags, strict=True)],
+            "name": opps["name"].tolist(),
+            "amount": _money(opps["amount_cents"]),
+            "currency": [check_base_currency()] * no,
+            "expected_close": np.datetime_as_string(opps["expected_close"].to_numpy(dtype="datetime64[D]")).tolist(),
+            "pipeline_id": [ref.pipeline] * no,
+            "stage_id": stage_id(opps["stage"].to_numpy()).tolist(),
+            "owner_id": owners.tolist(),
+            "won_reason": opps["won_reason"].tolist(),
+            "lost_reason": opps["lost_reason"].tolist(),
+            "closed_at": _times(opps["closed_at"], aware=aware),
+        },
+        no,
+    )
+    from_key = changes["from_stage"].to_numpy()
+    change_opp = changes["opportunity_index"].to_numpy()
+    bulk.insert_columns(
+        StageChange,
+        {
+            "opportunity_id": opp_ids[change_opp].tolist(),
+            "from_stage_id": [ref.stages[k] if k else None for k in from_key.tolist()],
+            "to_stage_id": stage_id(changes["to_stage"].to_numpy()).tolist(),
+            "changed_by_id": owners[change_opp].tolist(),
+            "changed_at": changed,
+        },
+        len(changes),
+    )
 
 
 class _ParquetAppender:
@@ -494,7 +603,10 @@ def generate_dataset(
     dataset.truth = truth
     dataset.save(update_fields=["truth"])
 
-    counts = {"customers": 0, "contacts": 0, "orders": 0, "order_lines": 0, "cost_events": 0, "interactions": 0, "responses": 0, "follow_ups": 0}
+    counts = dict.fromkeys(
+        ["customers", "contacts", "orders", "order_lines", "cost_events", "interactions", "responses", "follow_ups",
+         "leads", "opportunities", "stage_changes"], 0,
+    )
     truth_out = _ParquetAppender(Path(files["truth"]))
     responses_out = _ParquetAppender(Path(files["responses"]))
     started = time.perf_counter()
@@ -522,6 +634,9 @@ def generate_dataset(
                     ("interactions", chunk.interactions),
                     ("responses", chunk.responses),
                     ("follow_ups", chunk.follow_ups),
+                    ("leads", chunk.leads),
+                    ("opportunities", chunk.opportunities),
+                    ("stage_changes", chunk.stage_changes),
                 ):
                     counts[key] += len(frame)
                 if bar is not None:
