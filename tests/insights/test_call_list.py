@@ -104,3 +104,33 @@ def test_the_rep_home_shows_the_calls_with_call_email_and_log_links(client, alic
     assert f'href="{customer.get_absolute_url()}?log=1#log"' in page
     detail = client.get(customer.get_absolute_url() + "?log=1").content.decode()
     assert 'id="log" open' in detail
+
+
+def test_open_deals_expected_to_close_soon_are_calls_too(alice, bob):
+    from patron.sales.services import opportunity_create, opportunity_move, pipeline_default_ensure
+
+    pipeline_default_ensure()
+    now = timezone.localtime().replace(hour=12, minute=0)
+    today = now.date()
+    late = _scored("Late Deal", alice, clv=10.0)
+    due = _scored("Closing Today", alice, clv=20.0)
+    week = _scored("This Week", alice, clv=30.0)
+    later = _scored("Next Month", alice, clv=40.0)
+    won = _scored("Already Won", alice, clv=50.0)
+    theirs = _scored("Bob's Deal", bob, clv=60.0)
+    opportunity_create(name="Renewal", customer=late, amount=12000, expected_close=today - timedelta(days=2),
+                       owner=alice, stage="propose", next_step="Send the revised quote")
+    opportunity_create(name="Fleet", customer=due, amount=5000, expected_close=today, owner=alice)
+    opportunity_create(name="Upgrade", customer=week, amount=800, expected_close=today + timedelta(days=5), owner=alice)
+    opportunity_create(name="Later", customer=later, amount=1, expected_close=today + timedelta(days=30), owner=alice)
+    done = opportunity_create(name="Done", customer=won, amount=1, expected_close=today - timedelta(days=1), owner=alice)
+    opportunity_move(opportunity=done, stage="won", won_reason="Price", by=alice)
+    opportunity_create(name="Not hers", customer=theirs, amount=1, expected_close=today, owner=bob)
+
+    calls, total = calls_today(alice, visible_customers(alice).filter(owner=alice), now=now)
+    assert [(c.customer.name, c.rank) for c in calls] == [
+        ("Late Deal", OVERDUE), ("Closing Today", DUE_TODAY), ("This Week", AT_RISK)
+    ]
+    assert total == 3
+    reason = calls[0].reasons[0]
+    assert reason.startswith("Deal “Renewal” (12,000 CNY, Propose) was to close") and "next step: Send the revised quote" in reason

@@ -1,13 +1,15 @@
 """Whom a rep calls today, and why: one ranked list of customers.
 
 It merges what asks for a call: detractor follow-ups waiting for their first contact, the rep's
-open tasks due by the end of today, and valuable customers (most valuable or most growable) with a
-churn risk of 50% or more. One row per customer, with every reason that put it there.
+open tasks due by the end of today, the rep's open deals expected to close within a week, and
+valuable customers (most valuable or most growable) with a churn risk of 50% or more. One row per
+customer, with every reason that put it there.
 
 Ranked by urgency first, then by what the customer is worth:
-  1. something overdue (a follow-up past its SLA, a task past its due time);
-  2. something due today;
-  3. a valuable customer at risk, with nothing due.
+  1. something overdue (a follow-up past its SLA, a task past its due time, a deal still open
+     after the day it was expected to close);
+  2. something due today (a deal expected to close today among them);
+  3. a deal expected to close this week, or a valuable customer at risk, with nothing due.
 Within a rank, the higher predicted lifetime value first, then the earliest due time.
 """
 
@@ -26,10 +28,12 @@ from patron.engagement.models import Task
 from patron.feedback.models import FollowUp
 from patron.insights.labels import CHURN_REASONS, label
 from patron.insights.models import ValueClass
+from patron.sales.models import Opportunity, Stage
 
 OVERDUE, DUE_TODAY, AT_RISK = 1, 2, 3
 VALUABLE = (ValueClass.MOST_VALUABLE, ValueClass.MOST_GROWABLE)
 AT_RISK_FROM = 0.5
+DEALS_AHEAD = timedelta(days=7)  # open deals expected to close this soon are worth a call
 SOURCE_LIMIT = 50  # per source: a rep with more overdue work than this sees the first fifty
 
 
@@ -113,6 +117,30 @@ def calls_today(rep: User, customers: QuerySet[Customer], *, now: datetime | Non
         if t.priority == Task.Priority.HIGH:
             reason += " · " + _("high priority")
         add(t.customer_id, OVERDUE if overdue else DUE_TODAY, t.due_at, reason)
+
+    today = timezone.localdate(now)
+    deals = (
+        Opportunity.objects.filter(
+            owner=rep, stage__outcome=Stage.Outcome.OPEN, expected_close__lte=today + DEALS_AHEAD,
+            customer__in=customers,
+        )
+        .select_related("stage")
+        .order_by("expected_close", "pk")[:SOURCE_LIMIT]
+    )
+    for d in deals:
+        assert d.customer_id is not None and d.expected_close is not None  # filtered on
+        values = {"name": d.name, "amount": formats.number_format(d.amount, 0, use_l10n=True, force_grouping=True),
+                  "currency": d.currency, "stage": d.stage.label,
+                  "date": formats.date_format(d.expected_close, "SHORT_DATE_FORMAT")}
+        if d.expected_close < today:
+            reason, rank = _("Deal “%(name)s” (%(amount)s %(currency)s, %(stage)s) was to close %(date)s") % values, OVERDUE
+        else:
+            reason = _("Deal “%(name)s” (%(amount)s %(currency)s, %(stage)s) closes %(date)s") % values
+            rank = DUE_TODAY if d.expected_close == today else AT_RISK
+        if d.next_step:
+            reason += " · " + _("next step: %(step)s") % {"step": d.next_step}
+        close_at = timezone.make_aware(datetime.combine(d.expected_close, time.min))
+        add(d.customer_id, rank, close_at if rank != AT_RISK else None, reason)
 
     at_risk = (
         customers.filter(score__value_class__in=VALUABLE, score__churn_risk__gte=AT_RISK_FROM)
