@@ -105,3 +105,40 @@ def test_new_lead_and_opportunity_forms(client, alice, deals):
     on_lead = client.post(reverse("opportunity-new"), {"name": "Y", "lead": lead.pk, "amount": "1", "currency": "CNY",
                                                        "stage": stage.pk})
     assert on_lead.status_code == 302 and Opportunity.objects.get(name="Y").lead == lead
+
+
+def test_an_opportunity_is_changed_on_its_page_and_audited(client, alice, bob, deals):
+    from patron.core.models import AuditEntry
+
+    client.force_login(alice)
+    detail = client.get(reverse("opportunity-detail", args=[deals.alice_deal.pk])).content.decode()
+    edit = reverse("opportunity-edit", args=[deals.alice_deal.pk])
+    assert f'href="{edit}"' in detail
+    assert 'value="Alder renewal"' in client.get(edit).content.decode()
+    response = client.post(edit, {"name": "Alder renewal 2027", "amount": "1500", "currency": "CNY",
+                                  "expected_close": "2027-03-31", "next_step": "Call the buyer"})
+    assert response.status_code == 302
+    deal = Opportunity.objects.get(pk=deals.alice_deal.pk)
+    assert (deal.name, str(deal.amount), str(deal.expected_close), deal.next_step) == (
+        "Alder renewal 2027", "1500.00", "2027-03-31", "Call the buyer")
+    entry = AuditEntry.objects.filter(action="opportunity.update", object_id=deal.pk).latest("id")
+    assert set(entry.changes) == {"name", "amount", "expected_close", "next_step"}  # only what changed
+    bad = client.post(edit, {"name": "", "amount": "-1", "currency": "XX"})
+    assert bad.status_code == 200 and Opportunity.objects.get(pk=deal.pk).name == "Alder renewal 2027"
+    errors = bad.context["form"].errors
+    assert {"name", "amount", "currency"} <= set(errors)
+    client.force_login(bob)
+    assert client.get(edit).status_code == 404  # not his to see
+
+
+def test_a_lead_is_changed_on_its_page_and_a_bad_phone_is_refused(client, alice, deals):
+    client.force_login(alice)
+    edit = reverse("lead-edit", args=[deals.alice_lead.pk])
+    form = {"name": "Wang Fang", "company": "Fang Tea Group", "email": "fang@example.com",
+            "phone": "166 1320 7659", "source": "referral", "channel": "", "branch": ""}
+    assert client.post(edit, form).status_code == 302
+    lead = Lead.objects.get(pk=deals.alice_lead.pk)
+    assert (lead.company, lead.source, lead.phone) == ("Fang Tea Group", "referral", "+8616613207659")
+    bad = client.post(edit, {**form, "phone": "12345"})
+    assert bad.status_code == 200 and "phone" in bad.context["form"].errors
+    assert Lead.objects.get(pk=lead.pk).phone == "+8616613207659"

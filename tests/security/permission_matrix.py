@@ -377,6 +377,11 @@ WEB: dict[str, list[Check]] = {
               note="a lead the role does not see is no choice of the form"),
     ],
     "opportunity-detail": [Check(record="opportunity")],
+    "opportunity-edit": [
+        Check(roles=EDITORS, record="opportunity", note="the form"),
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="opportunity",
+              data=lambda b, r: {"name": "PMX renamed", "amount": "12", "currency": "CNY"}),
+    ],
     "sales-move": [
         Check(method="POST", ok=ok(302), roles=EDITORS, record="opportunity", data=lambda b, r: {"stage": "meet"}),
         Check(roles=EDITORS, record="opportunity", query="?stage=won", note="the reason's form"),
@@ -386,6 +391,11 @@ WEB: dict[str, list[Check]] = {
         Check(method="POST", ok=ok(302), roles=EDITORS, data=lambda b, r: {"name": "PMX-NEW lead", "source": "web"}),
     ],
     "lead-detail": [Check(record="lead")],
+    "lead-edit": [
+        Check(roles=EDITORS, record="lead", note="the form"),
+        Check(method="POST", ok=ok(302), roles=EDITORS, record="lead",
+              data=lambda b, r: {"name": "PMX renamed lead", "source": "web"}),
+    ],
     "lead-convert": [Check(method="POST", ok=ok(302), roles=EDITORS, record="lead")],
     "lead-disqualify": [
         Check(method="POST", ok=ok(302), roles=EDITORS, record="lead", data=lambda b, r: {"reason": "No budget"}),

@@ -73,6 +73,16 @@ class OpportunityForm(forms.Form):
         return cleaned
 
 
+class OpportunityEditForm(forms.Form):
+    """What the page changes of an opportunity; the stage moves on the board or its own form."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2)
+    currency = forms.CharField(label=_("Currency"), max_length=3, validators=[currency_validator])
+    expected_close = DayField(label=_("Expected close"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    next_step = forms.CharField(label=_("Next step"), max_length=300, required=False)
+
+
 class MoveForm(forms.Form):
     stage = forms.CharField(max_length=40)
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)

@@ -5,8 +5,10 @@ renders or redirects. The lists are in ``web.sales_lists`` on the list machinery
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +22,13 @@ from django.views.decorators.http import require_POST
 from patron.core.models import User, base_currency
 from patron.core.roles import user_of
 from patron.customers.selectors import changes_customers
-from patron.sales.forms import DisqualifyForm, LeadForm, MoveForm, OpportunityForm
+from patron.sales.forms import (
+    DisqualifyForm,
+    LeadForm,
+    MoveForm,
+    OpportunityEditForm,
+    OpportunityForm,
+)
 from patron.sales.models import Lead, Opportunity, Stage
 from patron.sales.selectors import (
     board,
@@ -35,8 +43,10 @@ from patron.sales.services import (
     lead_convert,
     lead_create,
     lead_disqualify,
+    lead_update,
     opportunity_create,
     opportunity_move,
+    opportunity_update,
     pipeline_default_ensure,
 )
 
@@ -240,3 +250,58 @@ def lead_disqualify_page(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The lead is disqualified."))
     return redirect("lead-detail", pk=lead.pk)
+
+
+def _changed(form: forms.Form, current: dict[str, Any]) -> dict[str, Any]:
+    """The form's values that differ from the record's: only those go to the service (and the
+    audit log)."""
+    return {name: value for name, value in form.cleaned_data.items() if value != current.get(name)}
+
+
+def _to_form(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, _errors(exc))
+
+
+@login_required
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = user_of(request)
+    item = _opportunity(user, pk)
+    if not can_edit_opportunity(user, item):
+        raise PermissionDenied(_("Your role reads the sales pipeline but does not change it."))
+    current = {"name": item.name, "amount": item.amount, "currency": item.currency,
+               "expected_close": item.expected_close, "next_step": item.next_step}
+    form = OpportunityEditForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opportunity_update(opportunity=item, changes=_changed(form, current), by=user)
+        except ValidationError as exc:
+            _to_form(form, exc)
+        else:
+            messages.success(request, _("Opportunity saved."))
+            return redirect("opportunity-detail", pk=item.pk)
+    return render(request, "sales/edit_form.html", {
+        "form": form, "title": _("Change the opportunity"), "back": reverse("opportunity-detail", args=[item.pk]),
+    })
+
+
+@login_required
+def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _editable_lead(request, pk)
+    current = {"name": lead.name, "company": lead.company, "email": lead.email, "phone": lead.phone,
+               "source": lead.source, "channel": lead.channel, "branch": lead.branch}
+    form = LeadForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_update(lead=lead, changes=_changed(form, current))
+        except ValidationError as exc:
+            _to_form(form, exc)
+        else:
+            messages.success(request, _("Lead saved."))
+            return redirect("lead-detail", pk=lead.pk)
+    return render(request, "sales/edit_form.html", {
+        "form": form, "title": _("Change the lead"), "back": reverse("lead-detail", args=[lead.pk]),
+    })
