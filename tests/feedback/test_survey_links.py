@@ -173,3 +173,20 @@ def test_the_live_servers_page_links_to_its_own_port_and_warns(unset, live_serve
 )
 def test_which_addresses_open_on_this_machine_only(url, unreachable):
     assert base_url.unreachable(url) is unreachable
+
+
+
+def test_a_link_handed_back_by_the_api_uses_the_address_the_caller_reached(unset, settings, client, alice, nps_survey):
+    from patron.core.tokens import token_create
+
+    settings.ALLOWED_HOSTS = ["crm.lan", "127.0.0.1", "localhost"]
+    _token, raw = token_create(user=alice)
+    customer = make_customer("Linked", owner=alice, consent_survey=True)
+    answer = client.post(
+        f"/api/v1/surveys/{nps_survey.pk}/invitations", {"customers": [customer.pk], "channel": "link"},
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_HOST="crm.lan:8443",
+    )
+    assert answer.status_code == 202, answer.content
+    [item] = answer.json()["queued"]
+    assert item["url"].startswith("http://crm.lan:8443/s/i/")
+    assert client.get(item["url"].removeprefix("http://crm.lan:8443"), HTTP_HOST="crm.lan:8443").status_code == 200

@@ -185,7 +185,9 @@ class InvitationsOut(Schema):
     skipped: list[SkippedOut]
 
 
-def _invitation_out(invitation: Invitation) -> dict[str, Any]:
+def _invitation_out(invitation: Invitation, request: HttpRequest) -> dict[str, Any]:
+    # A link handed back to deliver yourself: from the address the caller reached us at when
+    # nothing else names it (feedback.links, core.base_url).
     deliver_yourself = invitation.channel != "email"
     return {
         "id": invitation.pk,
@@ -194,7 +196,7 @@ def _invitation_out(invitation: Invitation) -> dict[str, Any]:
         "language": invitation.language,
         "email": invitation.email,
         "status": "ready" if deliver_yourself else "queued",
-        "url": links.answer_url(invitation) if deliver_yourself else None,
+        "url": links.answer_url(invitation, request=request) if deliver_yourself else None,
         "expires_at": invitation.expires_at,
     }
 
@@ -224,7 +226,7 @@ def invitations_create(request: HttpRequest, survey_id: Id, body: InvitationsIn)
     )
     skipped = [(pk, "not_visible") for pk in wanted if pk not in found] + batch.skipped
     return Status(202, {
-        "queued": [_invitation_out(i) for i in batch.queued],
+        "queued": [_invitation_out(i, request) for i in batch.queued],
         "skipped": [{"customer": pk, "reason": r, "message": str(invitations.SKIP_REASONS.get(r, r))} for pk, r in skipped],
     })
 

@@ -72,9 +72,9 @@ def absolute(path: str, request: HttpRequest | None = None) -> str:
     return base_url(request) + path
 
 
-def answer_url(invitation: Invitation, score: int | None = None) -> str:
+def answer_url(invitation: Invitation, score: int | None = None, request: HttpRequest | None = None) -> str:
     path = reverse("feedback:answer", args=[answer_token(invitation)])
-    return absolute(path + ("?" + urlencode({"score": score}) if score is not None else ""))
+    return absolute(path + ("?" + urlencode({"score": score}) if score is not None else ""), request)
 
 
 def unsubscribe_url(customer_id: int, contact_id: int | None = None) -> str:
