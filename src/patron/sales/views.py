@@ -57,6 +57,15 @@ def _errors(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def _to_form(form: forms.Form, exc: ValidationError) -> None:
+    """A service's refusal shown on the form: beside its field where the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, _errors(exc))
+
+
 def _require_writer(user: User) -> None:
     if not changes_customers(user):
         raise PermissionDenied(_("Your role reads the sales pipeline but does not change it."))
@@ -206,11 +215,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
                 owner=user, branch=data.get("branch"),
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, _errors(exc))
+            _to_form(form, exc)
         else:
             messages.success(request, _("Lead created."))
             return redirect("lead-detail", pk=lead.pk)
@@ -256,14 +261,6 @@ def _changed(form: forms.Form, current: dict[str, Any]) -> dict[str, Any]:
     """The form's values that differ from the record's: only those go to the service (and the
     audit log)."""
     return {name: value for name, value in form.cleaned_data.items() if value != current.get(name)}
-
-
-def _to_form(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, _errors(exc))
 
 
 @login_required

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from patron.core.choices import SalesChannel
 from patron.core.models import base_currency
 from patron.core.roles import is_manager
-from patron.customers.duplicates import name_key
+from patron.customers.duplicates import email_key, name_key
 from patron.customers.models import Customer
 from patron.customers.phones import digits
 from patron.customers.selectors import (
@@ -88,7 +88,7 @@ class CustomerImporter(RecordImporter):
         id), several are refused. A rep or manager matches only customers they may see, so a
         file tells them nothing of the others (a new customer there is flagged as a possible
         duplicate for review instead)."""
-        emails = {r.values["email"].lower() for r in rows if r.values.get("email")}
+        emails = {email_key(r.values["email"]) for r in rows if r.values.get("email")}
         phones = {digits(r.values["phone"]) for r in rows if r.values.get("phone")}
         by_email: dict[str, set[int]] = defaultdict(set)
         by_phone: dict[str, set[int]] = defaultdict(set)
@@ -102,7 +102,7 @@ class CustomerImporter(RecordImporter):
             for pk, phone in book.filter(phone_digits__in=chunk).values_list("pk", "phone_digits"):
                 by_phone[phone].add(pk)
         for r in rows:
-            email, phone = (r.values.get("email") or "").lower(), digits(r.values.get("phone") or "")
+            email, phone = email_key(r.values.get("email") or ""), digits(r.values.get("phone") or "")
             if not email and not phone:
                 r.reject(_("Give external_id, id, email or phone: a row with none of them could not be "
                            "matched when the file is imported again."))
